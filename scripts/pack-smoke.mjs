@@ -1,0 +1,48 @@
+// Pack the package, install the tarball into a scratch project, and import
+// all three entry points from it in both ESM and CommonJS.
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+const root = resolve(import.meta.dirname, '..')
+const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-pack-'))
+const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
+try {
+  const tgz = run('npm', ['pack', '--silent', '--pack-destination', dir], root).trim().split('\n').pop()
+  writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'smoke', private: true }))
+  const fastify = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.fastify'], root))
+  const express = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.express'], root))
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(dir, tgz), `fastify@${fastify}`, `express@${express}`], dir)
+  const checks = `
+    if (typeof core.createTrustProxy !== 'function') throw new Error('core: createTrustProxy missing')
+    const r = core.createTrustProxy({ trust: 'loopback' }).resolve({ headers: { 'x-forwarded-for': '203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
+    if (r.ip !== '203.0.113.9') throw new Error('core: wrong ip ' + r.ip)
+    if (typeof fastifyEntry.trustProxy !== 'function' || fastifyEntry.default !== fastifyEntry.trustProxy) throw new Error('fastify entry')
+    if (typeof expressEntry.trustProxy !== 'function' || expressEntry.default !== expressEntry.trustProxy) throw new Error('express entry')
+    const app = Fastify()
+    await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
+    app.get('/', req => req.ip)
+    const res = await app.inject({ url: '/', headers: { 'x-forwarded-for': '198.51.100.7' } })
+    if (res.body !== '198.51.100.7') throw new Error('fastify: wrong ip ' + res.body)
+    console.log(MODE + ': all three entry points load and work')
+  `
+  writeFileSync(join(dir, 'esm.mjs'), `
+    import * as core from 'proxy-aware'
+    import * as fastifyEntry from 'proxy-aware/fastify'
+    import * as expressEntry from 'proxy-aware/express'
+    import Fastify from 'fastify'
+    const MODE = 'ESM'
+    ${checks}`)
+  writeFileSync(join(dir, 'cjs.cjs'), `
+    const core = require('proxy-aware')
+    const fastifyEntry = require('proxy-aware/fastify')
+    const expressEntry = require('proxy-aware/express')
+    const Fastify = require('fastify')
+    const MODE = 'CommonJS'
+    ;(async () => { ${checks} })().catch(e => { console.error(e); process.exit(1) })`)
+  process.stdout.write(run('node', ['esm.mjs'], dir))
+  process.stdout.write(run('node', ['cjs.cjs'], dir))
+} finally {
+  rmSync(dir, { recursive: true, force: true })
+}

@@ -1,0 +1,35 @@
+/**
+ * Errors thrown by proxy-aware. Configuration problems are found when the
+ * trust engine is created (at startup), never per request.
+ */
+
+/**
+ * Thrown at startup when an option is missing or has a bad value. The
+ * message names the option and the offending value.
+ * @public
+ */
+export class ProxyAwareConfigError extends TypeError {
+  /** Stable machine-readable code. */
+  readonly code = 'PROXY_AWARE_INVALID_OPTION'
+  /** The option path, e.g. `trust` or `hsts.maxAge`. */
+  readonly option: string
+
+  constructor(option: string, message: string) {
+    super(`proxy-aware: option "${option}" ${message}`)
+    this.name = 'ProxyAwareConfigError'
+    this.option = option
+  }
+}
+
+/** Render a user-supplied value for an error message. @private */
+export const show = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'function') return 'a function'
+  if (typeof value === 'bigint') return `${value}n`
+  if (typeof value === 'symbol') return value.toString()
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}

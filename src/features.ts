@@ -1,0 +1,49 @@
+/**
+ * The seam between the trust engine and the features built on it (HTTPS
+ * enforcement, client certificates). Each feature is compiled from the
+ * options once; the core and both adapters then run every compiled
+ * feature's `check` before the app and its `onResponse` on the raw
+ * response. @private
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Resolution } from './resolve.js'
+
+/**
+ * A response a feature wants sent instead of running the app (a redirect,
+ * a 400, a 403). @public
+ */
+export interface Answer {
+  status: number
+  headers: Record<string, string>
+  body: string
+}
+
+/**
+ * Where proxy-aware reports what it decided (pino-compatible: Fastify's
+ * `request.log`, or any object with these methods). @public
+ */
+export interface Logger {
+  warn(obj: object, msg?: string): void
+  info(obj: object, msg?: string): void
+}
+
+/** Per-request context handed to features. @private */
+export interface FeatureContext {
+  req: IncomingMessage
+  res: ServerResponse
+  resolution: Resolution
+  log: Logger
+  /** route-level overrides (Fastify route `config`), keyed by option name */
+  route: Record<string, unknown> | undefined
+}
+
+/** A compiled feature. @private */
+export interface Feature {
+  /** Runs before the app. Returns an answer to short-circuit the request. */
+  check?(ctx: FeatureContext): Answer | undefined
+  /** Runs before the app, after every check passed: hook the response. */
+  onResponse?(ctx: FeatureContext): void
+}
+
+/** A logger that drops everything, for callers that pass none. @private */
+export const silentLogger: Logger = { warn() {}, info() {} }

@@ -1,0 +1,16 @@
+/**
+ * proxy-aware: the framework-free core. Imports no framework.
+ * @module
+ */
+export { ProxyAwareConfigError } from './errors.js'
+export { canonicalIp } from './ip.js'
+export {
+  createTrustProxy,
+  type HeaderConvention,
+  type RequestLike,
+  type Resolution,
+  type StopReason,
+  type TrustProxy,
+  type TrustProxyOptions,
+} from './resolve.js'
+export { PRESETS, type TrustFunction, type TrustOption } from './trust.js'

@@ -1,0 +1,265 @@
+/**
+ * Strict IP address parsing and canonical formatting: the per-request hot
+ * path. Scans with `charCodeAt`, no regex and no `split`, and writes the
+ * parsed value into a module-level scratch record so that matching a
+ * trusted range allocates nothing.
+ *
+ * Accepted:
+ * - IPv4 in four-part decimal only (`1.2.3.4`); no leading zeros, no octal,
+ *   hex, integer or short forms (`010.0.0.1`, `0x7f.0.0.1`, `2130706433`,
+ *   `127.1` are invalid).
+ * - IPv6 per RFC 4291 section 2.2, including a dotted IPv4 tail.
+ * - With `ports`, `1.2.3.4:80` and `[2001:db8::1]:443` (the port is dropped)
+ *   and `[2001:db8::1]`.
+ * - With `zones`, an IPv6 zone id (`fe80::1%eth0`), for socket addresses.
+ *
+ * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is reported as IPv4. IPv4-compatible
+ * (`::1.2.3.4`), NAT64 and 6to4 forms stay IPv6.
+ */
+
+/** Parse result kinds. @private */
+export const INVALID = 0
+export const V4 = 4
+export const V6 = 6
+
+/**
+ * The last parsed address. `v4` is a signed 32-bit integer, `g` the eight
+ * IPv6 groups, `zone` the zone id or `''`. @private
+ */
+export const scratch = {
+  v4: 0,
+  g: new Uint16Array(8),
+  zone: '',
+}
+
+const g = scratch.g
+
+/** Parse `s[start, end)` as four-part decimal IPv4 into `scratch.v4`. */
+const parse4 = (s: string, start: number, end: number): boolean => {
+  let value = 0
+  let part = -1
+  let digits = 0
+  let dots = 0
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 48 && c <= 57) {
+      // no leading zeros: "0" is fine, "01" is not
+      if (digits === 1 && part === 0) return false
+      part = digits === 0 ? c - 48 : part * 10 + (c - 48)
+      if (++digits > 3 || part > 255) return false
+    } else if (c === 46) {
+      if (digits === 0 || ++dots > 3) return false
+      value = (value << 8) | part
+      digits = 0
+    } else {
+      return false
+    }
+  }
+  if (dots !== 3 || digits === 0) return false
+  scratch.v4 = (value << 8) | part
+  return true
+}
+
+const hex = (c: number): number =>
+  c >= 48 && c <= 57 ? c - 48
+  : c >= 97 && c <= 102 ? c - 87
+  : c >= 65 && c <= 70 ? c - 55
+  : -1
+
+/** Parse `s[start, end)` as IPv6 (no zone) into `scratch.g`. */
+const parse6 = (s: string, start: number, end: number): boolean => {
+  let n = 0 // groups written
+  let gap = -1 // index in g where "::" stands
+  let i = start
+  if (end - start < 2) return false
+  if (s.charCodeAt(i) === 58) {
+    // must be "::"
+    if (s.charCodeAt(i + 1) !== 58) return false
+    gap = 0
+    i += 2
+    if (i === end) {
+      g.fill(0)
+      return true
+    }
+  }
+  while (i < end) {
+    if (n === 8) return false
+    const groupStart = i
+    let value = 0
+    let digits = 0
+    let c = 0
+    for (; i < end; i++) {
+      c = s.charCodeAt(i)
+      const h = hex(c)
+      if (h < 0) break
+      if (++digits > 4) return false
+      value = (value << 4) | h
+    }
+    if (i < end && c === 46) {
+      // dotted IPv4 tail: must be last and fit in two groups
+      if (n > 6 || !parse4(s, groupStart, end)) return false
+      const v = scratch.v4
+      g[n++] = v >>> 16
+      g[n++] = v & 0xffff
+      i = end
+      break
+    }
+    if (digits === 0) return false
+    g[n++] = value
+    if (i === end) break
+    if (c !== 58) return false
+    i++
+    if (i === end) return false // trailing single ":"
+    if (s.charCodeAt(i) === 58) {
+      if (gap >= 0) return false // second "::"
+      gap = n
+      i++
+    }
+  }
+  if (gap < 0) return n === 8
+  if (n === 8) return false // "::" must stand for at least one group
+  // move the groups after the gap to the end
+  const tail = n - gap
+  for (let k = 1; k <= tail; k++) g[8 - k] = g[n - k]!
+  for (let k = gap; k < 8 - tail; k++) g[k] = 0
+  return true
+}
+
+/** After parse6: is it IPv4-mapped? Then store it in `scratch.v4`. */
+const unmap = (): boolean => {
+  if (g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0xffff) {
+    scratch.v4 = (g[6]! << 16) | g[7]!
+    return true
+  }
+  return false
+}
+
+/**
+ * Parse the address in `s[start, end)`. Returns `V4`, `V6` or `INVALID`.
+ * The caller has trimmed whitespace. @private
+ */
+export const parseAddress = (
+  s: string,
+  start: number,
+  end: number,
+  ports: boolean,
+  zones: boolean,
+): number => {
+  if (end <= start) return INVALID
+  const first = s.charCodeAt(start)
+  if (first === 91) {
+    // "[v6]" or "[v6]:port"
+    if (!ports) return INVALID
+    const close = s.indexOf(']', start)
+    if (close < 0 || close >= end) return INVALID
+    if (close + 1 !== end && !isPort(s, close + 1, end)) return INVALID
+    end = close
+    start++
+    scratch.zone = ''
+    if (!parse6(s, start, end)) return INVALID
+    return unmap() ? V4 : V6
+  }
+  // count colons to tell IPv4, IPv4:port and IPv6 apart
+  let colon = -1
+  let colons = 0
+  let percent = -1
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i)
+    if (c === 58) {
+      if (colons++ === 0) colon = i
+    } else if (c === 37 && percent < 0) {
+      percent = i
+    }
+  }
+  if (colons === 0) {
+    return parse4(s, start, end) ? V4 : INVALID
+  }
+  if (colons === 1) {
+    if (!ports || !isPort(s, colon, end)) return INVALID
+    return parse4(s, start, colon) ? V4 : INVALID
+  }
+  scratch.zone = ''
+  if (percent >= 0) {
+    if (!zones || percent + 1 === end) return INVALID
+    scratch.zone = s.slice(percent + 1, end)
+    end = percent
+  }
+  if (!parse6(s, start, end)) return INVALID
+  if (unmap()) {
+    scratch.zone = ''
+    return V4
+  }
+  return V6
+}
+
+/** `s[colon, end)` is `:` followed by a port number 0-65535. */
+const isPort = (s: string, colon: number, end: number): boolean => {
+  if (s.charCodeAt(colon) !== 58) return false
+  const len = end - colon - 1
+  if (len < 1 || len > 5) return false
+  let port = 0
+  for (let i = colon + 1; i < end; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return false
+    port = port * 10 + (c - 48)
+  }
+  return port <= 65535
+}
+
+/** Format `scratch.v4` as dotted decimal. @private */
+export const format4 = (v: number = scratch.v4): string =>
+  `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
+
+/**
+ * Format `scratch.g` in RFC 5952 form: lower case, no leading zeros, the
+ * longest run (first on a tie) of two or more zero groups compressed. The
+ * zone id, if any, is appended. @private
+ */
+export const format6 = (): string => {
+  let bestStart = -1
+  let bestLen = 1
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen) {
+      bestStart = i
+      bestLen = j - i
+    }
+    i = j
+  }
+  let out = ''
+  for (let i = 0; i < 8; i++) {
+    if (i === bestStart) {
+      out += i === 0 ? '::' : ':'
+      i += bestLen - 1
+      continue
+    }
+    out += g[i]!.toString(16)
+    if (i < 7) out += ':'
+  }
+  return scratch.zone === '' ? out : `${out}%${scratch.zone}`
+}
+
+/** Format the last parsed address of the given kind. @private */
+export const formatParsed = (kind: number): string =>
+  kind === V4 ? format4() : format6()
+
+/**
+ * Parse and canonicalize one address, or return `undefined` when it is not
+ * one. Ports (`1.2.3.4:80`, `[::1]:80`) are dropped; zone ids are refused.
+ *
+ * @example
+ * canonicalIp('::FFFF:10.0.0.1')   // '10.0.0.1'
+ * canonicalIp('2001:DB8:0:0::1')  // '2001:db8::1'
+ * canonicalIp('010.0.0.1')        // undefined
+ * @public
+ */
+export const canonicalIp = (address: string): string | undefined => {
+  if (typeof address !== 'string') return undefined
+  const kind = parseAddress(address, 0, address.length, true, false)
+  return kind === INVALID ? undefined : formatParsed(kind)
+}

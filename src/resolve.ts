@@ -1,0 +1,433 @@
+/**
+ * The trust engine: `createTrustProxy(options)` validates the options once
+ * and returns `resolve(req)`, which decides client IP, protocol and host
+ * for one request, and `trust(address, hop)`, the compiled predicate.
+ */
+import { ProxyAwareConfigError, show } from './errors.js'
+import {
+  countEntries,
+  type ForwardedElement,
+  headerString,
+  ListCursor,
+  parseForwarded,
+  parseHost,
+  protoOf,
+} from './headers.js'
+import { formatParsed, INVALID, parseAddress } from './ip.js'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type Answer, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
+import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
+
+/** A forwarding convention to read. @public */
+export type HeaderConvention = 'x-forwarded' | 'forwarded'
+
+/** Options of the trust engine, shared by the core and both adapters. @public */
+export interface TrustProxyOptions {
+  /**
+   * Which peers are proxies whose forwarded headers are believed. Required.
+   * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
+   * `uniquelocal`, `private`), as a comma-separated string or an array; a
+   * function `(address, hop) => boolean`; a hop count (warns); or `true`
+   * (trust every hop: the client then chooses its own IP).
+   */
+  trust: TrustOption
+  /**
+   * Forwarding conventions to read, in priority order: the first one whose
+   * client-IP header is present on the request is used.
+   * @default ['x-forwarded']
+   */
+  headers?: readonly HeaderConvention[]
+  /**
+   * Take the host from `X-Forwarded-Host` / `Forwarded: host=` when the
+   * peer is trusted. Off by default: host injection poisons password-reset
+   * links and redirects.
+   * @default false
+   */
+  forwardedHost?: boolean
+  /**
+   * Most forwarded entries walked per request. Past it the walk stops and
+   * the last address reached is the client.
+   * @default 20
+   */
+  maxHops?: number
+  /**
+   * Trust a peer on a Unix domain socket (which has no address), e.g. an
+   * nginx `proxy_pass http://unix:/run/app.sock`.
+   * @default false
+   */
+  trustUnixSocket?: boolean
+}
+
+/** Why the walk along the chain stopped. @public */
+export type StopReason =
+  /** the socket peer is not trusted: no forwarded header was read */
+  | 'untrusted-peer'
+  /** the socket has no address (Unix socket, destroyed) and is not trusted */
+  | 'no-peer'
+  /** reached an address that is not trusted: that is the client */
+  | 'untrusted-hop'
+  /** reached an entry that is not an IP: the last address before it is the client */
+  | 'invalid-entry'
+  /** walked `maxHops` trusted entries */
+  | 'hop-limit'
+  /** every address was trusted: the leftmost one is the client */
+  | 'end-of-chain'
+
+/** What proxy-aware decided about one request. A plain object. @public */
+export interface Resolution {
+  /** canonical client IP; `undefined` only for an untrusted Unix-socket peer */
+  ip: string | undefined
+  /** the addresses walked, nearest first: the peer, trusted proxies, then the client */
+  ips: string[]
+  /** canonical socket peer address (`undefined` on a Unix socket) */
+  peer: string | undefined
+  /** how many trusted proxies were walked past to reach the client */
+  hops: number
+  /** where `ip` came from */
+  source: 'socket' | 'x-forwarded-for' | 'forwarded'
+  /** why the walk stopped */
+  reason: StopReason
+  /** `https` when the connection, or a trusted proxy's word for it, says so */
+  protocol: 'http' | 'https'
+  /** `protocol === 'https'` */
+  secure: boolean
+  /** validated, lower-cased `hostname[:port]`; `undefined` when missing or malformed */
+  host: string | undefined
+  /** `host` without the port (IPv6 keeps its brackets) */
+  hostname: string | undefined
+  /** the port written in `host`, or `null` */
+  port: number | null
+}
+
+/** The request view the core needs: a Node `IncomingMessage` fits. @public */
+export interface RequestLike {
+  headers: Record<string, string | string[] | undefined>
+  socket?: { remoteAddress?: string | undefined, encrypted?: boolean } | null
+}
+
+/** The compiled trust engine. @public */
+export interface TrustProxy {
+  /**
+   * Decide client IP, protocol and host for `req`. The result is cached on
+   * the request: calling again returns the same object.
+   */
+  resolve(req: RequestLike): Resolution
+  /**
+   * The compiled predicate, usable as Express's `trust proxy` setting or
+   * Fastify's `trustProxy`. Accepts any address form proxy-aware accepts;
+   * returns false for anything that is not an IP.
+   */
+  trust: TrustFunction
+  /** The normalised options. */
+  readonly options: Readonly<Required<TrustProxyOptions>>
+  /**
+   * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
+   * client certificates) for a plain Node `http`/`https` server. Returns
+   * true when proxy-aware has answered the request itself (a redirect, a
+   * 400 or a 403): the app must then not handle it.
+   *
+   * @example
+   * http.createServer((req, res) => {
+   *   if (proxy.handle(req, res)) return
+   *   res.end(`hello ${proxy.resolve(req).ip}`)
+   * })
+   */
+  handle(req: IncomingMessage, res: ServerResponse, log?: Logger): boolean
+  /**
+   * The policy checks alone, for adapters: the answer to send, if any.
+   * Call `respond` afterwards when it returns undefined. @internal
+   */
+  check(ctx: FeatureContext): Answer | undefined
+  /** Hook the response (HSTS, Secure cookies). @internal */
+  respond(ctx: FeatureContext): void
+  /** Whether any feature is configured (adapters skip their hooks if not). @internal */
+  readonly hasFeatures: boolean
+}
+
+const kResolution = Symbol.for('proxy-aware.resolution')
+
+/** Option names the core understands; adapters add their own. @private */
+export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'maxHops', 'trustUnixSocket'] as const
+
+const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
+  if (value === undefined) return ['x-forwarded']
+  if (
+    !Array.isArray(value) || value.length === 0 || value.length > 2 ||
+    value.some(v => v !== 'x-forwarded' && v !== 'forwarded') ||
+    new Set(value).size !== value.length
+  ) {
+    throw new ProxyAwareConfigError(
+      'headers',
+      `must be ['x-forwarded'], ['forwarded'] or both in priority order, got ${show(value)}`,
+    )
+  }
+  return Object.freeze([...value])
+}
+
+const bool = (name: string, value: unknown, fallback: boolean): boolean => {
+  if (value === undefined) return fallback
+  if (typeof value !== 'boolean') throw new ProxyAwareConfigError(name, `must be a boolean, got ${show(value)}`)
+  return value
+}
+
+/**
+ * Throw on option names nobody understands (a typo would otherwise turn a
+ * security setting off silently). @private
+ */
+export const checkOptionNames = (options: object, known: readonly string[]): void => {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new ProxyAwareConfigError(key, `is not a known option (known: ${known.join(', ')})`)
+    }
+  }
+}
+
+/**
+ * Compile the options into a trust engine. Throws `ProxyAwareConfigError`
+ * for anything doubtful.
+ *
+ * @example
+ * const proxy = createTrustProxy({ trust: ['loopback', '10.0.0.0/8'] })
+ * http.createServer((req, res) => {
+ *   const { ip, protocol } = proxy.resolve(req)
+ * })
+ * @public
+ */
+export function createTrustProxy(options: TrustProxyOptions): TrustProxy {
+  if (options === null || typeof options !== 'object') {
+    throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
+  }
+  const compiled = compileTrust(options.trust)
+  const headers = normalizeHeaders(options.headers)
+  const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
+  const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)
+  const maxHops = options.maxHops ?? 20
+  if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 1000) {
+    throw new ProxyAwareConfigError('maxHops', `must be a whole number from 1 to 1000, got ${show(maxHops)}`)
+  }
+  if (compiled.hopCount) {
+    process.emitWarning(
+      `proxy-aware: trust: ${show(options.trust)} is a hop count. Any client that reaches the app directly is believed (its X-Forwarded-* headers are read as if a proxy had sent them). List your proxies' addresses instead.`,
+      { code: 'PROXY_AWARE_HOP_COUNT', type: 'SecurityWarning' },
+    )
+  }
+  const normalized = Object.freeze({
+    trust: options.trust,
+    headers,
+    forwardedHost,
+    maxHops,
+    trustUnixSocket,
+  })
+  const match: Matcher = compiled.match
+  const readXff = headers[0] === 'x-forwarded' || headers[1] === 'x-forwarded'
+  const readForwarded = headers[0] === 'forwarded' || headers[1] === 'forwarded'
+  const forwardedFirst = headers[0] === 'forwarded'
+  const cursor = new ListCursor()
+
+  const trust: TrustFunction = (address, hop) => {
+    if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
+    const kind = parseAddress(address, 0, address.length, true, true)
+    return kind !== INVALID && match(kind, hop, formatParsed(kind))
+  }
+
+  /** Host from the request's own Host header (or HTTP/2 :authority). */
+  const ownHost = (req: RequestLike) => {
+    const h = req.headers
+    const value = h.host ?? h[':authority']
+    return typeof value === 'string' ? parseHost(value) : undefined
+  }
+
+  const finish = (
+    req: RequestLike,
+    ips: string[],
+    peer: string | undefined,
+    source: Resolution['source'],
+    reason: StopReason,
+    protocol: 'http' | 'https',
+    forwardedHostValue: string | undefined,
+  ): Resolution => {
+    const parts = (forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : undefined) ?? ownHost(req)
+    return {
+      ip: ips.length === 0 ? undefined : ips[ips.length - 1],
+      ips,
+      peer,
+      // proxies walked past: the peer (or a trusted Unix socket) and the
+      // trusted entries before the client
+      hops: peer === undefined ? ips.length : ips.length - 1,
+      source,
+      reason,
+      protocol,
+      secure: protocol === 'https',
+      host: parts?.host,
+      hostname: parts?.hostname,
+      port: parts === undefined ? null : parts.port,
+    }
+  }
+
+  const compute = (req: RequestLike): Resolution => {
+    const socket = req.socket
+    const socketProto = socket?.encrypted === true ? 'https' : 'http'
+    const remote = socket?.remoteAddress
+    const ips: string[] = []
+    let peer: string | undefined
+    if (typeof remote === 'string') {
+      const kind = parseAddress(remote, 0, remote.length, false, true)
+      if (kind !== INVALID) {
+        peer = formatParsed(kind)
+        ips.push(peer)
+        if (!match(kind, 0, peer)) {
+          return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
+        }
+      }
+    }
+    if (peer === undefined && !trustUnixSocket) {
+      return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
+    }
+    // The peer is trusted: read the configured convention.
+    const h = req.headers
+    const xff = readXff ? headerString(h['x-forwarded-for']) : undefined
+    const fwd = readForwarded ? headerString(h.forwarded) : undefined
+    if (fwd !== undefined && (forwardedFirst || xff === undefined)) {
+      return walkForwarded(req, ips, peer, fwd, socketProto)
+    }
+    return walkXff(req, ips, peer, xff, socketProto)
+  }
+
+  const walkXff = (
+    req: RequestLike,
+    ips: string[],
+    peer: string | undefined,
+    xff: string | undefined,
+    socketProto: 'http' | 'https',
+  ): Resolution => {
+    let reason: StopReason = 'end-of-chain'
+    let clientEntry = -1 // index from the right of the XFF entry that is the client
+    if (xff !== undefined) {
+      const c = cursor.reset(xff)
+      for (let hop = 1; ; hop++) {
+        if (!c.prev()) break
+        if (hop > maxHops) {
+          reason = 'hop-limit'
+          break
+        }
+        const kind = parseAddress(xff, c.start, c.end, true, false)
+        if (kind === INVALID) {
+          reason = 'invalid-entry'
+          break
+        }
+        const address = formatParsed(kind)
+        ips.push(address)
+        clientEntry = hop - 1
+        if (!match(kind, hop, address)) {
+          reason = 'untrusted-hop'
+          break
+        }
+      }
+    }
+    const h = req.headers
+    // Protocol: hop-aligned when XFP and XFF have as many values, else the
+    // rightmost value (from the nearest trusted proxy).
+    let protocol = socketProto
+    const xfp = headerString(h['x-forwarded-proto'])
+    if (xfp !== undefined) {
+      const p = cursor.reset(xfp)
+      let n = 0
+      let picked: 'http' | 'https' | undefined
+      let rightmost: 'http' | 'https' | undefined
+      const aligned = clientEntry >= 0 && xff !== undefined && xfp.includes(',') && countEntries(xfp) === countEntries(xff)
+      while (p.prev()) {
+        if (n === 0) rightmost = protoOf(xfp, p.start, p.end)
+        if (!aligned) break
+        if (n === clientEntry) {
+          picked = protoOf(xfp, p.start, p.end)
+          break
+        }
+        n++
+      }
+      protocol = (aligned ? picked : rightmost) ?? socketProto
+    }
+    let forwardedHostValue: string | undefined
+    if (forwardedHost) {
+      const xfh = headerString(h['x-forwarded-host'])
+      if (xfh !== undefined && cursor.reset(xfh).prev()) {
+        forwardedHostValue = xfh.slice(cursor.start, cursor.end)
+      }
+    }
+    return finish(req, ips, peer, clientEntry >= 0 ? 'x-forwarded-for' : 'socket', reason, protocol, forwardedHostValue)
+  }
+
+  const walkForwarded = (
+    req: RequestLike,
+    ips: string[],
+    peer: string | undefined,
+    fwd: string,
+    socketProto: 'http' | 'https',
+  ): Resolution => {
+    const elements = parseForwarded(fwd)
+    let reason: StopReason = 'end-of-chain'
+    let client: ForwardedElement | undefined
+    const last = elements.length - 1
+    for (let hop = 1; hop <= elements.length; hop++) {
+      if (hop > maxHops) {
+        reason = 'hop-limit'
+        break
+      }
+      const el = elements[last - hop + 1]!
+      const f = el.valid ? el.for : undefined
+      const kind = f === undefined ? INVALID : parseAddress(f, 0, f.length, true, false)
+      if (kind === INVALID) {
+        reason = 'invalid-entry'
+        break
+      }
+      const address = formatParsed(kind)
+      ips.push(address)
+      client = el
+      if (!match(kind, hop, address)) {
+        reason = 'untrusted-hop'
+        break
+      }
+    }
+    // proto= and host= of the client's element, or of the nearest element
+    // when the client is the peer itself
+    const el = client ?? elements[last]
+    const usable = el !== undefined && el.valid
+    const proto = usable && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
+    const hostValue = forwardedHost && usable ? el.host : undefined
+    return finish(req, ips, peer, client ? 'forwarded' : 'socket', reason, proto ?? socketProto, hostValue)
+  }
+
+  const resolve = (req: RequestLike): Resolution => {
+    const cached = (req as { [kResolution]?: Resolution })[kResolution]
+    if (cached !== undefined) return cached
+    const result = compute(req)
+    ;(req as { [kResolution]?: Resolution })[kResolution] = result
+    return result
+  }
+
+  const features: Feature[] = []
+  const checks = features.filter(f => f.check !== undefined)
+  const responders = features.filter(f => f.onResponse !== undefined)
+  const check = (ctx: FeatureContext): Answer | undefined => {
+    for (const f of checks) {
+      const answer = f.check!(ctx)
+      if (answer !== undefined) return answer
+    }
+    return undefined
+  }
+  const respond = (ctx: FeatureContext): void => {
+    for (const f of responders) f.onResponse!(ctx)
+  }
+  const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
+    const ctx: FeatureContext = { req, res, resolution: resolve(req), log, route: undefined }
+    const answer = check(ctx)
+    if (answer !== undefined) {
+      res.writeHead(answer.status, answer.headers)
+      res.end(req.method === 'HEAD' ? undefined : answer.body)
+      return true
+    }
+    respond(ctx)
+    return false
+  }
+
+  return { resolve, trust, options: normalized, handle, check, respond, hasFeatures: features.length > 0 }
+}

@@ -1,0 +1,261 @@
+/**
+ * Compiling the `trust` option into a matcher. Configuration is parsed and
+ * validated once, with ipaddr.js; the matcher then compares the integers
+ * that `ip.ts` left in its scratch record.
+ */
+import ipaddr from 'ipaddr.js'
+import { ProxyAwareConfigError, show } from './errors.js'
+import { INVALID, parseAddress, scratch, V4 } from './ip.js'
+
+/**
+ * A trust predicate: is `address` (canonical form) a trusted proxy, given
+ * that it is `hop` steps away from the app (0 is the socket peer)?
+ * @public
+ */
+export type TrustFunction = (address: string, hop: number) => boolean
+
+/**
+ * What the `trust` option accepts:
+ * - `true`: trust every hop (dangerous: the client picks its own IP);
+ * - a number `n`: trust the first `n` hops whatever they are (Express
+ *   compatibility; warns);
+ * - a string of comma-separated entries or an array of entries, each an IP,
+ *   a CIDR, an `ip/netmask` or a preset (`loopback`, `linklocal`,
+ *   `uniquelocal`, `private`);
+ * - a function `(address, hop) => boolean`, given canonical addresses.
+ * @public
+ */
+export type TrustOption = true | number | string | readonly string[] | TrustFunction
+
+/**
+ * Internal matcher: `kind` and the scratch record describe the parsed
+ * address, `address` is its canonical text. @private
+ */
+export type Matcher = (kind: number, hop: number, address: string) => boolean
+
+/** Named ranges, the same as proxy-addr's, plus `private`. @public */
+export const PRESETS: Readonly<Record<string, readonly string[]>> = {
+  loopback: ['127.0.0.0/8', '::1/128'],
+  linklocal: ['169.254.0.0/16', 'fe80::/10'],
+  uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
+  private: [
+    '127.0.0.0/8', '::1/128',
+    '169.254.0.0/16', 'fe80::/10',
+    '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7',
+  ],
+}
+
+interface Range6 {
+  /** the network as eight groups, host bits cleared */
+  net: Uint16Array
+  prefix: number
+  zone: string
+}
+
+const bad = (entry: string, why: string) =>
+  new ProxyAwareConfigError('trust', `has an invalid entry ${show(entry)}: ${why}`)
+
+/** Parse one configured address (no port), strictly. */
+const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.IPv6 => {
+  let zone = ''
+  let addr = text
+  const percent = text.indexOf('%')
+  if (percent >= 0) {
+    zone = text.slice(percent + 1)
+    addr = text.slice(0, percent)
+  }
+  if (ipaddr.IPv4.isValidFourPartDecimal(addr)) {
+    if (zone) throw bad(entry, 'IPv4 addresses have no zone id')
+    return ipaddr.IPv4.parse(addr)
+  }
+  if (addr.includes(':') && ipaddr.IPv6.isValid(addr) && !/[^0-9a-fA-F:.]/.test(addr)) {
+    // ipaddr.js reads "::1.2.3.4" leniently; our own strict parser decides
+    if (parseAddress(addr, 0, addr.length, false, false) === INVALID) {
+      throw bad(entry, 'not a valid IPv6 address')
+    }
+    const ip = ipaddr.IPv6.parse(addr)
+    if (zone) ip.zoneId = zone
+    return ip
+  }
+  if (/^[0-9.]+$/.test(addr) || /^0x/i.test(addr)) {
+    throw bad(entry, 'IPv4 addresses must be four decimal parts without leading zeros')
+  }
+  throw bad(
+    entry,
+    'not an IP address, CIDR range or preset (hostnames are not resolved; presets are loopback, linklocal, uniquelocal, private)',
+  )
+}
+
+/**
+ * Compile the entries of a `trust` list into IPv4 and IPv6 range tables.
+ * @private
+ */
+const compileRanges = (entries: readonly string[]) => {
+  const v4net: number[] = []
+  const v4mask: number[] = []
+  const v6: Range6[] = []
+  for (const raw of entries) {
+    if (typeof raw !== 'string') {
+      throw new ProxyAwareConfigError('trust', `has an entry that is not a string: ${show(raw)}`)
+    }
+    const entry = raw.trim()
+    if (entry === '') {
+      throw new ProxyAwareConfigError('trust', `has an empty entry (a stray or trailing comma?) in ${show(entries.join(','))}`)
+    }
+    const preset = PRESETS[entry.toLowerCase()]
+    if (preset) {
+      const sub = compileRanges(preset)
+      v4net.push(...sub.v4net)
+      v4mask.push(...sub.v4mask)
+      v6.push(...sub.v6)
+      continue
+    }
+    if (/^(true|false)$/i.test(entry)) {
+      throw bad(entry, 'use the boolean true (trust everything), not a string')
+    }
+    if (entry.includes(';')) throw bad(entry, 'separate entries with commas, not semicolons')
+    const slash = entry.indexOf('/')
+    const ip = parseConfigAddress(entry, slash < 0 ? entry : entry.slice(0, slash))
+    const max = ip.kind() === 'ipv4' ? 32 : 128
+    let prefix = max
+    if (slash >= 0) {
+      const p = entry.slice(slash + 1)
+      if (/^\d{1,3}$/.test(p)) {
+        prefix = Number(p)
+        if (prefix > max) throw bad(entry, `prefix length must be 1-${max}`)
+      } else if (ip.kind() === 'ipv4' && ipaddr.IPv4.isValidFourPartDecimal(p)) {
+        const mask = ipaddr.IPv4.parse(p).prefixLengthFromSubnetMask()
+        if (mask === null) throw bad(entry, 'the netmask is not contiguous')
+        prefix = mask
+      } else {
+        throw bad(entry, 'the prefix must be a number or, for IPv4, a netmask')
+      }
+      if (prefix === 0) {
+        throw bad(entry, 'a /0 range trusts every address; if you really mean that, use trust: true')
+      }
+    }
+    if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
+      // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
+      if (prefix <= 96) {
+        throw bad(
+          entry,
+          prefix === 96
+            ? 'it covers every IPv4 address; if you really mean that, use trust: true'
+            : `an IPv4-mapped range needs a prefix of 97-128; write the IPv4 range instead (CVE-2026-90711)`,
+        )
+      }
+      const v4 = (ip as ipaddr.IPv6).toIPv4Address()
+      pushV4(v4net, v4mask, v4, prefix - 96)
+      continue
+    }
+    if (ip.kind() === 'ipv4') {
+      pushV4(v4net, v4mask, ip as ipaddr.IPv4, prefix)
+      continue
+    }
+    const ip6 = ip as ipaddr.IPv6
+    const net = new Uint16Array(ip6.parts)
+    for (let i = 0; i < 8; i++) {
+      const bits = Math.max(0, Math.min(16, prefix - i * 16))
+      net[i] = net[i]! & (bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff)
+    }
+    v6.push({ net, prefix, zone: ip6.zoneId ?? '' })
+  }
+  return { v4net, v4mask, v6 }
+}
+
+const pushV4 = (nets: number[], masks: number[], ip: ipaddr.IPv4, prefix: number) => {
+  const b = ip.octets
+  const value = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!
+  const mask = prefix === 0 ? 0 : -1 << (32 - prefix)
+  nets.push(value & mask)
+  masks.push(mask)
+}
+
+const trustAll: Matcher = () => true
+
+/**
+ * Split a string `trust` value on commas; arrays are taken as they are (and
+ * never mutated).
+ */
+const entriesOf = (trust: string | readonly string[]): readonly string[] =>
+  typeof trust === 'string' ? trust.split(',') : trust
+
+/** Result of compiling the `trust` option. @private */
+export interface CompiledTrust {
+  match: Matcher
+  /** true when the option was a hop count */
+  hopCount: boolean
+}
+
+/**
+ * Compile the `trust` option, throwing `ProxyAwareConfigError` on anything
+ * doubtful. @private
+ */
+export const compileTrust = (trust: unknown): CompiledTrust => {
+  if (trust === undefined || trust === null) {
+    throw new ProxyAwareConfigError(
+      'trust',
+      'is required: list your proxies\' addresses or CIDR ranges (e.g. "10.0.0.0/8" or ["loopback", "172.16.0.0/12"]), a preset (loopback, linklocal, uniquelocal, private), a function (address, hop) => boolean, or true to trust every hop (unsafe)',
+    )
+  }
+  if (trust === true) return { match: trustAll, hopCount: false }
+  if (trust === false) {
+    throw new ProxyAwareConfigError('trust', 'is false: to trust no proxy, do not install proxy-aware, or pass an empty array []')
+  }
+  if (typeof trust === 'number') {
+    if (!Number.isInteger(trust) || trust < 0) {
+      throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
+    }
+    return { match: (_k, hop) => hop < trust, hopCount: true }
+  }
+  if (typeof trust === 'function') {
+    const fn = trust as TrustFunction
+    return { match: (_k, hop, address) => fn(address, hop) === true, hopCount: false }
+  }
+  if (typeof trust !== 'string' && !Array.isArray(trust)) {
+    throw new ProxyAwareConfigError('trust', `must be true, a number, a string, an array or a function, got ${show(trust)}`)
+  }
+  const entries = entriesOf(trust as string | readonly string[])
+  if (typeof trust === 'string' && trust.trim() === '') {
+    throw new ProxyAwareConfigError('trust', 'is an empty string: list at least one address or range')
+  }
+  const { v4net, v4mask, v6 } = compileRanges(entries)
+  return { match: buildMatcher(v4net, v4mask, v6), hopCount: false }
+}
+
+/** Pick a specialised closure for the compiled ranges, as proxy-addr does. */
+const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher => {
+  const nets = Int32Array.from(v4net)
+  const masks = Int32Array.from(v4mask)
+  const n4 = nets.length
+  const n6 = v6.length
+  const g = scratch.g
+  const match6 = (): boolean => {
+    for (let r = 0; r < n6; r++) {
+      const range = v6[r]!
+      if (range.zone !== scratch.zone) continue
+      const net = range.net
+      let bits = range.prefix
+      let i = 0
+      for (; bits >= 16; i++, bits -= 16) {
+        if (g[i] !== net[i]) break
+      }
+      if (bits >= 16) continue
+      if (bits === 0 || ((g[i]! & ((0xffff << (16 - bits)) & 0xffff)) === net[i])) return true
+    }
+    return false
+  }
+  if (n4 === 1) {
+    const net = nets[0]!
+    const mask = masks[0]!
+    return kind => (kind === V4 ? (scratch.v4 & mask) === net : n6 !== 0 && match6())
+  }
+  return kind => {
+    if (kind === V4) {
+      const v = scratch.v4
+      for (let r = 0; r < n4; r++) if ((v & masks[r]!) === nets[r]) return true
+      return false
+    }
+    return n6 !== 0 && match6()
+  }
+}
