@@ -3,7 +3,7 @@
  * @module
  */
 import type { NextFunction, Request, Response } from 'express'
-import { CORE_OPTIONS, checkOptionNames, createTrustProxy, type Resolution, type TrustProxyOptions } from './resolve.js'
+import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import type { TrustFunction } from './trust.js'
 import { type Logger, silentLogger } from './features.js'
 
@@ -40,7 +40,6 @@ export interface TrustProxyMiddleware {
   trust: TrustFunction
 }
 
-const EXPRESS_OPTIONS: readonly string[] = [...CORE_OPTIONS, 'logger']
 
 /**
  * Create the Express middleware. Install it first:
@@ -52,8 +51,7 @@ const EXPRESS_OPTIONS: readonly string[] = [...CORE_OPTIONS, 'logger']
  * @public
  */
 export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddleware {
-  checkOptionNames(options ?? {}, EXPRESS_OPTIONS)
-  const engine = createTrustProxy(options)
+  const engine = compileEngine(options, ['logger'])
   const { resolve, trust } = engine
   const log = options.logger ?? silentLogger
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])

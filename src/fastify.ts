@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from './errors.js'
-import { CORE_OPTIONS, checkOptionNames, createTrustProxy, type Resolution, type TrustProxyOptions } from './resolve.js'
+import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 
 export type { Resolution, TrustProxyOptions } from './resolve.js'
 export { ProxyAwareConfigError } from './errors.js'
@@ -23,18 +23,16 @@ declare module 'fastify' {
   }
 }
 
-const FASTIFY_OPTIONS: readonly string[] = [...CORE_OPTIONS]
 
 const plugin: FastifyPluginCallback<FastifyTrustProxyOptions> = function proxyAware(
   fastify: FastifyInstance,
   options: FastifyTrustProxyOptions,
   done: (err?: Error) => void,
 ) {
-  checkOptionNames(options, FASTIFY_OPTIONS)
   if (fastify.hasRequestDecorator('proxyAware')) {
     throw new ProxyAwareConfigError('trust', 'is configured twice: proxy-aware is already registered on this Fastify instance')
   }
-  const engine = createTrustProxy(options)
+  const engine = compileEngine(options, [])
   const { resolve } = engine
   fastify.decorateRequest('proxyAware', {
     getter() {

@@ -47,3 +47,21 @@ export interface Feature {
 
 /** A logger that drops everything, for callers that pass none. @private */
 export const silentLogger: Logger = { warn() {}, info() {} }
+
+/** Compiles one feature from the options (validating them). @private */
+export interface FeatureCompiler {
+  /** the option names this feature owns */
+  options: readonly string[]
+  /** Returns undefined when the feature is not configured. */
+  compile(options: Readonly<Record<string, unknown>>): Feature | undefined
+}
+
+/**
+ * Every feature, in the order their checks run. Issue-sized features add
+ * themselves here. @private
+ */
+export const FEATURES: readonly FeatureCompiler[] = [
+  // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
+
+  // client certificates (clientCert)
+]

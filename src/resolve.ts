@@ -15,7 +15,7 @@ import {
 } from './headers.js'
 import { formatParsed, INVALID, parseAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type Answer, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
+import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
 import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
@@ -194,9 +194,21 @@ export const checkOptionNames = (options: object, known: readonly string[]): voi
  * @public
  */
 export function createTrustProxy(options: TrustProxyOptions): TrustProxy {
+  return compileEngine(options, [])
+}
+
+/** All option names the core understands, features included. @private */
+export const ENGINE_OPTIONS: readonly string[] = [...CORE_OPTIONS, ...FEATURES.flatMap(f => f.options)]
+
+/**
+ * `createTrustProxy` for adapters, which own a few options of their own
+ * (`adapterOptions`, e.g. Express's `logger`). @private
+ */
+export function compileEngine(options: TrustProxyOptions, adapterOptions: readonly string[]): TrustProxy {
   if (options === null || typeof options !== 'object') {
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
+  checkOptionNames(options, [...ENGINE_OPTIONS, ...adapterOptions])
   const compiled = compileTrust(options.trust)
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
@@ -405,6 +417,10 @@ export function createTrustProxy(options: TrustProxyOptions): TrustProxy {
   }
 
   const features: Feature[] = []
+  for (const f of FEATURES) {
+    const feature = f.compile(options as unknown as Readonly<Record<string, unknown>>)
+    if (feature !== undefined) features.push(feature)
+  }
   const checks = features.filter(f => f.check !== undefined)
   const responders = features.filter(f => f.onResponse !== undefined)
   const check = (ctx: FeatureContext): Answer | undefined => {
