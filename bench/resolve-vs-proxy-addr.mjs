@@ -1,0 +1,150 @@
+/**
+ * Question: how fast is `resolve(req)` (client IP and protocol) compared
+ * with `proxyaddr(req, compiled)` from proxy-addr, for the same trust list?
+ *
+ * Each timed batch runs on FRESH request objects (16384 per contender per
+ * round, generated before the clock starts) with DISTINCT client addresses,
+ * so resolve's per-request cache never hits and no address repeats within
+ * a batch. The contenders are
+ * interleaved round by round (the order alternates) and the median per-call
+ * time of each is reported; the ratio is the median of the per-round ratios.
+ */
+import proxyaddr from 'proxy-addr'
+import { createTrustProxy } from '../dist/esm/index.js'
+import { check, collectGarbage, median, table } from './lib.mjs'
+
+const TRUST = ['loopback', 'uniquelocal']
+const BATCH = 16384
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21)
+
+const hex = n => n.toString(16)
+
+/** The cases: each makes request i (distinct client per i) and names its expected client. */
+const CASES = [
+  {
+    name: '1 hop IPv4',
+    make: i => ({
+      client: `203.0.${(i >> 8) & 255}.${i & 255}`,
+      peer: '127.0.0.1',
+      xff: c => c,
+    }),
+  },
+  {
+    name: '3 hops IPv4',
+    make: i => ({
+      client: `198.51.${(i >> 8) & 255}.${i & 255}`,
+      peer: '10.0.0.1',
+      xff: c => `${c}, 192.168.10.20, 172.16.5.4`,
+    }),
+  },
+  {
+    name: '6 hops IPv6 + IPv4-mapped',
+    make: i => ({
+      client: `2001:db8:${hex(i)}::${hex(i * 7 + 1)}`,
+      peer: '::ffff:10.0.0.1',
+      xff: c => `${c}, fd00:1::2, ::ffff:192.168.1.9, fc00:aa::10, ::ffff:10.20.30.40, fd12:3456::1`,
+    }),
+  },
+]
+
+const engine = createTrustProxy({ trust: TRUST })
+const resolve = engine.resolve
+const compiled = proxyaddr.compile(TRUST)
+
+/** Fresh request objects for one batch, clients offset by `seed`. */
+const batch = (c, seed) => {
+  const reqs = []
+  for (let k = 0; k < BATCH; k++) {
+    const r = c.make((seed + k) & 0xffff)
+    reqs.push({
+      headers: { host: 'example.com', 'x-forwarded-for': r.xff(r.client), 'x-forwarded-proto': 'https' },
+      socket: { remoteAddress: r.peer, encrypted: false },
+    })
+  }
+  return reqs
+}
+
+// Keep the results alive so nothing is optimised away.
+let sink = 0
+
+const timeOurs = reqs => {
+  const t0 = process.hrtime.bigint()
+  for (let k = 0; k < reqs.length; k++) {
+    const r = resolve(reqs[k])
+    sink += r.ip.length + r.protocol.length
+  }
+  return Number(process.hrtime.bigint() - t0) / reqs.length
+}
+
+const timeTheirs = reqs => {
+  const t0 = process.hrtime.bigint()
+  for (let k = 0; k < reqs.length; k++) sink += proxyaddr(reqs[k], compiled).length
+  return Number(process.hrtime.bigint() - t0) / reqs.length
+}
+
+/** Run one case; returns a table row. */
+export const runCase = c => {
+  // Same answers first: the benchmark is meaningless if they disagree.
+  for (const req of batch(c, 1).slice(0, 64)) {
+    const ours = resolve(req)
+    const theirs = proxyaddr({ headers: req.headers, socket: req.socket }, compiled)
+    check(ours.ip === theirs, `${c.name}: resolve says ${ours.ip}, proxy-addr says ${theirs}`)
+    check(ours.protocol === 'https', `${c.name}: protocol ${ours.protocol}`)
+  }
+  // Warm up both (JIT), then measure.
+  for (let w = 0; w < 6; w++) {
+    timeOurs(batch(c, w * BATCH))
+    timeTheirs(batch(c, w * BATCH))
+  }
+  const ours = []
+  const theirs = []
+  const ratios = []
+  for (let round = 0; round < ROUNDS; round++) {
+    const a = batch(c, round * BATCH)
+    const b = batch(c, round * BATCH)
+    let o, t
+    collectGarbage()
+    if (round % 2 === 0) {
+      o = timeOurs(a)
+      t = timeTheirs(b)
+    } else {
+      t = timeTheirs(b)
+      o = timeOurs(a)
+    }
+    ours.push(o)
+    theirs.push(t)
+    ratios.push(t / o)
+  }
+  const ratio = median(ratios)
+  return {
+    name: c.name,
+    ours: median(ours),
+    theirs: median(theirs),
+    ratio,
+    worst: Math.min(...ratios),
+  }
+}
+
+export const title = 'resolve(req) vs proxy-addr'
+
+export const run = () => {
+  console.log(`trust: ${JSON.stringify(TRUST)}; ${ROUNDS} rounds x ${BATCH} fresh requests per contender per case\n`)
+  const rows = []
+  const results = []
+  for (const c of CASES) {
+    const r = runCase(c)
+    results.push(r)
+    rows.push([
+      r.name,
+      r.ours.toFixed(0),
+      r.theirs.toFixed(0),
+      `${r.ratio.toFixed(1)}x`,
+      `${r.worst.toFixed(1)}x`,
+    ])
+  }
+  table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], rows)
+  if (sink === 0.5) console.log('unreachable')
+  return results
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) run()
