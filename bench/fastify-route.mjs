@@ -6,10 +6,11 @@
  * Each variant runs in its own child process (a real HTTP server on
  * loopback); this process sends the load over keep-alive connections from
  * 127.0.0.1 (a trusted peer) with a 2-hop X-Forwarded-For and a distinct
- * client address per request, and reads the server's `process.cpuUsage()`
- * before and after each round. Rounds are interleaved across the variants
- * (the order rotates) and the median CPU per request is reported; ratios are the median of
- * the per-round ratios.
+ * client address per request, and reads each server's `process.cpuUsage()`
+ * before and after each round. In a round all three servers are loaded at
+ * the same time (the machine is shared and noisy: concurrent load makes the
+ * noise hit every variant alike). The median CPU per request is reported;
+ * ratios are the median of the per-round ratios.
  */
 import { fork } from 'node:child_process'
 import { once } from 'node:events'
@@ -18,8 +19,8 @@ import { check, median, table } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const VARIANTS = ['bare', 'fastify-trustProxy', 'proxy-aware']
-const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 5000)
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 6000)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21)
 const CONCURRENCY = 32
 
 /** Child side: one Fastify server for one variant. */
@@ -96,13 +97,13 @@ export const run = async () => {
       check(body.ip === want.ip && body.protocol === want.protocol,
         `${s.variant} answered ${JSON.stringify(body)}, expected ${JSON.stringify(want)}`)
     }
+    // The variants are loaded at the same time, so whatever else the machine
+    // is doing during a round slows all three alike.
     for (let round = 0; round < ROUNDS; round++) {
-      for (let k = 0; k < servers.length; k++) {
-        const s = servers[(round + k) % servers.length]
-        const before = await cpuOf(s.child)
-        await load(s.pool, REQUESTS, (round + 1) * REQUESTS)
-        s.cpu.push((await cpuOf(s.child)) - before)
-      }
+      const before = await Promise.all(servers.map(s => cpuOf(s.child)))
+      await Promise.all(servers.map(s => load(s.pool, REQUESTS, (round + 1) * REQUESTS)))
+      const after = await Promise.all(servers.map(s => cpuOf(s.child)))
+      servers.forEach((s, k) => s.cpu.push(after[k] - before[k]))
     }
   } finally {
     for (const s of servers) {
@@ -111,7 +112,7 @@ export const run = async () => {
       await once(s.child, 'exit')
     }
   }
-  // Ratios are paired per round (the three variants ran back to back), then
+  // Ratios are paired per round (the three variants ran side by side), then
   // the median is taken.
   const ratio = (a, b) => median(a.cpu.map((c, r) => c / b.cpu[r]))
   const [bare, fst] = servers
