@@ -26,11 +26,19 @@ let failed = 0
 for (const file of files) {
   const section = await import(pathToFileURL(path.join(dir, file)).href)
   console.log(`\n=== ${section.title} (${file}) ===\n`)
+  let timer
   try {
-    await section.run()
+    await Promise.race([
+      section.run(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('section did not finish within 60 s')), 60_000)
+      }),
+    ])
   } catch (err) {
     failed++
     console.error(`\nFAILED: ${file}\n${err?.stack ?? err}`)
+  } finally {
+    clearTimeout(timer)
   }
 }
 console.log(failed === 0 ? `\ndemo: all ${files.length} section(s) ran as expected` : `\ndemo: ${failed} of ${files.length} section(s) FAILED`)

@@ -37,6 +37,8 @@ export const send = (url, { from, method = 'GET', headers = {}, tls = {} } = {})
       res.on('error', reject)
     })
     req.on('error', reject)
+    // a request that hangs is a failure, not a reason to wait forever
+    req.setTimeout(5000, () => req.destroy(new Error(`no answer from ${url} within 5 s`)))
     req.end()
   })
 
