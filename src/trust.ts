@@ -166,7 +166,8 @@ const compileRanges = (entries: readonly string[]) => {
 const pushV4 = (nets: number[], masks: number[], ip: ipaddr.IPv4, prefix: number) => {
   const b = ip.octets
   const value = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!
-  const mask = prefix === 0 ? 0 : -1 << (32 - prefix)
+  // prefix is 1-32 here (/0 is refused): -1 << 32 would be -1, not 0
+  const mask = -1 << (32 - prefix)
   nets.push(value & mask)
   masks.push(mask)
 }
