@@ -69,11 +69,13 @@ const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.I
     return ipaddr.IPv4.parse(addr)
   }
   if (addr.includes(':') && ipaddr.IPv6.isValid(addr) && !/[^0-9a-fA-F:.]/.test(addr)) {
-    // ipaddr.js reads "::1.2.3.4" leniently; our own strict parser decides
+    // ipaddr.js reads "::1.2.3.4" leniently (and as "::ffff:1.2.3.4", which
+    // would make an IPv4-compatible entry trust IPv4): our own strict parser
+    // decides, and its groups are the address
     if (parseAddress(addr, 0, addr.length, false, false) === INVALID) {
       throw bad(entry, 'not a valid IPv6 address')
     }
-    const ip = ipaddr.IPv6.parse(addr)
+    const ip = new ipaddr.IPv6(Array.from(scratch.g))
     if (zone) ip.zoneId = zone
     return ip
   }

@@ -220,6 +220,13 @@ const matches: [unknown, string, number, boolean][] = [
   ['64:ff9b::/96', '64:ff9b::a00:1', 0, true],
   ['64:ff9b::/96', '10.0.0.1', 0, false],
   ['2002::/16', '10.0.0.1', 0, false],
+  ['::10.0.0.1', '10.0.0.1', 0, false],
+  ['::10.0.0.1', '::ffff:10.0.0.1', 0, false],
+  ['::10.0.0.1', '::a00:1', 0, true],
+  ['::10.0.0.0/104', '10.0.0.1', 0, false],
+  ['::10.0.0.0/104', '::a00:1', 0, true],
+  ['64:ff9b::10.0.0.1', '64:ff9b::a00:1', 0, true],
+  ['64:ff9b::10.0.0.1', '10.0.0.1', 0, false],
   // zones: socket addresses carry them; a zoned entry needs the same zone
   ['fe80::1%eth0', 'fe80::1%eth0', 0, true],
   ['fe80::1%eth0', 'fe80::1%eth1', 0, false],
