@@ -63,6 +63,7 @@ const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.I
   if (percent >= 0) {
     zone = text.slice(percent + 1)
     addr = text.slice(0, percent)
+    if (zone === '') throw bad(entry, 'the zone id after "%" is empty')
   }
   if (ipaddr.IPv4.isValidFourPartDecimal(addr)) {
     if (zone) throw bad(entry, 'IPv4 addresses have no zone id')

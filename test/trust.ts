@@ -79,6 +79,9 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['mapped /95', { trust: '::ffff:10.0.0.0/95' }, 'trust', /CVE-2026-90711/],
   // zone ids
   ['zone after the prefix', { trust: 'fe80::/10%eth0' }, 'trust', /"fe80::\/10%eth0": the prefix must be a number/],
+  ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": the zone id after "%" is empty/],
+  ['empty IPv4 zone', { trust: ['10.0.0.1%'] }, 'trust', /"10\.0\.0\.1%": the zone id after "%" is empty/],
+  ['empty zone in a range', { trust: 'fe80::%/10' }, 'trust', /"fe80::%\/10": the zone id after "%" is empty/],
   ['IPv4 zone', { trust: '10.0.0.1%eth0' }, 'trust', /"10\.0\.0\.1%eth0": IPv4 addresses have no zone id/],
   // other options
   ['headers as a string', { trust: 'loopback', headers: 'forwarded' }, 'headers', /got "forwarded"/],
