@@ -237,7 +237,9 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
   const match6 = (): boolean => {
     for (let r = 0; r < n6; r++) {
       const range = v6[r]!
-      if (range.zone !== scratch.zone) continue
+      // a zoned entry matches only its own zone; an entry without a zone
+      // covers the range on every interface (as @fastify/proxy-addr 5.1.3)
+      if (range.zone !== '' && range.zone !== scratch.zone) continue
       const net = range.net
       let bits = range.prefix
       let i = 0

@@ -237,6 +237,11 @@ const matches: [unknown, string, number, boolean][] = [
   ['fe80::%eth0/10', 'fe80::9%eth0', 0, true],
   ['fe80::%eth0/10', 'fe80::9%eth1', 0, false],
   ['fe80::%eth0/10', 'fe80::9', 0, false],
+  ['linklocal', 'fe80::1%eth0', 0, true],
+  ['fe80::1', 'fe80::1%eth0', 0, true],
+  ['fe80::1', 'fe80::2%eth0', 0, false],
+  [['10.0.0.0/8', 'fe80::1%eth0', 'fe80::/64'], 'fe80::2%eth1', 0, true],
+  [['10.0.0.0/8', 'fe80::1%eth0', 'fe80::/64'], 'fe80:1::2%eth1', 0, false],
   // ports are accepted (Express passes raw header entries), not zones in headers' sense
   ['10.0.0.0/8', '10.0.0.1:8080', 0, true],
   ['::1', '[::1]:8080', 0, true],
