@@ -284,15 +284,14 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     let peer: string | undefined
     if (typeof remote === 'string') {
       const kind = parseAddress(remote, 0, remote.length, false, true)
-      if (kind !== INVALID) {
-        peer = formatParsed(kind)
-        ips.push(peer)
-        if (!match(kind, 0, peer)) {
-          return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
-        }
+      // an address we cannot read is no Unix socket: never trusted
+      if (kind === INVALID) return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
+      peer = formatParsed(kind)
+      ips.push(peer)
+      if (!match(kind, 0, peer)) {
+        return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
       }
-    }
-    if (peer === undefined && !trustUnixSocket) {
+    } else if (!trustUnixSocket) {
       return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
     }
     // The peer is trusted: read the configured convention.

@@ -339,6 +339,20 @@ t.test('Unix-socket and missing peers', async t => {
       expect: { ip: undefined, ips: [], reason: 'invalid-entry' },
     },
     {
+      name: 'trustUnixSocket does not trust an address it cannot read',
+      options: { trustUnixSocket: true },
+      remote: 'not-an-address',
+      headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
+      expect: { ip: undefined, ips: [], peer: undefined, reason: 'no-peer', protocol: 'http' },
+    },
+    {
+      name: 'trustUnixSocket does not trust a bracketed socket address',
+      options: { trustUnixSocket: true },
+      remote: '[::1]:80',
+      headers: { 'x-forwarded-for': '6.6.6.6' },
+      expect: { ip: undefined, reason: 'no-peer' },
+    },
+    {
       name: 'trustUnixSocket does not make a TCP peer trusted',
       options: { trustUnixSocket: true },
       remote: '203.0.113.5',
