@@ -228,9 +228,10 @@ export const parseHost = (s: string): HostParts | undefined => {
   if (len === 0 || len > 1024) return undefined
   let i = 0
   if (s.charCodeAt(0) === 91) {
+    // an IP-literal is IPv6: "[1.2.3.4]" is not a host
     const close = s.indexOf(']')
     const colon = s.indexOf(':')
-    if (close < 0 || colon > close || parseAddress(s, 1, close, false, false) === INVALID) {
+    if (close < 0 || colon < 0 || colon > close || parseAddress(s, 1, close, false, false) === INVALID) {
       return undefined
     }
     i = close + 1

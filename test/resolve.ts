@@ -491,6 +491,9 @@ t.test('host from Host, or X-Forwarded-Host with forwardedHost', async t => {
     h({ host: '[[::1]]' }, none),
     h({ host: '[fe80::1%25eth0]' }, none),
     h({ host: '[1.2.3.4]:80' }, none),
+    h({ host: '[1.2.3.4]' }, none),
+    h({ host: '[]' }, none),
+    h({ host: '[::ffff:1.2.3.4]' }, { host: '[::ffff:1.2.3.4]', hostname: '[::ffff:1.2.3.4]', port: null }),
     h({ host: 'app.example' } as Headers, { host: 'app.example' }, {}, '203.0.113.5'),
     // HTTP/2 has :authority instead of Host
     h({ ':authority': 'h2.example:8443' }, { host: 'h2.example:8443', port: 8443 }),
