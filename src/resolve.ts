@@ -301,6 +301,8 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     if (fwd !== undefined && (forwardedFirst || xff === undefined)) {
       return walkForwarded(req, ips, peer, fwd, socketProto)
     }
+    // X-Forwarded-Proto and -Host belong to the x-forwarded convention
+    if (!readXff) return finish(req, ips, peer, 'socket', 'end-of-chain', socketProto, undefined)
     return walkXff(req, ips, peer, xff, socketProto)
   }
 
