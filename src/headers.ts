@@ -119,10 +119,10 @@ export const parseForwarded = (s: string): ForwardedElement[] => {
   const skipWs = () => {
     while (i < len && isWs(s.charCodeAt(i))) i++
   }
-  const fail = () => {
+  /** Mark the element invalid; `quoted` when `i` is inside a quoted string. */
+  const fail = (quoted = false) => {
     el.valid = false
     // resume after the next comma outside a quoted string
-    let quoted = false
     for (; i < len; i++) {
       const c = s.charCodeAt(i)
       if (quoted) {
@@ -159,6 +159,7 @@ export const parseForwarded = (s: string): ForwardedElement[] => {
       i++
       value = ''
       let closed = false
+      let ctl = false
       let from = i
       for (; i < len; i++) {
         const c = s.charCodeAt(i)
@@ -170,10 +171,14 @@ export const parseForwarded = (s: string): ForwardedElement[] => {
         } else if (c === 34) {
           closed = true
           break
-        } else if (c < 32 && c !== 9) break
+        } else if ((c < 32 && c !== 9) || c === 127) {
+          ctl = true
+          break
+        }
       }
       if (!closed) {
-        fail()
+        // a control character: skip the rest of the quoted string
+        fail(ctl)
         continue
       }
       value += s.slice(from, i)

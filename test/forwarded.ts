@@ -70,6 +70,11 @@ const cases: [string | string[], Partial<Resolution>][] = [
   ['for="a,b" x, for=198.51.100.7', { ip: '198.51.100.7', reason: 'untrusted-hop' }],
   ['for="a\\",b" x, for=198.51.100.7', { ip: '198.51.100.7', reason: 'untrusted-hop' }],
   ['garbage===, for=198.51.100.7', { ip: '198.51.100.7' }],
+  // a control character in a quoted string: the element ends at its closing quote
+  ['for="1.1.1.1\u0001,", for=198.51.100.7', { ip: '198.51.100.7', reason: 'untrusted-hop' }],
+  ['for=198.51.100.7, for="10.0.0.2\n"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=198.51.100.7, for="\u007f"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for="\u0000', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['for=6.6.6.6, junk here, for=10.0.0.2', { ip: '10.0.0.2', reason: 'invalid-entry' }],
   ['for=6.6.6.6, for=198.51.100.7;proto=https, for=10.0.0.2;for=1', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   // protocol: proto= of the client's element
