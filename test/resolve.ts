@@ -602,3 +602,62 @@ t.test('over real sockets: Node joins duplicate lines, peers by source address',
     reason: 'untrusted-peer',
   })
 })
+
+t.test('handle runs the compiled features: first answer wins, else responders', async t => {
+  // a feature of our own, through the real seam (src/features.ts)
+  const seen: string[] = []
+  const features = await import('../src/features.js')
+  const FEATURES: import('../src/features.js').FeatureCompiler[] = [
+    {
+      options: ['deny'],
+      compile: options => options.deny === undefined ? undefined : {
+        check: ctx => {
+          ctx.log.warn({ ip: ctx.resolution.ip }, 'checked')
+          seen.push(`check ${ctx.resolution.ip}`)
+          return ctx.resolution.ip === options.deny
+            ? { status: 403, headers: { 'content-type': 'text/plain' }, body: 'denied' }
+            : undefined
+        },
+      },
+    },
+    {
+      options: ['stamp'],
+      compile: options => options.stamp === true ? {
+        onResponse: ctx => {
+          ctx.log.info({}, 'stamped')
+          ctx.res.setHeader('x-stamp', String(ctx.resolution.protocol))
+        },
+      } : undefined,
+    },
+  ]
+  const { createTrustProxy: create } = await t.mockImport<typeof import('../src/resolve.js')>('../src/resolve.js', {
+    '../src/features.js': { ...features, FEATURES },
+  })
+  const options = { trust: ['127.0.0.2'], deny: '198.51.100.66', stamp: true } as unknown as TrustProxyOptions
+  const proxy = create(options)
+  t.equal(proxy.hasFeatures, true)
+  t.equal(create({ trust: 'loopback' }).hasFeatures, false)
+  const server = http.createServer((req, res) => {
+    if (proxy.handle(req, res)) return
+    res.end(`app saw ${proxy.resolve(req).ip}`)
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  const port = (server.address() as AddressInfo).port
+  const send = (method: string, xff: string) => new Promise<{ status: number, stamp: unknown, body: string }>((resolve, reject) => {
+    const req = http.request({ port, host: '127.0.0.1', localAddress: '127.0.0.2', method, headers: { 'x-forwarded-for': xff, 'x-forwarded-proto': 'https' } }, res => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', c => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode!, stamp: res.headers['x-stamp'], body }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+  t.same(await send('GET', '198.51.100.7'), { status: 200, stamp: 'https', body: 'app saw 198.51.100.7' })
+  t.same(await send('GET', '198.51.100.66'), { status: 403, stamp: undefined, body: 'denied' })
+  t.same(await send('HEAD', '198.51.100.66'), { status: 403, stamp: undefined, body: '' })
+  t.same(seen, ['check 198.51.100.7', 'check 198.51.100.66', 'check 198.51.100.66'])
+  // the features' option names are known options; others still are not
+  t.throws(() => create({ trust: 'loopback', dney: 1 } as unknown as TrustProxyOptions), { name: 'ProxyAwareConfigError', message: /"dney" is not a known option/ })
+})
