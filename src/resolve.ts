@@ -303,12 +303,11 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
           lastTrusted = trusted
         }
       }
-      if (peer !== undefined) {
-        ips.push(peer)
-        if (!trusted) return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
-      }
-    }
-    if (peer === undefined && !trustUnixSocket) {
+      // an address we cannot read is no Unix socket: never trusted
+      if (peer === undefined) return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
+      ips.push(peer)
+      if (!trusted) return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
+    } else if (!trustUnixSocket) {
       return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
     }
     // The peer is trusted: read the configured convention.
@@ -318,6 +317,8 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     if (fwd !== undefined && (forwardedFirst || xff === undefined)) {
       return walkForwarded(req, ips, peer, fwd, socketProto)
     }
+    // X-Forwarded-Proto and -Host belong to the x-forwarded convention
+    if (!readXff) return finish(req, ips, peer, 'socket', 'end-of-chain', socketProto, undefined)
     return walkXff(req, ips, peer, xff, socketProto)
   }
 

@@ -63,17 +63,20 @@ const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.I
   if (percent >= 0) {
     zone = text.slice(percent + 1)
     addr = text.slice(0, percent)
+    if (zone === '') throw bad(entry, 'the zone id after "%" is empty')
   }
   if (ipaddr.IPv4.isValidFourPartDecimal(addr)) {
     if (zone) throw bad(entry, 'IPv4 addresses have no zone id')
     return ipaddr.IPv4.parse(addr)
   }
   if (addr.includes(':') && ipaddr.IPv6.isValid(addr) && !/[^0-9a-fA-F:.]/.test(addr)) {
-    // ipaddr.js reads "::1.2.3.4" leniently; our own strict parser decides
+    // ipaddr.js reads "::1.2.3.4" leniently (and as "::ffff:1.2.3.4", which
+    // would make an IPv4-compatible entry trust IPv4): our own strict parser
+    // decides, and its groups are the address
     if (parseAddress(addr, 0, addr.length, false, false) === INVALID) {
       throw bad(entry, 'not a valid IPv6 address')
     }
-    const ip = ipaddr.IPv6.parse(addr)
+    const ip = new ipaddr.IPv6(Array.from(scratch.g))
     if (zone) ip.zoneId = zone
     return ip
   }
@@ -166,7 +169,8 @@ const compileRanges = (entries: readonly string[]) => {
 const pushV4 = (nets: number[], masks: number[], ip: ipaddr.IPv4, prefix: number) => {
   const b = ip.octets
   const value = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!
-  const mask = prefix === 0 ? 0 : -1 << (32 - prefix)
+  // prefix is 1-32 here (/0 is refused): -1 << 32 would be -1, not 0
+  const mask = -1 << (32 - prefix)
   nets.push(value & mask)
   masks.push(mask)
 }
@@ -235,7 +239,9 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
   const match6 = (): boolean => {
     for (let r = 0; r < n6; r++) {
       const range = v6[r]!
-      if (range.zone !== scratch.zone) continue
+      // a zoned entry matches only its own zone; an entry without a zone
+      // covers the range on every interface (as @fastify/proxy-addr 5.1.3)
+      if (range.zone !== '' && range.zone !== scratch.zone) continue
       const net = range.net
       let bits = range.prefix
       let i = 0
