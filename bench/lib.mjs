@@ -1,16 +1,7 @@
 /**
- * Shared helpers for the benchmarks: medians, a plain-text table, and a
- * way to collect garbage between timed rounds (so one round does not pay
- * for the previous round's allocations).
+ * Shared helpers for the benchmarks: medians, a Markdown table, and a
+ * sanity check that fails the run.
  */
-import v8 from 'node:v8'
-import vm from 'node:vm'
-
-v8.setFlagsFromString('--expose-gc')
-const gc = vm.runInNewContext('gc')
-
-/** Full garbage collection, outside the timed region. */
-export const collectGarbage = () => gc()
 
 /** Median of a list of numbers. */
 export const median = (values) => {
