@@ -270,7 +270,7 @@ export const compileHttpsRedirect = (value: unknown): Feature | undefined => {
       const req = ctx.req
       const method = req.method
       if (method === 'OPTIONS') return undefined
-      const url = req.url ?? '/'
+      const url = req.url as string // always set on a server's request
       const target = originForm(url)
       if (exempt !== undefined && target !== undefined) {
         const q = target.indexOf('?')
