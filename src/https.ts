@@ -103,17 +103,29 @@ const checkKeys = (name: string, value: Opts, known: readonly string[]) => {
   }
 }
 
-/** lower-cased hostname without a trailing dot; IPv6 literals canonical. */
-const normalName = (hostname: string): string => {
-  if (hostname.charCodeAt(0) === 91) return `[${canonicalIp(hostname.slice(1, -1))}]`
-  return hostname.charCodeAt(hostname.length - 1) === 46 ? hostname.slice(0, -1) : hostname
-}
+/** A (lower-cased) hostname without its trailing dot, as written in a URL. */
+const urlName = (hostname: string): string =>
+  hostname.charCodeAt(hostname.length - 1) === 46 ? hostname.slice(0, -1) : hostname
+
+/**
+ * A hostname for comparison: `urlName`, and IPv6 literals in canonical
+ * form inside their brackets (`[0:0::1]` is `[::1]`).
+ */
+const matchName = (hostname: string): string =>
+  hostname.charCodeAt(0) === 91 ? `[${canonicalIp(hostname.slice(1, -1))}]` : urlName(hostname)
 
 /** A compiled host list: `(hostname) => boolean`. */
 type HostMatcher = (hostname: string) => boolean
 
-const compileHosts = (name: string, value: unknown): HostMatcher => {
-  if (!Array.isArray(value)) throw new ProxyAwareConfigError(name, `must be an array of host names, got ${show(value)}`)
+/**
+ * Compile a host list. For `allowedHosts` (`strict`) the list must not be
+ * empty and a wildcard must name at least two labels (`*.com` would allow
+ * any .com host).
+ */
+const compileHosts = (name: string, value: unknown, strict: boolean): HostMatcher => {
+  if (!Array.isArray(value) || (strict && value.length === 0)) {
+    throw new ProxyAwareConfigError(name, `must be a${strict ? ' non-empty' : 'n'} array of host names, got ${show(value)}`)
+  }
   const exact = new Set<string>()
   const suffixes: string[] = []
   for (const entry of value as unknown[]) {
@@ -125,12 +137,15 @@ const compileHosts = (name: string, value: unknown): HostMatcher => {
         `must list host names without port (\`example.com\`, \`*.example.com\`, \`[::1]\`), got ${show(entry)}`,
       )
     }
-    const host = normalName(parts.hostname)
+    const host = matchName(parts.hostname)
+    if (wildcard && strict && !host.includes('.')) {
+      throw new ProxyAwareConfigError(name, `has a wildcard for a whole top-level domain, got ${show(entry)}`)
+    }
     if (wildcard) suffixes.push(`.${host}`)
     else exact.add(host)
   }
   return hostname => {
-    const h = normalName(hostname)
+    const h = matchName(hostname)
     if (exact.has(h)) return true
     for (const s of suffixes) if (h.length > s.length && h.endsWith(s)) return true
     return false
@@ -246,9 +261,9 @@ export const compileHttpsRedirect = (value: unknown): Feature | undefined => {
     if (parts.port !== null && o.port !== undefined) {
       throw new ProxyAwareConfigError('httpsRedirect.host', `has a port and \`httpsRedirect.port\` is set too: give the port once, got ${show(o.host)}`)
     }
-    canonical = normalName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
+    canonical = urlName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
   }
-  const allowed = o.allowedHosts === undefined ? undefined : compileHosts('httpsRedirect.allowedHosts', o.allowedHosts)
+  const allowed = o.allowedHosts === undefined ? undefined : compileHosts('httpsRedirect.allowedHosts', o.allowedHosts, true)
   const status = o.status ?? 301
   if (!STATUSES.includes(status as number)) {
     throw new ProxyAwareConfigError('httpsRedirect.status', `must be 301, 302, 307 or 308, got ${show(status)}`)
@@ -289,7 +304,7 @@ export const compileHttpsRedirect = (value: unknown): Feature | undefined => {
           return refuse(ctx, req.headers.host === undefined ? 'missing Host header' : 'malformed Host header')
         }
         if (r.port === 0 || !allowed(r.hostname)) return refuse(ctx, 'host not allowed')
-        host ??= normalName(r.hostname) + portSuffix
+        host ??= urlName(r.hostname) + portSuffix
       }
       const location = `https://${host}${target}`
       return answer(safe ? status as number : otherStatus as number, `Redirecting to ${location}\n`, location)
@@ -322,7 +337,7 @@ export const compileHsts = (value: unknown): Feature | undefined => {
       `needs maxAge >= 31536000 and includeSubDomains: true (the preload list's rules), got maxAge ${maxAge} and includeSubDomains ${includeSubDomains}`,
     )
   }
-  const excluded = compileHosts('hsts.excludedHosts', o.excludedHosts ?? LOCAL_HOSTS)
+  const excluded = compileHosts('hsts.excludedHosts', o.excludedHosts ?? LOCAL_HOSTS, false)
   const header = `max-age=${maxAge}${includeSubDomains ? '; includeSubDomains' : ''}${preload ? '; preload' : ''}`
   return {
     onResponse(ctx: FeatureContext) {

@@ -36,7 +36,7 @@ t.test('configuration errors', async t => {
     [{ preload: 1 }, 'hsts.preload', /must be a boolean, got 1/],
     [{ preload: true, maxAge: 86400 }, 'hsts.preload', /needs maxAge >= 31536000 and includeSubDomains: true .*got maxAge 86400 and includeSubDomains true/],
     [{ preload: true, includeSubDomains: false }, 'hsts.preload', /got maxAge 31536000 and includeSubDomains false/],
-    [{ excludedHosts: 'localhost' }, 'hsts.excludedHosts', /must be an array/],
+    [{ excludedHosts: 'localhost' }, 'hsts.excludedHosts', /must be an array of host names, got "localhost"/],
     [{ excludedHosts: ['localhost:3000'] }, 'hsts.excludedHosts', /got "localhost:3000"/],
   ]
   for (const [hsts, option, message] of cases) {

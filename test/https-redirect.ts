@@ -22,7 +22,7 @@ const serve = async (tt: Test, options: Options, secure = false) => {
   return { port: await listen(tt, server), log }
 }
 
-const ALLOWED = { allowedHosts: ['good.com', '*.example.com', '127.0.0.1', '[::1]'] }
+const ALLOWED = { allowedHosts: ['good.com', '*.example.com', '127.0.0.1', '[::1]', 'xn--4ca9at.com', '[::ffff:169.254.169.254]'] }
 
 t.test('configuration errors name the option and the value', async t => {
   const cases: [unknown, string, RegExp][] = [
@@ -35,8 +35,11 @@ t.test('configuration errors name the option and the value', async t => {
     [{ host: 42 }, 'httpsRedirect.host', /got 42/],
     [{ host: 'good.com:0' }, 'httpsRedirect.host', /got "good.com:0"/],
     [{ host: 'good.com:8443', port: 8443 }, 'httpsRedirect.host', /give the port once/],
-    [{ allowedHosts: 'good.com' }, 'httpsRedirect.allowedHosts', /must be an array of host names, got "good.com"/],
+    [{ allowedHosts: 'good.com' }, 'httpsRedirect.allowedHosts', /must be a non-empty array of host names, got "good.com"/],
     [{ allowedHosts: ['*'] }, 'httpsRedirect.allowedHosts', /got "\*"/],
+    [{ allowedHosts: [] }, 'httpsRedirect.allowedHosts', /must be a non-empty array of host names, got \[\]/],
+    [{ allowedHosts: ['*.com'] }, 'httpsRedirect.allowedHosts', /wildcard for a whole top-level domain, got "\*.com"/],
+    [{ allowedHosts: ['*.com.'] }, 'httpsRedirect.allowedHosts', /wildcard for a whole top-level domain/],
     [{ allowedHosts: ['good.com:443'] }, 'httpsRedirect.allowedHosts', /without port .*got "good.com:443"/],
     [{ allowedHosts: ['*.[::1]'] }, 'httpsRedirect.allowedHosts', /got "\*.\[::1\]"/],
     [{ allowedHosts: ['.'] }, 'httpsRedirect.allowedHosts', /got "."/],
@@ -120,7 +123,11 @@ t.test('host checks: allowedHosts', async t => {
     [['A.B.Example.COM:1234'], 301, 'https://a.b.example.com/p?q'],
     [['127.0.0.1:8080'], 301, 'https://127.0.0.1/p?q'],
     [['[::1]:8080'], 301, 'https://[::1]/p?q'],
-    [['[0:0::1]'], 301, 'https://[::1]/p?q'],
+    [['[0:0::1]'], 301, 'https://[0:0::1]/p?q'], // matched canonically, kept as written
+    [['XN--4CA9AT.COM:443'], 301, 'https://xn--4ca9at.com/p?q'],
+    [['[::FFFF:169.254.169.254]:80'], 301, 'https://[::ffff:169.254.169.254]/p?q'],
+    [['[::ffff:a9fe:a9fe]'], 301, 'https://[::ffff:a9fe:a9fe]/p?q'],
+    [['169.254.169.254'], 400, undefined],
     // not allowed
     [['evil.com'], 400, undefined],
     [['example.com'], 400, undefined],
@@ -187,6 +194,8 @@ t.test('host checks: canonical host and X-Forwarded-Host', async t => {
   t.equal((await request(with443.port)).headers.location, 'https://good.com/')
   const v6 = await serve(t, { httpsRedirect: { host: '[2001:DB8::1]', port: 8443 } })
   t.equal((await request(v6.port)).headers.location, 'https://[2001:db8::1]:8443/')
+  const mapped = await serve(t, { httpsRedirect: { host: '[::FFFF:10.0.0.1]' } })
+  t.equal((await request(mapped.port)).headers.location, 'https://[::ffff:10.0.0.1]/')
   // both: the request's host must be allowed, the target is the canonical one
   const both = await serve(t, { httpsRedirect: { host: 'www.good.com', allowedHosts: ['good.com', 'www.good.com'] } })
   t.equal((await request(both.port, { headers: { host: 'good.com' } })).headers.location, 'https://www.good.com/')
