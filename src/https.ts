@@ -222,6 +222,10 @@ export const originForm = (url: string): string | undefined => {
   return rest.charCodeAt(0) === 63 ? `/${rest}` : rest
 }
 
+/** Whether the request carries a forwarded-protocol header at all. */
+const claimsHttps = (req: IncomingMessage): boolean =>
+  req.headers['x-forwarded-proto'] !== undefined || req.headers.forwarded !== undefined
+
 /** How many `Host` lines the request carried. */
 const hostLines = (req: IncomingMessage): number => {
   const raw = req.rawHeaders
@@ -274,6 +278,7 @@ export const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   }
   const exempt = compileExempt(o.exempt)
 
+  let warned = false
   const refuse = (ctx: FeatureContext, why: string): Answer => {
     ctx.log.info({ host: ctx.req.headers.host }, `proxy-aware: httpsRedirect: ${why}`)
     return answer(400, `Bad Request: ${why}\n`)
@@ -292,6 +297,14 @@ export const compileHttpsRedirect = (value: unknown): Feature | undefined => {
         if (exempt(q < 0 ? target : target.slice(0, q), req)) return undefined
       }
       const safe = method === 'GET' || method === 'HEAD'
+      if (!warned && ctx.resolution.reason === 'untrusted-peer' && claimsHttps(req)) {
+        // the usual cause of redirect loops: the proxy is not in `trust`
+        warned = true
+        ctx.log.warn(
+          { peer: ctx.resolution.peer },
+          'proxy-aware: httpsRedirect: a request from an untrusted peer says it came over https (X-Forwarded-Proto or Forwarded); it is redirected. If that peer is your TLS-terminating proxy, add it to `trust`, or every request will loop. (Logged once.)',
+        )
+      }
       if (!safe && otherStatus === 403) {
         return answer(403, 'Forbidden: this request must be sent over https\n')
       }

@@ -98,6 +98,17 @@ t.test('http is redirected; https, directly or from a trusted proxy, is not', as
       t.equal(r.cookies.length, 0, name)
     }
   }
+  // a forwarded protocol from an untrusted peer: warned about once (the
+  // usual cause of redirect loops is a proxy missing from `trust`)
+  const loop = await serve(t, { httpsRedirect: ALLOWED })
+  t.equal((await request(loop.port, { from: CLIENT })).status, 301)
+  t.same(loop.log.entries, [])
+  for (let i = 0; i < 2; i++) {
+    t.equal((await request(loop.port, { from: CLIENT, headers: { 'x-forwarded-proto': 'https' } })).status, 301)
+    t.equal((await request(loop.port, { from: CLIENT, headers: { forwarded: 'proto=https' } })).status, 301)
+  }
+  t.match(loop.log.entries, [{ level: 'warn', obj: { peer: CLIENT }, msg: /untrusted peer says it came over https.*add it to `trust`/ }])
+  t.equal(loop.log.entries.length, 1)
   // the Forwarded convention, when configured
   const fwd = await serve(t, { headers: ['forwarded'], httpsRedirect: ALLOWED })
   t.equal((await request(fwd.port, { from: PROXY, headers: { forwarded: 'for=1.2.3.4;proto=https' } })).status, 200)
