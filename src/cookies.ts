@@ -77,7 +77,7 @@ const sameName = (name: unknown, lower: string): boolean =>
  * object or array is copied, never mutated; the response's own map is
  * updated in place. @private
  */
-export const mapHeader = (
+const mapHeader = (
   headers: HeaderSet,
   out: boolean,
   lower: string,
@@ -156,7 +156,7 @@ export const addHeader = (headers: HeaderSet, out: boolean, name: string, value:
 }
 
 /** What one `Set-Cookie` value says about itself. @private */
-export interface CookieFacts {
+interface CookieFacts {
   /** the cookie name (before the first `=` of the name-value pair), trimmed */
   name: string
   secure: boolean
@@ -175,7 +175,7 @@ const isWs = (c: number) => c === 32 || c === 9
  * attribute; a comma (as in `Expires=Wed, 21 Oct 2026 ...`) is just a
  * character. @private
  */
-export const readCookie = (s: string): CookieFacts => {
+const readCookie = (s: string): CookieFacts => {
   const len = s.length
   let semi = s.indexOf(';')
   if (semi < 0) semi = len
@@ -215,7 +215,7 @@ const startsWithI = (s: string, prefix: string) =>
   s.length >= prefix.length && s.slice(0, prefix.length).toLowerCase() === prefix
 
 /** Why a cookie breaks its name prefix rules, or undefined. @private */
-export const prefixProblem = (facts: CookieFacts, secureOrigin: boolean): string | undefined => {
+const prefixProblem = (facts: CookieFacts, secureOrigin: boolean): string | undefined => {
   const host = startsWithI(facts.name, '__host-')
   if (!host && !startsWithI(facts.name, '__secure-')) return undefined
   const prefix = host ? '__Host-' : '__Secure-'
@@ -244,7 +244,7 @@ const checkKeys = (value: object) => {
  * Compile `secureCookies` (`true`, `false`, `undefined` or an options
  * object). @private
  */
-export const compileSecureCookies = (value: unknown): Feature | undefined => {
+const compileSecureCookies = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
     throw new ProxyAwareConfigError('secureCookies', `must be true, false or an options object, got ${show(value)}`)

@@ -199,7 +199,7 @@ const answer = (status: number, body: string, location?: string): Answer => {
  * its path and query: the authority in it is never used. A character that
  * cannot go in a header makes the target unusable (400, not a crash).
  */
-export const originForm = (url: string): string | undefined => {
+const originForm = (url: string): string | undefined => {
   let start = 0
   if (url.charCodeAt(0) !== 47) {
     // absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]
@@ -238,7 +238,7 @@ const hostLines = (req: IncomingMessage): number => {
 }
 
 /** Compile `httpsRedirect`. @private */
-export const compileHttpsRedirect = (value: unknown): Feature | undefined => {
+const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = plainObject('httpsRedirect', value)
   checkKeys('httpsRedirect', o, ['host', 'allowedHosts', 'port', 'status', 'otherMethods', 'exempt'])
@@ -329,7 +329,7 @@ const HSTS_KEYS = ['maxAge', 'includeSubDomains', 'preload', 'excludedHosts']
 const LOCAL_HOSTS = ['localhost', '*.localhost', '127.0.0.1', '[::1]']
 
 /** Compile `hsts`. @private */
-export const compileHsts = (value: unknown): Feature | undefined => {
+const compileHsts = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = value === true ? {} : plainObject('hsts', value)
   checkKeys('hsts', o, HSTS_KEYS)
@@ -366,7 +366,7 @@ export const compileHsts = (value: unknown): Feature | undefined => {
   }
 }
 
-/** `httpsRedirect` and `hsts`. @private */
+/** `httpsRedirect`. @private */
 export const httpsRedirectFeature: FeatureCompiler = {
   options: ['httpsRedirect'],
   compile: options => compileHttpsRedirect(options.httpsRedirect),
