@@ -13,9 +13,9 @@ import type { Feature, FeatureCompiler, FeatureContext, Logger } from './feature
 export interface SecureCookiesOptions {
   /**
    * Warn through the logger (Fastify's `request.log`, Express's `logger`
-   * option) when a `__Host-` or `__Secure-` cookie breaks its prefix rules:
-   * a `__Host-` cookie with `Domain` or without `Path=/`, or either prefix
-   * on an http response (browsers reject both).
+   * option) about cookies browsers will reject: a `__Host-` cookie with
+   * `Domain` or without `Path=/`, and, on http responses, `__Host-` /
+   * `__Secure-` cookies and `SameSite=None` cookies.
    * @default true
    */
   warn?: boolean
@@ -214,10 +214,16 @@ const readCookie = (s: string): CookieFacts => {
 const startsWithI = (s: string, prefix: string) =>
   s.length >= prefix.length && s.slice(0, prefix.length).toLowerCase() === prefix
 
-/** Why a cookie breaks its name prefix rules, or undefined. @private */
-const prefixProblem = (facts: CookieFacts, secureOrigin: boolean): string | undefined => {
+/**
+ * Why browsers will reject a cookie (its name prefix rules, or
+ * `SameSite=None` over http), or undefined. Called after `Secure` was
+ * added on https, so only what proxy-aware cannot fix is reported.
+ */
+const cookieProblem = (facts: CookieFacts, secureOrigin: boolean): string | undefined => {
   const host = startsWithI(facts.name, '__host-')
-  if (!host && !startsWithI(facts.name, '__secure-')) return undefined
+  if (!host && !startsWithI(facts.name, '__secure-')) {
+    return !secureOrigin && facts.sameSiteNone ? 'a SameSite=None cookie set over http is rejected by browsers' : undefined
+  }
   const prefix = host ? '__Host-' : '__Secure-'
   if (!secureOrigin) return `a ${prefix} cookie set over http is rejected by browsers`
   if (host && facts.domain) return 'a __Host- cookie must not have a Domain attribute'
@@ -269,7 +275,7 @@ const compileSecureCookies = (value: unknown): Feature | undefined => {
         const s = typeof cookie === 'string' ? cookie : String(cookie)
         const facts = readCookie(s)
         if (warn) {
-          const problem = prefixProblem(facts, secure)
+          const problem = cookieProblem(facts, secure)
           if (problem !== undefined) log.warn({ cookie: facts.name }, `proxy-aware: secureCookies: ${problem}`)
         }
         return secure && !facts.secure ? addSecure(s) : cookie

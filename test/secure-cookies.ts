@@ -207,7 +207,7 @@ t.test('every way of writing Set-Cookie, in both orders with on-headers', async 
   t.same(r.cookies, ['42; Secure'])
 })
 
-t.test('__Host- and __Secure- prefixes: warnings through the logger', async t => {
+t.test('__Host- / __Secure- prefixes and SameSite=None: warnings through the logger', async t => {
   const cookies = [
     '__Host-ok=1; Path=/',
     '__Host-domain=1; Path=/; Domain=good.com',
@@ -219,6 +219,8 @@ t.test('__Host- and __Secure- prefixes: warnings through the logger', async t =>
     'plain=1',
     'x=__Host-',
     ' __Host-spaced =1; Path=/a',
+    'none=1; SameSite=None',
+    'lax=1; SameSite=Lax',
   ]
   const app: App = (_q, res) => {
     res.setHeader('Set-Cookie', cookies)
@@ -240,8 +242,9 @@ t.test('__Host- and __Secure- prefixes: warnings through the logger', async t =>
   const plain = await request(port, { from: CLIENT })
   t.same(plain.cookies, cookies.map(c => c.trim()))
   t.same(log.entries.map(e => (e.obj as { cookie: string }).cookie), [
-    '__Host-ok', '__Host-domain', '__HOST-nopath', '__host-subpath', '__Host-emptypath', '__Secure-ok', '__secure-lower', '__Host-spaced',
+    '__Host-ok', '__Host-domain', '__HOST-nopath', '__host-subpath', '__Host-emptypath', '__Secure-ok', '__secure-lower', '__Host-spaced', 'none',
   ])
+  t.match(log.entries[8], { msg: 'proxy-aware: secureCookies: a SameSite=None cookie set over http is rejected by browsers' })
   t.match(log.entries[0], { msg: 'proxy-aware: secureCookies: a __Host- cookie set over http is rejected by browsers' })
   t.match(log.entries[5], { msg: 'proxy-aware: secureCookies: a __Secure- cookie set over http is rejected by browsers' })
   // warn: false
