@@ -235,6 +235,10 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
   const readForwarded = headers[0] === 'forwarded' || headers[1] === 'forwarded'
   const forwardedFirst = headers[0] === 'forwarded'
   const cursor = new ListCursor()
+  const pure = compiled.pure
+  let lastRemote: string | undefined
+  let lastPeer: string | undefined
+  let lastTrusted = false
 
   const trust: TrustFunction = (address, hop) => {
     if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
@@ -283,14 +287,26 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const ips: string[] = []
     let peer: string | undefined
     if (typeof remote === 'string') {
-      const kind = parseAddress(remote, 0, remote.length, false, true)
-      // an address we cannot read is no Unix socket: never trusted
-      if (kind === INVALID) return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
-      peer = formatParsed(kind)
-      ips.push(peer)
-      if (!match(kind, 0, peer)) {
-        return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
+      // Most requests come from the same few proxies: remember the last
+      // peer's verdict (only when the matcher is pure, not a user function).
+      let trusted: boolean
+      if (remote === lastRemote) {
+        peer = lastPeer
+        trusted = lastTrusted
+      } else {
+        const kind = parseAddress(remote, 0, remote.length, false, true)
+        peer = kind === INVALID ? undefined : formatParsed(kind)
+        trusted = peer !== undefined && match(kind, 0, peer)
+        if (pure) {
+          lastRemote = remote
+          lastPeer = peer
+          lastTrusted = trusted
+        }
       }
+      // an address we cannot read is no Unix socket: never trusted
+      if (peer === undefined) return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
+      ips.push(peer)
+      if (!trusted) return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
     } else if (!trustUnixSocket) {
       return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
     }

@@ -189,6 +189,8 @@ export interface CompiledTrust {
   match: Matcher
   /** true when the option was a hop count */
   hopCount: boolean
+  /** true when `match` depends only on its arguments (not a user function) */
+  pure: boolean
 }
 
 /**
@@ -202,7 +204,7 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
       'is required: list your proxies\' addresses or CIDR ranges (e.g. "10.0.0.0/8" or ["loopback", "172.16.0.0/12"]), a preset (loopback, linklocal, uniquelocal, private), a function (address, hop) => boolean, or true to trust every hop (unsafe)',
     )
   }
-  if (trust === true) return { match: trustAll, hopCount: false }
+  if (trust === true) return { match: trustAll, hopCount: false, pure: true }
   if (trust === false) {
     throw new ProxyAwareConfigError('trust', 'is false: to trust no proxy, do not install proxy-aware, or pass an empty array []')
   }
@@ -210,11 +212,11 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
     if (!Number.isInteger(trust) || trust < 0) {
       throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
     }
-    return { match: (_k, hop) => hop < trust, hopCount: true }
+    return { match: (_k, hop) => hop < trust, hopCount: true, pure: true }
   }
   if (typeof trust === 'function') {
     const fn = trust as TrustFunction
-    return { match: (_k, hop, address) => fn(address, hop) === true, hopCount: false }
+    return { match: (_k, hop, address) => fn(address, hop) === true, hopCount: false, pure: false }
   }
   if (typeof trust !== 'string' && !Array.isArray(trust)) {
     throw new ProxyAwareConfigError('trust', `must be true, a number, a string, an array or a function, got ${show(trust)}`)
@@ -224,7 +226,7 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
     throw new ProxyAwareConfigError('trust', 'is an empty string: list at least one address or range')
   }
   const { v4net, v4mask, v6 } = compileRanges(entries)
-  return { match: buildMatcher(v4net, v4mask, v6), hopCount: false }
+  return { match: buildMatcher(v4net, v4mask, v6), hopCount: false, pure: true }
 }
 
 /** Pick a specialised closure for the compiled ranges, as proxy-addr does. */
