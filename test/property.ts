@@ -209,3 +209,23 @@ t.test('(e) the RFC 7239 parser never throws and never yields a non-IP', async t
   )
   t.pass(`${RUNS * 5} runs`)
 })
+
+t.test('(f) one engine answers a sequence of requests as fresh engines do', async t => {
+  const request = fc.record({
+    remote: fc.oneof(anyIp, fc.constantFrom('10.0.0.1', '::ffff:10.0.0.1', '127.0.0.1', 'fe80::1%eth0', 'bogus'), fc.constant(undefined)),
+    encrypted: fc.boolean(),
+    headers,
+  })
+  fc.assert(
+    fc.property(options, fc.boolean(), fc.array(request, { minLength: 1, maxLength: 8 }), (opts, trustUnixSocket, requests) => {
+      const shared = createTrustProxy({ ...opts, trustUnixSocket })
+      return requests.every(({ remote, encrypted, headers: h }) => {
+        const req = () => ({ headers: h, socket: { remoteAddress: remote, encrypted } })
+        const fresh = createTrustProxy({ ...opts, trustUnixSocket }).resolve(req())
+        return JSON.stringify(shared.resolve(req())) === JSON.stringify(fresh)
+      })
+    }),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})
