@@ -212,7 +212,8 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
     if (!Number.isInteger(trust) || trust < 0) {
       throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
     }
-    return { match: (_k, hop) => hop < trust, hopCount: true, pure: true }
+    // 0 trusts nothing, so only a positive count deserves the warning
+    return { match: (_k, hop) => hop < trust, hopCount: trust > 0, pure: true }
   }
   if (typeof trust === 'function') {
     const fn = trust as TrustFunction

@@ -330,6 +330,9 @@ t.test('a hop count warns once per engine with PROXY_AWARE_HOP_COUNT', async t =
   createTrustProxy({ trust: 'loopback' })
   createTrustProxy({ trust: true })
   createTrustProxy({ trust: () => true })
+  // 0 hops trusts nobody: nothing to warn about
+  const none = createTrustProxy({ trust: 0 })
+  t.equal(none.resolve({ headers: { 'x-forwarded-for': '6.6.6.6' }, socket: { remoteAddress: '127.0.0.1' } }).ip, '127.0.0.1')
   await new Promise(resolve => setImmediate(resolve))
   t.equal(mine().length, 1)
   t.equal(warnings.filter(w => (w as Error & { code?: string }).code === 'PROXY_AWARE_HOP_COUNT').length, 1)
