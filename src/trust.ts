@@ -105,7 +105,9 @@ const compileRanges = (entries: readonly string[]) => {
     if (entry === '') {
       throw new ProxyAwareConfigError('trust', `has an empty entry (a stray or trailing comma?) in ${show(entries.join(','))}`)
     }
-    const preset = PRESETS[entry.toLowerCase()]
+    // own keys only: "constructor" and "__proto__" are not presets
+    const name = entry.toLowerCase()
+    const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
     if (preset) {
       const sub = compileRanges(preset)
       v4net.push(...sub.v4net)

@@ -42,6 +42,9 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['localhost', { trust: 'localhost' }, 'trust', /"localhost": not an IP address, CIDR range or preset \(hostnames are not resolved/],
   ['hostname', { trust: ['proxy.internal'] }, 'trust', /"proxy\.internal": not an IP address/],
   ['misspelt preset', { trust: 'loopbacks' }, 'trust', /"loopbacks": not an IP address, CIDR range or preset/],
+  ['constructor', { trust: 'constructor' }, 'trust', /"constructor": not an IP address, CIDR range or preset/],
+  ['__proto__', { trust: ['loopback', '__proto__'] }, 'trust', /"__proto__": not an IP address, CIDR range or preset/],
+  ['toString', { trust: 'toString' }, 'trust', /"toString": not an IP address/],
   ['CIDR of a hostname', { trust: 'localhost/8' }, 'trust', /"localhost\/8": not an IP address/],
   // IPv4 spellings that are not four-part decimal
   ['octal', { trust: '010.0.0.1' }, 'trust', /"010\.0\.0\.1": IPv4 addresses must be four decimal parts/],
