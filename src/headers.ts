@@ -56,14 +56,6 @@ export const countEntries = (s: string): number => {
   return n
 }
 
-/** The non-empty trimmed entries of a comma list, right to left. */
-export const entriesRightToLeft = (s: string): string[] => {
-  const c = new ListCursor().reset(s)
-  const out: string[] = []
-  while (c.prev()) out.push(s.slice(c.start, c.end))
-  return out
-}
-
 /** Header value as one string: arrays (duplicate lines) are joined. */
 export const headerString = (v: string | string[] | undefined): string | undefined =>
   v === undefined ? undefined : typeof v === 'string' ? v : v.join(', ')
