@@ -140,6 +140,8 @@ const compileRanges = (entries: readonly string[]) => {
       }
     }
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
+      // it is compiled as IPv4, which has no zones: the zone would be ignored
+      if ((ip as ipaddr.IPv6).zoneId !== undefined) throw bad(entry, 'IPv4-mapped addresses have no zone id')
       // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
       if (prefix <= 96) {
         throw bad(

@@ -85,6 +85,8 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": the zone id after "%" is empty/],
   ['empty IPv4 zone', { trust: ['10.0.0.1%'] }, 'trust', /"10\.0\.0\.1%": the zone id after "%" is empty/],
   ['empty zone in a range', { trust: 'fe80::%/10' }, 'trust', /"fe80::%\/10": the zone id after "%" is empty/],
+  ['mapped zone', { trust: '::ffff:10.0.0.1%eth0' }, 'trust', /"::ffff:10\.0\.0\.1%eth0": IPv4-mapped addresses have no zone id/],
+  ['mapped range zone', { trust: '::ffff:10.0.0.0%eth0/104' }, 'trust', /IPv4-mapped addresses have no zone id/],
   ['IPv4 zone', { trust: '10.0.0.1%eth0' }, 'trust', /"10\.0\.0\.1%eth0": IPv4 addresses have no zone id/],
   // other options
   ['headers as a string', { trust: 'loopback', headers: 'forwarded' }, 'headers', /got "forwarded"/],
