@@ -63,7 +63,7 @@ export interface TrustProxyOptions extends HttpsOptions {
 export type StopReason =
   /** the socket peer is not trusted: no forwarded header was read */
   | 'untrusted-peer'
-  /** the socket has no address (Unix socket, destroyed) and is not trusted */
+  /** the socket has no address (Unix socket, destroyed) and is not trusted, or its address is not an IP */
   | 'no-peer'
   /** reached an address that is not trusted: that is the client */
   | 'untrusted-hop'
@@ -76,7 +76,11 @@ export type StopReason =
 
 /** What proxy-aware decided about one request. A plain object. @public */
 export interface Resolution {
-  /** canonical client IP; `undefined` only for an untrusted Unix-socket peer */
+  /**
+   * canonical client IP; `undefined` only when no IP address was reached: an
+   * untrusted Unix-socket (or unreadable) peer, or a trusted Unix socket whose
+   * proxy sent no valid address
+   */
   ip: string | undefined
   /** the addresses walked, nearest first: the peer, trusted proxies, then the client */
   ips: string[]

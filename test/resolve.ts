@@ -374,6 +374,37 @@ t.test('Unix-socket and missing peers', async t => {
   t.equal(proxy.trust(undefined as unknown as string, 0), false)
 })
 
+t.test('one engine, many requests: each peer is judged on its own', async t => {
+  const proxy = createTrustProxy({ trust: ['10.0.0.0/8'], trustUnixSocket: true })
+  const ask = (remoteAddress: string | undefined) =>
+    proxy.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress } })
+  const sequence: [string | undefined, string | undefined][] = [
+    ['10.0.0.1', '198.51.100.7'],
+    ['10.0.0.1', '198.51.100.7'],
+    ['203.0.113.5', '203.0.113.5'],
+    ['203.0.113.5', '203.0.113.5'],
+    ['10.0.0.1', '198.51.100.7'],
+    ['::ffff:10.0.0.1', '198.51.100.7'],
+    ['::ffff:203.0.113.5', '203.0.113.5'],
+    ['bogus', undefined],
+    ['bogus', undefined],
+    [undefined, '198.51.100.7'],
+    ['bogus', undefined],
+    ['10.0.0.1', '198.51.100.7'],
+  ]
+  for (const [remote, ip] of sequence) t.equal(ask(remote).ip, ip, String(remote))
+
+  // a trust function is asked every time: a dynamic allow-list takes effect
+  const allowed = new Set<string>()
+  const dynamic = createTrustProxy({ trust: address => allowed.has(address) })
+  const viaDynamic = () => dynamic.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: '10.0.0.1' } }).ip
+  t.equal(viaDynamic(), '10.0.0.1')
+  allowed.add('10.0.0.1')
+  t.equal(viaDynamic(), '198.51.100.7')
+  allowed.clear()
+  t.equal(viaDynamic(), '10.0.0.1')
+})
+
 t.test('a link-local peer keeps its zone', async t => {
   const proxy = createTrustProxy({ trust: ['fe80::1%eth0'] })
   const r = proxy.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: 'fe80::1%eth0' } })
