@@ -267,7 +267,9 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     protocol: 'http' | 'https',
     forwardedHostValue: string | undefined,
   ): Resolution => {
-    const parts = (forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : undefined) ?? ownHost(req)
+    // A forwarded host that is present but malformed is not replaced by
+    // Host: the app asked for the proxy's word, and that word is unusable.
+    const parts = forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : ownHost(req)
     return {
       ip: ips.length === 0 ? undefined : ips[ips.length - 1],
       ips,
@@ -426,7 +428,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const el = client ?? elements[last]
     const usable = el !== undefined && el.valid
     const proto = usable && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
-    const hostValue = forwardedHost && usable ? el.host : undefined
+    const hostValue = forwardedHost && usable && el.host !== '' ? el.host : undefined
     return finish(req, ips, peer, client ? 'forwarded' : 'socket', reason, proto ?? socketProto, hostValue)
   }
 
