@@ -7,6 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Resolution } from './resolve.js'
+import { hstsFeature, httpsRedirectFeature } from './https.js'
+import { secureCookiesFeature } from './cookies.js'
 
 /**
  * A response a feature wants sent instead of running the app (a redirect,
@@ -62,6 +64,7 @@ export interface FeatureCompiler {
  */
 export const FEATURES: readonly FeatureCompiler[] = [
   // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
+  httpsRedirectFeature, hstsFeature, secureCookiesFeature,
 
   // client certificates (clientCert)
 ]

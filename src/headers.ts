@@ -245,7 +245,7 @@ export const parseHost = (s: string): HostParts | undefined => {
       if (c < 48 || c > 57) return undefined
       port = port * 10 + (c - 48)
     }
-    if (port > 65535) return undefined
+    if (port === 0 || port > 65535) return undefined
   }
   const host = s.toLowerCase()
   return { host, hostname: i === len ? host : host.slice(0, i), port }

@@ -16,13 +16,14 @@ import {
 import { formatParsed, INVALID, parseAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
+import type { HttpsOptions } from './https.js'
 import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
 export type HeaderConvention = 'x-forwarded' | 'forwarded'
 
 /** Options of the trust engine, shared by the core and both adapters. @public */
-export interface TrustProxyOptions {
+export interface TrustProxyOptions extends HttpsOptions {
   /**
    * Which peers are proxies whose forwarded headers are believed. Required.
    * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
@@ -62,7 +63,7 @@ export interface TrustProxyOptions {
 export type StopReason =
   /** the socket peer is not trusted: no forwarded header was read */
   | 'untrusted-peer'
-  /** the socket has no address (Unix socket, destroyed) and is not trusted */
+  /** the socket has no address (Unix socket, destroyed) and is not trusted, or its address is not an IP */
   | 'no-peer'
   /** reached an address that is not trusted: that is the client */
   | 'untrusted-hop'
@@ -75,7 +76,11 @@ export type StopReason =
 
 /** What proxy-aware decided about one request. A plain object. @public */
 export interface Resolution {
-  /** canonical client IP; `undefined` only for an untrusted Unix-socket peer */
+  /**
+   * canonical client IP; `undefined` only when no IP address was reached: an
+   * untrusted Unix-socket (or unreadable) peer, or a trusted Unix socket whose
+   * proxy sent no valid address
+   */
   ip: string | undefined
   /** the addresses walked, nearest first: the peer, trusted proxies, then the client */
   ips: string[]
@@ -119,7 +124,7 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: Readonly<Required<TrustProxyOptions>>
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions>>>
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns
@@ -262,7 +267,9 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     protocol: 'http' | 'https',
     forwardedHostValue: string | undefined,
   ): Resolution => {
-    const parts = (forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : undefined) ?? ownHost(req)
+    // A forwarded host that is present but malformed is not replaced by
+    // Host: the app asked for the proxy's word, and that word is unusable.
+    const parts = forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : ownHost(req)
     return {
       ip: ips.length === 0 ? undefined : ips[ips.length - 1],
       ips,
@@ -421,7 +428,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const el = client ?? elements[last]
     const usable = el !== undefined && el.valid
     const proto = usable && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
-    const hostValue = forwardedHost && usable ? el.host : undefined
+    const hostValue = forwardedHost && usable && el.host !== '' ? el.host : undefined
     return finish(req, ips, peer, client ? 'forwarded' : 'socket', reason, proto ?? socketProto, hostValue)
   }
 

@@ -105,7 +105,9 @@ const compileRanges = (entries: readonly string[]) => {
     if (entry === '') {
       throw new ProxyAwareConfigError('trust', `has an empty entry (a stray or trailing comma?) in ${show(entries.join(','))}`)
     }
-    const preset = PRESETS[entry.toLowerCase()]
+    // own keys only: "constructor" and "__proto__" are not presets
+    const name = entry.toLowerCase()
+    const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
     if (preset) {
       const sub = compileRanges(preset)
       v4net.push(...sub.v4net)
@@ -138,6 +140,8 @@ const compileRanges = (entries: readonly string[]) => {
       }
     }
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
+      // it is compiled as IPv4, which has no zones: the zone would be ignored
+      if ((ip as ipaddr.IPv6).zoneId !== undefined) throw bad(entry, 'IPv4-mapped addresses have no zone id')
       // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
       if (prefix <= 96) {
         throw bad(
@@ -212,7 +216,8 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
     if (!Number.isInteger(trust) || trust < 0) {
       throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
     }
-    return { match: (_k, hop) => hop < trust, hopCount: true, pure: true }
+    // 0 trusts nothing, so only a positive count deserves the warning
+    return { match: (_k, hop) => hop < trust, hopCount: trust > 0, pure: true }
   }
   if (typeof trust === 'function') {
     const fn = trust as TrustFunction

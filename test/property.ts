@@ -176,6 +176,27 @@ t.test('(c) on well-formed chains the ip matches proxy-addr', async t => {
   t.pass(`${RUNS} runs`)
 })
 
+t.test('(c) with a trust function the walk matches proxy-addr too', async t => {
+  fc.assert(
+    fc.property(
+      fc.array(canonical, { maxLength: 15 }),
+      canonical,
+      fc.integer({ min: 0, max: 16 }),
+      fc.array(canonical, { maxLength: 4 }),
+      (chain, peer, hops, known) => {
+        const listed = new Set(known.concat(chain.filter((_, i) => i % 3 === 0)))
+        const fn = (address: string, hop: number) => hop < hops || listed.has(address)
+        const headers = { 'x-forwarded-for': chain.join(', ') }
+        const ours = createTrustProxy({ trust: fn }).resolve({ headers, socket: { remoteAddress: peer } })
+        const req = { headers, socket: { remoteAddress: peer }, connection: { remoteAddress: peer } } as unknown as IncomingMessage
+        return ours.ip === proxyaddr(req, fn) && ours.ips.join() === proxyaddr.all(req, fn).join()
+      },
+    ),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})
+
 t.test('(d) canonicalIp agrees with net.isIP and the URL parser, and round-trips', async t => {
   const mutate = fc.tuple(anyIp, fc.nat(), fc.constantFrom('', '0', ':', '.', 'f', 'g', '%', '1', '::', ' ')).map(([s, n, c]) => {
     const i = n % (s.length + 1)
@@ -208,4 +229,24 @@ t.test('(e) the RFC 7239 parser never throws and never yields a non-IP', async t
     { numRuns: RUNS * 5 },
   )
   t.pass(`${RUNS * 5} runs`)
+})
+
+t.test('(f) one engine answers a sequence of requests as fresh engines do', async t => {
+  const request = fc.record({
+    remote: fc.oneof(anyIp, fc.constantFrom('10.0.0.1', '::ffff:10.0.0.1', '127.0.0.1', 'fe80::1%eth0', 'bogus'), fc.constant(undefined)),
+    encrypted: fc.boolean(),
+    headers,
+  })
+  fc.assert(
+    fc.property(options, fc.boolean(), fc.array(request, { minLength: 1, maxLength: 8 }), (opts, trustUnixSocket, requests) => {
+      const shared = createTrustProxy({ ...opts, trustUnixSocket })
+      return requests.every(({ remote, encrypted, headers: h }) => {
+        const req = () => ({ headers: h, socket: { remoteAddress: remote, encrypted } })
+        const fresh = createTrustProxy({ ...opts, trustUnixSocket }).resolve(req())
+        return JSON.stringify(shared.resolve(req())) === JSON.stringify(fresh)
+      })
+    }),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
 })

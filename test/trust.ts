@@ -42,6 +42,9 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['localhost', { trust: 'localhost' }, 'trust', /"localhost": not an IP address, CIDR range or preset \(hostnames are not resolved/],
   ['hostname', { trust: ['proxy.internal'] }, 'trust', /"proxy\.internal": not an IP address/],
   ['misspelt preset', { trust: 'loopbacks' }, 'trust', /"loopbacks": not an IP address, CIDR range or preset/],
+  ['constructor', { trust: 'constructor' }, 'trust', /"constructor": not an IP address, CIDR range or preset/],
+  ['__proto__', { trust: ['loopback', '__proto__'] }, 'trust', /"__proto__": not an IP address, CIDR range or preset/],
+  ['toString', { trust: 'toString' }, 'trust', /"toString": not an IP address/],
   ['CIDR of a hostname', { trust: 'localhost/8' }, 'trust', /"localhost\/8": not an IP address/],
   // IPv4 spellings that are not four-part decimal
   ['octal', { trust: '010.0.0.1' }, 'trust', /"010\.0\.0\.1": IPv4 addresses must be four decimal parts/],
@@ -82,6 +85,8 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": the zone id after "%" is empty/],
   ['empty IPv4 zone', { trust: ['10.0.0.1%'] }, 'trust', /"10\.0\.0\.1%": the zone id after "%" is empty/],
   ['empty zone in a range', { trust: 'fe80::%/10' }, 'trust', /"fe80::%\/10": the zone id after "%" is empty/],
+  ['mapped zone', { trust: '::ffff:10.0.0.1%eth0' }, 'trust', /"::ffff:10\.0\.0\.1%eth0": IPv4-mapped addresses have no zone id/],
+  ['mapped range zone', { trust: '::ffff:10.0.0.0%eth0/104' }, 'trust', /IPv4-mapped addresses have no zone id/],
   ['IPv4 zone', { trust: '10.0.0.1%eth0' }, 'trust', /"10\.0\.0\.1%eth0": IPv4 addresses have no zone id/],
   // other options
   ['headers as a string', { trust: 'loopback', headers: 'forwarded' }, 'headers', /got "forwarded"/],
@@ -330,6 +335,9 @@ t.test('a hop count warns once per engine with PROXY_AWARE_HOP_COUNT', async t =
   createTrustProxy({ trust: 'loopback' })
   createTrustProxy({ trust: true })
   createTrustProxy({ trust: () => true })
+  // 0 hops trusts nobody: nothing to warn about
+  const none = createTrustProxy({ trust: 0 })
+  t.equal(none.resolve({ headers: { 'x-forwarded-for': '6.6.6.6' }, socket: { remoteAddress: '127.0.0.1' } }).ip, '127.0.0.1')
   await new Promise(resolve => setImmediate(resolve))
   t.equal(mine().length, 1)
   t.equal(warnings.filter(w => (w as Error & { code?: string }).code === 'PROXY_AWARE_HOP_COUNT').length, 1)
