@@ -31,7 +31,7 @@ t.test('configuration errors', async t => {
     [{ maxAge: -1 }, 'hsts.maxAge', /got -1/],
     [{ maxAge: 1.5 }, 'hsts.maxAge', /got 1.5/],
     [{ maxAge: '1' }, 'hsts.maxAge', /got "1"/],
-    [{ maxAge: Infinity }, 'hsts.maxAge', /got null/],
+    [{ maxAge: Infinity }, 'hsts.maxAge', /got Infinity/],
     [{ includeSubDomains: 'yes' }, 'hsts.includeSubDomains', /must be a boolean, got "yes"/],
     [{ preload: 1 }, 'hsts.preload', /must be a boolean, got 1/],
     [{ preload: true, maxAge: 86400 }, 'hsts.preload', /needs maxAge >= 31536000 and includeSubDomains: true .*got maxAge 86400 and includeSubDomains true/],
