@@ -7,6 +7,7 @@ import { ProxyAwareConfigError, show } from './errors.js'
 import {
   countEntries,
   type ForwardedElement,
+  type HostParts,
   headerString,
   ListCursor,
   parseForwarded,
@@ -252,10 +253,18 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
   }
 
   /** Host from the request's own Host header (or HTTP/2 :authority). */
-  const ownHost = (req: RequestLike) => {
+  // Most requests carry one of a few Host values: remember the last one.
+  let lastHost: string | undefined
+  let lastHostParts: HostParts | undefined
+  const ownHost = (req: RequestLike): HostParts | undefined => {
     const h = req.headers
     const value = h.host ?? h[':authority']
-    return typeof value === 'string' ? parseHost(value) : undefined
+    if (typeof value !== 'string') return undefined
+    if (value !== lastHost) {
+      lastHostParts = parseHost(value)
+      lastHost = value
+    }
+    return lastHostParts
   }
 
   const finish = (
