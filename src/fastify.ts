@@ -2,7 +2,7 @@
  * proxy-aware for Fastify 5: `app.register(trustProxy, options)`.
  * @module
  */
-import type { FastifyInstance, FastifyPluginCallback } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from './errors.js'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
@@ -24,10 +24,11 @@ declare module 'fastify' {
 }
 
 
-const plugin: FastifyPluginCallback<FastifyTrustProxyOptions> = function proxyAware(
+// async, so that a bad option (thrown while compiling) rejects `register` /
+// `ready` instead of escaping avvio as an uncaught exception
+const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function proxyAware(
   fastify: FastifyInstance,
   options: FastifyTrustProxyOptions,
-  done: (err?: Error) => void,
 ) {
   if (fastify.hasRequestDecorator('proxyAware')) {
     throw new ProxyAwareConfigError('trust', 'is configured twice: proxy-aware is already registered on this Fastify instance')
@@ -102,7 +103,6 @@ const plugin: FastifyPluginCallback<FastifyTrustProxyOptions> = function proxyAw
       next()
     })
   }
-  done()
 }
 
 /**
