@@ -50,15 +50,14 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
         return resolve(this.raw).ip as string
       },
     })
-  } catch (err) {
-    if ((err as { code?: string }).code === 'FST_ERR_DEC_ALREADY_PRESENT') {
-      throw new ProxyAwareConfigError(
-        'trustProxy',
-        'is set on Fastify() as well: remove Fastify\'s own trustProxy, proxy-aware replaces it (two trust settings would give two answers for request.ip)',
-      )
-    }
-    /* c8 ignore next */
-    throw err
+  } catch {
+    // During boot, decorating `ip` fails only when this instance's Request
+    // prototype already has its own `ip`: Fastify's trustProxy put it there
+    // (or another plugin redefined request.ip).
+    throw new ProxyAwareConfigError(
+      'trustProxy',
+      'is set on Fastify() as well (or another plugin already redefines request.ip): remove Fastify\'s own trustProxy, proxy-aware replaces it (two trust settings would give two answers for request.ip)',
+    )
   }
   fastify.decorateRequest('ips', {
     getter() {
