@@ -5,6 +5,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import type { TrustFunction } from './trust.js'
+import { ProxyAwareConfigError, show } from './errors.js'
 import { type Logger, silentLogger } from './features.js'
 
 export type { Resolution, TrustProxyOptions } from './resolve.js'
@@ -42,7 +43,13 @@ export interface TrustProxyMiddleware {
 
 
 /**
- * Create the Express middleware. Install it first:
+ * Create the Express middleware. Install it first: from then on `req.ip`,
+ * `req.ips` (client first, the socket peer left out, `[]` when the peer is
+ * not trusted), `req.protocol`, `req.secure`, `req.hostname`, `req.host`
+ * and `req.proxyAware` report proxy-aware's decision, in mounted sub-apps
+ * and routers too. `req.host` keeps each major's meaning: `host[:port]` on
+ * Express 5, the hostname on Express 4. The app's `trust proxy` setting is
+ * set to the compiled predicate, so libraries that read it agree.
  *
  * @example
  * import { trustProxy } from 'proxy-aware/express'
@@ -54,26 +61,40 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
   const engine = compileEngine(options, ['logger'])
   const { resolve, trust } = engine
   const log = options.logger ?? silentLogger
+  if (typeof log !== 'object' || log === null || typeof log.warn !== 'function' || typeof log.info !== 'function') {
+    throw new ProxyAwareConfigError('logger', `must be a logger with warn() and info() methods (pino, console), got ${show(options.logger)}`)
+  }
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
   // Own accessors shadow the getters Express defines on its request
   // prototypes, including in mounted sub-apps (which swap the prototype).
-  const descriptors: PropertyDescriptorMap = {
+  const express5: PropertyDescriptorMap = {
     proxyAware: { configurable: true, enumerable: true, get(this: Request) { return result(this) } },
     ip: { configurable: true, enumerable: true, get(this: Request) { return result(this).ip } },
+    // Express's order: client first, the socket peer left out
     ips: { configurable: true, enumerable: true, get(this: Request) { return result(this).ips.slice(1).reverse() } },
     protocol: { configurable: true, enumerable: true, get(this: Request) { return result(this).protocol } },
     secure: { configurable: true, enumerable: true, get(this: Request) { return result(this).secure } },
     host: { configurable: true, enumerable: true, get(this: Request) { return result(this).host } },
     hostname: { configurable: true, enumerable: true, get(this: Request) { return result(this).hostname } },
   }
-  const configured = new WeakSet<object>()
+  // Express 4's req.host is (a deprecated alias of) the hostname, no port
+  const express4: PropertyDescriptorMap = { ...express5, host: express5.hostname! }
+  const descriptorsOf = new WeakMap<object, PropertyDescriptorMap>()
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
-    const app = req.app
-    if (app !== undefined && !configured.has(app)) {
-      // Keep Express's own setting in agreement, so libraries that read it
-      // (express-rate-limit's validations) see the same decision.
-      app.set('trust proxy', trust)
-      configured.add(app)
+    const app = req.app as Request['app'] | undefined
+    let descriptors = express5
+    if (app !== undefined) {
+      const known = descriptorsOf.get(app)
+      if (known !== undefined) {
+        descriptors = known
+      } else {
+        // Keep Express's own setting in agreement, so libraries that read it
+        // (express-rate-limit's validations) see the same decision.
+        app.set('trust proxy', trust)
+        // req.param() is Express 4 only (removed in 5)
+        if (typeof (req as { param?: unknown }).param === 'function') descriptors = express4
+        descriptorsOf.set(app, descriptors)
+      }
     }
     Object.defineProperties(req, descriptors)
     if (engine.hasFeatures) {

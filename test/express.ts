@@ -1,0 +1,272 @@
+import t, { type Test } from 'tap'
+import express5, { type Express, type Request } from 'express'
+import express4 from 'express4'
+import { once } from 'node:events'
+import { createServer, type Server } from 'node:http'
+import { trustProxy } from '../src/express.js'
+import { ProxyAwareConfigError } from '../src/errors.js'
+import { FEATURES, type FeatureCompiler, type FeatureContext } from '../src/features.js'
+import { portOf, send } from './fixtures/http.js'
+
+/** Everything the request reports, JSON-safe (undefined becomes null). */
+const view = (req: Request) => ({
+  ip: req.ip ?? null,
+  ips: req.ips,
+  protocol: req.protocol,
+  secure: req.secure,
+  host: req.host ?? null,
+  hostname: req.hostname ?? null,
+  reason: req.proxyAware.reason,
+  hops: req.proxyAware.hops,
+})
+
+const listen = async (t: Test, app: Express, host = '127.0.0.1'): Promise<number> => {
+  const server: Server = app.listen(0, host)
+  await once(server, 'listening')
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  return portOf(server)
+}
+
+const viaProxy = {
+  'x-forwarded-for': '203.0.113.7, 10.1.2.3',
+  'x-forwarded-proto': 'https',
+  'x-forwarded-host': 'Shop.Example:8443',
+}
+const opts = { trust: ['127.0.0.2', '10.0.0.0/8'], forwardedHost: true }
+
+const majors = [
+  { name: 'Express 5', express: express5, major: 5 },
+  { name: 'Express 4', express: express4, major: 4 },
+] as const
+
+for (const { name, express, major } of majors) {
+  t.test(name, async t => {
+    // what 127.0.0.2 sending `viaProxy` resolves to
+    const proxied = {
+      ip: '203.0.113.7',
+      ips: ['203.0.113.7', '10.1.2.3'],
+      protocol: 'https',
+      secure: true,
+      // Express 5: host[:port]; Express 4: req.host is the hostname
+      host: major === 5 ? 'shop.example:8443' : 'shop.example',
+      hostname: 'shop.example',
+      reason: 'untrusted-hop',
+      hops: 2,
+    }
+
+    t.test('a trusted proxy and a direct client', async t => {
+      const app = express()
+      app.use(trustProxy(opts))
+      app.get('/', (req, res) => { res.json(view(req)) })
+      const port = await listen(t, app)
+
+      t.same((await send(port, { from: '127.0.0.2', headers: viaProxy })).json, proxied, 'via the proxy')
+
+      t.same((await send(port, { from: '127.0.0.3', headers: viaProxy })).json, {
+        ip: '127.0.0.3',
+        ips: [],
+        protocol: 'http',
+        secure: false,
+        host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
+        hostname: '127.0.0.1',
+        reason: 'untrusted-peer',
+        hops: 0,
+      }, 'direct: every forwarded header ignored')
+
+      t.same((await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'HTTPS' } })).json, {
+        ip: '10.0.0.9',
+        ips: ['10.0.0.9'],
+        protocol: 'https',
+        secure: true,
+        host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
+        hostname: '127.0.0.1',
+        reason: 'end-of-chain',
+        hops: 1,
+      }, 'every hop trusted: the leftmost is the client; forwardedHost without X-Forwarded-Host keeps Host')
+
+      t.same((await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1, not-an-ip' } })).json, {
+        ip: '127.0.0.2',
+        ips: [],
+        protocol: 'http',
+        secure: false,
+        host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
+        hostname: '127.0.0.1',
+        reason: 'invalid-entry',
+        hops: 0,
+      }, 'junk in the chain: the proxy that sent it is the client')
+    })
+
+    t.test('mounted sub-apps and routers see the same values', async t => {
+      const app = express()
+      const mw = trustProxy(opts)
+      app.use(mw)
+      const sub = express()
+      const subsub = express()
+      const router = express.Router()
+      const subRouter = express.Router()
+      sub.get('/info', (req, res) => { res.json(view(req)) })
+      subsub.get('/info', (req, res) => { res.json(view(req)) })
+      router.get('/info', (req, res) => { res.json(view(req)) })
+      subRouter.get('/info', (req, res) => { res.json(view(req)) })
+      sub.use('/deeper', subsub)
+      sub.use('/router', subRouter)
+      app.use('/sub', sub)
+      app.use('/router', router)
+      const port = await listen(t, app)
+      for (const path of ['/sub/info', '/sub/deeper/info', '/router/info', '/sub/router/info']) {
+        t.same((await send(port, { from: '127.0.0.2', path, headers: viaProxy })).json, proxied, path)
+      }
+      t.equal(app.get('trust proxy'), mw.trust, 'the app\'s trust proxy is our predicate')
+      t.equal(sub.get('trust proxy'), mw.trust, 'a mounted sub-app inherits it')
+      t.equal(subsub.get('trust proxy'), mw.trust, 'and its own sub-app too')
+    })
+
+    t.test('read many times, decided once', async t => {
+      let calls = 0
+      const trust = (address: string) => {
+        calls++
+        return address === '127.0.0.2' || address.startsWith('10.')
+      }
+      const app = express()
+      app.use(trustProxy({ trust, forwardedHost: true }))
+      app.get('/', (req, res) => {
+        const before = calls
+        let v = view(req)
+        for (let i = 0; i < 50; i++) v = view(req)
+        res.json({ v, calls: calls - before, same: req.proxyAware === req.proxyAware })
+      })
+      const port = await listen(t, app)
+      const body = (await send(port, { from: '127.0.0.2', headers: viaProxy })).json
+      t.same(body.v, proxied)
+      // peer, 10.1.2.3, 203.0.113.7: three trust decisions for 51 reads
+      t.equal(body.calls, 3)
+      t.equal(body.same, true)
+    })
+
+    t.test('an app that set trust proxy itself is overruled', async t => {
+      const app = express()
+      app.set('trust proxy', true)
+      const mw = trustProxy({ trust: '127.0.0.2' })
+      app.use(mw)
+      app.get('/', (req, res) => { res.json(view(req)) })
+      const port = await listen(t, app)
+      const direct = await send(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '6.6.6.6' } })
+      t.equal(direct.json.ip, '127.0.0.3', 'a direct client cannot pick its IP')
+      t.equal(app.get('trust proxy'), mw.trust)
+    })
+
+    t.test('dual-stack server: mapped peers are IPv4', async t => {
+      const app = express()
+      app.use(trustProxy({ trust: '127.0.0.2' }))
+      app.get('/', (req, res) => { res.json({ ...view(req), peer: req.proxyAware.peer, raw: req.socket.remoteAddress }) })
+      const port = await listen(t, app, '::')
+      const res = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' } })
+      t.equal(res.json.raw, '::ffff:127.0.0.2', 'the socket says ::ffff:127.0.0.2')
+      t.equal(res.json.peer, '127.0.0.2', 'reported as IPv4')
+      t.equal(res.json.ip, '2001:db8::1', 'trusted as 127.0.0.2; the client is canonical')
+      t.same(res.json.ips, ['2001:db8::1'])
+    })
+
+    t.test('no deprecation warnings from reading req.host', async t => {
+      const deprecations: unknown[] = []
+      const onDeprecation = (err: unknown) => { deprecations.push(err) }
+      process.on('deprecation', onDeprecation)
+      t.teardown(() => { process.off('deprecation', onDeprecation) })
+      const app = express()
+      app.use(trustProxy(opts))
+      app.get('/', (req, res) => { res.json({ host: req.host, hostname: req.hostname }) })
+      const port = await listen(t, app)
+      const res = await send(port, { from: '127.0.0.2', headers: viaProxy })
+      t.same(res.json, { host: proxied.host, hostname: 'shop.example' })
+      t.same(deprecations, [])
+    })
+  })
+}
+
+t.test('bad options throw when the middleware is created', async t => {
+  const cases: [unknown, string, RegExp][] = [
+    [undefined, 'trust', /is required/],
+    [{}, 'trust', /is required/],
+    [{ trust: 'proxy.example.com' }, 'trust', /proxy\.example\.com/],
+    [{ trust: '::ffff:10.0.0.0/8' }, 'trust', /::ffff:10\.0\.0\.0\/8/],
+    [{ trust: 'loopback', headers: 'forwarded' }, 'headers', /"forwarded"/],
+    [{ trust: 'loopback', logger: 'console' }, 'logger', /"console"/],
+    [{ trust: 'loopback', logger: { warn() {} } }, 'logger', /warn\(\) and info\(\)/],
+    [{ trust: 'loopback', trustproxy: true }, 'trustproxy', /is not a known option/],
+  ]
+  for (const [options, option, message] of cases) {
+    t.throws(() => trustProxy(options as never), { name: 'ProxyAwareConfigError', option, message }, JSON.stringify(options) ?? 'no options')
+  }
+  t.type(trustProxy({ trust: 'loopback', logger: console }), 'function', 'console is a logger')
+})
+
+t.test('works as plain connect-style middleware without Express', async t => {
+  const mw = trustProxy({ trust: '127.0.0.2' })
+  const server = createServer((req, res) => {
+    mw(req as unknown as Request, res as never, () => {
+      const r = req as unknown as Request
+      res.end(JSON.stringify({ ip: r.ip, ips: r.ips, host: r.host, hostname: r.hostname, secure: r.secure }))
+    })
+  })
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  const port = portOf(server)
+  const res = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' } })
+  t.same(res.json, { ip: '198.51.100.3', ips: ['198.51.100.3'], host: `127.0.0.1:${port}`, hostname: '127.0.0.1', secure: true })
+})
+
+t.test('the feature seam: checks answer, responders run, the logger is passed', async t => {
+  const seen: FeatureContext[] = []
+  const compiler: FeatureCompiler = {
+    options: [],
+    compile: () => ({
+      check(ctx) {
+        seen.push(ctx)
+        if (ctx.req.headers['x-block'] !== undefined) {
+          return { status: 403, headers: { 'content-type': 'text/plain', 'x-by': 'seam' }, body: `blocked ${ctx.resolution.ip}` }
+        }
+        return undefined
+      },
+      onResponse(ctx) {
+        ctx.res.setHeader('x-seen-ip', String(ctx.resolution.ip))
+      },
+    }),
+  }
+  const logger = { warn() {}, info() {} }
+  const features = FEATURES as FeatureCompiler[]
+  features.push(compiler)
+  let mw: ReturnType<typeof trustProxy>
+  try {
+    mw = trustProxy({ trust: '127.0.0.2', logger })
+  } finally {
+    features.splice(features.indexOf(compiler), 1)
+  }
+  const app = express5()
+  app.use(mw)
+  app.all('/', (req, res) => { res.send(`hello ${req.ip}`) })
+  const port = await listen(t, app)
+
+  const blocked = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' } })
+  t.equal(blocked.status, 403)
+  t.equal(blocked.headers['x-by'], 'seam')
+  t.equal(blocked.body, 'blocked 203.0.113.5')
+  t.equal(blocked.headers['x-seen-ip'], undefined, 'responders do not run for an answered request')
+
+  const head = await send(port, { from: '127.0.0.2', method: 'HEAD', headers: { 'x-block': '1' } })
+  t.equal(head.status, 403)
+  t.equal(head.body, '', 'no body for HEAD')
+
+  const passed = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.6' } })
+  t.equal(passed.status, 200)
+  t.equal(passed.body, 'hello 203.0.113.6')
+  t.equal(passed.headers['x-seen-ip'], '203.0.113.6')
+  t.equal(seen[0]?.log, logger, 'the logger option reaches the features')
+  t.equal(seen[0]?.route, undefined)
+})
+
+t.test('entry point: a ProxyAwareConfigError is a TypeError', async t => {
+  const err = t.throws(() => trustProxy({ trust: 'nope' }))
+  t.type(err, ProxyAwareConfigError)
+  t.type(err, TypeError)
+})
