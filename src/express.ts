@@ -37,7 +37,7 @@ declare global {
 /** The middleware, with the compiled trust predicate attached. @public */
 export interface TrustProxyMiddleware {
   (req: Request, res: Response, next: NextFunction): void
-  /** The compiled predicate (also installed as the app's `trust proxy`). */
+  /** The compiled predicate, also installed as the app's `trust proxy` (`trust: true` is installed as `true`). */
   trust: TrustFunction
 }
 
@@ -79,6 +79,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
   }
   // Express 4's req.host is (a deprecated alias of) the hostname, no port
   const express4: PropertyDescriptorMap = { ...express5, host: express5.hostname! }
+  const trustEveryone = options.trust === true
   const descriptorsOf = new WeakMap<object, PropertyDescriptorMap>()
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
     const app = req.app as Request['app'] | undefined
@@ -89,8 +90,9 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
         descriptors = known
       } else {
         // Keep Express's own setting in agreement, so libraries that read it
-        // (express-rate-limit's validations) see the same decision.
-        app.set('trust proxy', trust)
+        // (express-rate-limit's validations) see the same decision; `true`
+        // stays `true`, so their warnings about trusting everyone still fire.
+        app.set('trust proxy', trustEveryone ? true : trust)
         // req.param() is Express 4 only (removed in 5)
         if (typeof (req as { param?: unknown }).param === 'function') descriptors = express4
         descriptorsOf.set(app, descriptors)

@@ -155,6 +155,16 @@ for (const { name, express, major } of majors) {
       t.equal(app.get('trust proxy'), mw.trust)
     })
 
+    t.test('trust: true is installed as true', async t => {
+      const app = express()
+      app.use(trustProxy({ trust: true }))
+      app.get('/', (req, res) => { res.json(view(req)) })
+      const port = await listen(t, app)
+      const res = await send(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '198.51.100.1, 10.0.0.1' } })
+      t.equal(res.json.ip, '198.51.100.1', 'every hop trusted: the leftmost entry')
+      t.equal(app.get('trust proxy'), true, 'Express and libraries reading it see trust-everyone')
+    })
+
     t.test('dual-stack server: mapped peers are IPv4', async t => {
       const app = express()
       app.use(trustProxy({ trust: '127.0.0.2' }))
