@@ -1,0 +1,148 @@
+// Type tests: checked by `npm run typecheck` (tsc), and run by tap so that
+// every typed value also behaves as its type says.
+import t from 'tap'
+import Fastify, { type FastifyPluginAsync, type FastifyRequest } from 'fastify'
+import express, { type Request as ExpressRequest, type RequestHandler } from 'express'
+import fastifyDefault, {
+  trustProxy as fastifyNamed,
+  type FastifyTrustProxyOptions,
+  type Resolution as FastifyResolution,
+} from '../src/fastify.js'
+import expressDefault, {
+  trustProxy as expressNamed,
+  type ExpressTrustProxyOptions,
+  type Resolution as ExpressResolution,
+  type TrustProxyMiddleware,
+} from '../src/express.js'
+import {
+  createTrustProxy,
+  ProxyAwareConfigError,
+  type HeaderConvention,
+  type Resolution,
+  type StopReason,
+  type TrustFunction,
+  type TrustOption,
+  type TrustProxyOptions,
+} from '../src/index.js'
+
+/** `true` only when A and B are the same type (not merely assignable). */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+/** Compiles only when its type argument is `true`. */
+const expectType = <T extends true>(): T => true as T
+
+// --- declaration merging ---------------------------------------------------
+const fastifyMerged = expectType<Equal<FastifyRequest['proxyAware'], Resolution>>()
+const expressMerged = expectType<Equal<ExpressRequest['proxyAware'], Resolution>>()
+// the adapters re-export the core's Resolution, not a copy
+const sameResolution = expectType<Equal<FastifyResolution, Resolution> & Equal<ExpressResolution, Resolution>>()
+// the resolution's fields
+const ipType = expectType<Equal<Resolution['ip'], string | undefined>>()
+const protocolType = expectType<Equal<Resolution['protocol'], 'http' | 'https'>>()
+const portType = expectType<Equal<Resolution['port'], number | null>>()
+const reasonType = expectType<Equal<Resolution['reason'], StopReason>>()
+const conventions = expectType<Equal<HeaderConvention, 'x-forwarded' | 'forwarded'>>()
+
+// --- both import forms for both adapters -------------------------------------
+const fastifyForms = expectType<Equal<typeof fastifyDefault, typeof fastifyNamed>>()
+const expressForms = expectType<Equal<typeof expressDefault, typeof expressNamed>>()
+const fastifyIsPlugin: FastifyPluginAsync<FastifyTrustProxyOptions> = fastifyNamed
+const expressIsMiddleware: RequestHandler = expressNamed({ trust: 'loopback' })
+const expressTrust: TrustFunction = expressDefault({ trust: 'loopback' }).trust
+
+// --- option types --------------------------------------------------------------
+const fastifyOptions = {
+  trust: ['loopback', '10.0.0.0/8'],
+  headers: ['forwarded', 'x-forwarded'],
+  forwardedHost: true,
+  maxHops: 5,
+  trustUnixSocket: false,
+} satisfies FastifyTrustProxyOptions
+const expressOptions = {
+  trust: (address: string, hop: number) => hop === 0 && address === '127.0.0.1',
+  logger: console,
+} satisfies ExpressTrustProxyOptions
+const coreOptions = { trust: '127.0.0.1, 10.0.0.0/8' } satisfies TrustProxyOptions
+const everyTrustForm: TrustOption[] = [true, 1, 'loopback', ['loopback'], () => false]
+
+// @ts-expect-error trust is required
+const noTrust: TrustProxyOptions = {}
+// @ts-expect-error trust is not an object
+const objectTrust: TrustProxyOptions = { trust: {} }
+// @ts-expect-error `false` is not a trust setting (trust nothing = don't install proxy-aware)
+const falseTrust: TrustProxyOptions = { trust: false }
+// @ts-expect-error only the two conventions
+const badHeaders: TrustProxyOptions = { trust: 'loopback', headers: ['x'] }
+// @ts-expect-error headers is a list
+const headerString: TrustProxyOptions = { trust: 'loopback', headers: 'forwarded' }
+// @ts-expect-error forwardedHost is a boolean
+const hostString: FastifyTrustProxyOptions = { trust: 'loopback', forwardedHost: 'yes' }
+// @ts-expect-error unknown option names are caught
+const typo: TrustProxyOptions = { trust: 'loopback', forwardedHosts: true }
+// @ts-expect-error a logger needs warn() and info()
+const badLogger: ExpressTrustProxyOptions = { trust: 'loopback', logger: { warn() {} } }
+// @ts-expect-error `logger` is Express-only: Fastify has request.log
+const fastifyLogger: FastifyTrustProxyOptions = { trust: 'loopback', logger: console }
+
+const middlewareType: TrustProxyMiddleware = expressNamed(expressOptions)
+
+t.test('the type assertions compiled and hold at runtime', async t => {
+  t.same(
+    [fastifyMerged, expressMerged, sameResolution, ipType, protocolType, portType, reasonType, conventions, fastifyForms, expressForms],
+    Array(10).fill(true),
+  )
+  t.equal(fastifyDefault, fastifyNamed)
+  t.equal(expressDefault, expressNamed)
+  t.type(fastifyIsPlugin, 'function')
+  t.type(expressIsMiddleware, 'function')
+  t.type(expressTrust, 'function')
+  t.equal(expressTrust('127.0.0.1', 0), true)
+  t.equal(middlewareType.trust('127.0.0.1', 0), true)
+  t.equal(middlewareType.trust('127.0.0.1', 1), false)
+  for (const trust of everyTrustForm) {
+    t.type(createTrustProxy({ trust }).resolve, 'function', `trust: ${String(trust)} compiles`)
+  }
+  t.equal(createTrustProxy(coreOptions).options.trust, coreOptions.trust)
+})
+
+t.test('what the types reject, the runtime rejects too', async t => {
+  const rejected: [unknown, string][] = [
+    [noTrust, 'trust'],
+    [objectTrust, 'trust'],
+    [falseTrust, 'trust'],
+    [badHeaders, 'headers'],
+    [headerString, 'headers'],
+    [hostString, 'forwardedHost'],
+    [typo, 'forwardedHosts'],
+  ]
+  for (const [options, option] of rejected) {
+    t.throws(() => createTrustProxy(options as TrustProxyOptions), { name: 'ProxyAwareConfigError', option }, JSON.stringify(options))
+  }
+  t.throws(() => expressNamed(badLogger), { name: 'ProxyAwareConfigError', option: 'logger' })
+  const app = Fastify()
+  app.register(fastifyDefault, fastifyLogger)
+  await t.rejects(async () => { await app.ready() }, { name: 'ProxyAwareConfigError', option: 'logger' }, 'Fastify refuses the Express-only logger option')
+  await app.close()
+  t.type(new ProxyAwareConfigError('trust', 'x'), TypeError)
+})
+
+t.test('typed requests carry the resolution', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(fastifyDefault, fastifyOptions)
+  app.get('/', async request => {
+    const r: Resolution = request.proxyAware
+    const ip: string = request.ip
+    const ips: string[] | undefined = request.ips
+    return { ip, ips, peer: r.peer, secure: r.secure, hops: r.hops }
+  })
+  const res = await app.inject({ url: '/', remoteAddress: '10.0.0.1', headers: { forwarded: 'for=198.51.100.2;proto=https' } })
+  t.same(res.json(), { ip: '198.51.100.2', ips: ['10.0.0.1', '198.51.100.2'], peer: '10.0.0.1', secure: true, hops: 1 })
+
+  const exp = express()
+  exp.use(expressDefault({ trust: 'loopback' }))
+  exp.get('/', (req, res) => {
+    const r: Resolution = req.proxyAware
+    res.json({ ip: r.ip })
+  })
+  t.type(exp, 'function')
+})
