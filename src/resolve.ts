@@ -150,8 +150,6 @@ export interface TrustProxy {
   readonly hasFeatures: boolean
 }
 
-const kResolution = Symbol.for('proxy-aware.resolution')
-
 /** Option names the core understands; adapters add their own. @private */
 export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'maxHops', 'trustUnixSocket'] as const
 
@@ -441,6 +439,9 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     return finish(req, ips, peer, client ? 'forwarded' : 'socket', reason, proto ?? socketProto, hostValue)
   }
 
+  // one cache slot per engine: two engines (an Express sub-app with its own
+  // middleware) must not answer with each other's decision
+  const kResolution = Symbol('proxy-aware.resolution')
   const resolve = (req: RequestLike): Resolution => {
     const cached = (req as { [kResolution]?: Resolution })[kResolution]
     if (cached !== undefined) return cached

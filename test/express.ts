@@ -121,6 +121,22 @@ for (const { name, express, major } of majors) {
       t.equal(subsub.get('trust proxy'), mw.trust, 'and its own sub-app too')
     })
 
+    t.test('a sub-app with its own middleware decides with its own trust', async t => {
+      const app = express()
+      app.use(trustProxy({ trust: '127.0.0.2' }))
+      // something at the root reads req.ip first (a request logger)
+      const rootSaw: string[] = []
+      app.use((req, res, next) => { rootSaw.push(String(req.ip)); next() })
+      const strict = express()
+      strict.use(trustProxy({ trust: '10.0.0.0/8' }))
+      strict.get('/', (req, res) => { res.json(view(req)) })
+      app.use('/strict', strict)
+      const port = await listen(t, app)
+      const res = await send(port, { from: '127.0.0.2', path: '/strict', headers: { 'x-forwarded-for': '198.51.100.7' } })
+      t.same(rootSaw, ['198.51.100.7'], 'the root trusts 127.0.0.2')
+      t.match(res.json, { ip: '127.0.0.2', ips: [], reason: 'untrusted-peer' }, 'the sub-app does not')
+    })
+
     t.test('read many times, decided once', async t => {
       let calls = 0
       const trust = (address: string) => {
