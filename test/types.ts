@@ -98,9 +98,11 @@ t.test('the type assertions compiled and hold at runtime', async t => {
   t.equal(expressTrust('127.0.0.1', 0), true)
   t.equal(middlewareType.trust('127.0.0.1', 0), true)
   t.equal(middlewareType.trust('127.0.0.1', 1), false)
+  const warnings = t.capture(process, 'emitWarning', () => {})
   for (const trust of everyTrustForm) {
     t.type(createTrustProxy({ trust }).resolve, 'function', `trust: ${String(trust)} compiles`)
   }
+  t.match(warnings().map(w => w.args[0]), [/trust: 1 is a hop count/], 'only the hop count warns')
   t.equal(createTrustProxy(coreOptions).options.trust, coreOptions.trust)
 })
 
