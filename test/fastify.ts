@@ -331,6 +331,11 @@ t.test('bad options fail at ready() with the option named', async t => {
     t.ok((err as Error).message.startsWith(`proxy-aware: option "${option}"`))
     await app.close()
   }
+
+  const awaited = Fastify()
+  await t.rejects(async () => { await awaited.register(trustProxy, { trust: '300.1.1.1' }) },
+    { name: 'ProxyAwareConfigError', option: 'trust', message: /300\.1\.1\.1/ }, 'awaiting register rejects too')
+  await awaited.close()
 })
 
 t.test('the feature seam: checks answer, responders run, route config is passed', async t => {
