@@ -137,6 +137,36 @@ for (const { name, express, major } of majors) {
       t.match(res.json, { ip: '127.0.0.2', ips: [], reason: 'untrusted-peer' }, 'the sub-app does not')
     })
 
+    t.test('requests that skip the middleware keep Express\'s own answers', async t => {
+      const app = express()
+      app.get('/early', (req, res) => { res.json({ ip: req.ip, proxyAware: req.proxyAware ?? null }) })
+      app.use('/api', trustProxy({ trust: '127.0.0.2' }))
+      app.get('/api', (req, res) => { res.json({ ip: req.ip, proxyAware: req.proxyAware ?? null }) })
+      app.get('/other', (req, res) => { res.json({ ip: req.ip, proxyAware: req.proxyAware ?? null }) })
+      const port = await listen(t, app)
+      const headers = { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' }
+      const api = (await send(port, { from: '127.0.0.2', path: '/api', headers })).json
+      t.equal(api.ip, '2001:db8::1')
+      t.equal(api.proxyAware.reason, 'untrusted-hop')
+      for (const path of ['/early', '/other']) {
+        const res = (await send(port, { from: '127.0.0.2', path, headers })).json
+        // Express's own getter, with the trust proxy setting we keep in agreement
+        t.same(res, { ip: '2001:DB8:0:0:0:0:0:1', proxyAware: null }, `${path}: Express's req.ip, no proxyAware`)
+      }
+    })
+
+    t.test('two middlewares on one app: each request gets the last one it passed', async t => {
+      const app = express()
+      app.use(trustProxy({ trust: '127.0.0.2' }))
+      app.use('/strict', trustProxy({ trust: '10.0.0.0/8' }))
+      app.get('/strict', (req, res) => { res.json(view(req)) })
+      app.get('/', (req, res) => { res.json(view(req)) })
+      const port = await listen(t, app)
+      const headers = { 'x-forwarded-for': '198.51.100.7' }
+      t.match((await send(port, { from: '127.0.0.2', path: '/strict', headers })).json, { ip: '127.0.0.2', reason: 'untrusted-peer' })
+      t.match((await send(port, { from: '127.0.0.2', path: '/', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' })
+    })
+
     t.test('read many times, decided once', async t => {
       let calls = 0
       const trust = (address: string) => {
