@@ -61,7 +61,9 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
   }
   fastify.decorateRequest('ips', {
     getter() {
-      return resolve(this.raw).ips
+      // a copy, like Fastify's own: `request.ips.reverse()` must not
+      // rewrite the cached resolution
+      return resolve(this.raw).ips.slice()
     },
   })
   fastify.decorateRequest('protocol', {
