@@ -85,6 +85,22 @@ const fastifyLogger: FastifyTrustProxyOptions = { trust: 'loopback', logger: con
 
 const middlewareType: TrustProxyMiddleware = expressNamed(expressOptions)
 
+// the same checks where users meet them: the register call and the factory
+// (type-checked only: this function never runs)
+export const typeCheckedCalls = () => {
+  const app = Fastify()
+  // @ts-expect-error trust is not an object
+  app.register(fastifyNamed, { trust: {} })
+  // @ts-expect-error only the two conventions
+  app.register(fastifyDefault, { trust: 'loopback', headers: ['x'] })
+  app.register(fastifyNamed, fastifyOptions)
+  // @ts-expect-error trust is required
+  expressNamed({})
+  // @ts-expect-error headers is a list
+  expressDefault({ trust: 'loopback', headers: 'x-forwarded' })
+  return expressNamed(expressOptions)
+}
+
 t.test('the type assertions compiled and hold at runtime', async t => {
   t.same(
     [fastifyMerged, expressMerged, sameResolution, ipType, protocolType, portType, reasonType, conventions, fastifyForms, expressForms],
