@@ -107,7 +107,14 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
 }
 
 /**
- * The Fastify plugin. Register it on the root instance:
+ * The Fastify plugin. Register it once, on the root instance: from then on
+ * `request.ip`, `request.ips` (nearest first, the socket peer included, as
+ * Fastify orders them), `request.protocol`, `request.host`,
+ * `request.hostname`, `request.port` and `request.proxyAware` report
+ * proxy-aware's decision in every route, hook and plugin, registered
+ * before or after it. The decision is made once per request, on first
+ * read. Fails at startup if Fastify's own `trustProxy` is set, if it is
+ * registered twice, or for any bad option.
  *
  * @example
  * import trustProxy from 'proxy-aware/fastify'
