@@ -14,3 +14,6 @@ export {
   type TrustProxyOptions,
 } from './resolve.js'
 export { PRESETS, type TrustFunction, type TrustOption } from './trust.js'
+export type { Answer, Logger } from './features.js'
+export type { ExemptOption, HstsOptions, HttpsOptions, HttpsRedirectOptions } from './https.js'
+export type { SecureCookiesOptions } from './cookies.js'
