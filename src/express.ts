@@ -6,6 +6,14 @@ import type { NextFunction, Request, Response } from 'express'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import type { TrustFunction } from './trust.js'
 import { type Logger, silentLogger } from './features.js'
+import {
+  type ClientCertError,
+  type ClientCertificate,
+  clientCertErrorOf,
+  clientCertOf,
+  type ClientCertRoutePolicy,
+  compileClientCertPolicy,
+} from './mtls.js'
 
 export type { Resolution, TrustProxyOptions } from './resolve.js'
 export { ProxyAwareConfigError } from './errors.js'
@@ -29,6 +37,10 @@ declare global {
        * chain walked, protocol, host, and why the walk stopped.
        */
       proxyAware: Resolution
+      /** the verified, allowed client certificate (`clientCert` option), or undefined */
+      readonly clientCert: ClientCertificate | undefined
+      /** why there is no accepted client certificate, or undefined */
+      readonly clientCertError: ClientCertError | undefined
     }
   }
 }
@@ -65,6 +77,8 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
     secure: { configurable: true, enumerable: true, get(this: Request) { return result(this).secure } },
     host: { configurable: true, enumerable: true, get(this: Request) { return result(this).host } },
     hostname: { configurable: true, enumerable: true, get(this: Request) { return result(this).hostname } },
+    clientCert: { configurable: true, enumerable: true, get(this: Request) { return clientCertOf(this) } },
+    clientCertError: { configurable: true, enumerable: true, get(this: Request) { return clientCertErrorOf(this) } },
   }
   const configured = new WeakSet<object>()
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
@@ -90,6 +104,30 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
   } as TrustProxyMiddleware
   middleware.trust = trust
   return middleware
+}
+
+/**
+ * A client-certificate policy for one router or route, on top of the
+ * `clientCert` option of `trustProxy` (set its `mode: 'optional'`, then
+ * require or restrict certificates where needed).
+ *
+ * @example
+ * app.use(trustProxy({ trust: 'loopback', clientCert: { mode: 'optional' } }))
+ * admin.use(clientCertPolicy({ mode: 'required', allow: { uri: ['spiffe://example.org/admin'] } }))
+ * @public
+ */
+export function clientCertPolicy(options: ClientCertRoutePolicy & { logger?: Logger }): (req: Request, res: Response, next: NextFunction) => void {
+  const { apply, logger } = compileClientCertPolicy(options)
+  const log = logger ?? silentLogger
+  return function proxyAwareClientCertPolicy(req, res, next) {
+    const answer = apply({ req, log, peer: req.proxyAware?.peer })
+    if (answer !== undefined) {
+      res.writeHead(answer.status, answer.headers)
+      res.end(req.method === 'HEAD' ? undefined : answer.body)
+      return
+    }
+    next()
+  }
 }
 
 export default trustProxy

@@ -7,6 +7,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Resolution } from './resolve.js'
+import { clientCertCompiler } from './mtls.js'
 
 /**
  * A response a feature wants sent instead of running the app (a redirect,
@@ -64,4 +65,5 @@ export const FEATURES: readonly FeatureCompiler[] = [
   // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
 
   // client certificates (clientCert)
+  clientCertCompiler,
 ]

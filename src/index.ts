@@ -14,3 +14,18 @@ export {
   type TrustProxyOptions,
 } from './resolve.js'
 export { PRESETS, type TrustFunction, type TrustOption } from './trust.js'
+export {
+  assertClientCertServer,
+  type ClientCertAllow,
+  type ClientCertError,
+  type ClientCertFailure,
+  type ClientCertificate,
+  clientCertErrorOf,
+  clientCertOf,
+  type ClientCertOptions,
+  type ClientCertPolicy,
+  type ClientCertRoutePolicy,
+  type ForwardedCertSource,
+  type ForwardedClientCertOptions,
+  type SubjectAltNames,
+} from './mtls.js'
