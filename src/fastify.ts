@@ -104,7 +104,15 @@ const plugin: FastifyPluginCallback<FastifyTrustProxyOptions> = function proxyAw
   // client certificates: the TLS server must be set up for them, route
   // overrides are validated at startup
   if (options.clientCert !== undefined) {
-    if (options.clientCert.forwarded === undefined) assertClientCertServer(fastify.server)
+    if (options.clientCert.forwarded === undefined) {
+      // avvio does not catch a callback plugin's throw: hand it to done
+      try {
+        assertClientCertServer(fastify.server)
+      } catch (err) {
+        done(err as Error)
+        return
+      }
+    }
     fastify.decorateRequest('clientCert', { getter() { return clientCertOf(this.raw) } })
     fastify.decorateRequest('clientCertError', { getter() { return clientCertErrorOf(this.raw) } })
     fastify.addHook('onRoute', route => checkRoutePolicy((route.config as { clientCert?: unknown } | undefined)?.clientCert))

@@ -4,7 +4,7 @@
  * when the immediate peer is trusted. @private
  */
 import { X509Certificate } from 'node:crypto'
-import { entriesRightToLeft } from './headers.js'
+import { entriesRightToLeft, headerString } from './headers.js'
 import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './mtls-options.js'
 import type { ForwardedConfig } from './mtls-options.js'
 import { sha256 } from './mtls-verify.js'
@@ -25,10 +25,7 @@ export type Decoded =
 
 const bad = (detail: string, status: 400 | 431 = 400): Decoded => ({ kind: 'bad', status, detail })
 
-const one = (h: Headers, name: string): string | undefined => {
-  const v = h[name]
-  return v === undefined ? undefined : typeof v === 'string' ? v : v.join(', ')
-}
+const one = (h: Headers, name: string): string | undefined => headerString(h[name])
 
 const isB64 = (c: number) =>
   (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47

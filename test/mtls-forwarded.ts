@@ -85,6 +85,8 @@ const cases: Case[] = [
   ['xfcc chain without the leaf', { forwarded: { source: 'xfcc', ca } }, { 'x-forwarded-client-cert': xfccElement(c.valid, '', c.intermediate.cert) }, 200, 'client-one'],
   ['xfcc: the last element (our proxy\'s) is used, not a client-injected first one', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `${xfccElement(c.caLeaf)},${xfccElement(c.valid)}` }, 200, 'client-one'],
   ['xfcc: an injected last element cannot hide behind quotes', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `${xfccElement(c.valid)};Subject="CN=x,By=evil;Cert=zzz"` }, 200, 'client-one'],
+  ['xfcc quoted values with escaped quotes, commas and semicolons', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `By=x;Subject="CN=\\"a,b;c\\"",${xfccElement(c.valid, ';Subject="O=\\"x\\",CN=y;z"')}` }, 200, 'client-one'],
+  ['xfcc escaped quote inside a quoted Cert', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `Cert="\\${urlPem(c.valid)}"` }, 200, 'client-one'],
   ['xfcc lower-case keys', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': xfccElement(c.valid).replace('Cert=', 'cert=').replace('Hash=', 'hash=') }, 200, 'client-one'],
   ['xfcc element without Cert', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': 'By=spiffe://x;Hash=abc;URI=spiffe://example.org/a' }, 403, 'missing'],
   ['xfcc Hash that does not match Cert', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': xfccElement(c.valid).replace(/Hash=[0-9a-f]{8}/, 'Hash=00000000') }, 400, 'malformed'],
