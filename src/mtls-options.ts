@@ -209,7 +209,6 @@ export const normalizeFingerprint = (s: string): string | undefined => {
 }
 
 const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
-  if (allow === undefined) return undefined
   if (typeof allow === 'function') return allow as (cert: ClientCertificate) => boolean
   if (!isObject(allow)) return fail(option, `must be an object of lists or a function, got ${show(allow)}`)
   known(allow, option, ['fingerprint256', 'uri', 'dns', 'email', 'commonName'])

@@ -119,12 +119,10 @@ const evaluateForwarded = (cfg: ForwardedConfig, ctx: FeatureContext, now: numbe
 
 /**
  * Obtain and verify the request's certificate, before any allow-list
- * (cached on the request; per socket for TLS the app terminates).
+ * (kept on the request for router policies; cached per socket for TLS
+ * the app terminates).
  */
 const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: boolean): Evaluation => {
-  const carrier = ctx.req as unknown as Carrier
-  const cached = carrier[kEvaluation]
-  if (cached !== undefined) return cached
   const now = Date.now()
   let result: Evaluation
   if (untrusted) {
@@ -145,7 +143,7 @@ const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: bool
     const err = checkLeaf(result.checked, now, config.clockSkewMs)
     if (err !== undefined) result = { ok: false, error: err }
   }
-  carrier[kEvaluation] = result
+  ;(ctx.req as unknown as Carrier)[kEvaluation] = result
   return result
 }
 
