@@ -24,6 +24,8 @@ export class ProxyAwareConfigError extends TypeError {
 /** Render a user-supplied value for an error message. @private */
 export const show = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value)
+  // JSON.stringify would print NaN and Infinity as null
+  if (typeof value === 'number') return String(value)
   if (typeof value === 'function') return 'a function'
   if (typeof value === 'bigint') return `${value}n`
   if (typeof value === 'symbol') return value.toString()

@@ -7,6 +7,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Resolution } from './resolve.js'
+import { hstsFeature, httpsRedirectFeature } from './https.js'
+import { secureCookiesFeature } from './cookies.js'
 import { clientCertCompiler } from './mtls.js'
 
 /**
@@ -63,6 +65,7 @@ export interface FeatureCompiler {
  */
 export const FEATURES: readonly FeatureCompiler[] = [
   // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
+  httpsRedirectFeature, hstsFeature, secureCookiesFeature,
 
   // client certificates (clientCert)
   clientCertCompiler,

@@ -56,14 +56,6 @@ export const countEntries = (s: string): number => {
   return n
 }
 
-/** The non-empty trimmed entries of a comma list, right to left. */
-export const entriesRightToLeft = (s: string): string[] => {
-  const c = new ListCursor().reset(s)
-  const out: string[] = []
-  while (c.prev()) out.push(s.slice(c.start, c.end))
-  return out
-}
-
 /** Header value as one string: arrays (duplicate lines) are joined. */
 export const headerString = (v: string | string[] | undefined): string | undefined =>
   v === undefined ? undefined : typeof v === 'string' ? v : v.join(', ')
@@ -119,10 +111,10 @@ export const parseForwarded = (s: string): ForwardedElement[] => {
   const skipWs = () => {
     while (i < len && isWs(s.charCodeAt(i))) i++
   }
-  const fail = () => {
+  /** Mark the element invalid; `quoted` when `i` is inside a quoted string. */
+  const fail = (quoted = false) => {
     el.valid = false
     // resume after the next comma outside a quoted string
-    let quoted = false
     for (; i < len; i++) {
       const c = s.charCodeAt(i)
       if (quoted) {
@@ -159,6 +151,7 @@ export const parseForwarded = (s: string): ForwardedElement[] => {
       i++
       value = ''
       let closed = false
+      let ctl = false
       let from = i
       for (; i < len; i++) {
         const c = s.charCodeAt(i)
@@ -170,10 +163,14 @@ export const parseForwarded = (s: string): ForwardedElement[] => {
         } else if (c === 34) {
           closed = true
           break
-        } else if (c < 32 && c !== 9) break
+        } else if ((c < 32 && c !== 9) || c === 127) {
+          ctl = true
+          break
+        }
       }
       if (!closed) {
-        fail()
+        // a control character: skip the rest of the quoted string
+        fail(ctl)
         continue
       }
       value += s.slice(from, i)
@@ -228,9 +225,10 @@ export const parseHost = (s: string): HostParts | undefined => {
   if (len === 0 || len > 1024) return undefined
   let i = 0
   if (s.charCodeAt(0) === 91) {
+    // an IP-literal is IPv6: "[1.2.3.4]" is not a host
     const close = s.indexOf(']')
     const colon = s.indexOf(':')
-    if (close < 0 || colon > close || parseAddress(s, 1, close, false, false) === INVALID) {
+    if (close < 0 || colon < 0 || colon > close || parseAddress(s, 1, close, false, false) === INVALID) {
       return undefined
     }
     i = close + 1
@@ -247,7 +245,7 @@ export const parseHost = (s: string): HostParts | undefined => {
       if (c < 48 || c > 57) return undefined
       port = port * 10 + (c - 48)
     }
-    if (port > 65535) return undefined
+    if (port === 0 || port > 65535) return undefined
   }
   const host = s.toLowerCase()
   return { host, hostname: i === len ? host : host.slice(0, i), port }

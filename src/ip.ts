@@ -30,6 +30,13 @@ export const scratch = {
   v4: 0,
   g: new Uint16Array(8),
   zone: '',
+  /**
+   * When the last address was plain four-part decimal IPv4, its text is
+   * already canonical: `text.slice(from, to)` (no formatting needed).
+   */
+  text: '',
+  from: 0,
+  to: 0,
 }
 
 const g = scratch.g
@@ -147,6 +154,14 @@ export const parseAddress = (
 ): number => {
   if (end <= start) return INVALID
   const first = s.charCodeAt(start)
+  // fast path: plain IPv4, the common case
+  if (first >= 48 && first <= 57 && parse4(s, start, end)) {
+    scratch.text = s
+    scratch.from = start
+    scratch.to = end
+    return V4
+  }
+  scratch.text = ''
   if (first === 91) {
     // "[v6]" or "[v6]:port"
     if (!ports) return INVALID
@@ -171,12 +186,13 @@ export const parseAddress = (
       percent = i
     }
   }
-  if (colons === 0) {
-    return parse4(s, start, end) ? V4 : INVALID
-  }
+  if (colons === 0) return INVALID // not plain IPv4 (tried above)
   if (colons === 1) {
-    if (!ports || !isPort(s, colon, end)) return INVALID
-    return parse4(s, start, colon) ? V4 : INVALID
+    if (!ports || !isPort(s, colon, end) || !parse4(s, start, colon)) return INVALID
+    scratch.text = s
+    scratch.from = start
+    scratch.to = colon
+    return V4
   }
   scratch.zone = ''
   if (percent >= 0) {
@@ -246,7 +262,10 @@ export const format6 = (): string => {
 
 /** Format the last parsed address of the given kind. @private */
 export const formatParsed = (kind: number): string =>
-  kind === V4 ? format4() : format6()
+  kind !== V4 ? format6()
+  : scratch.text === '' ? format4()
+  : scratch.from === 0 && scratch.to === scratch.text.length ? scratch.text
+  : scratch.text.slice(scratch.from, scratch.to)
 
 /**
  * Parse and canonicalize one address, or return `undefined` when it is not

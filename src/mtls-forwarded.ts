@@ -4,7 +4,7 @@
  * when the immediate peer is trusted. @private
  */
 import { X509Certificate } from 'node:crypto'
-import { entriesRightToLeft, headerString } from './headers.js'
+import { headerString, ListCursor } from './headers.js'
 import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './mtls-options.js'
 import type { ForwardedConfig } from './mtls-options.js'
 import { sha256 } from './mtls-verify.js'
@@ -22,6 +22,14 @@ export type Decoded =
    * an error, or undefined when the source carries none
    */
   | { kind: 'cert', leaf: X509Certificate, chain: X509Certificate[], signal: true | ClientCertError | undefined }
+
+/** The non-empty trimmed entries of a comma list, left to right. */
+const listItems = (s: string): string[] => {
+  const c = new ListCursor().reset(s)
+  const out: string[] = []
+  while (c.prev()) out.unshift(s.slice(c.start, c.end))
+  return out
+}
 
 const bad = (detail: string, status: 400 | 431 = 400): Decoded => ({ kind: 'bad', status, detail })
 
@@ -160,7 +168,7 @@ const rfc9440: Reader = (cfg, h) => {
   if (isDecoded(leaf)) return leaf
   const chain: X509Certificate[] = []
   if (chainValue !== undefined) {
-    const items = entriesRightToLeft(chainValue).reverse()
+    const items = listItems(chainValue)
     if (items.length === 0 || items.length > cfg.maxChainLength) return bad(`Client-Cert-Chain must hold 1 to ${cfg.maxChainLength} certificates`)
     for (const item of items) {
       const x = byteSequence(item, 'Client-Cert-Chain')
@@ -279,7 +287,7 @@ const awsAlb: Reader = (cfg, h) => {
 const traefik: Reader = (cfg, h) => {
   const value = one(h, 'x-forwarded-tls-client-cert')
   if (value === undefined) return { kind: 'none', detail: 'no X-Forwarded-Tls-Client-Cert header' }
-  const items = entriesRightToLeft(value).reverse()
+  const items = listItems(value)
   if (items.length === 0 || items.length > cfg.maxChainLength + 1) {
     return bad(`X-Forwarded-Tls-Client-Cert must hold 1 to ${cfg.maxChainLength + 1} certificates`)
   }

@@ -16,6 +16,7 @@ import {
 import { formatParsed, INVALID, parseAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
+import type { HttpsOptions } from './https.js'
 import type { ClientCertOptions } from './mtls.js'
 import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
 
@@ -23,7 +24,7 @@ import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from
 export type HeaderConvention = 'x-forwarded' | 'forwarded'
 
 /** Options of the trust engine, shared by the core and both adapters. @public */
-export interface TrustProxyOptions extends ClientCertOptions {
+export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
   /**
    * Which peers are proxies whose forwarded headers are believed. Required.
    * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
@@ -63,7 +64,7 @@ export interface TrustProxyOptions extends ClientCertOptions {
 export type StopReason =
   /** the socket peer is not trusted: no forwarded header was read */
   | 'untrusted-peer'
-  /** the socket has no address (Unix socket, destroyed) and is not trusted */
+  /** the socket has no address (Unix socket, destroyed) and is not trusted, or its address is not an IP */
   | 'no-peer'
   /** reached an address that is not trusted: that is the client */
   | 'untrusted-hop'
@@ -76,7 +77,11 @@ export type StopReason =
 
 /** What proxy-aware decided about one request. A plain object. @public */
 export interface Resolution {
-  /** canonical client IP; `undefined` only for an untrusted Unix-socket peer */
+  /**
+   * canonical client IP; `undefined` only when no IP address was reached: an
+   * untrusted Unix-socket (or unreadable) peer, or a trusted Unix socket whose
+   * proxy sent no valid address
+   */
   ip: string | undefined
   /** the addresses walked, nearest first: the peer, trusted proxies, then the client */
   ips: string[]
@@ -120,7 +125,7 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: Readonly<Required<Omit<TrustProxyOptions, 'clientCert'>>>
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns
@@ -236,6 +241,10 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
   const readForwarded = headers[0] === 'forwarded' || headers[1] === 'forwarded'
   const forwardedFirst = headers[0] === 'forwarded'
   const cursor = new ListCursor()
+  const pure = compiled.pure
+  let lastRemote: string | undefined
+  let lastPeer: string | undefined
+  let lastTrusted = false
 
   const trust: TrustFunction = (address, hop) => {
     if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
@@ -259,7 +268,9 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     protocol: 'http' | 'https',
     forwardedHostValue: string | undefined,
   ): Resolution => {
-    const parts = (forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : undefined) ?? ownHost(req)
+    // A forwarded host that is present but malformed is not replaced by
+    // Host: the app asked for the proxy's word, and that word is unusable.
+    const parts = forwardedHostValue !== undefined ? parseHost(forwardedHostValue) : ownHost(req)
     return {
       ip: ips.length === 0 ? undefined : ips[ips.length - 1],
       ips,
@@ -284,16 +295,27 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const ips: string[] = []
     let peer: string | undefined
     if (typeof remote === 'string') {
-      const kind = parseAddress(remote, 0, remote.length, false, true)
-      if (kind !== INVALID) {
-        peer = formatParsed(kind)
-        ips.push(peer)
-        if (!match(kind, 0, peer)) {
-          return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
+      // Most requests come from the same few proxies: remember the last
+      // peer's verdict (only when the matcher is pure, not a user function).
+      let trusted: boolean
+      if (remote === lastRemote) {
+        peer = lastPeer
+        trusted = lastTrusted
+      } else {
+        const kind = parseAddress(remote, 0, remote.length, false, true)
+        peer = kind === INVALID ? undefined : formatParsed(kind)
+        trusted = peer !== undefined && match(kind, 0, peer)
+        if (pure) {
+          lastRemote = remote
+          lastPeer = peer
+          lastTrusted = trusted
         }
       }
-    }
-    if (peer === undefined && !trustUnixSocket) {
+      // an address we cannot read is no Unix socket: never trusted
+      if (peer === undefined) return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
+      ips.push(peer)
+      if (!trusted) return finish(req, ips, peer, 'socket', 'untrusted-peer', socketProto, undefined)
+    } else if (!trustUnixSocket) {
       return finish(req, ips, undefined, 'socket', 'no-peer', socketProto, undefined)
     }
     // The peer is trusted: read the configured convention.
@@ -303,6 +325,8 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     if (fwd !== undefined && (forwardedFirst || xff === undefined)) {
       return walkForwarded(req, ips, peer, fwd, socketProto)
     }
+    // X-Forwarded-Proto and -Host belong to the x-forwarded convention
+    if (!readXff) return finish(req, ips, peer, 'socket', 'end-of-chain', socketProto, undefined)
     return walkXff(req, ips, peer, xff, socketProto)
   }
 
@@ -405,7 +429,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const el = client ?? elements[last]
     const usable = el !== undefined && el.valid
     const proto = usable && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
-    const hostValue = forwardedHost && usable ? el.host : undefined
+    const hostValue = forwardedHost && usable && el.host !== '' ? el.host : undefined
     return finish(req, ips, peer, client ? 'forwarded' : 'socket', reason, proto ?? socketProto, hostValue)
   }
 

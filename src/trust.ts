@@ -63,17 +63,20 @@ const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.I
   if (percent >= 0) {
     zone = text.slice(percent + 1)
     addr = text.slice(0, percent)
+    if (zone === '') throw bad(entry, 'the zone id after "%" is empty')
   }
   if (ipaddr.IPv4.isValidFourPartDecimal(addr)) {
     if (zone) throw bad(entry, 'IPv4 addresses have no zone id')
     return ipaddr.IPv4.parse(addr)
   }
   if (addr.includes(':') && ipaddr.IPv6.isValid(addr) && !/[^0-9a-fA-F:.]/.test(addr)) {
-    // ipaddr.js reads "::1.2.3.4" leniently; our own strict parser decides
+    // ipaddr.js reads "::1.2.3.4" leniently (and as "::ffff:1.2.3.4", which
+    // would make an IPv4-compatible entry trust IPv4): our own strict parser
+    // decides, and its groups are the address
     if (parseAddress(addr, 0, addr.length, false, false) === INVALID) {
       throw bad(entry, 'not a valid IPv6 address')
     }
-    const ip = ipaddr.IPv6.parse(addr)
+    const ip = new ipaddr.IPv6(Array.from(scratch.g))
     if (zone) ip.zoneId = zone
     return ip
   }
@@ -102,7 +105,9 @@ const compileRanges = (entries: readonly string[]) => {
     if (entry === '') {
       throw new ProxyAwareConfigError('trust', `has an empty entry (a stray or trailing comma?) in ${show(entries.join(','))}`)
     }
-    const preset = PRESETS[entry.toLowerCase()]
+    // own keys only: "constructor" and "__proto__" are not presets
+    const name = entry.toLowerCase()
+    const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
     if (preset) {
       const sub = compileRanges(preset)
       v4net.push(...sub.v4net)
@@ -135,6 +140,8 @@ const compileRanges = (entries: readonly string[]) => {
       }
     }
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
+      // it is compiled as IPv4, which has no zones: the zone would be ignored
+      if ((ip as ipaddr.IPv6).zoneId !== undefined) throw bad(entry, 'IPv4-mapped addresses have no zone id')
       // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
       if (prefix <= 96) {
         throw bad(
@@ -166,7 +173,8 @@ const compileRanges = (entries: readonly string[]) => {
 const pushV4 = (nets: number[], masks: number[], ip: ipaddr.IPv4, prefix: number) => {
   const b = ip.octets
   const value = (b[0]! << 24) | (b[1]! << 16) | (b[2]! << 8) | b[3]!
-  const mask = prefix === 0 ? 0 : -1 << (32 - prefix)
+  // prefix is 1-32 here (/0 is refused): -1 << 32 would be -1, not 0
+  const mask = -1 << (32 - prefix)
   nets.push(value & mask)
   masks.push(mask)
 }
@@ -185,6 +193,8 @@ export interface CompiledTrust {
   match: Matcher
   /** true when the option was a hop count */
   hopCount: boolean
+  /** true when `match` depends only on its arguments (not a user function) */
+  pure: boolean
 }
 
 /**
@@ -198,7 +208,7 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
       'is required: list your proxies\' addresses or CIDR ranges (e.g. "10.0.0.0/8" or ["loopback", "172.16.0.0/12"]), a preset (loopback, linklocal, uniquelocal, private), a function (address, hop) => boolean, or true to trust every hop (unsafe)',
     )
   }
-  if (trust === true) return { match: trustAll, hopCount: false }
+  if (trust === true) return { match: trustAll, hopCount: false, pure: true }
   if (trust === false) {
     throw new ProxyAwareConfigError('trust', 'is false: to trust no proxy, do not install proxy-aware, or pass an empty array []')
   }
@@ -206,11 +216,12 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
     if (!Number.isInteger(trust) || trust < 0) {
       throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
     }
-    return { match: (_k, hop) => hop < trust, hopCount: true }
+    // 0 trusts nothing, so only a positive count deserves the warning
+    return { match: (_k, hop) => hop < trust, hopCount: trust > 0, pure: true }
   }
   if (typeof trust === 'function') {
     const fn = trust as TrustFunction
-    return { match: (_k, hop, address) => fn(address, hop) === true, hopCount: false }
+    return { match: (_k, hop, address) => fn(address, hop) === true, hopCount: false, pure: false }
   }
   if (typeof trust !== 'string' && !Array.isArray(trust)) {
     throw new ProxyAwareConfigError('trust', `must be true, a number, a string, an array or a function, got ${show(trust)}`)
@@ -220,7 +231,7 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
     throw new ProxyAwareConfigError('trust', 'is an empty string: list at least one address or range')
   }
   const { v4net, v4mask, v6 } = compileRanges(entries)
-  return { match: buildMatcher(v4net, v4mask, v6), hopCount: false }
+  return { match: buildMatcher(v4net, v4mask, v6), hopCount: false, pure: true }
 }
 
 /** Pick a specialised closure for the compiled ranges, as proxy-addr does. */
@@ -233,7 +244,9 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
   const match6 = (): boolean => {
     for (let r = 0; r < n6; r++) {
       const range = v6[r]!
-      if (range.zone !== scratch.zone) continue
+      // a zoned entry matches only its own zone; an entry without a zone
+      // covers the range on every interface (as @fastify/proxy-addr 5.1.3)
+      if (range.zone !== '' && range.zone !== scratch.zone) continue
       const net = range.net
       let bits = range.prefix
       let i = 0

@@ -66,6 +66,9 @@ t.test('forwarded certificate, optional globally, required per router', async t 
 
   const malformed = await get({ port, from: '127.0.0.1', headers: { 'x-ssl-client-cert': '%ZZ', 'x-ssl-client-verify': 'SUCCESS' } })
   t.equal(malformed.status, 400)
+  const headMalformed = await get({ port, from: '127.0.0.1', method: 'HEAD', headers: { 'x-ssl-client-cert': '%ZZ', 'x-ssl-client-verify': 'SUCCESS' } })
+  t.equal(headMalformed.status, 400)
+  t.equal(headMalformed.body, '', 'HEAD gets no body')
   t.equal(log.entries.at(-1)!.obj.clientCert && (log.entries.at(-1)!.obj.clientCert as { reason: string }).reason, 'malformed')
   const failed = await get({ port, from: '127.0.0.1', headers: nginx(c.expired) })
   t.equal(JSON.parse(failed.body).error.reason, 'expired', 'global optional mode: recorded, not refused')

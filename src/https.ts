@@ -1,0 +1,379 @@
+/**
+ * HTTPS enforcement: `httpsRedirect` (a safe redirect from http to https)
+ * and `hsts` (`Strict-Transport-Security` on https responses only). Both
+ * act on the trust engine's verdict, so a forged `X-Forwarded-Proto` from
+ * an untrusted peer never skips the redirect nor earns HSTS.
+ */
+import type { IncomingMessage } from 'node:http'
+import { ProxyAwareConfigError, show } from './errors.js'
+import { addHeader, hasHeader, onHeaders, type SecureCookiesOptions } from './cookies.js'
+import type { Answer, Feature, FeatureCompiler, FeatureContext } from './features.js'
+import { parseHost } from './headers.js'
+import { canonicalIp } from './ip.js'
+
+/** Paths never redirected. @public */
+export type ExemptOption =
+  | readonly (string | RegExp)[]
+  | ((path: string, req: IncomingMessage) => boolean)
+
+/** Options of `httpsRedirect`. `host` or `allowedHosts` is required. @public */
+export interface HttpsRedirectOptions {
+  /**
+   * The canonical host to redirect to (`example.com`, `example.com:8443`,
+   * `[2001:db8::1]`). When set, the request's own host is never used for
+   * the target.
+   */
+  host?: string
+  /**
+   * Hosts the request may name, used as the redirect target when `host` is
+   * not set (or checked first when it is): exact names, `*.example.com`
+   * (any subdomain, not `example.com` itself), IPv4 addresses and bracketed
+   * IPv6 literals. Case-insensitive; a trailing dot is ignored; the
+   * request's port is ignored (`port` decides). Any other host gets 400.
+   */
+  allowedHosts?: readonly string[]
+  /** The HTTPS port written in the target, omitted when 443. @default 443 */
+  port?: number
+  /** Status for GET and HEAD. @default 301 */
+  status?: 301 | 302 | 307 | 308
+  /**
+   * Status for other methods (OPTIONS is never redirected): 403 refuses
+   * them, because their body already crossed the network in clear; 307 or
+   * 308 redirect them keeping method and body.
+   * @default 403
+   */
+  otherMethods?: 403 | 307 | 308
+  /**
+   * Paths served over http as they are (health checks,
+   * `/.well-known/acme-challenge/`): exact paths, prefixes ending in `/`,
+   * RegExps, or a predicate. Matched against the path only, never the
+   * query.
+   */
+  exempt?: ExemptOption
+}
+
+/** Options of `hsts` (`true` means all defaults). @public */
+export interface HstsOptions {
+  /** `max-age` in seconds. @default 31536000 (one year) */
+  maxAge?: number
+  /** @default true */
+  includeSubDomains?: boolean
+  /**
+   * Ask to be on browsers' preload list: needs `maxAge >= 31536000` and
+   * `includeSubDomains`. @default false
+   */
+  preload?: boolean
+  /**
+   * Hosts that never get the header (same patterns as
+   * `httpsRedirect.allowedHosts`): HSTS on `localhost` would break every
+   * other app a developer runs on it.
+   * @default ['localhost', '*.localhost', '127.0.0.1', '[::1]']
+   */
+  excludedHosts?: readonly string[]
+}
+
+/** HTTPS enforcement options, each off by default. @public */
+export interface HttpsOptions {
+  /**
+   * Redirect requests whose resolved protocol is `http` to https. Needs
+   * `host` or `allowedHosts`: a redirect target must never come from an
+   * unchecked request.
+   */
+  httpsRedirect?: HttpsRedirectOptions
+  /** Send `Strict-Transport-Security` on responses to https requests. */
+  hsts?: boolean | HstsOptions
+  /** Add `Secure` to every `Set-Cookie` on responses to https requests. */
+  secureCookies?: boolean | SecureCookiesOptions
+}
+
+type Opts = Readonly<Record<string, unknown>>
+
+const plainObject = (name: string, value: unknown): Opts => {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ProxyAwareConfigError(name, `must be an options object, got ${show(value)}`)
+  }
+  return value as Opts
+}
+
+const checkKeys = (name: string, value: Opts, known: readonly string[]) => {
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      throw new ProxyAwareConfigError(`${name}.${key}`, `is not a known option (known: ${known.join(', ')})`)
+    }
+  }
+}
+
+/** A (lower-cased) hostname without its trailing dot, as written in a URL. */
+const urlName = (hostname: string): string =>
+  hostname.charCodeAt(hostname.length - 1) === 46 ? hostname.slice(0, -1) : hostname
+
+/**
+ * A hostname for comparison: `urlName`, and IPv6 literals in canonical
+ * form inside their brackets (`[0:0::1]` is `[::1]`).
+ */
+const matchName = (hostname: string): string =>
+  hostname.charCodeAt(0) === 91 ? `[${canonicalIp(hostname.slice(1, -1))}]` : urlName(hostname)
+
+/** A compiled host list: `(hostname) => boolean`. */
+type HostMatcher = (hostname: string) => boolean
+
+/**
+ * Compile a host list. For `allowedHosts` (`strict`) the list must not be
+ * empty and a wildcard must name at least two labels (`*.com` would allow
+ * any .com host).
+ */
+const compileHosts = (name: string, value: unknown, strict: boolean): HostMatcher => {
+  if (!Array.isArray(value) || (strict && value.length === 0)) {
+    throw new ProxyAwareConfigError(name, `must be a${strict ? ' non-empty' : 'n'} array of host names, got ${show(value)}`)
+  }
+  const exact = new Set<string>()
+  const suffixes: string[] = []
+  for (const entry of value as unknown[]) {
+    const wildcard = typeof entry === 'string' && entry.startsWith('*.')
+    const parts = typeof entry === 'string' ? parseHost(wildcard ? entry.slice(2) : entry) : undefined
+    if (parts === undefined || parts.port !== null || parts.hostname === '.' || (wildcard && parts.hostname.charCodeAt(0) === 91)) {
+      throw new ProxyAwareConfigError(
+        name,
+        `must list host names without port (\`example.com\`, \`*.example.com\`, \`[::1]\`), got ${show(entry)}`,
+      )
+    }
+    const host = matchName(parts.hostname)
+    if (wildcard && strict && !host.includes('.')) {
+      throw new ProxyAwareConfigError(name, `has a wildcard for a whole top-level domain, got ${show(entry)}`)
+    }
+    if (wildcard) suffixes.push(`.${host}`)
+    else exact.add(host)
+  }
+  return hostname => {
+    const h = matchName(hostname)
+    if (exact.has(h)) return true
+    for (const s of suffixes) if (h.length > s.length && h.endsWith(s)) return true
+    return false
+  }
+}
+
+const compileExempt = (value: unknown): ((path: string, req: IncomingMessage) => boolean) | undefined => {
+  if (value === undefined) return undefined
+  if (typeof value === 'function') return value as (path: string, req: IncomingMessage) => boolean
+  const bad = (entry: unknown, why: string) =>
+    new ProxyAwareConfigError('httpsRedirect.exempt', `${why}, got ${show(entry)}${entry instanceof RegExp ? ` (${entry})` : ''}`)
+  if (!Array.isArray(value)) throw bad(value, 'must be an array of paths and RegExps, or a function')
+  const exact = new Set<string>()
+  const prefixes: string[] = []
+  const patterns: RegExp[] = []
+  for (const entry of value as unknown[]) {
+    if (entry instanceof RegExp) {
+      // a global or sticky RegExp remembers lastIndex between requests
+      if (entry.global || entry.sticky) throw bad(entry, 'must not use the g or y flag')
+      patterns.push(entry)
+    } else if (typeof entry === 'string' && entry.charCodeAt(0) === 47) {
+      if (entry.endsWith('/')) prefixes.push(entry)
+      else exact.add(entry)
+    } else {
+      throw bad(entry, 'entries must be paths starting with "/" or RegExps')
+    }
+  }
+  return path => {
+    if (exact.has(path)) return true
+    for (const p of prefixes) if (path.startsWith(p)) return true
+    for (const r of patterns) if (r.test(path)) return true
+    return false
+  }
+}
+
+const STATUSES = [301, 302, 307, 308]
+const OTHER_STATUSES = [403, 307, 308]
+
+const answer = (status: number, body: string, location?: string): Answer => {
+  const headers: Record<string, string> = {
+    'content-type': 'text/plain; charset=utf-8',
+    'content-length': String(Buffer.byteLength(body)),
+  }
+  if (location !== undefined) headers.location = location
+  return { status, headers, body }
+}
+
+/**
+ * Path and query of the request target in origin form, or undefined when
+ * it cannot be one. An absolute-form target (`http://evil.com/x`) gives
+ * its path and query: the authority in it is never used. A character that
+ * cannot go in a header makes the target unusable (400, not a crash).
+ */
+const originForm = (url: string): string | undefined => {
+  let start = 0
+  if (url.charCodeAt(0) !== 47) {
+    // absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]
+    const sep = url.indexOf('://')
+    if (sep < 1) return undefined
+    let i = sep + 3
+    while (i < url.length) {
+      const c = url.charCodeAt(i)
+      if (c === 47 || c === 63) break // '/' or '?'
+      i++
+    }
+    if (i === url.length) return '/'
+    start = i
+  }
+  for (let i = start; i < url.length; i++) {
+    const c = url.charCodeAt(i)
+    if (c <= 32 || c === 127 || c > 255) return undefined
+  }
+  const rest = start === 0 ? url : url.slice(start)
+  return rest.charCodeAt(0) === 63 ? `/${rest}` : rest
+}
+
+/** Whether the request carries a forwarded-protocol header at all. */
+const claimsHttps = (req: IncomingMessage): boolean =>
+  req.headers['x-forwarded-proto'] !== undefined || req.headers.forwarded !== undefined
+
+/** How many `Host` lines the request carried. */
+const hostLines = (req: IncomingMessage): number => {
+  const raw = req.rawHeaders
+  let n = 0
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!
+    if (name.length === 4 && name.toLowerCase() === 'host') n++
+  }
+  return n
+}
+
+/** Compile `httpsRedirect`. @private */
+const compileHttpsRedirect = (value: unknown): Feature | undefined => {
+  if (value === undefined || value === false) return undefined
+  const o = plainObject('httpsRedirect', value)
+  checkKeys('httpsRedirect', o, ['host', 'allowedHosts', 'port', 'status', 'otherMethods', 'exempt'])
+  if (o.host === undefined && o.allowedHosts === undefined) {
+    throw new ProxyAwareConfigError(
+      'httpsRedirect',
+      'needs `host` (the canonical host to redirect to) or `allowedHosts` (the hosts a request may name): the target of a redirect must never come from an unchecked request (Host header injection makes it an open redirect)',
+    )
+  }
+  let port = 443
+  if (o.port !== undefined) {
+    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) {
+      throw new ProxyAwareConfigError('httpsRedirect.port', `must be a port number from 1 to 65535, got ${show(o.port)}`)
+    }
+    port = o.port
+  }
+  const portSuffix = port === 443 ? '' : `:${port}`
+  let canonical: string | undefined
+  if (o.host !== undefined) {
+    const parts = typeof o.host === 'string' ? parseHost(o.host) : undefined
+    if (parts === undefined || parts.port === 0) {
+      throw new ProxyAwareConfigError('httpsRedirect.host', `must be a host name with an optional port (\`example.com\`, \`example.com:8443\`), got ${show(o.host)}`)
+    }
+    if (parts.port !== null && o.port !== undefined) {
+      throw new ProxyAwareConfigError('httpsRedirect.host', `has a port and \`httpsRedirect.port\` is set too: give the port once, got ${show(o.host)}`)
+    }
+    canonical = urlName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
+  }
+  const allowed = o.allowedHosts === undefined ? undefined : compileHosts('httpsRedirect.allowedHosts', o.allowedHosts, true)
+  const status = o.status ?? 301
+  if (!STATUSES.includes(status as number)) {
+    throw new ProxyAwareConfigError('httpsRedirect.status', `must be 301, 302, 307 or 308, got ${show(status)}`)
+  }
+  const otherStatus = o.otherMethods ?? 403
+  if (!OTHER_STATUSES.includes(otherStatus as number)) {
+    throw new ProxyAwareConfigError('httpsRedirect.otherMethods', `must be 403, 307 or 308, got ${show(otherStatus)}`)
+  }
+  const exempt = compileExempt(o.exempt)
+
+  let warned = false
+  const refuse = (ctx: FeatureContext, why: string): Answer => {
+    ctx.log.info({ host: ctx.req.headers.host }, `proxy-aware: httpsRedirect: ${why}`)
+    return answer(400, `Bad Request: ${why}\n`)
+  }
+
+  return {
+    check(ctx: FeatureContext): Answer | undefined {
+      if (ctx.resolution.protocol === 'https') return undefined
+      const req = ctx.req
+      const method = req.method
+      if (method === 'OPTIONS') return undefined
+      const url = req.url as string // always set on a server's request
+      const target = originForm(url)
+      if (exempt !== undefined && target !== undefined) {
+        const q = target.indexOf('?')
+        if (exempt(q < 0 ? target : target.slice(0, q), req)) return undefined
+      }
+      const safe = method === 'GET' || method === 'HEAD'
+      if (!warned && ctx.resolution.reason === 'untrusted-peer' && claimsHttps(req)) {
+        // the usual cause of redirect loops: the proxy is not in `trust`
+        warned = true
+        ctx.log.warn(
+          { peer: ctx.resolution.peer },
+          'proxy-aware: httpsRedirect: a request from an untrusted peer says it came over https (X-Forwarded-Proto or Forwarded); it is redirected. If that peer is your TLS-terminating proxy, add it to `trust`, or every request will loop. (Logged once.)',
+        )
+      }
+      if (!safe && otherStatus === 403) {
+        return answer(403, 'Forbidden: this request must be sent over https\n')
+      }
+      if (target === undefined) return refuse(ctx, 'the request target cannot be redirected')
+      if (hostLines(req) > 1) return refuse(ctx, 'more than one Host header')
+      let host = canonical
+      if (allowed !== undefined) {
+        const r = ctx.resolution
+        if (r.hostname === undefined) {
+          return refuse(ctx, req.headers.host === undefined ? 'missing Host header' : 'malformed Host header')
+        }
+        if (r.port === 0 || !allowed(r.hostname)) return refuse(ctx, 'host not allowed')
+        host ??= urlName(r.hostname) + portSuffix
+      }
+      const location = `https://${host}${target}`
+      return answer(safe ? status as number : otherStatus as number, `Redirecting to ${location}\n`, location)
+    },
+  }
+}
+
+const HSTS_KEYS = ['maxAge', 'includeSubDomains', 'preload', 'excludedHosts']
+const LOCAL_HOSTS = ['localhost', '*.localhost', '127.0.0.1', '[::1]']
+
+/** Compile `hsts`. @private */
+const compileHsts = (value: unknown): Feature | undefined => {
+  if (value === undefined || value === false) return undefined
+  const o = value === true ? {} : plainObject('hsts', value)
+  checkKeys('hsts', o, HSTS_KEYS)
+  const maxAge = o.maxAge ?? 31536000
+  if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0) {
+    throw new ProxyAwareConfigError('hsts.maxAge', `must be a whole number of seconds (0 or more), got ${show(maxAge)}`)
+  }
+  for (const key of ['includeSubDomains', 'preload']) {
+    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
+      throw new ProxyAwareConfigError(`hsts.${key}`, `must be a boolean, got ${show(o[key])}`)
+    }
+  }
+  const includeSubDomains = o.includeSubDomains ?? true
+  const preload = o.preload ?? false
+  if (preload && (maxAge < 31536000 || !includeSubDomains)) {
+    throw new ProxyAwareConfigError(
+      'hsts.preload',
+      `needs maxAge >= 31536000 and includeSubDomains: true (the preload list's rules), got maxAge ${maxAge} and includeSubDomains ${includeSubDomains}`,
+    )
+  }
+  const excluded = compileHosts('hsts.excludedHosts', o.excludedHosts ?? LOCAL_HOSTS, false)
+  const header = `max-age=${maxAge}${includeSubDomains ? '; includeSubDomains' : ''}${preload ? '; preload' : ''}`
+  return {
+    onResponse(ctx: FeatureContext) {
+      const r = ctx.resolution
+      if (r.protocol !== 'https') return
+      if (r.hostname !== undefined && excluded(r.hostname)) return
+      const hooked = onHeaders(ctx.res, (headers, out) =>
+        hasHeader(headers, out, 'strict-transport-security')
+          ? headers
+          : addHeader(headers, out, 'Strict-Transport-Security', header))
+      if (!hooked) ctx.res.setHeader('Strict-Transport-Security', header)
+    },
+  }
+}
+
+/** `httpsRedirect`. @private */
+export const httpsRedirectFeature: FeatureCompiler = {
+  options: ['httpsRedirect'],
+  compile: options => compileHttpsRedirect(options.httpsRedirect),
+}
+
+/** `hsts`. @private */
+export const hstsFeature: FeatureCompiler = {
+  options: ['hsts'],
+  compile: options => compileHsts(options.hsts),
+}

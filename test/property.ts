@@ -1,0 +1,252 @@
+// Property tests (fast-check) for the decision and the parsers, through the
+// public API. Oracles: Node's net.isIP, the WHATWG URL parser's IPv6
+// serializer, and proxy-addr.
+import t from 'tap'
+import fc from 'fast-check'
+import { isIP } from 'node:net'
+import proxyaddr from 'proxy-addr'
+import type { IncomingMessage } from 'node:http'
+import { canonicalIp, createTrustProxy, type RequestLike, type TrustProxyOptions } from '../src/index.js'
+
+// PROPERTY_RUNS=20000 npx tap test/property.ts for a longer search
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 400)
+
+/** Canonical form by an independent implementation (WHATWG URL host parser). */
+const oracle = (s: string): string | undefined => {
+  const family = isIP(s)
+  if (family === 4) return s
+  if (family !== 6 || s.includes('%')) return undefined
+  const host = new URL(`http://[${s}]/`).hostname.slice(1, -1)
+  // the URL serializer prints mapped addresses as ::ffff:xxxx:xxxx
+  if (host.startsWith('::ffff:') && host.split(':').length === 5) {
+    const [hi, lo] = host.slice(7).split(':').map(h => Number.parseInt(h, 16)) as [number, number]
+    return `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`
+  }
+  return host
+}
+
+/** A valid canonical IP: a fixed point of canonicalIp that Node accepts. */
+const isCanonical = (ip: string) => canonicalIp(ip) === ip && isIP(ip) !== 0
+
+// ---- generators ---------------------------------------------------------
+
+const v4 = fc.ipV4()
+const v6 = fc.ipV6()
+const mapped = v4.map(a => `::ffff:${a}`)
+const anyIp = fc.oneof(v4, v6, mapped, v6.map(a => a.toUpperCase()))
+/** an IP, canonicalized: what a well-behaved proxy writes */
+const canonical = fc.oneof(v4, v4, v6).map(a => canonicalIp(a)!)
+
+/** Anything a hostile client or a broken proxy might put in one list entry. */
+const entry = fc.oneof(
+  anyIp,
+  fc.tuple(v4, fc.integer({ min: 0, max: 99999 })).map(([a, port]) => `${a}:${port}`),
+  v6.map(a => `[${a}]:443`),
+  v6.map(a => `[${a}]`),
+  v6.map(a => `${a}%eth0`),
+  fc.ipV4Extended(),
+  fc.constantFrom('unknown', '_hidden', '', ' ', '127.1', '2130706433', '0x7f.0.0.1', ':::', '[::1', '1.2.3', 'localhost'),
+  fc.string({ maxLength: 12 }),
+  fc.string({ unit: 'binary', maxLength: 12 }),
+)
+const separator = fc.constantFrom(',', ', ', ',\t', ' ,', ',,', '\t, ')
+const list = (item: fc.Arbitrary<string>) =>
+  fc.tuple(fc.array(item, { maxLength: 8 }), separator).map(([items, sep]) => items.join(sep))
+
+/** RFC 7239-ish text, valid and not: the characters its grammar cares about. */
+const forwardedText = fc.oneof(
+  fc.string({ unit: fc.constantFrom('f', 'o', 'r', '=', ';', ',', '"', '\\', ' ', '\t', '[', ']', ':', '1', '.', '\u0001', 'é'), maxLength: 40 }),
+  fc.string({ unit: 'binary', maxLength: 40 }),
+  fc.array(
+    fc.tuple(
+      fc.constantFrom('for', 'FOR', 'proto', 'host', 'by', 'x', ''),
+      fc.oneof(entry, entry.map(e => `"${e.replace(/["\\]/g, c => `\\${c}`)}"`), fc.constantFrom('https', 'http', '"HTTPS"')),
+    ).map(([k, v]) => `${k}=${v}`),
+    { maxLength: 6 },
+  ).chain(pairs => fc.oneof(separator, fc.constantFrom(';', ' ; ')).map(sep => pairs.join(sep))),
+)
+
+const trustOptions: TrustProxyOptions['trust'][] = [
+  true,
+  'loopback',
+  'private',
+  ['10.0.0.0/8', '2001:db8::/32'],
+  '0.0.0.0/1, 128.0.0.0/1, ::/1, 8000::/1',
+  (_a, hop) => hop < 3,
+  (a, hop) => hop % 2 === 0 || a.includes(':'),
+]
+const options = fc.record({
+  trust: fc.constantFrom(...trustOptions),
+  headers: fc.constantFrom<TrustProxyOptions['headers']>(['x-forwarded'], ['forwarded'], ['x-forwarded', 'forwarded'], ['forwarded', 'x-forwarded']),
+  forwardedHost: fc.boolean(),
+  maxHops: fc.integer({ min: 1, max: 30 }),
+})
+
+const headerValue = (s: fc.Arbitrary<string>) => fc.oneof(s, fc.array(s, { minLength: 1, maxLength: 3 }), fc.constant(undefined))
+const headers = fc.record({
+  'x-forwarded-for': headerValue(list(entry)),
+  'x-forwarded-proto': headerValue(list(fc.oneof(fc.constantFrom('http', 'https', 'HTTPS', ' https', 'wss', ''), fc.string({ maxLength: 6 })))),
+  'x-forwarded-host': headerValue(list(fc.oneof(fc.domain(), fc.string({ maxLength: 12 })))),
+  forwarded: headerValue(forwardedText),
+  host: fc.oneof(fc.domain(), fc.string({ maxLength: 12 }), fc.constant(undefined)),
+}) as fc.Arbitrary<RequestLike['headers']>
+
+// ---- properties ---------------------------------------------------------
+
+t.test('(a) whatever the headers, ip is undefined or a valid canonical IP', async t => {
+  fc.assert(
+    fc.property(options, headers, fc.option(anyIp, { nil: undefined }), fc.boolean(), (opts, h, remote, encrypted) => {
+      const proxy = createTrustProxy(opts)
+      const r = proxy.resolve({ headers: h, socket: { remoteAddress: remote, encrypted } })
+      if (r.ip !== undefined && !isCanonical(r.ip)) return false
+      if (!r.ips.every(isCanonical)) return false
+      if (r.ip !== r.ips[r.ips.length - 1]) return false
+      if (remote === undefined ? r.ip !== undefined : r.peer !== canonicalIp(remote)) return false
+      if (r.protocol !== 'http' && r.protocol !== 'https') return false
+      if (r.secure !== (r.protocol === 'https')) return false
+      if (r.host !== undefined && (r.host !== r.host.toLowerCase() || /[\s/@\\]/.test(r.host))) return false
+      return r.hops === (r.peer === undefined ? r.ips.length : r.ips.length - 1)
+    }),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})
+
+t.test('(b) an untrusted peer gets its own canonical address and the socket protocol', async t => {
+  const trusted = ['10.0.0.0/8', '2001:db8::/32']
+  const isTrusted = proxyaddr.compile(trusted)
+  fc.assert(
+    fc.property(
+      anyIp.filter(a => !isTrusted(canonicalIp(a)!, 0)),
+      headers,
+      fc.boolean(),
+      fc.constantFrom<TrustProxyOptions['headers']>(['x-forwarded'], ['forwarded'], ['forwarded', 'x-forwarded']),
+      (remote, h, encrypted, conventions) => {
+        const proxy = createTrustProxy({ trust: trusted, headers: conventions, forwardedHost: true })
+        const r = proxy.resolve({ headers: h, socket: { remoteAddress: remote, encrypted } })
+        const own = canonicalIp(remote)
+        const host = typeof h.host === 'string' ? canonicalHost(h.host) : undefined
+        return r.ip === own && r.peer === own && r.ips.length === 1 && r.hops === 0 &&
+          r.reason === 'untrusted-peer' && r.source === 'socket' &&
+          r.protocol === (encrypted ? 'https' : 'http') && r.host === host
+      },
+    ),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})
+
+/** What Host alone resolves to, through a peer that trusts nothing. */
+const canonicalHost = (host: string) =>
+  createTrustProxy({ trust: [] }).resolve({ headers: { host }, socket: { remoteAddress: '203.0.113.1' } }).host
+
+t.test('(c) on well-formed chains the ip matches proxy-addr', async t => {
+  // ranges, and addresses drawn inside them so that walks go deep
+  const ranges: [string, fc.Arbitrary<string>][] = [
+    ['loopback', fc.integer({ min: 0, max: 255 }).map(n => `127.0.${n}.1`)],
+    ['uniquelocal', fc.integer({ min: 0, max: 255 }).map(n => `10.${n}.0.1`)],
+    ['linklocal', fc.integer({ min: 1, max: 0xffff }).map(n => `fe80::${n.toString(16)}`)],
+    ['192.0.2.0/24', fc.integer({ min: 0, max: 255 }).map(n => `192.0.2.${n}`)],
+    ['198.51.100.0/255.255.255.128', fc.integer({ min: 0, max: 255 }).map(n => `198.51.100.${n}`)],
+    ['2001:db8::/48', fc.integer({ min: 0, max: 0xffff }).map(n => `2001:db8:0:${n.toString(16)}::1`)],
+    ['2001:db8:8000::/33', fc.integer({ min: 0, max: 0xffff }).map(n => `2001:db8:${n.toString(16)}::1`)],
+  ]
+  const scenario = fc.subarray(ranges.map((_, i) => i), { minLength: 1 }).chain(picked => {
+    const list = picked.map(i => ranges[i]![0])
+    const addr = fc.oneof(canonical, ...picked.map(i => ranges[i]![1]), ...ranges.map(r => r[1]))
+      .map(a => canonicalIp(a)!)
+    return fc.record({
+      list: fc.constant(list),
+      peer: addr,
+      chain: fc.array(addr, { maxLength: 15 }),
+    })
+  })
+  fc.assert(
+    fc.property(scenario, ({ list, peer, chain }) => {
+      const xff = chain.length === 0 ? undefined : chain.join(', ')
+      const headers = xff === undefined ? {} : { 'x-forwarded-for': xff }
+      const ours = createTrustProxy({ trust: list }).resolve({ headers, socket: { remoteAddress: peer } })
+      const req = { headers, socket: { remoteAddress: peer }, connection: { remoteAddress: peer } }
+      const theirs = proxyaddr(req as unknown as IncomingMessage, proxyaddr.compile(list))
+      const all = proxyaddr.all(req as unknown as IncomingMessage, proxyaddr.compile(list))
+      return ours.ip === theirs && ours.ips.join() === all.join()
+    }),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})
+
+t.test('(c) with a trust function the walk matches proxy-addr too', async t => {
+  fc.assert(
+    fc.property(
+      fc.array(canonical, { maxLength: 15 }),
+      canonical,
+      fc.integer({ min: 0, max: 16 }),
+      fc.array(canonical, { maxLength: 4 }),
+      (chain, peer, hops, known) => {
+        const listed = new Set(known.concat(chain.filter((_, i) => i % 3 === 0)))
+        const fn = (address: string, hop: number) => hop < hops || listed.has(address)
+        const headers = { 'x-forwarded-for': chain.join(', ') }
+        const ours = createTrustProxy({ trust: fn }).resolve({ headers, socket: { remoteAddress: peer } })
+        const req = { headers, socket: { remoteAddress: peer }, connection: { remoteAddress: peer } } as unknown as IncomingMessage
+        return ours.ip === proxyaddr(req, fn) && ours.ips.join() === proxyaddr.all(req, fn).join()
+      },
+    ),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})
+
+t.test('(d) canonicalIp agrees with net.isIP and the URL parser, and round-trips', async t => {
+  const mutate = fc.tuple(anyIp, fc.nat(), fc.constantFrom('', '0', ':', '.', 'f', 'g', '%', '1', '::', ' ')).map(([s, n, c]) => {
+    const i = n % (s.length + 1)
+    return n % 3 === 0 ? s.slice(0, i) + c + s.slice(i) : n % 3 === 1 ? s.slice(0, i) + s.slice(i + 1) : s.slice(0, i) + c + s.slice(i + 1)
+  })
+  const candidate = fc.oneof(anyIp, fc.ipV4Extended(), mutate, fc.mixedCase(v6), v6.map(a => a.replace(/:(?=[0-9a-f])/g, ':0')))
+  fc.assert(
+    fc.property(candidate, s => {
+      const ours = canonicalIp(s)
+      const expected = oracle(s)
+      if (ours !== expected) {
+        // the only difference allowed: we take an IPv4 address with a port
+        const m = /^(.*):(\d{1,5})$/.exec(s)
+        if (!(m && isIP(m[1]!) === 4 && Number(m[2]) <= 65535 && ours === m[1])) return false
+      }
+      return ours === undefined || (canonicalIp(ours) === ours && isIP(ours) !== 0)
+    }),
+    { numRuns: RUNS * 5 },
+  )
+  t.pass(`${RUNS * 5} runs`)
+})
+
+t.test('(e) the RFC 7239 parser never throws and never yields a non-IP', async t => {
+  const proxy = createTrustProxy({ trust: true, headers: ['forwarded'], forwardedHost: true })
+  fc.assert(
+    fc.property(forwardedText, f => {
+      const r = proxy.resolve({ headers: { forwarded: f }, socket: { remoteAddress: '10.0.0.1' } })
+      return r.ips.every(isCanonical) && r.ip !== undefined
+    }),
+    { numRuns: RUNS * 5 },
+  )
+  t.pass(`${RUNS * 5} runs`)
+})
+
+t.test('(f) one engine answers a sequence of requests as fresh engines do', async t => {
+  const request = fc.record({
+    remote: fc.oneof(anyIp, fc.constantFrom('10.0.0.1', '::ffff:10.0.0.1', '127.0.0.1', 'fe80::1%eth0', 'bogus'), fc.constant(undefined)),
+    encrypted: fc.boolean(),
+    headers,
+  })
+  fc.assert(
+    fc.property(options, fc.boolean(), fc.array(request, { minLength: 1, maxLength: 8 }), (opts, trustUnixSocket, requests) => {
+      const shared = createTrustProxy({ ...opts, trustUnixSocket })
+      return requests.every(({ remote, encrypted, headers: h }) => {
+        const req = () => ({ headers: h, socket: { remoteAddress: remote, encrypted } })
+        const fresh = createTrustProxy({ ...opts, trustUnixSocket }).resolve(req())
+        return JSON.stringify(shared.resolve(req())) === JSON.stringify(fresh)
+      })
+    }),
+    { numRuns: RUNS },
+  )
+  t.pass(`${RUNS} runs`)
+})

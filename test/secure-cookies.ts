@@ -1,0 +1,431 @@
+import t, { type Test } from 'tap'
+import http, { OutgoingMessage } from 'node:http'
+import http2 from 'node:http2'
+import express from 'express'
+import session from 'express-session'
+import cookieSession from 'cookie-session'
+import onHeaders from 'on-headers'
+import Fastify, { type FastifyInstance } from 'fastify'
+import fastifyCookie from '@fastify/cookie'
+import fastifySession from '@fastify/session'
+import { createTrustProxy, type TrustProxyOptions } from '../src/index.js'
+import trustProxyFastify from '../src/fastify.js'
+import { trustProxy as trustProxyExpress } from '../src/express.js'
+import { CLIENT, listen, PROXY, recorder, request, tls } from './fixtures/https-helpers.js'
+
+type App = (req: http.IncomingMessage, res: http.ServerResponse) => void
+
+const HTTPS = { 'x-forwarded-proto': 'https' }
+/** a trusted proxy that terminated TLS */
+const viaTls = { from: PROXY, headers: HTTPS }
+/** an untrusted client forging the same header */
+const forged = { from: CLIENT, headers: HTTPS }
+
+/** A plain http server behind the core; `before` runs before `handle`. */
+const serve = async (
+  tt: Test,
+  app: App,
+  options: Omit<TrustProxyOptions, 'trust'> = { secureCookies: true },
+  before?: App,
+) => {
+  const proxy = createTrustProxy({ trust: PROXY, ...options })
+  const log = recorder()
+  const port = await listen(tt, http.createServer((req, res) => {
+    before?.(req, res)
+    if (!proxy.handle(req, res, log)) app(req, res)
+  }))
+  return { port, log }
+}
+
+t.test('configuration errors', async t => {
+  const cases: [unknown, string, RegExp][] = [
+    ['yes', 'secureCookies', /must be true, false or an options object, got "yes"/],
+    [null, 'secureCookies', /got null/],
+    [[], 'secureCookies', /got \[\]/],
+    [{ warm: true }, 'secureCookies.warm', /is not a known option \(known: warn\)/],
+    [{ warn: 'no' }, 'secureCookies.warn', /must be a boolean, got "no"/],
+  ]
+  for (const [secureCookies, option, message] of cases) {
+    t.throws(() => createTrustProxy({ trust: PROXY, secureCookies } as TrustProxyOptions), { name: 'ProxyAwareConfigError', option, message })
+  }
+  t.equal(createTrustProxy({ trust: PROXY, secureCookies: false }).hasFeatures, false)
+  t.equal(createTrustProxy({ trust: PROXY, secureCookies: {} }).hasFeatures, true)
+})
+
+t.test('Set-Cookie spellings (Rails ssl_test and more)', async t => {
+  // [as written, as sent on an https response]
+  const cases: [string, string][] = [
+    ['id=1; path=/', 'id=1; path=/; Secure'],
+    ['id=1; path=/; HttpOnly; secure', 'id=1; path=/; HttpOnly; secure'],
+    ['id=1; path=/;  secure', 'id=1; path=/;  secure'],
+    ['id=1; path=/;secure; HttpOnly', 'id=1; path=/;secure; HttpOnly'],
+    ['id=1; path=/; secure;HttpOnly', 'id=1; path=/; secure;HttpOnly'],
+    ['id=1; path=/; Secure;', 'id=1; path=/; Secure;'],
+    ['id=1; SECURE', 'id=1; SECURE'],
+    ['id=1;sEcUrE', 'id=1;sEcUrE'],
+    ['id=1; Secure=whatever', 'id=1; Secure=whatever'],
+    ['id=1; secure = 1; Path=/', 'id=1; secure = 1; Path=/'],
+    // a cookie named or valued secure is not the attribute
+    ['x=secure', 'x=secure; Secure'],
+    ['secure=1', 'secure=1; Secure'],
+    ['Secure=1; Path=/', 'Secure=1; Path=/; Secure'],
+    ['name=secure; Path=/', 'name=secure; Path=/; Secure'],
+    ['secure', 'secure; Secure'],
+    ['a=1; x_secure=y', 'a=1; x_secure=y; Secure'],
+    ['a=1; Path=/secure', 'a=1; Path=/secure; Secure'],
+    ['a=1; insecure', 'a=1; insecure; Secure'],
+    ['a=1; secured', 'a=1; secured; Secure'],
+    ['a=b;secure=', 'a=b;secure='],
+    // the comma inside Expires is just a character
+    ['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT', 'a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; Secure'],
+    ['a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; secure', 'a=1; Expires=Wed, 21 Oct 2026 07:28:00 GMT; secure'],
+    ['a=1;', 'a=1; Secure'],
+    ['a=1; ;', 'a=1; ; Secure'],
+    ['a=1;  ', 'a=1; Secure'],
+    ['a=1 ', 'a=1 ; Secure'],
+    ['a=1; SameSite=None ; Path=/', 'a=1; SameSite=None ; Path=/; Secure'],
+    ['a=1; SameSite=Lax', 'a=1; SameSite=Lax; Secure'],
+    ['a=1; SameSite=None', 'a=1; SameSite=None; Secure'],
+    ['a="x;y"', 'a="x;y"; Secure'],
+  ]
+  const { port } = await serve(t, (_req, res) => {
+    res.setHeader('Set-Cookie', cases.map(c => c[0]))
+    res.end()
+  })
+  const https = await request(port, viaTls)
+  t.same(https.cookies, cases.map(c => c[1]))
+  // over http (or a forged header) nothing changes
+  // (the client trims the trailing spaces of a header line)
+  t.same((await request(port, { from: PROXY })).cookies, cases.map(c => c[0].trimEnd()))
+  t.same((await request(port, forged)).cookies, cases.map(c => c[0].trimEnd()))
+})
+
+t.test('every way of writing Set-Cookie, in both orders with on-headers', async t => {
+  const both = ['a=1', 'b=2; Secure']
+  const secured = ['a=1; Secure', 'b=2; Secure']
+  const protoSet = (res: http.ServerResponse, v: string[]) => OutgoingMessage.prototype.setHeader.call(res, 'Set-Cookie', v)
+  const apps: [string, App, App?][] = [
+    ['setHeader string', (_q, res) => {
+      res.setHeader('set-cookie', 'a=1')
+      res.end()
+    }],
+    ['setHeader array', (_q, res) => {
+      res.setHeader('Set-Cookie', both)
+      res.end()
+    }],
+    ['appendHeader', (_q, res) => {
+      res.appendHeader('Set-Cookie', 'a=1')
+      res.appendHeader('set-cookie', 'b=2; Secure')
+      res.end()
+    }],
+    ['setHeaders(Headers)', (_q, res) => {
+      res.setHeaders(new Headers([['set-cookie', 'a=1'], ['set-cookie', 'b=2; Secure']]))
+      res.end()
+    }],
+    ['setHeaders(Map)', (_q, res) => {
+      res.setHeaders(new Map([['Set-Cookie', both]]))
+      res.end()
+    }],
+    ['OutgoingMessage.prototype.setHeader (cookies, Koa)', (_q, res) => {
+      protoSet(res, both)
+      res.end()
+    }],
+    ['writeHead object', (_q, res) => res.writeHead(200, { 'Set-Cookie': both, 'x-a': '1' }).end()],
+    ['writeHead object, two spellings', (_q, res) => res.writeHead(200, { 'Set-Cookie': 'a=1', 'set-cookie': 'b=2; Secure' }).end()],
+    ['writeHead reason and object', (_q, res) => res.writeHead(200, 'Fine', { 'SET-COOKIE': both }).end()],
+    ['writeHead flat array (CVE-2025-7339 shape)', (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'x-a', '1', 'set-cookie', 'b=2; Secure']).end()],
+    ['writeHead flat array, value array', (_q, res) => res.writeHead(200, ['Set-Cookie', both]).end()],
+    ['writeHead nested array', (_q, res) => res.writeHead(200, [['Set-Cookie', 'a=1'], ['x-a', '1'], ['set-cookie', 'b=2; Secure']] as unknown as string[]).end()],
+    ['writeHead after setHeader', (_q, res) => {
+      res.setHeader('x-a', '1')
+      res.writeHead(200, { 'Set-Cookie': both }).end()
+    }],
+    ['implicit headers from write', (_q, res) => {
+      res.setHeader('Set-Cookie', both)
+      res.write('x')
+      res.end()
+    }],
+    // on-headers listeners installed after us (they run first) ...
+    ['on-headers after us, setHeader', (_q, res) => {
+      onHeaders(res, () => res.setHeader('Set-Cookie', both))
+      res.end()
+    }],
+    ['on-headers after us, prototype setHeader, flat-array writeHead', (_q, res) => {
+      onHeaders(res, () => protoSet(res, both))
+      res.writeHead(200, ['x-a', '1']).end()
+    }],
+    // ... and before us (they run after our writeHead would have)
+    ['on-headers before us, setHeader', (_q, res) => res.end(), (_q, res) => {
+      onHeaders(res, () => res.setHeader('Set-Cookie', both))
+    }],
+    ['on-headers before us, prototype setHeader', (_q, res) => res.end(), (_q, res) => {
+      onHeaders(res, () => protoSet(res, both))
+    }],
+    ['on-headers before us, flat-array writeHead', (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'set-cookie', 'b=2; Secure']).end(), (_q, res) => {
+      onHeaders(res, () => res.setHeader('x-a', '1'))
+    }],
+    ['writeHead wrapped by hand before us', (_q, res) => res.end(), (_q, res) => {
+      const writeHead = res.writeHead
+      res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+        protoSet(this, both)
+        return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args)
+      } as typeof res.writeHead
+    }],
+  ]
+  for (const [name, app, before] of apps) {
+    const { port } = await serve(t, app, { secureCookies: true }, before)
+    const r = await request(port, viaTls)
+    const expected = name === 'setHeader string' ? ['a=1; Secure'] : secured
+    t.same(r.cookies, expected, name)
+    if (name.includes('x-a') || name.includes('flat array (') || name.includes('nested') || name.includes('after setHeader') || name.includes('before us, flat')) {
+      t.equal(r.headers['x-a'], '1', `${name}: other headers kept`)
+    }
+    const plain = await request(port, { from: CLIENT })
+    t.same(plain.cookies, name === 'setHeader string' ? ['a=1'] : both, `${name} over http`)
+  }
+  // a response without any header at all
+  const bare = await serve(t, (_q, res) => res.writeHead(204).end())
+  const none = await request(bare.port, viaTls)
+  t.equal(none.status, 204)
+  t.same(none.cookies, [])
+  // the caller's header object is not mutated
+  const given = { 'Set-Cookie': 'a=1' }
+  const { port } = await serve(t, (_q, res) => res.writeHead(200, given).end())
+  t.same((await request(port, viaTls)).cookies, ['a=1; Secure'])
+  t.same(given, { 'Set-Cookie': 'a=1' })
+  // values Node coerces, and values Node refuses (its own error, not ours)
+  const odd = await serve(t, (_q, res) => {
+    try {
+      res.writeHead(200, { 'Set-Cookie': undefined as unknown as string })
+    } catch (err) {
+      res.setHeader('Set-Cookie', 42)
+      res.end((err as { code: string }).code)
+    }
+  })
+  const r = await request(odd.port, viaTls)
+  t.equal(r.body, 'ERR_HTTP_INVALID_HEADER_VALUE')
+  t.same(r.cookies, ['42; Secure'])
+})
+
+t.test('__Host- / __Secure- prefixes and SameSite=None: warnings through the logger', async t => {
+  const cookies = [
+    '__Host-ok=1; Path=/',
+    '__Host-domain=1; Path=/; Domain=good.com',
+    '__HOST-nopath=1',
+    '__host-subpath=1; Path=/a',
+    '__Host-emptypath=1; Path',
+    '__Secure-ok=1',
+    '__secure-lower=1; Secure',
+    'plain=1',
+    'x=__Host-',
+    ' __Host-spaced =1; Path=/a',
+    'none=1; SameSite=None',
+    'lax=1; SameSite=Lax',
+  ]
+  const app: App = (_q, res) => {
+    res.setHeader('Set-Cookie', cookies)
+    res.end()
+  }
+  const { port, log } = await serve(t, app)
+  const r = await request(port, viaTls)
+  t.equal(r.cookies.length, cookies.length)
+  t.ok(r.cookies.every(c => /; Secure$|; Secure;|; Secure /i.test(c) || /secure$/i.test(c)), 'all Secure')
+  t.same(log.entries, [
+    { level: 'warn', obj: { cookie: '__Host-domain' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must not have a Domain attribute' },
+    { level: 'warn', obj: { cookie: '__HOST-nopath' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
+    { level: 'warn', obj: { cookie: '__host-subpath' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
+    { level: 'warn', obj: { cookie: '__Host-emptypath' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
+    { level: 'warn', obj: { cookie: '__Host-spaced' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
+  ])
+  // over http: left alone, but prefixed cookies will be rejected by browsers
+  log.entries.length = 0
+  const plain = await request(port, { from: CLIENT })
+  t.same(plain.cookies, cookies.map(c => c.trim()))
+  t.same(log.entries.map(e => (e.obj as { cookie: string }).cookie), [
+    '__Host-ok', '__Host-domain', '__HOST-nopath', '__host-subpath', '__Host-emptypath', '__Secure-ok', '__secure-lower', '__Host-spaced', 'none',
+  ])
+  t.match(log.entries[8], { msg: 'proxy-aware: secureCookies: a SameSite=None cookie set over http is rejected by browsers' })
+  t.match(log.entries[0], { msg: 'proxy-aware: secureCookies: a __Host- cookie set over http is rejected by browsers' })
+  t.match(log.entries[5], { msg: 'proxy-aware: secureCookies: a __Secure- cookie set over http is rejected by browsers' })
+  // warn: false
+  const quiet = await serve(t, app, { secureCookies: { warn: false } })
+  t.same((await request(quiet.port, viaTls)).cookies, (await request(port, viaTls)).cookies)
+  t.same((await request(quiet.port, { from: CLIENT })).cookies, cookies.map(c => c.trim()))
+  t.same(quiet.log.entries, [])
+})
+
+t.test('Express: res.cookie, express-session and cookie-session behind a TLS-terminating proxy', async t => {
+  const logger = recorder()
+  const app = express()
+  app.use(trustProxyExpress({ trust: PROXY, secureCookies: true, logger }))
+  app.get('/cookie', (_req, res) => {
+    res.cookie('a', '1', { expires: new Date(Date.UTC(2030, 0, 1)) })
+    res.cookie('__Host-b', '2', { domain: 'good.com' })
+    res.send('ok')
+  })
+  const sessionApp = express()
+  // express-session mounted before proxy-aware: its on-headers wrapper is
+  // installed first and runs last
+  sessionApp.use(session({ secret: 'test secret', resave: false, saveUninitialized: true, cookie: { secure: true } }))
+  sessionApp.use(trustProxyExpress({ trust: PROXY, secureCookies: true }))
+  sessionApp.get('/', (req, res) => {
+    res.send(`secure=${req.secure}`)
+  })
+  const cookieApp = express()
+  cookieApp.use(trustProxyExpress({ trust: PROXY, secureCookies: true }))
+  cookieApp.use(cookieSession({ name: 'sess', keys: ['k1'], secure: true }))
+  cookieApp.get('/', (req, res) => {
+    (req.session as unknown as Record<string, unknown>).n = 1
+    res.send('ok')
+  })
+  const port = await listen(t, http.createServer(app))
+  const sessionPort = await listen(t, http.createServer(sessionApp))
+  const cookiePort = await listen(t, http.createServer(cookieApp))
+
+  let r = await request(port, { ...viaTls, path: '/cookie' })
+  t.same(r.cookies, [
+    'a=1; Path=/; Expires=Tue, 01 Jan 2030 00:00:00 GMT; Secure',
+    '__Host-b=2; Domain=good.com; Path=/; Secure',
+  ])
+  t.match(logger.entries, [{ level: 'warn', obj: { cookie: '__Host-b' }, msg: /must not have a Domain/ }])
+  r = await request(port, { path: '/cookie' })
+  t.same(r.cookies, ['a=1; Path=/; Expires=Tue, 01 Jan 2030 00:00:00 GMT', '__Host-b=2; Domain=good.com; Path=/'])
+
+  // express-session with cookie.secure: the cookie is finally sent
+  r = await request(sessionPort, viaTls)
+  t.equal(r.body, 'secure=true')
+  t.equal(r.cookies.length, 1)
+  t.match(r.cookies[0], /^connect\.sid=s%3A[^;]+; Path=\/; HttpOnly; Secure$/)
+  r = await request(sessionPort, forged)
+  t.equal(r.body, 'secure=false')
+  t.same(r.cookies, [])
+  r = await request(sessionPort, { from: PROXY })
+  t.same(r.cookies, [])
+
+  // cookie-session with secure: true (its cookies throw 'Cannot send secure
+  // cookie over unencrypted connection', which cookie-session swallows)
+  // now sends its cookie behind the proxy
+  r = await request(cookiePort, viaTls)
+  t.equal(r.status, 200)
+  t.equal(r.cookies.length, 2)
+  t.match(r.cookies[0], /^sess=[^;]+; path=\/; secure; httponly$/)
+  t.match(r.cookies[1], /^sess\.sig=[^;]+; path=\/; secure; httponly$/)
+  r = await request(cookiePort, forged)
+  t.equal(r.status, 200)
+  t.same(r.cookies, [])
+})
+
+t.test('Express: cookie-session without secure gets Secure added on https only', async t => {
+  const app = express()
+  app.use(cookieSession({ name: 'sess', keys: ['k1'] }))
+  app.use(trustProxyExpress({ trust: PROXY, secureCookies: true }))
+  app.get('/', (req, res) => {
+    (req.session as unknown as Record<string, unknown>).n = 1
+    res.send('ok')
+  })
+  const port = await listen(t, http.createServer(app))
+  let r = await request(port, viaTls)
+  t.equal(r.cookies.length, 2)
+  // cookies reads req.protocol: our getter already says https, so it marks
+  // them itself; we add nothing twice
+  t.ok(r.cookies.every(c => c.split(';').filter(p => p.trim().toLowerCase() === 'secure').length === 1))
+  r = await request(port, forged)
+  t.equal(r.cookies.length, 2)
+  t.ok(r.cookies.every(c => !/secure/i.test(c)))
+})
+
+const fastifyApp = async (order: 'before' | 'after', withSession = false) => {
+  const app = Fastify()
+  const cookie = async () => {
+    await app.register(fastifyCookie)
+    if (withSession) await app.register(fastifySession, { secret: 'a secret with minimum length of 32 characters' })
+  }
+  if (order === 'before') await cookie()
+  await app.register(trustProxyFastify, { trust: PROXY, secureCookies: true })
+  if (order === 'after') await cookie()
+  app.get('/set', async (_req, reply) => {
+    reply.setCookie('a', '1', { path: '/' })
+    reply.header('set-cookie', 'b=2')
+    return 'ok'
+  })
+  app.get('/raw', (_req, reply) => {
+    reply.hijack()
+    reply.raw.writeHead(200, { 'Set-Cookie': ['c=3', 'd=4; Secure'] })
+    reply.raw.end('raw')
+  })
+  app.get('/session', async req => {
+    (req.session as unknown as { set(key: string, value: unknown): void }).set('n', 1)
+    return `protocol=${req.protocol}`
+  })
+  return app
+}
+
+const check = async (t: Test, send: (url: string, o: { from: string, headers?: Record<string, string> }) => Promise<{ cookies: string[], body: string }>, withSession: boolean) => {
+  const mine = (cookies: string[]) => cookies.filter(c => !c.startsWith('sessionId=')).sort()
+  let r = await send('/set', viaTls)
+  t.same(mine(r.cookies), ['a=1; Path=/; SameSite=Lax; Secure', 'b=2; Secure'])
+  r = await send('/set', forged)
+  t.same(mine(r.cookies), ['a=1; Path=/; SameSite=Lax', 'b=2'])
+  r = await send('/raw', viaTls)
+  t.same(mine(r.cookies), ['c=3; Secure', 'd=4; Secure'])
+  r = await send('/raw', { from: CLIENT })
+  t.same(mine(r.cookies), ['c=3', 'd=4; Secure'])
+  if (withSession) {
+    // @fastify/session defaults to secure: true and silently skips the
+    // cookie over http: behind the trusted proxy it is now sent
+    r = await send('/session', viaTls)
+    t.equal(r.body, 'protocol=https')
+    t.equal(r.cookies.length, 1)
+    t.match(r.cookies[0], /^sessionId=[^;]+; Path=\/; HttpOnly; Secure$/)
+    r = await send('/session', forged)
+    t.equal(r.body, 'protocol=http')
+    t.same(r.cookies, [])
+  }
+}
+
+const injector = (app: FastifyInstance) => async (url: string, o: { from: string, headers?: Record<string, string> }) => {
+  const res = await app.inject({ url, remoteAddress: o.from, headers: { host: 'good.com', ...o.headers } })
+  const raw = res.headers['set-cookie']
+  return { cookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw], body: res.body }
+}
+
+for (const order of ['before', 'after'] as const) {
+  t.test(`Fastify with @fastify/cookie and @fastify/session registered ${order} proxy-aware (inject)`, async t => {
+    const app = await fastifyApp(order, true)
+    await check(t, injector(app), true)
+    await app.close()
+  })
+  t.test(`Fastify with @fastify/cookie registered ${order} proxy-aware (sockets)`, async t => {
+    const app = await fastifyApp(order, order === 'after')
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    t.teardown(() => app.close())
+    const port = (app.server.address() as { port: number }).port
+    await check(t, (url, o) => request(port, { ...o, path: url }), order === 'after')
+  })
+}
+
+t.test('HTTP/2 compatibility responses: HSTS set, cookies left alone with a warning', async t => {
+  const proxy = createTrustProxy({ trust: PROXY, secureCookies: true, hsts: true })
+  const log = recorder()
+  const server = http2.createSecureServer(tls, (req, res) => {
+    if (proxy.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, log)) return
+    res.setHeader('set-cookie', 'a=1')
+    res.end('h2')
+  })
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  const client = http2.connect(`https://127.0.0.1:${(server.address() as { port: number }).port}`, { rejectUnauthorized: false })
+  t.teardown(() => client.close())
+  const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
+    const stream = client.request({ ':path': '/', ':authority': 'good.com' })
+    stream.on('response', h => {
+      stream.resume()
+      stream.on('end', () => resolve(h))
+    })
+    stream.on('error', reject)
+    stream.end()
+  })
+  t.equal(headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.same(headers['set-cookie'], ['a=1'])
+  t.match(log.entries, [{ level: 'warn', msg: /not an HTTP\/1 response; cookies are left alone/ }])
+})
