@@ -302,6 +302,10 @@ const traefik: Reader = (cfg, h) => {
 
 const READERS: Record<ForwardedCertSource, Reader> = { rfc9440, xfcc, nginx, haproxy, 'aws-alb': awsAlb, traefik }
 
+/** The source's header values, as an unambiguous cache key. @private */
+export const forwardedKey = (cfg: ForwardedConfig, h: Headers): string =>
+  JSON.stringify(cfg.headers.map(name => one(h, name) ?? null))
+
 /** Decode the certificate the trusted proxy forwarded. @private */
 export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
   let size = 0

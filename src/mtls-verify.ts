@@ -5,7 +5,7 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
-import { derFields } from './mtls-der.js'
+import { derFields, type SubjectAltNames } from './mtls-der.js'
 import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './mtls-options.js'
 
 /** A checked certificate with its validity as numbers. @private */
@@ -29,19 +29,21 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
   const fields = derFields(x509.raw)
   const validFrom = new Date(x509.validFrom)
   const validTo = new Date(x509.validTo)
+  const { dns, uri, email, ip } = fields.san
   return {
-    cert: {
+    // shared by the requests of a socket (and of a forwarded-cache entry): frozen
+    cert: Object.freeze({
       subject: x509.subject,
       issuer: x509.issuer,
-      commonNames: fields.commonNames,
-      san: fields.san,
+      commonNames: Object.freeze(fields.commonNames) as string[],
+      san: Object.freeze({ dns: Object.freeze(dns), uri: Object.freeze(uri), email: Object.freeze(email), ip: Object.freeze(ip) }) as SubjectAltNames,
       serialNumber: x509.serialNumber,
       validFrom,
       validTo,
       fingerprint256: x509.fingerprint256,
       source,
       x509,
-    },
+    }),
     from: validFrom.getTime(),
     to: validTo.getTime(),
   }

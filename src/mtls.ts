@@ -8,7 +8,7 @@ import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from './errors.js'
 import type { Answer, FeatureCompiler, FeatureContext, Logger } from './features.js'
-import { readForwarded, stripForwarded } from './mtls-forwarded.js'
+import { forwardedKey, readForwarded, stripForwarded } from './mtls-forwarded.js'
 import {
   type ClientCertConfig,
   type ClientCertError,
@@ -117,18 +117,35 @@ const evaluateForwarded = (cfg: ForwardedConfig, ctx: FeatureContext, now: numbe
   return { ok: true, checked: describe(decoded.leaf, cfg.source) }
 }
 
+/** Parsing a certificate costs ~100 µs: forwarded results are reused. */
+const CACHE_SIZE = 128
+/** how long a cached chain verification stands (intermediates and CAs expire too) */
+const CACHE_MS = 60_000
+
+/** Results of forwarded-certificate verification by header values. @private */
+type ForwardedCache = Map<string, { at: number, result: Evaluation }>
+
 /**
  * Obtain and verify the request's certificate, before any allow-list
  * (kept on the request for router policies; cached per socket for TLS
- * the app terminates).
+ * the app terminates, by header values for forwarded certificates).
  */
-const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: boolean): Evaluation => {
+const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: boolean, cache: ForwardedCache): Evaluation => {
   const now = Date.now()
   let result: Evaluation
   if (untrusted) {
     result = failure('missing', 'certificate headers from an untrusted peer are ignored')
   } else if (config.forwarded !== undefined) {
-    result = evaluateForwarded(config.forwarded, ctx, now, config.clockSkewMs)
+    const key = forwardedKey(config.forwarded, ctx.req.headers)
+    const hit = cache.get(key)
+    if (hit !== undefined && now - hit.at < CACHE_MS && now >= hit.at) {
+      result = hit.result
+    } else {
+      result = evaluateForwarded(config.forwarded, ctx, now, config.clockSkewMs)
+      cache.delete(key)
+      if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!)
+      cache.set(key, { at: now, result })
+    }
   } else {
     const socket = ctx.req.socket as unknown as SocketLike | null
     let perSocket = socket == null ? undefined : socketCache.get(socket)
@@ -227,6 +244,7 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
   const config = compileClientCert(options.clientCert)
   if (config === undefined) return undefined
   const fwd = config.forwarded
+  const cache: ForwardedCache = new Map()
   return {
     config,
     check(ctx) {
@@ -236,7 +254,7 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
       if (untrusted) stripForwarded(fwd, ctx.req)
       const policy = routePolicy(config, ctx.route?.clientCert)
       if (policy === false) return undefined
-      return decide(policy, evaluate(config, ctx, untrusted), { req: ctx.req, log: ctx.log, peer: ctx.resolution.peer })
+      return decide(policy, evaluate(config, ctx, untrusted, cache), { req: ctx.req, log: ctx.log, peer: ctx.resolution.peer })
     },
     onResponse(ctx) {
       if (routePolicy(config, ctx.route?.clientCert) === false) return

@@ -1,5 +1,6 @@
 // Certificates forwarded by a trusted proxy, over real sockets: the trusted
 // proxy is 127.0.0.1, an untrusted client connects from 127.0.0.2.
+import { X509Certificate } from 'node:crypto'
 import http from 'node:http'
 import t from 'tap'
 import { clientCertErrorOf, clientCertOf, createTrustProxy, type ClientCertPolicy } from '../src/index.js'
@@ -237,4 +238,51 @@ t.test('Vary is appended to, Cache-Control set by the app wins', async t => {
   t.equal(res.status, 200)
   t.equal(res.headers.vary, 'accept, x-ssl-client-cert, x-ssl-client-verify')
   t.equal(res.headers['cache-control'], 'private, max-age=5')
+})
+
+t.test('forwarded results are cached by header values for at most a minute', async t => {
+  const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { clockSkew: 0, forwarded: { source: 'rfc9440', ca } } })
+  const headers = { 'client-cert': sf(c.underOld), 'client-cert-chain': sf(c.oldIntermediate) }
+  const send = () => {
+    const req = { method: 'GET', headers: { ...headers }, socket: { remoteAddress: TRUSTED } }
+    const res = { setHeader() {}, getHeader() {}, hasHeader: () => false, writeHead() {}, end() {} }
+    proxy.handle(req as never, res as never)
+    return clientCertOf(req)?.commonNames[0] ?? clientCertErrorOf(req)!.reason
+  }
+  // the intermediate expired two days ago: move the clock around its expiry
+  const expiry = new Date(new X509Certificate(c.oldIntermediate.cert).validTo).getTime()
+  const realNow = Date.now
+  t.teardown(() => { Date.now = realNow })
+  t.equal(send(), 'untrusted', 'now: the intermediate has expired')
+  Date.now = () => expiry - 30_000
+  t.equal(send(), 'client-under-old', 'clock before the cached entry: verified again, valid then')
+  Date.now = () => expiry + 10_000
+  t.equal(send(), 'client-under-old', 'within a minute: the cached verification stands')
+  Date.now = () => expiry + 40_000
+  t.equal(send(), 'untrusted', 'a minute later: verified again')
+  Date.now = realNow
+  t.equal(send(), 'untrusted')
+
+  // the cache is bounded: many distinct values, then the first one again
+  const accepting = createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: { source: 'rfc9440', ca } } })
+  const res = { setHeader() {}, getHeader() {}, hasHeader: () => false, writeHead() {}, end() {} }
+  const valid = { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) }
+  const verdict = (h: Record<string, string>) => {
+    const req = { method: 'GET', headers: h, socket: { remoteAddress: TRUSTED } }
+    accepting.handle(req as never, res as never)
+    return clientCertOf(req)?.commonNames[0] ?? clientCertErrorOf(req)!.reason
+  }
+  t.equal(verdict({ ...valid }), 'client-one')
+  for (let i = 0; i < 200; i++) t.equal(verdict({ 'client-cert': `:${'A'.repeat(4 * (i + 1))}:` }), 'malformed')
+  t.equal(verdict({ ...valid }), 'client-one', 'evicted and verified again')
+})
+
+t.test('the attached certificate is frozen (it is shared between requests)', async t => {
+  const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: { source: 'haproxy' } } })
+  const req = { method: 'GET', headers: { 'x-ssl-client-cert': b64(c.valid), 'x-ssl-client-verify': '0' }, socket: { remoteAddress: TRUSTED } }
+  proxy.handle(req as never, { setHeader() {}, getHeader() {}, hasHeader: () => false } as never)
+  const cert = clientCertOf(req)!
+  t.ok(Object.isFrozen(cert))
+  t.ok(Object.isFrozen(cert.san.uri))
+  t.throws(() => { (cert.san.uri as string[]).push('spiffe://evil') })
 })
