@@ -10,16 +10,17 @@ import { canonicalIp } from './ip.js'
 
 /** Subject alternative names by kind, in certificate order. @public */
 export interface SubjectAltNames {
-  dns: string[]
-  uri: string[]
-  email: string[]
-  ip: string[]
+  readonly dns: readonly string[]
+  readonly uri: readonly string[]
+  readonly email: readonly string[]
+  /** canonical IP addresses */
+  readonly ip: readonly string[]
 }
 
 /** What the DER walk found. @private */
 export interface DerFields {
   commonNames: string[]
-  san: SubjectAltNames
+  san: { dns: string[], uri: string[], email: string[], ip: string[] }
   /** basicConstraints pathLenConstraint, `undefined` when absent */
   pathLen: number | undefined
 }

@@ -30,14 +30,17 @@ export type ClientCertFailure =
   | 'not_allowed'
   | 'malformed'
 
-/** A verified client certificate, as attached to the request. @public */
+/**
+ * A verified client certificate, as attached to the request (frozen: one
+ * object serves every request of a connection). @public
+ */
 export interface ClientCertificate {
   /** subject distinguished name, one `key=value` per line (Node's format) */
   subject: string
   /** issuer distinguished name, one `key=value` per line */
   issuer: string
   /** the subject's common names, decoded from the certificate */
-  commonNames: string[]
+  readonly commonNames: readonly string[]
   /** subject alternative names, decoded from the certificate (never split from a string) */
   san: SubjectAltNames
   /** serial number, upper-case hex */

@@ -5,7 +5,7 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
-import { derFields, type SubjectAltNames } from './mtls-der.js'
+import { derFields } from './mtls-der.js'
 import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './mtls-options.js'
 
 /** A checked certificate with its validity as numbers. @private */
@@ -35,8 +35,8 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
     cert: Object.freeze({
       subject: x509.subject,
       issuer: x509.issuer,
-      commonNames: Object.freeze(fields.commonNames) as string[],
-      san: Object.freeze({ dns: Object.freeze(dns), uri: Object.freeze(uri), email: Object.freeze(email), ip: Object.freeze(ip) }) as SubjectAltNames,
+      commonNames: Object.freeze(fields.commonNames),
+      san: Object.freeze({ dns: Object.freeze(dns), uri: Object.freeze(uri), email: Object.freeze(email), ip: Object.freeze(ip) }),
       serialNumber: x509.serialNumber,
       validFrom,
       validTo,

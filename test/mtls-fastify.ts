@@ -14,7 +14,7 @@ async function app(t: { teardown(fn: () => unknown): void }, clientCert: object)
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(trustProxy, { trust: '10.0.0.0/8', clientCert })
-  const view = (request: { clientCert: { commonNames: string[] } | undefined, clientCertError: unknown, headers: object }) => ({
+  const view = (request: { clientCert: { commonNames: readonly string[] } | undefined, clientCertError: unknown, headers: object }) => ({
     cn: request.clientCert?.commonNames[0] ?? null,
     error: request.clientCertError ?? null,
     headers: request.headers,
