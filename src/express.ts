@@ -7,6 +7,14 @@ import { compileEngine, type Resolution, type TrustProxyOptions } from './resolv
 import type { TrustFunction } from './trust.js'
 import { ProxyAwareConfigError, show } from './errors.js'
 import { type Logger, silentLogger } from './features.js'
+import {
+  type ClientCertError,
+  type ClientCertificate,
+  clientCertErrorOf,
+  clientCertOf,
+  type ClientCertRoutePolicy,
+  compileClientCertPolicy,
+} from './mtls.js'
 
 export type { Resolution, TrustProxyOptions } from './resolve.js'
 export { ProxyAwareConfigError } from './errors.js'
@@ -30,6 +38,10 @@ declare global {
        * chain walked, protocol, host, and why the walk stopped.
        */
       proxyAware: Resolution
+      /** the verified, allowed client certificate (`clientCert` option), or undefined */
+      readonly clientCert: ClientCertificate | undefined
+      /** why there is no accepted client certificate, or undefined */
+      readonly clientCertError: ClientCertError | undefined
     }
   }
 }
@@ -42,7 +54,7 @@ export interface TrustProxyMiddleware {
 }
 
 
-type Readers = Record<string, (r: Resolution) => unknown>
+type Readers = Record<string, (r: Resolution, req: Request) => unknown>
 
 /** What each request property reports, from the resolution (Express 5). */
 const READERS_5: Readers = {
@@ -54,6 +66,8 @@ const READERS_5: Readers = {
   secure: r => r.secure,
   host: r => r.host,
   hostname: r => r.hostname,
+  clientCert: (_r, req) => clientCertOf(req),
+  clientCertError: (_r, req) => clientCertErrorOf(req),
 }
 /** Express 4's req.host is (a deprecated alias of) the hostname, no port. */
 const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
@@ -103,7 +117,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
         configurable: true,
         enumerable: true,
         get(this: Marked) {
-          if (this[kPassed] === true) return read(result(this))
+          if (this[kPassed] === true) return read(result(this), this)
           return before !== undefined ? before.call(this) : Reflect.get(Object.getPrototypeOf(proto) as object, name, this)
         },
       })
@@ -113,7 +127,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
   const own: PropertyDescriptorMap = {}
   for (const name of Object.keys(READERS_5)) {
     const read = READERS_5[name]!
-    own[name] = { configurable: true, enumerable: true, get(this: Request) { return read(result(this)) } }
+    own[name] = { configurable: true, enumerable: true, get(this: Request) { return read(result(this), this) } }
   }
 
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
@@ -146,6 +160,30 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
   } as TrustProxyMiddleware
   middleware.trust = trust
   return middleware
+}
+
+/**
+ * A client-certificate policy for one router or route, on top of the
+ * `clientCert` option of `trustProxy` (set its `mode: 'optional'`, then
+ * require or restrict certificates where needed).
+ *
+ * @example
+ * app.use(trustProxy({ trust: 'loopback', clientCert: { mode: 'optional' } }))
+ * admin.use(clientCertPolicy({ mode: 'required', allow: { uri: ['spiffe://example.org/admin'] } }))
+ * @public
+ */
+export function clientCertPolicy(options: ClientCertRoutePolicy & { logger?: Logger }): (req: Request, res: Response, next: NextFunction) => void {
+  const { apply, logger } = compileClientCertPolicy(options)
+  const log = logger ?? silentLogger
+  return function proxyAwareClientCertPolicy(req, res, next) {
+    const answer = apply({ req, log, peer: req.proxyAware?.peer })
+    if (answer !== undefined) {
+      res.writeHead(answer.status, answer.headers)
+      res.end(req.method === 'HEAD' ? undefined : answer.body)
+      return
+    }
+    next()
+  }
 }
 
 export default trustProxy

@@ -6,6 +6,15 @@ import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from './errors.js'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
+import {
+  assertClientCertServer,
+  checkRoutePolicy,
+  type ClientCertError,
+  type ClientCertificate,
+  clientCertErrorOf,
+  clientCertOf,
+  type ClientCertRoutePolicy,
+} from './mtls.js'
 
 export type { Resolution, TrustProxyOptions } from './resolve.js'
 export { ProxyAwareConfigError } from './errors.js'
@@ -20,6 +29,14 @@ declare module 'fastify' {
      * chain walked, protocol, host, and why the walk stopped.
      */
     readonly proxyAware: Resolution
+    /** the verified, allowed client certificate (`clientCert` option), or undefined */
+    readonly clientCert: ClientCertificate | undefined
+    /** why there is no accepted client certificate, or undefined */
+    readonly clientCertError: ClientCertError | undefined
+  }
+  interface FastifyContextConfig {
+    /** per-route client-certificate policy, or `false` to skip the check on this route */
+    clientCert?: ClientCertRoutePolicy | false
   }
 }
 
@@ -86,6 +103,15 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       return resolve(this.raw).port
     },
   })
+  // client certificates: the TLS server must be set up for them, route
+  // overrides are validated at startup
+  if (options.clientCert !== undefined) {
+    // the plugin is async: a throw here rejects register()/ready()
+    if (options.clientCert.forwarded === undefined) assertClientCertServer(fastify.server)
+    fastify.decorateRequest('clientCert', { getter() { return clientCertOf(this.raw) } })
+    fastify.decorateRequest('clientCertError', { getter() { return clientCertErrorOf(this.raw) } })
+    fastify.addHook('onRoute', route => checkRoutePolicy((route.config as { clientCert?: unknown } | undefined)?.clientCert))
+  }
   if (engine.hasFeatures) {
     fastify.addHook('onRequest', function proxyAwarePolicies(request, reply, next) {
       const ctx = {

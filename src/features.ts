@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Resolution } from './resolve.js'
 import { hstsFeature, httpsRedirectFeature } from './https.js'
 import { secureCookiesFeature } from './cookies.js'
+import { clientCertCompiler } from './mtls.js'
 
 /**
  * A response a feature wants sent instead of running the app (a redirect,
@@ -67,4 +68,5 @@ export const FEATURES: readonly FeatureCompiler[] = [
   httpsRedirectFeature, hstsFeature, secureCookiesFeature,
 
   // client certificates (clientCert)
+  clientCertCompiler,
 ]

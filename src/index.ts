@@ -17,3 +17,18 @@ export { PRESETS, type TrustFunction, type TrustOption } from './trust.js'
 export type { Answer, Logger } from './features.js'
 export type { ExemptOption, HstsOptions, HttpsOptions, HttpsRedirectOptions } from './https.js'
 export type { SecureCookiesOptions } from './cookies.js'
+export {
+  assertClientCertServer,
+  type ClientCertAllow,
+  type ClientCertError,
+  type ClientCertFailure,
+  type ClientCertificate,
+  clientCertErrorOf,
+  clientCertOf,
+  type ClientCertOptions,
+  type ClientCertPolicy,
+  type ClientCertRoutePolicy,
+  type ForwardedCertSource,
+  type ForwardedClientCertOptions,
+  type SubjectAltNames,
+} from './mtls.js'

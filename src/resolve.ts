@@ -18,13 +18,14 @@ import { formatParsed, INVALID, parseAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
 import type { HttpsOptions } from './https.js'
+import type { ClientCertOptions } from './mtls.js'
 import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
 export type HeaderConvention = 'x-forwarded' | 'forwarded'
 
 /** Options of the trust engine, shared by the core and both adapters. @public */
-export interface TrustProxyOptions extends HttpsOptions {
+export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
   /**
    * Which peers are proxies whose forwarded headers are believed. Required.
    * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
@@ -125,7 +126,7 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions>>>
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns

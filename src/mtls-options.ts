@@ -1,0 +1,366 @@
+/**
+ * The `clientCert` option: public types and their validation at startup.
+ * @private
+ */
+import { X509Certificate } from 'node:crypto'
+import { ProxyAwareConfigError, show } from './errors.js'
+import type { SubjectAltNames } from './mtls-der.js'
+
+/** Where a forwarded client certificate comes from. @public */
+export type ForwardedCertSource = 'rfc9440' | 'xfcc' | 'nginx' | 'haproxy' | 'aws-alb' | 'traefik'
+
+/**
+ * Why a request has no accepted client certificate. @public
+ * - `missing`: no certificate was presented
+ * - `expired` / `not_yet_valid`: outside its validity window (with the clock skew)
+ * - `untrusted`: not issued by a configured CA, bad signature, no
+ *   verification signal, or the server trusts public CAs
+ * - `revoked`: listed in a CRL (reported by Node or the proxy)
+ * - `wrong_purpose`: no `clientAuth` extended key usage, or the leaf is a CA
+ * - `not_allowed`: verified, but not on the identity allow-list
+ * - `malformed`: a forwarded certificate header that does not decode
+ */
+export type ClientCertFailure =
+  | 'missing'
+  | 'expired'
+  | 'not_yet_valid'
+  | 'untrusted'
+  | 'revoked'
+  | 'wrong_purpose'
+  | 'not_allowed'
+  | 'malformed'
+
+/**
+ * A verified client certificate, as attached to the request (frozen: one
+ * object serves every request of a connection). @public
+ */
+export interface ClientCertificate {
+  /** subject distinguished name, one `key=value` per line (Node's format) */
+  subject: string
+  /** issuer distinguished name, one `key=value` per line */
+  issuer: string
+  /** the subject's common names, decoded from the certificate */
+  readonly commonNames: readonly string[]
+  /** subject alternative names, decoded from the certificate (never split from a string) */
+  san: SubjectAltNames
+  /** serial number, upper-case hex */
+  serialNumber: string
+  validFrom: Date
+  validTo: Date
+  /** SHA-256 fingerprint, upper-case hex with colons */
+  fingerprint256: string
+  /** where it came from: the TLS socket or the named forwarded source */
+  source: 'socket' | ForwardedCertSource
+  /** the parsed certificate */
+  x509: X509Certificate
+}
+
+/** A failure, as attached to the request and logged. @public */
+export interface ClientCertError {
+  reason: ClientCertFailure
+  /** the low-level cause (Node's `authorizationError`, the proxy's verify value, ...) */
+  detail: string
+}
+
+/**
+ * Identity allow-list: a certificate is allowed when any listed value
+ * matches (OR across lists). Or a predicate. @public
+ */
+export type ClientCertAllow =
+  | {
+    /** SHA-256 fingerprints, hex with or without colons, any case */
+    fingerprint256?: readonly string[]
+    /** exact SAN URIs, e.g. SPIFFE IDs `spiffe://example.org/ns/prod/sa/web` */
+    uri?: readonly string[]
+    /** exact SAN DNS names (case-insensitive) */
+    dns?: readonly string[]
+    /** exact SAN e-mail addresses (case-insensitive) */
+    email?: readonly string[]
+    /** exact subject common names */
+    commonName?: readonly string[]
+  }
+  | ((cert: ClientCertificate) => boolean)
+
+/** The part of the policy a route may override. @public */
+export interface ClientCertRoutePolicy {
+  /** `required`: refuse requests without an accepted certificate; `optional`: let them through without one */
+  mode?: 'required' | 'optional'
+  /** identity allow-list */
+  allow?: ClientCertAllow
+  /** status of the refusal @default 403 */
+  status?: number
+}
+
+/** A certificate forwarded by the trusted proxy that terminated mTLS. @public */
+export interface ForwardedClientCertOptions {
+  /** which proxy convention to read; no auto-detection */
+  source: ForwardedCertSource
+  /**
+   * PEM bundle of trust anchors: verify the forwarded certificate (and
+   * the forwarded chain) in the app. Required unless the source carries
+   * a verification signal (`nginx`, `haproxy`, `aws-alb` verify mode,
+   * `verifyHeader`) or `proxyVerifies` is set.
+   */
+  ca?: string | Buffer | readonly (string | Buffer)[]
+  /**
+   * Header carrying the certificate, for `nginx` and `haproxy` (which you
+   * configure yourself). @default 'x-ssl-client-cert'
+   */
+  certHeader?: string
+  /**
+   * Header carrying the proxy's verification result for the same hop.
+   * `nginx`/`haproxy` default to `x-ssl-client-verify` (nginx
+   * `$ssl_client_verify`: `SUCCESS`; HAProxy `ssl_c_verify`: `0`). For
+   * other sources, set it with `verifyValue` (e.g. GCP
+   * `{client_cert_chain_verified}`: `true`).
+   */
+  verifyHeader?: string
+  /** the value of `verifyHeader` meaning "verified" (sources other than nginx/haproxy) */
+  verifyValue?: string
+  /**
+   * Declare that the proxy refuses connections whose certificate fails its
+   * verification (Envoy `require_client_certificate` with a validation
+   * context, Traefik `RequireAndVerifyClientCert`), so a forwarded
+   * certificate is a verified one. @default false
+   */
+  proxyVerifies?: boolean
+  /** largest accepted certificate header, in bytes (431 above) @default 16384 */
+  maxHeaderBytes?: number
+  /** most certificates in a forwarded chain @default 8 */
+  maxChainLength?: number
+}
+
+/** The `clientCert` policy. @public */
+export interface ClientCertPolicy extends ClientCertRoutePolicy {
+  /** read the certificate from a trusted proxy's headers instead of the TLS socket */
+  forwarded?: ForwardedClientCertOptions
+  /** allowance, in seconds, when checking validity dates @default 60 */
+  clockSkew?: number
+}
+
+/** The `clientCert` option of the core and both adapters. @public */
+export interface ClientCertOptions {
+  /**
+   * Require (or accept) a client certificate: verified on the app's own
+   * TLS socket (`requestCert`), or forwarded by a trusted proxy.
+   */
+  clientCert?: ClientCertPolicy
+}
+
+/** Normalised forwarded options. @private */
+export interface ForwardedConfig {
+  source: ForwardedCertSource
+  anchors: X509Certificate[]
+  certHeader: string
+  verifyHeader: string | undefined
+  verifyValue: string | undefined
+  proxyVerifies: boolean
+  maxHeaderBytes: number
+  maxChainLength: number
+  /** every header of this source (stripped from untrusted peers) */
+  headers: string[]
+}
+
+/** Normalised route-level policy. @private */
+export interface RouteConfig {
+  required: boolean
+  allow: ((cert: ClientCertificate) => boolean) | undefined
+  status: number
+}
+
+/** Normalised policy. @private */
+export interface ClientCertConfig extends RouteConfig {
+  forwarded: ForwardedConfig | undefined
+  clockSkewMs: number
+}
+
+const SOURCES: readonly ForwardedCertSource[] = ['rfc9440', 'xfcc', 'nginx', 'haproxy', 'aws-alb', 'traefik']
+
+const fail = (option: string, message: string): never => {
+  throw new ProxyAwareConfigError(option, message)
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
+
+const known = (value: Record<string, unknown>, prefix: string, names: readonly string[]) => {
+  for (const key of Object.keys(value)) {
+    if (!names.includes(key)) fail(`${prefix}.${key}`, `is not a known option (known: ${names.join(', ')})`)
+  }
+}
+
+/** A header name: lower-cased token characters. */
+const headerName = (option: string, value: unknown, fallback: string | undefined): string | undefined => {
+  if (value === undefined) return fallback
+  if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(value)) {
+    fail(option, `must be a header name, got ${show(value)}`)
+  }
+  return (value as string).toLowerCase()
+}
+
+const stringList = (option: string, value: unknown, map: (s: string) => string | undefined): Set<string> => {
+  if (!Array.isArray(value) || value.some(v => typeof v !== 'string' || map(v) === undefined)) {
+    fail(option, `must be an array of strings, got ${show(value)}`)
+  }
+  return new Set((value as string[]).map(v => map(v)!))
+}
+
+/** `AB:CD:...` from any spelling of a SHA-256 fingerprint. @private */
+export const normalizeFingerprint = (s: string): string | undefined => {
+  const hex = s.replace(/:/g, '').toUpperCase()
+  if (!/^[0-9A-F]{64}$/.test(hex)) return undefined
+  return hex.match(/../g)!.join(':')
+}
+
+const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
+  if (typeof allow === 'function') return allow as (cert: ClientCertificate) => boolean
+  if (!isObject(allow)) return fail(option, `must be an object of lists or a function, got ${show(allow)}`)
+  known(allow, option, ['fingerprint256', 'uri', 'dns', 'email', 'commonName'])
+  const lower = (s: string) => s.toLowerCase()
+  const same = (s: string) => s
+  const fp = allow.fingerprint256 === undefined ? undefined : stringList(`${option}.fingerprint256`, allow.fingerprint256, normalizeFingerprint)
+  const uri = allow.uri === undefined ? undefined : stringList(`${option}.uri`, allow.uri, same)
+  const dns = allow.dns === undefined ? undefined : stringList(`${option}.dns`, allow.dns, lower)
+  const email = allow.email === undefined ? undefined : stringList(`${option}.email`, allow.email, lower)
+  const cn = allow.commonName === undefined ? undefined : stringList(`${option}.commonName`, allow.commonName, same)
+  if (fp === undefined && uri === undefined && dns === undefined && email === undefined && cn === undefined) {
+    fail(option, 'lists nothing: every certificate would be refused')
+  }
+  return cert =>
+    (fp?.has(cert.fingerprint256) ?? false) ||
+    (uri !== undefined && cert.san.uri.some(u => uri.has(u))) ||
+    (dns !== undefined && cert.san.dns.some(d => dns.has(d.toLowerCase()))) ||
+    (email !== undefined && cert.san.email.some(e => email.has(e.toLowerCase()))) ||
+    (cn !== undefined && cert.commonNames.some(c => cn.has(c)))
+}
+
+/** Validate the route-overridable part. @private */
+export const compileRoutePolicy = (
+  option: string,
+  value: Record<string, unknown>,
+  base: RouteConfig | undefined,
+  extra: readonly string[] = [],
+): RouteConfig => {
+  known(value, option, ['mode', 'allow', 'status', ...extra])
+  const mode = value.mode
+  if (mode !== undefined && mode !== 'required' && mode !== 'optional') {
+    fail(`${option}.mode`, `must be 'required' or 'optional', got ${show(mode)}`)
+  }
+  const status = value.status
+  if (status !== undefined && (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 499)) {
+    fail(`${option}.status`, `must be a 4xx status code, got ${show(status)}`)
+  }
+  return {
+    required: mode === undefined ? base?.required ?? true : mode === 'required',
+    allow: value.allow === undefined ? base?.allow : compileAllow(`${option}.allow`, value.allow),
+    status: (status as number | undefined) ?? base?.status ?? 403,
+  }
+}
+
+const caList = (value: unknown): X509Certificate[] => {
+  const items = Array.isArray(value) ? value : [value]
+  const out: X509Certificate[] = []
+  for (const item of items) {
+    if (typeof item !== 'string' && !Buffer.isBuffer(item)) {
+      fail('clientCert.forwarded.ca', `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`)
+    }
+    const pem = item.toString()
+    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
+    if (blocks.length === 0) fail('clientCert.forwarded.ca', `holds no PEM certificate: ${show(pem.slice(0, 40))}`)
+    for (const block of blocks) {
+      let cert: X509Certificate
+      try {
+        cert = new X509Certificate(block)
+      } catch {
+        return fail('clientCert.forwarded.ca', `holds a certificate that does not parse: ${show(block.slice(0, 60))}`)
+      }
+      if (!cert.ca) fail('clientCert.forwarded.ca', `holds a certificate that is not a CA: ${show(cert.subject)}`)
+      out.push(cert)
+    }
+  }
+  return out
+}
+
+const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
+  rfc9440: ['client-cert', 'client-cert-chain'],
+  xfcc: ['x-forwarded-client-cert'],
+  nginx: [],
+  haproxy: [],
+  'aws-alb': [
+    'x-amzn-mtls-clientcert',
+    'x-amzn-mtls-clientcert-leaf',
+    'x-amzn-mtls-clientcert-serial-number',
+    'x-amzn-mtls-clientcert-issuer',
+    'x-amzn-mtls-clientcert-subject',
+    'x-amzn-mtls-clientcert-validity',
+  ],
+  traefik: ['x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info'],
+}
+
+const positive = (option: string, value: unknown, fallback: number, max: number): number => {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
+    fail(option, `must be a whole number from 1 to ${max}, got ${show(value)}`)
+  }
+  return value as number
+}
+
+const compileForwarded = (value: unknown): ForwardedConfig => {
+  const o = 'clientCert.forwarded'
+  if (!isObject(value)) return fail(o, `must be an object with a source, got ${show(value)}`)
+  known(value, o, ['source', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'])
+  const source = value.source as ForwardedCertSource
+  if (!SOURCES.includes(source)) fail(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
+  const own = source === 'nginx' || source === 'haproxy'
+  if (!own && value.certHeader !== undefined) {
+    fail(`${o}.certHeader`, `applies to the nginx and haproxy sources only (${source} has fixed header names)`)
+  }
+  const certHeader = headerName(`${o}.certHeader`, value.certHeader, own ? 'x-ssl-client-cert' : '')!
+  const verifyHeader = headerName(`${o}.verifyHeader`, value.verifyHeader, own ? 'x-ssl-client-verify' : undefined)
+  const verifyValue = value.verifyValue
+  if (own && verifyValue !== undefined) {
+    fail(`${o}.verifyValue`, `is fixed for ${source} (${source === 'nginx' ? 'SUCCESS' : '0'})`)
+  }
+  if (!own && (verifyValue === undefined) !== (value.verifyHeader === undefined)) {
+    fail(`${o}.verifyValue`, `and verifyHeader go together, got ${show(verifyValue)} and ${show(value.verifyHeader)}`)
+  }
+  if (verifyValue !== undefined && (typeof verifyValue !== 'string' || verifyValue === '')) {
+    fail(`${o}.verifyValue`, `must be a non-empty string, got ${show(verifyValue)}`)
+  }
+  const proxyVerifies = value.proxyVerifies ?? false
+  if (typeof proxyVerifies !== 'boolean') fail(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
+  const anchors = value.ca === undefined ? [] : caList(value.ca)
+  // aws-alb carries its signal in which header it sends (verify mode)
+  if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && source !== 'aws-alb') {
+    fail(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
+  }
+  const headers = [...SOURCE_HEADERS[source]]
+  if (own) headers.push(certHeader)
+  if (verifyHeader !== undefined) headers.push(verifyHeader)
+  return {
+    source,
+    anchors,
+    certHeader,
+    verifyHeader,
+    verifyValue: verifyValue as string | undefined,
+    proxyVerifies: proxyVerifies as boolean,
+    maxHeaderBytes: positive(`${o}.maxHeaderBytes`, value.maxHeaderBytes, 16384, 1 << 20),
+    maxChainLength: positive(`${o}.maxChainLength`, value.maxChainLength, 8, 32),
+    headers,
+  }
+}
+
+/** Validate the `clientCert` option; undefined when it is not set. @private */
+export function compileClientCert(value: unknown): ClientCertConfig | undefined {
+  if (value === undefined) return undefined
+  if (!isObject(value)) return fail('clientCert', `must be an object, got ${show(value)}`)
+  const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
+  const skew = value.clockSkew ?? 60
+  if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {
+    fail('clientCert.clockSkew', `must be a number of seconds from 0 to 86400, got ${show(skew)}`)
+  }
+  return {
+    ...route,
+    forwarded: value.forwarded === undefined ? undefined : compileForwarded(value.forwarded),
+    clockSkewMs: (skew as number) * 1000,
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Certificate checks: the leaf checks we always do ourselves, chain
+ * verification against a CA bundle (for forwarded certificates), and the
+ * per-socket verification of mTLS the app terminates. @private
+ */
+import { createHash, type X509Certificate } from 'node:crypto'
+import type { TLSSocket } from 'node:tls'
+import { derFields } from './mtls-der.js'
+import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './mtls-options.js'
+
+/** A checked certificate with its validity as numbers. @private */
+export interface Checked {
+  cert: ClientCertificate
+  from: number
+  to: number
+}
+
+/** The outcome of obtaining and verifying a certificate. @private */
+export type Evaluation = { ok: true, checked: Checked } | { ok: false, error: ClientCertError, status?: 400 | 431 }
+
+export const failure = (reason: ClientCertFailure, detail: string, status?: 400 | 431): Evaluation =>
+  status === undefined ? { ok: false, error: { reason, detail } } : { ok: false, error: { reason, detail }, status }
+
+const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
+const ANY_EKU = '2.5.29.37.0'
+
+/** Describe a parsed certificate. @private */
+export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCertSource): Checked => {
+  const fields = derFields(x509.raw)
+  const validFrom = new Date(x509.validFrom)
+  const validTo = new Date(x509.validTo)
+  const { dns, uri, email, ip } = fields.san
+  return {
+    // shared by the requests of a socket (and of a forwarded-cache entry): frozen
+    cert: Object.freeze({
+      subject: x509.subject,
+      issuer: x509.issuer,
+      commonNames: Object.freeze(fields.commonNames),
+      san: Object.freeze({ dns: Object.freeze(dns), uri: Object.freeze(uri), email: Object.freeze(email), ip: Object.freeze(ip) }),
+      serialNumber: x509.serialNumber,
+      validFrom,
+      validTo,
+      fingerprint256: x509.fingerprint256,
+      source,
+      x509,
+    }),
+    from: validFrom.getTime(),
+    to: validTo.getTime(),
+  }
+}
+
+/** The validity window, with the allowed clock skew. @private */
+export const checkTime = (c: { from: number, to: number }, now: number, skewMs: number, what: string): ClientCertError | undefined => {
+  if (now + skewMs < c.from) return { reason: 'not_yet_valid', detail: `${what} is not valid before ${new Date(c.from).toISOString()}` }
+  if (now - skewMs > c.to) return { reason: 'expired', detail: `${what} expired at ${new Date(c.to).toISOString()}` }
+  return undefined
+}
+
+/** Leaf checks: validity window, not a CA, extended key usage `clientAuth`. @private */
+export const checkLeaf = (c: Checked, now: number, skewMs: number): ClientCertError | undefined => {
+  const time = checkTime(c, now, skewMs, 'the certificate')
+  if (time !== undefined) return time
+  const x509 = c.cert.x509
+  if (x509.ca) return { reason: 'wrong_purpose', detail: 'the certificate is a CA certificate' }
+  const eku = x509.keyUsage as string[] | undefined
+  if (eku !== undefined && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) {
+    return { reason: 'wrong_purpose', detail: `extended key usage ${eku.join(', ')} has no clientAuth` }
+  }
+  return undefined
+}
+
+const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
+  if (!child.checkIssued(parent)) return false
+  try {
+    return child.verify(parent.publicKey)
+    /* c8 ignore start: OpenSSL raises only for keys it cannot use at all; fail closed */
+  } catch {
+    return false
+  }
+  /* c8 ignore stop */
+}
+
+/**
+ * Build and verify a path from `leaf` through `pool` to one of `anchors`:
+ * signatures, CA flags, validity and path lengths (Node has no chain
+ * verifier outside the TLS handshake). @private
+ */
+export const verifyChain = (
+  leaf: X509Certificate,
+  pool: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
+  now: number,
+  skewMs: number,
+): ClientCertError | undefined => {
+  let current = leaf
+  const used = new Set<X509Certificate>()
+  // depth = intermediates between the issuer being looked for and the leaf
+  for (let depth = 0; ; depth++) {
+    const anchor = anchors.find(a => issuedBy(current, a))
+    if (anchor !== undefined) {
+      const a = describe(anchor, 'socket')
+      const time = checkTime(a, now, skewMs, `the CA ${anchor.subject.replace(/\n/g, ', ')}`)
+      if (time !== undefined) return { reason: 'untrusted', detail: time.detail }
+      const len = derFields(anchor.raw).pathLen
+      if (len !== undefined && depth > len) return { reason: 'untrusted', detail: 'path length constraint exceeded' }
+      return undefined
+    }
+    const next = pool.find(c => !used.has(c) && issuedBy(current, c))
+    if (next === undefined) {
+      return { reason: 'untrusted', detail: depth === 0 ? 'not issued by a configured CA' : 'the chain does not reach a configured CA' }
+    }
+    if (!next.ca) return { reason: 'untrusted', detail: 'an issuer in the chain is not a CA' }
+    const n = describe(next, 'socket')
+    const time = checkTime(n, now, skewMs, `the intermediate ${next.subject.replace(/\n/g, ', ')}`)
+    if (time !== undefined) return { reason: 'untrusted', detail: time.detail }
+    const len = derFields(next.raw).pathLen
+    if (len !== undefined && depth > len) return { reason: 'untrusted', detail: 'path length constraint exceeded' }
+    used.add(next)
+    current = next
+  }
+}
+
+/** Node's `authorizationError` codes mapped to our reasons. */
+const NODE_REASONS: Record<string, ClientCertFailure> = {
+  CERT_HAS_EXPIRED: 'expired',
+  CERT_NOT_YET_VALID: 'not_yet_valid',
+  CERT_REVOKED: 'revoked',
+  INVALID_PURPOSE: 'wrong_purpose',
+}
+
+/** The TLS socket view we need. @private */
+export type SocketLike = Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerX509Certificate'>> & {
+  server?: { requestCert?: boolean, ca?: unknown } | null
+}
+
+/**
+ * Verify the client certificate of a TLS socket. Node reports
+ * `authorized === true` with no certificate on a TLS 1.3 session resumed
+ * by a client that never sent one (nodejs/node#35317): no certificate is
+ * always `missing`, whatever `authorized` says. @private
+ */
+export const verifySocket = (socket: SocketLike | null | undefined): Evaluation => {
+  if (socket == null || typeof socket.getPeerX509Certificate !== 'function') {
+    return failure('missing', 'not a TLS connection')
+  }
+  const server = socket.server
+  if (server != null && server.requestCert === true && server.ca == null) {
+    // Node would accept any publicly issued certificate
+    return failure('untrusted', 'the server has requestCert without ca (it would trust every public CA)')
+  }
+  const x509 = socket.getPeerX509Certificate()
+  if (x509 === undefined) return failure('missing', 'no client certificate on the connection')
+  if (socket.authorized !== true) {
+    const code = String(socket.authorizationError)
+    return failure(NODE_REASONS[code] ?? 'untrusted', code)
+  }
+  return { ok: true, checked: describe(x509, 'socket') }
+}
+
+/** SHA-256 of bytes, lower-case hex. @private */
+export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

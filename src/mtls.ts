@@ -1,0 +1,295 @@
+/**
+ * Client certificates (`clientCert`): verify mTLS the app terminates, or a
+ * certificate forwarded by the trusted proxy that terminated it; apply the
+ * policy (mode, identity allow-list); attach the verified certificate to
+ * the request. @module
+ */
+import { STATUS_CODES } from 'node:http'
+import type { ServerResponse } from 'node:http'
+import { ProxyAwareConfigError, show } from './errors.js'
+import type { Answer, FeatureCompiler, FeatureContext, Logger } from './features.js'
+import { forwardedKey, readForwarded, stripForwarded } from './mtls-forwarded.js'
+import {
+  type ClientCertConfig,
+  type ClientCertError,
+  type ClientCertificate,
+  compileClientCert,
+  compileRoutePolicy,
+  type ForwardedConfig,
+  type RouteConfig,
+} from './mtls-options.js'
+import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './mtls-verify.js'
+
+export type {
+  ClientCertAllow,
+  ClientCertError,
+  ClientCertFailure,
+  ClientCertificate,
+  ClientCertOptions,
+  ClientCertPolicy,
+  ClientCertRoutePolicy,
+  ForwardedCertSource,
+  ForwardedClientCertOptions,
+} from './mtls-options.js'
+export type { SubjectAltNames } from './mtls-der.js'
+
+const kEvaluation = Symbol.for('proxy-aware.clientCert.evaluation')
+const kResult = Symbol.for('proxy-aware.clientCert')
+
+/** What was decided for one request. @private */
+interface Result {
+  cert: ClientCertificate | undefined
+  error: ClientCertError | undefined
+}
+
+type Carrier = { [kEvaluation]?: Evaluation, [kResult]?: Result }
+
+/**
+ * The verified, allowed client certificate of a request, or undefined.
+ * Both adapters expose it as `request.clientCert` / `req.clientCert`.
+ * @public
+ */
+export function clientCertOf(req: object): ClientCertificate | undefined {
+  return (req as Carrier)[kResult]?.cert
+}
+
+/**
+ * Why the request has no accepted client certificate (reason and
+ * detail), or undefined. Both adapters expose it as `clientCertError`.
+ * @public
+ */
+export function clientCertErrorOf(req: object): ClientCertError | undefined {
+  return (req as Carrier)[kResult]?.error
+}
+
+/**
+ * Check, at startup, the TLS options (or the `https`/`tls` server) that
+ * terminate mTLS for `clientCert`: `requestCert` must be on and `ca`
+ * explicit (without it Node trusts every public CA). Returns its argument,
+ * so it can wrap the options. Throws `ProxyAwareConfigError`.
+ *
+ * @example
+ * https.createServer(assertClientCertServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false }), app)
+ * @public
+ */
+export function assertClientCertServer<T extends object>(server: T): T {
+  const s = server as { requestCert?: unknown, ca?: unknown }
+  if (s.requestCert !== true) {
+    throw new ProxyAwareConfigError(
+      'clientCert',
+      'needs a TLS server with requestCert: true (and an explicit ca), or clientCert.forwarded when a proxy terminates TLS',
+    )
+  }
+  if (s.ca == null || (Array.isArray(s.ca) && s.ca.length === 0)) {
+    throw new ProxyAwareConfigError(
+      'clientCert',
+      'needs an explicit ca on the TLS server: with requestCert and no ca, Node accepts certificates from every public CA',
+    )
+  }
+  return server
+}
+
+const socketCache = new WeakMap<object, Evaluation>()
+
+const refusal = (status: number, log: Logger, error: ClientCertError, peer: string | undefined): Answer => {
+  log.warn({ clientCert: error, peer }, `proxy-aware: client certificate refused (${error.reason})`)
+  return {
+    status,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' },
+    body: `${STATUS_CODES[status] ?? 'Client Error'}\n`,
+  }
+}
+
+/** Verify a forwarded certificate (`check` has made sure the peer is trusted). */
+const evaluateForwarded = (cfg: ForwardedConfig, ctx: FeatureContext, now: number, skewMs: number): Evaluation => {
+  const decoded = readForwarded(cfg, ctx.req.headers)
+  if (decoded.kind === 'bad') return failure('malformed', decoded.detail, decoded.status)
+  if (decoded.kind === 'none') return failure('missing', decoded.detail)
+  const { signal } = decoded
+  if (signal !== undefined && signal !== true) return { ok: false, error: signal }
+  if (cfg.anchors.length > 0) {
+    const err = verifyChain(decoded.leaf, decoded.chain, cfg.anchors, now, skewMs)
+    if (err !== undefined) return { ok: false, error: err }
+  } else if (signal === undefined && !cfg.proxyVerifies) {
+    // aws-alb passthrough without a CA bundle: nobody verified it
+    return failure('untrusted', 'the certificate was not verified by the proxy and no ca is configured')
+  }
+  return { ok: true, checked: describe(decoded.leaf, cfg.source) }
+}
+
+/** Parsing a certificate costs ~100 µs: forwarded results are reused. */
+const CACHE_SIZE = 128
+/** how long a cached chain verification stands (intermediates and CAs expire too) */
+const CACHE_MS = 60_000
+
+/** Results of forwarded-certificate verification by header values. @private */
+type ForwardedCache = Map<string, { at: number, result: Evaluation }>
+
+/**
+ * Obtain and verify the request's certificate, before any allow-list
+ * (kept on the request for router policies; cached per socket for TLS
+ * the app terminates, by header values for forwarded certificates).
+ */
+const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: boolean, cache: ForwardedCache): Evaluation => {
+  const now = Date.now()
+  let result: Evaluation
+  if (untrusted) {
+    result = failure('missing', 'certificate headers from an untrusted peer are ignored')
+  } else if (config.forwarded !== undefined) {
+    const key = forwardedKey(config.forwarded, ctx.req.headers)
+    const hit = cache.get(key)
+    if (hit !== undefined && now - hit.at < CACHE_MS && now >= hit.at) {
+      result = hit.result
+    } else {
+      result = evaluateForwarded(config.forwarded, ctx, now, config.clockSkewMs)
+      cache.delete(key)
+      if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!)
+      cache.set(key, { at: now, result })
+    }
+  } else {
+    const socket = ctx.req.socket as unknown as SocketLike | null
+    let perSocket = socket == null ? undefined : socketCache.get(socket)
+    if (perSocket === undefined) {
+      perSocket = verifySocket(socket)
+      if (socket != null) socketCache.set(socket, perSocket)
+    }
+    result = perSocket
+  }
+  if (result.ok) {
+    // leaf checks run per request: a keep-alive socket can outlive its certificate
+    const err = checkLeaf(result.checked, now, config.clockSkewMs)
+    if (err !== undefined) result = { ok: false, error: err }
+  }
+  ;(ctx.req as unknown as Carrier)[kEvaluation] = result
+  return result
+}
+
+/** What a policy decision needs. @private */
+export interface PolicyContext {
+  req: object
+  log: Logger
+  /** the socket peer, for the log */
+  peer: string | undefined
+}
+
+/**
+ * Apply a policy to an evaluation: record the outcome on the request and
+ * return the refusal, if any.
+ */
+const decide = (policy: RouteConfig, evaluation: Evaluation, ctx: PolicyContext): Answer | undefined => {
+  const carrier = ctx.req as unknown as Carrier
+  const peer = ctx.peer
+  if (!evaluation.ok) {
+    carrier[kResult] = { cert: undefined, error: evaluation.error }
+    if (evaluation.status !== undefined) return refusal(evaluation.status, ctx.log, evaluation.error, peer)
+    if (policy.required) return refusal(policy.status, ctx.log, evaluation.error, peer)
+    if (evaluation.error.reason !== 'missing') ctx.log.info({ clientCert: evaluation.error, peer }, 'proxy-aware: client certificate not accepted')
+    return undefined
+  }
+  const cert = evaluation.checked.cert
+  if (policy.allow !== undefined && !policy.allow(cert)) {
+    const error: ClientCertError = { reason: 'not_allowed', detail: `${cert.fingerprint256} is not on the allow-list` }
+    carrier[kResult] = { cert: undefined, error }
+    if (policy.required) return refusal(policy.status, ctx.log, error, peer)
+    ctx.log.info({ clientCert: error, peer }, 'proxy-aware: client certificate not accepted')
+    return undefined
+  }
+  carrier[kResult] = { cert, error: undefined }
+  return undefined
+}
+
+const appendVary = (res: ServerResponse, names: readonly string[]) => {
+  const prev = res.getHeader('vary')
+  const list = prev === undefined ? [] : [String(prev)]
+  res.setHeader('vary', [...list, ...names].join(', '))
+}
+
+const routeCache = new WeakMap<object, RouteConfig>()
+
+/**
+ * A route-level `clientCert` override (Fastify route `config`) merged
+ * onto the plugin's policy, compiled once per route. @private
+ */
+export const routePolicy = (base: RouteConfig, value: unknown, cache = true): RouteConfig | false => {
+  if (value === undefined) return base
+  if (value === false) return false
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new ProxyAwareConfigError('config.clientCert', `must be false or an object of mode, allow and status, got ${show(value)}`)
+  }
+  let compiled = cache ? routeCache.get(value) : undefined
+  if (compiled === undefined) {
+    compiled = compileRoutePolicy('config.clientCert', value as Record<string, unknown>, base)
+    if (cache) routeCache.set(value, compiled)
+  }
+  return compiled
+}
+
+/**
+ * Validate a route-level `clientCert` override at startup (Fastify's
+ * onRoute); throws `ProxyAwareConfigError`. @private
+ */
+export const checkRoutePolicy = (value: unknown): void => {
+  routePolicy({ required: true, allow: undefined, status: 403 }, value, false)
+}
+
+/** The compiled feature, with what the adapters need. @private */
+export interface ClientCertFeature {
+  check(ctx: FeatureContext): Answer | undefined
+  onResponse(ctx: FeatureContext): void
+  config: ClientCertConfig
+}
+
+/** Compile `clientCert` into a feature. @private */
+export function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
+  const config = compileClientCert(options.clientCert)
+  if (config === undefined) return undefined
+  const fwd = config.forwarded
+  const cache: ForwardedCache = new Map()
+  return {
+    config,
+    check(ctx) {
+      const reason = ctx.resolution.reason
+      const untrusted = fwd !== undefined && (reason === 'untrusted-peer' || reason === 'no-peer')
+      // an untrusted peer's certificate headers never reach the app
+      if (untrusted) stripForwarded(fwd, ctx.req)
+      const policy = routePolicy(config, ctx.route?.clientCert)
+      if (policy === false) return undefined
+      return decide(policy, evaluate(config, ctx, untrusted, cache), { req: ctx.req, log: ctx.log, peer: ctx.resolution.peer })
+    },
+    onResponse(ctx) {
+      if (routePolicy(config, ctx.route?.clientCert) === false) return
+      // RFC 9440 §2.4: responses that depend on the certificate must not
+      // be cached for other clients
+      if (fwd !== undefined) appendVary(ctx.res, fwd.headers)
+      if (clientCertOf(ctx.req) !== undefined && !ctx.res.hasHeader('cache-control')) ctx.res.setHeader('cache-control', 'no-store')
+    },
+  }
+}
+
+/** The `FEATURES` entry. @private */
+export const clientCertCompiler: FeatureCompiler = {
+  options: ['clientCert'],
+  compile: compileClientCertFeature,
+}
+
+/**
+ * A per-route (Express router) policy on top of the `clientCert` the
+ * global middleware evaluated: set the global `mode: 'optional'` and
+ * require or restrict certificates where needed. @private (wrapped by the
+ * Express adapter)
+ */
+export function compileClientCertPolicy(options: unknown): { apply: (ctx: PolicyContext) => Answer | undefined, logger: Logger | undefined } {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ProxyAwareConfigError('clientCertPolicy', `must be an object of mode, allow, status and logger, got ${show(options)}`)
+  }
+  const { logger, ...rest } = options as Record<string, unknown>
+  const policy = compileRoutePolicy('clientCertPolicy', rest, undefined)
+  return {
+    logger: logger as Logger | undefined,
+    apply: ctx => {
+      const evaluation = (ctx.req as Carrier)[kEvaluation] ??
+        failure('missing', 'the trustProxy middleware has no clientCert option (or did not run before clientCertPolicy)')
+      return decide(policy, evaluation, ctx)
+    },
+  }
+}

@@ -1,0 +1,192 @@
+// Real nginx and HAProxy terminate mTLS in front of the app and forward the
+// certificate (`clientCert.forwarded`). The client talks TLS to the proxy
+// from 127.0.0.5; the proxy reaches the app from 127.0.0.1, the only trusted
+// address; 127.0.0.66 plays an attacker that reaches the app directly.
+// Outside CI a missing proxy binary skips its test; in CI it fails (.ci/run
+// installs nginx-light and haproxy).
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import http from 'node:http'
+import { type AddressInfo, createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { clientCertErrorOf, clientCertOf, type ClientCertPolicy, createTrustProxy } from '../src/index.js'
+import { certs, type Pair } from './fixtures/certs.js'
+import { get, getTls, listen } from './fixtures/mtls-helpers.js'
+
+type T = Test
+const c = certs()
+
+const which = (bin: string): string | undefined => {
+  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
+    try {
+      execFileSync('test', ['-x', join(dir, bin)])
+      return join(dir, bin)
+    } catch {}
+  }
+  return undefined
+}
+
+const need = (t: T, bin: string): string | undefined => {
+  const path = which(bin)
+  if (path === undefined) {
+    if (process.env.CI) t.fail(`${bin} is not installed: .ci/run must install it`)
+    else t.pass(`${bin} end-to-end`, { skip: `${bin} is not installed (apt-get install nginx-light haproxy)` })
+  }
+  return path
+}
+
+const freePort = () =>
+  new Promise<number>(resolve => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+
+const waitForPort = async (port: number, child: ChildProcess, log: () => string) => {
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`proxy exited: ${log()}`)
+    const inUse = await new Promise<boolean>(resolve => {
+      const s = createServer()
+      s.once('error', () => resolve(true))
+      s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
+    })
+    if (inUse) return
+    await new Promise(r => setTimeout(r, 50))
+  }
+  throw new Error(`proxy did not listen on ${port}: ${log()}`)
+}
+
+const run = (t: T, bin: string, args: string[]) => {
+  let log = ''
+  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  child.stdout!.on('data', d => { log += d })
+  child.stderr!.on('data', d => { log += d })
+  t.teardown(() => { child.kill('SIGKILL') })
+  return { child, log: () => log }
+}
+
+/** The app: trusts 127.0.0.1 only, certificates optional so the reason shows. */
+const startApp = async (t: T, clientCert: ClientCertPolicy) => {
+  const proxy = createTrustProxy({ trust: '127.0.0.1', clientCert: { mode: 'optional', ...clientCert } })
+  const srv = http.createServer((req, res) => {
+    if (proxy.handle(req, res)) return
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify({ cn: clientCertOf(req)?.commonNames[0] ?? null, reason: clientCertErrorOf(req)?.reason ?? null }))
+  })
+  const port = await listen(srv)
+  t.teardown(() => new Promise(r => srv.close(r)))
+  return port
+}
+
+const files = (t: T) => {
+  const dir = mkdtempSync(join(tmpdir(), 'pa-mtls-proxy-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'server.pem'), c.server.cert)
+  writeFileSync(join(dir, 'server.key'), c.server.key)
+  writeFileSync(join(dir, 'both.pem'), c.server.cert + c.server.key)
+  writeFileSync(join(dir, 'ca.pem'), c.root.cert)
+  writeFileSync(join(dir, 'crl.pem'), c.crl.join(''))
+  return dir
+}
+
+// [client certificate, expected common name, expected reason]
+const table: [string, Pair | undefined, string | null, string | null][] = [
+  ['valid', c.valid, 'client-one', null],
+  ['no certificate', undefined, null, 'missing'],
+  ['expired', c.expired, null, 'expired'],
+  ['another CA', c.wrongCa, null, 'untrusted'],
+  ['revoked (CRL)', c.revoked, null, 'revoked'],
+]
+
+const forged = (p: Pair, verify: string) => ({ 'x-ssl-client-cert': encodeURIComponent(p.cert), 'x-ssl-client-verify': verify })
+
+t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', async t => {
+  const nginx = need(t, 'nginx')
+  if (!nginx) return
+  const dir = files(t)
+  const appPort = await startApp(t, { forwarded: { source: 'nginx' } })
+  const port = await freePort()
+  writeFileSync(join(dir, 'nginx.conf'), `
+daemon off;
+master_process off;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 64; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    ssl_certificate ${dir}/server.pem;
+    ssl_certificate_key ${dir}/server.key;
+    ssl_client_certificate ${dir}/ca.pem;
+    ssl_crl ${dir}/crl.pem;
+    ssl_verify_depth 3;
+    # pass failures on to the app, which answers with the precise reason
+    ssl_verify_client optional_no_ca;
+    location / {
+      proxy_pass http://127.0.0.1:${appPort};
+      proxy_set_header X-SSL-Client-Cert $ssl_client_escaped_cert;
+      proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
+    }
+  }
+}
+`)
+  const { child, log } = run(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
+  await waitForPort(port, child, log)
+  for (const [name, client, cn, reason] of table) {
+    const res = await getTls({ port, client, from: '127.0.0.5' })
+    if (reason === 'expired' || reason === 'revoked') {
+      // optional_no_ca passes only issuer errors on: nginx refuses these itself
+      t.equal(res.status, 400, `nginx itself refuses: ${name}`)
+      t.match(res.body, 'SSL certificate error', `nginx itself refuses: ${name}`)
+    } else {
+      t.same(JSON.parse(res.body), { cn, reason }, `through nginx: ${name}`)
+    }
+  }
+  const spoof = await getTls({ port, from: '127.0.0.5', headers: forged(c.valid, 'SUCCESS') })
+  t.same(JSON.parse(spoof.body), { cn: null, reason: 'missing' }, 'nginx replaced the headers a client sent')
+  const direct = await get({ port: appPort, from: '127.0.0.66', headers: forged(c.valid, 'SUCCESS') })
+  t.same(JSON.parse(direct.body), { cn: null, reason: 'missing' }, 'a direct attacker\'s headers are ignored')
+})
+
+t.test('HAProxy terminates mTLS (ssl_c_der,base64 and ssl_c_verify)', async t => {
+  const haproxy = need(t, 'haproxy')
+  if (!haproxy) return
+  const dir = files(t)
+  const appPort = await startApp(t, { forwarded: { source: 'haproxy' } })
+  const port = await freePort()
+  writeFileSync(join(dir, 'haproxy.cfg'), `
+global
+  maxconn 64
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 5s
+  timeout server 5s
+frontend tls
+  # verify optional, and pass verification errors on to the app
+  bind 127.0.0.1:${port} ssl crt ${dir}/both.pem ca-file ${dir}/ca.pem crl-file ${dir}/crl.pem verify optional ca-ignore-err all crt-ignore-err all
+  http-request set-header X-SSL-Client-Cert %[ssl_c_der,base64]
+  http-request set-header X-SSL-Client-Verify %[ssl_c_verify]
+  default_backend app
+backend app
+  server app 127.0.0.1:${appPort}
+`)
+  const { child, log } = run(t, haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'])
+  await waitForPort(port, child, log)
+  for (const [name, client, cn, reason] of table) {
+    const res = await getTls({ port, client, from: '127.0.0.5' })
+    t.same(JSON.parse(res.body), { cn, reason }, `through HAProxy: ${name}`)
+  }
+  const spoof = await getTls({ port, from: '127.0.0.5', headers: { 'x-ssl-client-cert': Buffer.from('x').toString('base64'), 'x-ssl-client-verify': '0' } })
+  t.same(JSON.parse(spoof.body), { cn: null, reason: 'missing' }, 'HAProxy replaced the headers a client sent')
+})
