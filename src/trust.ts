@@ -161,13 +161,22 @@ const compileRanges = (entries: readonly string[]) => {
     }
     const ip6 = ip as ipaddr.IPv6
     const net = new Uint16Array(ip6.parts)
-    for (let i = 0; i < 8; i++) {
-      const bits = Math.max(0, Math.min(16, prefix - i * 16))
-      net[i] = net[i]! & (bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff)
+    for (let i = 0; i < 8; i++) net[i] = net[i]! & maskOf(prefix, i)
+    // A range that contains ::ffff:0:0/96 would look as if it covered IPv4
+    // peers, but mapped peers are matched as IPv4: it matches none of them.
+    const mapped = [0, 0, 0, 0, 0, 0xffff, 0, 0]
+    if (prefix <= 96 && mapped.every((group, i) => (group & maskOf(prefix, i)) === net[i])) {
+      throw bad(entry, 'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately')
     }
     v6.push({ net, prefix, zone: ip6.zoneId ?? '' })
   }
   return { v4net, v4mask, v6 }
+}
+
+/** The mask of IPv6 group `i` (0-7) under a prefix length. */
+const maskOf = (prefix: number, i: number): number => {
+  const bits = Math.max(0, Math.min(16, prefix - i * 16))
+  return bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff
 }
 
 const pushV4 = (nets: number[], masks: number[], ip: ipaddr.IPv4, prefix: number) => {

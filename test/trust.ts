@@ -80,6 +80,10 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['all of IPv4 as mapped', { trust: '::ffff:0:0/96' }, 'trust', /"::ffff:0:0\/96": it covers every IPv4 address; .*use trust: true/],
   ['mapped /8', { trust: '::ffff:10.0.0.0/8' }, 'trust', /"::ffff:10\.0\.0\.0\/8": an IPv4-mapped range needs a prefix of 97-128; write the IPv4 range instead \(CVE-2026-90711\)/],
   ['mapped /95', { trust: '::ffff:10.0.0.0/95' }, 'trust', /CVE-2026-90711/],
+  // IPv6 ranges that contain the mapped space would match no IPv4 peer
+  ['::/64 contains the mapped range', { trust: '::/64' }, 'trust', /"::\/64": it contains the IPv4-mapped range ::ffff:0:0\/96/],
+  ['::/1 contains the mapped range', { trust: '2001:db8::1, ::/1' }, 'trust', /"::\/1": it contains the IPv4-mapped range/],
+  ['::/80 contains the mapped range', { trust: ['::/80'] }, 'trust', /"::\/80": it contains the IPv4-mapped range/],
   // zone ids
   ['zone after the prefix', { trust: 'fe80::/10%eth0' }, 'trust', /"fe80::\/10%eth0": the prefix must be a number/],
   ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": the zone id after "%" is empty/],
@@ -384,4 +388,13 @@ t.test('normalised options and defaults', async t => {
     trustUnixSocket: true,
   })
   t.equal(createTrustProxy({ trust: 'loopback', maxHops: 1 }).options.maxHops, 1)
+})
+
+t.test('IPv6 ranges next to the mapped space are accepted and stay IPv6', async t => {
+  for (const range of ['::/95', '::/96', '::/97']) {
+    const { trust } = createTrustProxy({ trust: range })
+    t.equal(trust('::1:2', 1), true, `${range} matches an IPv6 address inside it`)
+    t.equal(trust('::ffff:10.0.0.1', 1), false, `${range} does not match a mapped IPv4 peer`)
+    t.equal(trust('10.0.0.1', 1), false, `${range} does not match IPv4`)
+  }
 })
