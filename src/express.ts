@@ -61,7 +61,8 @@ const READERS_5: Readers = {
   proxyAware: r => r,
   ip: r => r.ip,
   // Express's order: client first, the socket peer left out
-  ips: r => r.ips.slice(1).reverse(),
+  // (a trusted Unix-socket peer has no address and is not in r.ips)
+  ips: r => (r.peer === undefined ? r.ips.slice() : r.ips.slice(1)).reverse(),
   protocol: r => r.protocol,
   secure: r => r.secure,
   host: r => r.host,

@@ -84,7 +84,10 @@ export interface Resolution {
    * proxy sent no valid address
    */
   ip: string | undefined
-  /** the addresses walked, nearest first: the peer, trusted proxies, then the client */
+  /**
+   * the addresses walked, nearest first: the peer (absent for a Unix
+   * socket), trusted proxies, then the client
+   */
   ips: string[]
   /** canonical socket peer address (`undefined` on a Unix socket) */
   peer: string | undefined

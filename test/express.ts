@@ -326,3 +326,31 @@ t.test('entry point: a ProxyAwareConfigError is a TypeError', async t => {
   t.type(err, ProxyAwareConfigError)
   t.type(err, TypeError)
 })
+
+t.test('a trusted Unix-socket peer: req.ips keeps every forwarded entry', async t => {
+  const { mkdtempSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { request } = await import('node:http')
+  const socketPath = join(mkdtempSync(join(tmpdir(), 'pa-unix-')), 'app.sock')
+  const app = express5()
+  app.use(trustProxy({ trust: '10.0.0.0/8', trustUnixSocket: true }))
+  app.get('/', (req, res) => { res.json({ ...view(req), all: req.proxyAware.ips, peer: req.proxyAware.peer ?? null }) })
+  const server = app.listen(socketPath)
+  await once(server, 'listening')
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  const body = await new Promise<string>((resolve, reject) => {
+    request({ socketPath, path: '/', headers: { 'x-forwarded-for': '1.1.1.1, 10.0.0.5' } }, res => {
+      let data = ''
+      res.on('data', c => { data += c })
+      res.on('end', () => resolve(data))
+    }).on('error', reject).end()
+  })
+  t.match(JSON.parse(body), {
+    ip: '1.1.1.1',
+    ips: ['1.1.1.1', '10.0.0.5'],
+    all: ['10.0.0.5', '1.1.1.1'],
+    peer: null,
+    hops: 2,
+  })
+})
