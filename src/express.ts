@@ -148,7 +148,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
       ;(req as Marked)[kPassed] = true
     }
     if (engine.hasFeatures) {
-      const ctx = { req, res, resolution: result(req), log, route: undefined }
+      const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }
       const answer = engine.check(ctx)
       if (answer !== undefined) {
         res.writeHead(answer.status, answer.headers)

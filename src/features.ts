@@ -36,6 +36,11 @@ export interface FeatureContext {
   res: ServerResponse
   resolution: Resolution
   log: Logger
+  /**
+   * The request target as the client sent it, where the framework rewrote
+   * `req.url` (Express strips a mount path); defaults to `req.url`.
+   */
+  url?: string
   /** route-level overrides (Fastify route `config`), keyed by option name */
   route: Record<string, unknown> | undefined
 }

@@ -233,7 +233,20 @@ export const parseHost = (s: string): HostParts | undefined => {
     }
     i = close + 1
   } else {
-    while (i < len && isNameChar(s.charCodeAt(i))) i++
+    // labels of 1-63 characters; only the last may be empty (a trailing
+    // dot), so ".", "..", ".a" and "a..b" are not names
+    let label = 0
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i)
+      if (c === 46) {
+        if (label === 0) return undefined
+        label = 0
+      } else if (isNameChar(c)) {
+        if (++label > 63) return undefined
+      } else {
+        break
+      }
+    }
     if (i === 0) return undefined
   }
   let port: number | null = null

@@ -131,7 +131,7 @@ const compileHosts = (name: string, value: unknown, strict: boolean): HostMatche
   for (const entry of value as unknown[]) {
     const wildcard = typeof entry === 'string' && entry.startsWith('*.')
     const parts = typeof entry === 'string' ? parseHost(wildcard ? entry.slice(2) : entry) : undefined
-    if (parts === undefined || parts.port !== null || parts.hostname === '.' || (wildcard && parts.hostname.charCodeAt(0) === 91)) {
+    if (parts === undefined || parts.port !== null || (wildcard && parts.hostname.charCodeAt(0) === 91)) {
       throw new ProxyAwareConfigError(
         name,
         `must list host names without port (\`example.com\`, \`*.example.com\`, \`[::1]\`), got ${show(entry)}`,
@@ -259,7 +259,7 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   let canonical: string | undefined
   if (o.host !== undefined) {
     const parts = typeof o.host === 'string' ? parseHost(o.host) : undefined
-    if (parts === undefined || parts.port === 0) {
+    if (parts === undefined) {
       throw new ProxyAwareConfigError('httpsRedirect.host', `must be a host name with an optional port (\`example.com\`, \`example.com:8443\`), got ${show(o.host)}`)
     }
     if (parts.port !== null && o.port !== undefined) {
@@ -290,7 +290,8 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
       const req = ctx.req
       const method = req.method
       if (method === 'OPTIONS') return undefined
-      const url = req.url as string // always set on a server's request
+      // always set on a server's request; Express passes originalUrl
+      const url = ctx.url ?? (req.url as string)
       const target = originForm(url)
       if (exempt !== undefined && target !== undefined) {
         const q = target.indexOf('?')
@@ -316,7 +317,7 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
         if (r.hostname === undefined) {
           return refuse(ctx, req.headers.host === undefined ? 'missing Host header' : 'malformed Host header')
         }
-        if (r.port === 0 || !allowed(r.hostname)) return refuse(ctx, 'host not allowed')
+        if (!allowed(r.hostname)) return refuse(ctx, 'host not allowed')
         host ??= urlName(r.hostname) + portSuffix
       }
       const location = `https://${host}${target}`
@@ -334,8 +335,9 @@ const compileHsts = (value: unknown): Feature | undefined => {
   const o = value === true ? {} : plainObject('hsts', value)
   checkKeys('hsts', o, HSTS_KEYS)
   const maxAge = o.maxAge ?? 31536000
-  if (typeof maxAge !== 'number' || !Number.isInteger(maxAge) || maxAge < 0) {
-    throw new ProxyAwareConfigError('hsts.maxAge', `must be a whole number of seconds (0 or more), got ${show(maxAge)}`)
+  // past MAX_SAFE_INTEGER a number prints as 1e+21: an invalid header
+  if (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge) || maxAge < 0) {
+    throw new ProxyAwareConfigError('hsts.maxAge', `must be a whole number of seconds (0 to ${Number.MAX_SAFE_INTEGER}), got ${show(maxAge)}`)
   }
   for (const key of ['includeSubDomains', 'preload']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {

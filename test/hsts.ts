@@ -32,6 +32,9 @@ t.test('configuration errors', async t => {
     [{ maxAge: 1.5 }, 'hsts.maxAge', /got 1.5/],
     [{ maxAge: '1' }, 'hsts.maxAge', /got "1"/],
     [{ maxAge: Infinity }, 'hsts.maxAge', /got Infinity/],
+    // 1e21 would be written as max-age=1e+21, which browsers ignore
+    [{ maxAge: 1e21 }, 'hsts.maxAge', /got 1e\+21/],
+    [{ maxAge: Number.MAX_SAFE_INTEGER + 1 }, 'hsts.maxAge', /got 9007199254740992/],
     [{ includeSubDomains: 'yes' }, 'hsts.includeSubDomains', /must be a boolean, got "yes"/],
     [{ preload: 1 }, 'hsts.preload', /must be a boolean, got 1/],
     [{ preload: true, maxAge: 86400 }, 'hsts.preload', /needs maxAge >= 31536000 and includeSubDomains: true .*got maxAge 86400 and includeSubDomains true/],

@@ -43,6 +43,13 @@ t.test('configuration errors name the option and the value', async t => {
     [{ allowedHosts: ['good.com:443'] }, 'httpsRedirect.allowedHosts', /without port .*got "good.com:443"/],
     [{ allowedHosts: ['*.[::1]'] }, 'httpsRedirect.allowedHosts', /got "\*.\[::1\]"/],
     [{ allowedHosts: ['.'] }, 'httpsRedirect.allowedHosts', /got "."/],
+    // no empty labels: https://<empty>/evil.com/x would leave our host
+    [{ host: '.' }, 'httpsRedirect.host', /got "\."/],
+    [{ host: '..' }, 'httpsRedirect.host', /got "\.\."/],
+    [{ host: '.example.com' }, 'httpsRedirect.host', /got "\.example\.com"/],
+    [{ host: 'a..b' }, 'httpsRedirect.host', /got "a\.\.b"/],
+    [{ allowedHosts: ['a..b'] }, 'httpsRedirect.allowedHosts', /got "a\.\.b"/],
+    [{ allowedHosts: ['*..example.com'] }, 'httpsRedirect.allowedHosts', /got "\*\.\.example\.com"/],
     [{ allowedHosts: ['good com'] }, 'httpsRedirect.allowedHosts', /got "good com"/],
     [{ allowedHosts: [null] }, 'httpsRedirect.allowedHosts', /got null/],
     [{ host: 'good.com', port: 0 }, 'httpsRedirect.port', /from 1 to 65535, got 0/],
@@ -419,4 +426,24 @@ t.test('Fastify plugin and Express middleware over real sockets', async t => {
     r = await request(port, { method: 'POST' })
     t.equal(r.status, 403, name)
   }
+})
+
+t.test('Express: a middleware mounted on a path redirects to the full original path', async t => {
+  const app = express()
+  app.use('/shop', trustProxyExpress({ trust: PROXY, httpsRedirect: { host: 'good.com', exempt: ['/shop/health'] } }))
+  app.use('/shop', (req, res) => { res.send(`shop ${req.url}`) })
+  const sub = express()
+  sub.use(trustProxyExpress({ trust: PROXY, httpsRedirect: { host: 'good.com' } }))
+  sub.use((req, res) => { res.send('api') })
+  app.use('/api', sub)
+  const port = await listen(t, http.createServer(app))
+
+  let r = await request(port, { path: '/shop/cart?x=1' })
+  t.equal(r.status, 301)
+  t.equal(r.headers.location, 'https://good.com/shop/cart?x=1', 'the mount path is kept')
+  r = await request(port, { path: '/api/items?page=2' })
+  t.equal(r.headers.location, 'https://good.com/api/items?page=2', 'a sub-app keeps its mount path')
+  r = await request(port, { path: '/shop/health' })
+  t.equal(r.status, 200, 'exempt paths are matched on the full path')
+  t.equal(r.body, 'shop /health')
 })
