@@ -6,7 +6,7 @@ import type { NextFunction, Request, Response } from 'express'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import type { TrustFunction } from './trust.js'
 import { ProxyAwareConfigError, show } from './errors.js'
-import { type Logger, silentLogger } from './features.js'
+import { type Logger, sendAnswer, silentLogger } from './features.js'
 import {
   type ClientCertError,
   type ClientCertificate,
@@ -151,8 +151,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
       const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }
       const answer = engine.check(ctx)
       if (answer !== undefined) {
-        res.writeHead(answer.status, answer.headers)
-        res.end(req.method === 'HEAD' ? undefined : answer.body)
+        sendAnswer(req, res, answer)
         return
       }
       engine.respond(ctx)
@@ -179,8 +178,7 @@ export function clientCertPolicy(options: ClientCertRoutePolicy & { logger?: Log
   return function proxyAwareClientCertPolicy(req, res, next) {
     const answer = apply({ req, log, peer: req.proxyAware?.peer })
     if (answer !== undefined) {
-      res.writeHead(answer.status, answer.headers)
-      res.end(req.method === 'HEAD' ? undefined : answer.body)
+      sendAnswer(req, res, answer)
       return
     }
     next()

@@ -53,6 +53,12 @@ export interface Feature {
   onResponse?(ctx: FeatureContext): void
 }
 
+/** Send a feature's answer on a raw response (no body for HEAD). @private */
+export const sendAnswer = (req: IncomingMessage, res: ServerResponse, answer: Answer): void => {
+  res.writeHead(answer.status, answer.headers)
+  res.end(req.method === 'HEAD' ? undefined : answer.body)
+}
+
 /** A logger that drops everything, for callers that pass none. @private */
 export const silentLogger: Logger = { warn() {}, info() {} }
 

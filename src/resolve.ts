@@ -16,7 +16,7 @@ import {
 } from './headers.js'
 import { formatParsed, INVALID, parseAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, silentLogger } from './features.js'
+import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, sendAnswer, silentLogger } from './features.js'
 import type { HttpsOptions } from './https.js'
 import type { ClientCertOptions } from './mtls.js'
 import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
@@ -475,8 +475,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const ctx: FeatureContext = { req, res, resolution: resolve(req), log, route: undefined }
     const answer = check(ctx)
     if (answer !== undefined) {
-      res.writeHead(answer.status, answer.headers)
-      res.end(req.method === 'HEAD' ? undefined : answer.body)
+      sendAnswer(req, res, answer)
       return true
     }
     respond(ctx)

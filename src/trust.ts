@@ -125,7 +125,7 @@ const compileRanges = (entries: readonly string[]) => {
     let prefix = max
     if (slash >= 0) {
       const p = entry.slice(slash + 1)
-      if (/^\d{1,3}$/.test(p)) {
+      if (/^(0|[1-9]\d{0,2})$/.test(p)) {
         prefix = Number(p)
         if (prefix > max) throw bad(entry, `prefix length must be 1-${max}`)
       } else if (ip.kind() === 'ipv4' && ipaddr.IPv4.isValidFourPartDecimal(p)) {

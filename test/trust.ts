@@ -64,6 +64,8 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   // prefixes
   ['IPv4 /33', { trust: '10.0.0.0/33' }, 'trust', /"10\.0\.0\.0\/33": prefix length must be 1-32/],
   ['IPv6 /129', { trust: '2001:db8::/129' }, 'trust', /"2001:db8::\/129": prefix length must be 1-128/],
+  ['leading zero prefix', { trust: '10.0.0.0/08' }, 'trust', /"10\.0\.0\.0\/08": the prefix must be a number/],
+  ['leading zero IPv6 prefix', { trust: '2001:db8::/032' }, 'trust', /"2001:db8::\/032": the prefix must be a number/],
   ['IPv4 /0', { trust: '0.0.0.0/0' }, 'trust', /"0\.0\.0\.0\/0": a \/0 range trusts every address; .*use trust: true/],
   ['IPv4 /0 of another net', { trust: '10.0.0.0/0' }, 'trust', /"10\.0\.0\.0\/0": a \/0 range/],
   ['IPv6 /0', { trust: ['loopback', '::/0'] }, 'trust', /"::\/0": a \/0 range/],
