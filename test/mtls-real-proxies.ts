@@ -4,69 +4,18 @@
 // address; 127.0.0.66 plays an attacker that reaches the app directly.
 // Outside CI a missing proxy binary skips its test; in CI it fails (.ci/run
 // installs nginx-light and haproxy).
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { type AddressInfo, createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
+import { freePort, need, nginxConf, runProxy, waitForPort } from './fixtures/proxies.js'
 import { clientCertErrorOf, clientCertOf, type ClientCertPolicy, createTrustProxy } from '../src/index.js'
 import { certs, type Pair } from './fixtures/certs.js'
 import { get, getTls, listen } from './fixtures/mtls-helpers.js'
 
 type T = Test
 const c = certs()
-
-const which = (bin: string): string | undefined => {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
-    try {
-      execFileSync('test', ['-x', join(dir, bin)])
-      return join(dir, bin)
-    } catch {}
-  }
-  return undefined
-}
-
-const need = (t: T, bin: string): string | undefined => {
-  const path = which(bin)
-  if (path === undefined) {
-    if (process.env.CI) t.fail(`${bin} is not installed: .ci/run must install it`)
-    else t.pass(`${bin} end-to-end`, { skip: `${bin} is not installed (apt-get install nginx-light haproxy)` })
-  }
-  return path
-}
-
-const freePort = () =>
-  new Promise<number>(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
-
-const waitForPort = async (port: number, child: ChildProcess, log: () => string) => {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`proxy exited: ${log()}`)
-    const inUse = await new Promise<boolean>(resolve => {
-      const s = createServer()
-      s.once('error', () => resolve(true))
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
-    })
-    if (inUse) return
-    await new Promise(r => setTimeout(r, 50))
-  }
-  throw new Error(`proxy did not listen on ${port}: ${log()}`)
-}
-
-const run = (t: T, bin: string, args: string[]) => {
-  let log = ''
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout!.on('data', d => { log += d })
-  child.stderr!.on('data', d => { log += d })
-  t.teardown(() => { child.kill('SIGKILL') })
-  return { child, log: () => log }
-}
 
 /** The app: trusts 127.0.0.1 only, certificates optional so the reason shows. */
 const startApp = async (t: T, clientCert: ClientCertPolicy) => {
@@ -109,20 +58,7 @@ t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', a
   const dir = files(t)
   const appPort = await startApp(t, { forwarded: { source: 'nginx' } })
   const port = await freePort()
-  writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, `
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/server.pem;
@@ -138,9 +74,8 @@ http {
       proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
     }
   }
-}
-`)
-  const { child, log } = run(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
+`))
+  const { child, log } = runProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
   await waitForPort(port, child, log)
   for (const [name, client, cn, reason] of table) {
     const res = await getTls({ port, client, from: '127.0.0.5' })
@@ -181,7 +116,7 @@ frontend tls
 backend app
   server app 127.0.0.1:${appPort}
 `)
-  const { child, log } = run(t, haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'])
+  const { child, log } = runProxy(t, haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'])
   await waitForPort(port, child, log)
   for (const [name, client, cn, reason] of table) {
     const res = await getTls({ port, client, from: '127.0.0.5' })

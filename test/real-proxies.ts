@@ -3,33 +3,16 @@
 // a Fastify app that trusts only the proxy's address. Outside CI a missing
 // proxy binary skips its test; in CI it fails.
 import t, { type Test } from 'tap'
+import { freePort, need, nginxConf, runProxy, waitForPort } from './fixtures/proxies.js'
 import Fastify from 'fastify'
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process'
+import { execFileSync } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { request as httpRequest } from 'node:http'
 import { request as httpsRequest } from 'node:https'
-import { createServer, type AddressInfo } from 'node:net'
+import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { trustProxy } from '../src/fastify.js'
-
-const which = (bin: string): string | undefined => {
-  for (const dir of ['/usr/sbin', '/usr/bin', '/usr/local/sbin', '/usr/local/bin']) {
-    try {
-      execFileSync('test', ['-x', join(dir, bin)])
-      return join(dir, bin)
-    } catch {}
-  }
-  return undefined
-}
-
-const freePort = () =>
-  new Promise<number>(resolve => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo
-      s.close(() => resolve(port))
-    })
-  })
 
 interface Seen { ip: string, ips: string[], protocol: string, host: string, reason: string }
 
@@ -52,20 +35,6 @@ const get = (
     req.end()
   })
 
-const waitForPort = async (port: number, child: ChildProcess, log: () => string) => {
-  for (let i = 0; i < 100; i++) {
-    if (child.exitCode !== null) throw new Error(`proxy exited: ${log()}`)
-    const ok = await new Promise<boolean>(resolve => {
-      const s = createServer()
-      s.once('error', () => resolve(true)) // in use: the proxy is listening
-      s.listen(port, '127.0.0.1', () => s.close(() => resolve(false)))
-    })
-    if (ok) return
-    await new Promise(r => setTimeout(r, 50))
-  }
-  throw new Error(`proxy did not listen on ${port}: ${log()}`)
-}
-
 const startApp = async (t: Test) => {
   const app = Fastify()
   // only the proxy (which connects from 127.0.0.1) is trusted
@@ -78,30 +47,12 @@ const startApp = async (t: Test) => {
   return (app.server.address() as AddressInfo).port
 }
 
-const run = (t: Test, bin: string, args: string[]) => {
-  let log = ''
-  const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] })
-  child.stdout!.on('data', d => { log += d })
-  child.stderr!.on('data', d => { log += d })
-  t.teardown(() => { child.kill('SIGKILL') })
-  return { child, log: () => log }
-}
-
 const selfSigned = (dir: string) => {
   execFileSync('openssl', [
     'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
     '-subj', '/CN=localhost',
   ], { stdio: 'ignore' })
-}
-
-const need = (t: Test, bin: string): string | undefined => {
-  const path = which(bin)
-  if (path === undefined) {
-    if (process.env.CI) t.fail(`${bin} is not installed: .ci/run must install it`)
-    else t.pass(`${bin} end-to-end`, { skip: `${bin} is not installed (apt-get install nginx-light haproxy)` })
-  }
-  return path
 }
 
 t.test('nginx: appends with $proxy_add_x_forwarded_for and sets X-Forwarded-Proto', async t => {
@@ -112,20 +63,7 @@ t.test('nginx: appends with $proxy_add_x_forwarded_for and sets X-Forwarded-Prot
   const appPort = await startApp(t)
   const httpPort = await freePort()
   const tlsPort = await freePort()
-  writeFileSync(join(dir, 'nginx.conf'), `
-daemon off;
-master_process off;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 64; }
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, `
   server {
     listen 127.0.0.1:${httpPort};
     listen 127.0.0.1:${tlsPort} ssl;
@@ -138,9 +76,8 @@ http {
       proxy_set_header X-Forwarded-Proto $scheme;
     }
   }
-}
-`)
-  const { child, log } = run(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
+`))
+  const { child, log } = runProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
   await waitForPort(httpPort, child, log)
   await waitForPort(tlsPort, child, log)
 
@@ -186,7 +123,7 @@ frontend web
 backend app
   server app1 127.0.0.1:${appPort}
 `)
-  const { child, log } = run(t, haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')])
+  const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')])
   await waitForPort(httpPort, child, log)
   await waitForPort(tlsPort, child, log)
 
