@@ -43,26 +43,47 @@ const kOutHeaders = Object.getOwnPropertySymbols(new OutgoingMessage())
 
 type Store = (this: ServerResponse, firstLine: string, headers: HeaderSet) => void
 interface Storable { _storeHeader?: Store, [key: symbol]: unknown }
+type Respond = (this: unknown, headers: HeaderSet, ...rest: unknown[]) => unknown
+interface Respondable { stream?: { respond?: Respond } }
 
 /**
  * Run `edit` on the headers of `res` at the last moment before they are
  * serialised. Hooking `writeHead` (the on-headers way) is not enough: a
  * wrapper installed before ours runs after ours, and `cookies` (used by
  * cookie-session) writes through `OutgoingMessage.prototype.setHeader`,
- * bypassing any patch on the instance. Every HTTP/1 response, however its
- * headers were given (setHeader, appendHeader, setHeaders, writeHead with
- * an object, a flat array or an array of pairs, implicit headers from
- * write/end), goes through `_storeHeader` exactly once, with the final
- * set. Returns false when `res` is not an HTTP/1 response (HTTP/2
- * compatibility API), which has no such point.
+ * bypassing any patch on the instance.
+ *
+ * Every HTTP/1 response, however its headers were given (setHeader,
+ * appendHeader, setHeaders, writeHead with an object, a flat array or an
+ * array of pairs, implicit headers from write/end), goes through
+ * `_storeHeader` exactly once, with the final set. Every HTTP/2
+ * compatibility response (`Http2ServerResponse`) sends its header block
+ * through `res.stream.respond(headers, options)` exactly once, from
+ * writeHead, flushHeaders or the implicit headers of write/end, with its
+ * whole header map (the app's own `res.stream.respond` calls pass there
+ * too). 1xx blocks (`writeEarlyHints`, `writeContinue`, through
+ * `additionalHeaders`), trailers and `respondWithFile`/`respondWithFD`
+ * are not edited.
+ *
+ * Returns false when `res` is neither, and nothing is hooked.
  * @private
  */
 export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
   const r = res as unknown as Storable
   const store = r._storeHeader
-  if (typeof store !== 'function' || kOutHeaders === undefined) return false
-  r._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: HeaderSet) {
-    return store.call(this, firstLine, edit(headers, headers != null && headers === r[kOutHeaders!]))
+  if (typeof store === 'function' && kOutHeaders !== undefined) {
+    r._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: HeaderSet) {
+      return store.call(this, firstLine, edit(headers, headers != null && headers === r[kOutHeaders]))
+    }
+    return true
+  }
+  const stream = (res as unknown as Respondable).stream
+  const respond = stream?.respond
+  if (typeof respond !== 'function') return false
+  // the map passed is the response's own: edited as a caller's object
+  // (copied on change), so what the app reads back stays what it wrote
+  stream!.respond = function respondWithEdit(this: unknown, headers: HeaderSet, ...rest: unknown[]) {
+    return respond.call(this, edit(headers, false), ...rest)
   }
   return true
 }
@@ -292,7 +313,7 @@ const compileSecureCookies = (value: unknown): Feature | undefined => {
         return copy ?? value
       }
       const hooked = onHeaders(ctx.res, (headers, out) => mapHeader(headers, out, 'set-cookie', map))
-      if (!hooked) log.warn({}, 'proxy-aware: secureCookies: this response is not an HTTP/1 response; cookies are left alone')
+      if (!hooked) log.warn({}, 'proxy-aware: secureCookies: this response is neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone')
     },
   }
 }

@@ -404,28 +404,251 @@ for (const order of ['before', 'after'] as const) {
   })
 }
 
-t.test('HTTP/2 compatibility responses: HSTS set, cookies left alone with a warning', async t => {
+/** A response over HTTP/2, as the tests look at it. */
+interface H2Reply {
+  status: number
+  headers: http2.IncomingHttpHeaders
+  /** every Set-Cookie field, in order */
+  cookies: string[]
+  body: string
+}
+
+/** Listen on 127.0.0.1 with an HTTP/2 server; closes when the test ends. */
+const listenH2 = async (tt: Test, server: http2.Http2Server | http2.Http2SecureServer): Promise<number> => {
+  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+  tt.teardown(() => new Promise(resolve => server.close(resolve)))
+  return (server.address() as { port: number }).port
+}
+
+/** One HTTP/2 request on its own connection from `from` (h2c unless `secure`). */
+const h2request = async (
+  port: number,
+  o: { from?: string, secure?: boolean, path?: string, headers?: Record<string, string> } = {},
+): Promise<H2Reply> => {
+  // passed on to net.connect / tls.connect (@types/node omits localAddress)
+  const options: http2.SecureClientSessionOptions & { localAddress: string } = {
+    rejectUnauthorized: false,
+    localAddress: o.from ?? CLIENT,
+  }
+  const client = http2.connect(`${o.secure === true ? 'https' : 'http'}://127.0.0.1:${port}`, options)
+  try {
+    return await new Promise<H2Reply>((resolve, reject) => {
+      client.on('error', reject)
+      const stream = client.request({ ':path': o.path ?? '/', ':authority': 'good.com', ...o.headers })
+      let body = ''
+      stream.setEncoding('latin1')
+      stream.on('response', headers => {
+        stream.on('data', (c: string) => (body += c))
+        stream.on('end', () => {
+          const raw = headers['set-cookie']
+          resolve({ status: Number(headers[':status']), headers, cookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw], body })
+        })
+      })
+      stream.on('error', reject)
+      stream.end()
+    })
+  } finally {
+    client.close()
+  }
+}
+
+type H2App = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void
+
+/** An HTTP/2 server (TLS when `secure`, else h2c) behind the core. */
+const serveH2 = async (
+  tt: Test,
+  app: H2App,
+  options: Omit<TrustProxyOptions, 'trust'> = { secureCookies: true },
+  secure = false,
+  before?: H2App,
+) => {
+  const proxy = createTrustProxy({ trust: PROXY, ...options })
+  const log = recorder()
+  const handler: H2App = (req, res) => {
+    before?.(req, res)
+    if (!proxy.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, log)) app(req, res)
+  }
+  const port = await listenH2(tt, secure ? http2.createSecureServer(tls, handler) : http2.createServer(handler))
+  return { port, log }
+}
+
+t.test('HTTP/2 compatibility responses: every way of writing Set-Cookie', async t => {
+  const both = ['a=1', 'b=2; Secure']
+  const secured = ['a=1; Secure', 'b=2; Secure']
+  const apps: [string, H2App, H2App?][] = [
+    ['setHeader string', (_q, res) => {
+      res.setHeader('set-cookie', 'a=1')
+      res.end()
+    }],
+    ['setHeader array', (_q, res) => {
+      res.setHeader('Set-Cookie', both)
+      res.end('body')
+    }],
+    ['appendHeader', (_q, res) => {
+      res.appendHeader('Set-Cookie', 'a=1')
+      res.appendHeader('set-cookie', 'b=2; Secure')
+      res.end()
+    }],
+    ['writeHead object', (_q, res) => res.writeHead(200, { 'Set-Cookie': both, 'x-a': '1' }).end()],
+    ['writeHead flat array', (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'x-a', '1', 'set-cookie', 'b=2; Secure'] as unknown as http2.OutgoingHttpHeaders).end()],
+    ['writeHead nested array', (_q, res) => res.writeHead(200, [['Set-Cookie', 'a=1'], ['x-a', '1'], ['set-cookie', 'b=2; Secure']] as unknown as http2.OutgoingHttpHeaders).end()],
+    ['writeHead after setHeader', (_q, res) => {
+      res.setHeader('x-a', '1')
+      res.writeHead(200, { 'Set-Cookie': both }).end()
+    }],
+    ['implicit headers from write', (_q, res) => {
+      res.setHeader('Set-Cookie', both)
+      res.write('x')
+      res.end()
+    }],
+    ['flushHeaders', (_q, res) => {
+      res.setHeader('Set-Cookie', both)
+      // Http2ServerResponse#flushHeaders exists, @types/node omits it
+      const flushable = res as unknown as { flushHeaders(): void }
+      flushable.flushHeaders()
+      res.end('x')
+    }],
+    ['set later, from a timer', (_q, res) => {
+      setTimeout(() => {
+        res.setHeader('Set-Cookie', both)
+        res.end()
+      }, 5)
+    }],
+    // on-headers wraps writeHead; installed after us or before us
+    ['on-headers after us', (_q, res) => {
+      onHeaders(res as unknown as http.ServerResponse, () => res.setHeader('Set-Cookie', both))
+      res.end()
+    }],
+    ['on-headers before us', (_q, res) => res.end(), (_q, res) => {
+      onHeaders(res as unknown as http.ServerResponse, () => res.setHeader('Set-Cookie', both))
+    }],
+    ['the core API through res.stream', (_q, res) => {
+      res.stream.respond({ ':status': 200, 'set-cookie': both }, { endStream: true })
+    }],
+  ]
+  for (const secure of [false, true]) {
+    for (const [name, app, before] of apps) {
+      const label = `${name} (${secure ? 'h2 over TLS' : 'h2c behind a TLS-terminating proxy'})`
+      const { port, log } = await serveH2(t, app, { secureCookies: true }, secure, before)
+      const r = await h2request(port, secure ? { secure } : { from: PROXY, headers: HTTPS })
+      t.equal(r.status, 200, label)
+      t.same(r.cookies, name === 'setHeader string' ? ['a=1; Secure'] : secured, label)
+      if (name.startsWith('writeHead')) t.equal(r.headers['x-a'], '1', `${label}: other headers kept`)
+      t.same(log.entries, [], `${label}: nothing logged`)
+      if (!secure) {
+        // plain http, or a forged header: left alone
+        for (const o of [{ from: PROXY }, { from: CLIENT, headers: HTTPS }]) {
+          const plain = await h2request(port, o)
+          t.same(plain.cookies, name === 'setHeader string' ? ['a=1'] : both, `${label} over http from ${o.from}`)
+        }
+      }
+    }
+  }
+  // the app's header map is not changed behind its back
+  let after: unknown
+  const { port } = await serveH2(t, (_q, res) => {
+    res.setHeader('Set-Cookie', 'a=1')
+    res.end(() => (after = res.getHeader('set-cookie')))
+  }, { secureCookies: true }, true)
+  t.same((await h2request(port, { secure: true })).cookies, ['a=1; Secure'])
+  t.equal(after, 'a=1')
+  // a response without any cookie
+  const bare = await serveH2(t, (_q, res) => res.writeHead(204).end(), { secureCookies: true }, true)
+  const none = await h2request(bare.port, { secure: true })
+  t.equal(none.status, 204)
+  t.same(none.cookies, [])
+})
+
+t.test('HTTP/2: prefix warnings, HSTS and cookies together', async t => {
+  const cookies = ['__Host-ok=1; Path=/', '__Host-domain=1; Path=/; Domain=good.com', 'plain=1']
+  const { port, log } = await serveH2(t, (req, res) => {
+    if (req.url === '/own-hsts') res.setHeader('Strict-Transport-Security', 'max-age=5')
+    res.setHeader('Set-Cookie', cookies)
+    res.end('h2')
+  }, { secureCookies: true, hsts: true }, true)
+  let r = await h2request(port, { secure: true })
+  t.equal(r.body, 'h2')
+  t.same(r.cookies, cookies.map(c => `${c}; Secure`))
+  t.equal(r.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.same(log.entries, [
+    { level: 'warn', obj: { cookie: '__Host-domain' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must not have a Domain attribute' },
+  ])
+  // an HSTS header the app set itself is kept, once
+  r = await h2request(port, { secure: true, path: '/own-hsts' })
+  t.equal(r.headers['strict-transport-security'], 'max-age=5')
+  t.same(r.cookies, cookies.map(c => `${c}; Secure`))
+  // h2c: HSTS and Secure only behind the trusted proxy
+  const h2c = await serveH2(t, (_q, res) => {
+    res.setHeader('Set-Cookie', 'a=1')
+    res.end()
+  }, { secureCookies: true, hsts: true })
+  r = await h2request(h2c.port, { from: PROXY, headers: HTTPS })
+  t.equal(r.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.same(r.cookies, ['a=1; Secure'])
+  r = await h2request(h2c.port, { from: CLIENT, headers: HTTPS })
+  t.equal(r.headers['strict-transport-security'], undefined)
+  t.same(r.cookies, ['a=1'])
+})
+
+t.test('Fastify over HTTP/2 with allowHTTP1 (h2 and HTTP/1.1 clients)', async t => {
+  const logged: string[] = []
+  const app = Fastify({
+    http2: true,
+    https: { ...tls, allowHTTP1: true },
+    logger: { level: 'warn', stream: { write: (line: string) => logged.push(line) } },
+  })
+  await app.register(fastifyCookie)
+  await app.register(trustProxyFastify, { trust: 'loopback', secureCookies: true, hsts: true })
+  app.get('/', async (_req, reply) => {
+    reply.header('set-cookie', 'sid=1; Path=/')
+    return 'ok'
+  })
+  app.get('/many', async (_req, reply) => {
+    reply.setCookie('a', '1', { path: '/' })
+    reply.header('set-cookie', 'b=2')
+    reply.header('set-cookie', 'c=3; Secure')
+    return 'ok'
+  })
+  app.get('/raw', (_req, reply) => {
+    reply.hijack()
+    reply.raw.writeHead(200, { 'Set-Cookie': ['d=4', 'e=5; Secure'] })
+    reply.raw.end('raw')
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as { port: number }).port
+  const expected: Record<string, string[]> = {
+    '/': ['sid=1; Path=/; Secure'],
+    // @fastify/cookie appends its cookies in onSend, after reply.header's
+    '/many': ['b=2; Secure', 'c=3; Secure', 'a=1; Path=/; SameSite=Lax; Secure'],
+    '/raw': ['d=4; Secure', 'e=5; Secure'],
+  }
+  for (const [path, cookies] of Object.entries(expected)) {
+    const h2 = await h2request(port, { secure: true, path })
+    t.equal(h2.status, 200, `h2 ${path}`)
+    t.same(h2.cookies, cookies, `h2 ${path}`)
+    t.equal(h2.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', `h2 ${path}`)
+    const h1 = await request(port, { secure: true, path })
+    t.equal(h1.status, 200, `HTTP/1.1 ${path}`)
+    t.same(h1.cookies, cookies, `HTTP/1.1 ${path}`)
+    t.equal(h1.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', `HTTP/1.1 ${path}`)
+  }
+  t.same(logged, [])
+})
+
+t.test('a response object that is neither HTTP/1 nor HTTP/2: HSTS through setHeader, cookies left alone with a warning', async t => {
   const proxy = createTrustProxy({ trust: PROXY, secureCookies: true, hsts: true })
   const log = recorder()
-  const server = http2.createSecureServer(tls, (req, res) => {
-    if (proxy.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, log)) return
-    res.setHeader('set-cookie', 'a=1')
-    res.end('h2')
-  })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  const client = http2.connect(`https://127.0.0.1:${(server.address() as { port: number }).port}`, { rejectUnauthorized: false })
-  t.teardown(() => client.close())
-  const headers = await new Promise<http2.IncomingHttpHeaders>((resolve, reject) => {
-    const stream = client.request({ ':path': '/', ':authority': 'good.com' })
-    stream.on('response', h => {
-      stream.resume()
-      stream.on('end', () => resolve(h))
-    })
-    stream.on('error', reject)
-    stream.end()
-  })
-  t.equal(headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
-  t.same(headers['set-cookie'], ['a=1'])
-  t.match(log.entries, [{ level: 'warn', msg: /not an HTTP\/1 response; cookies are left alone/ }])
+  const set: Record<string, unknown> = {}
+  const res = {
+    setHeader(name: string, value: unknown) {
+      set[name.toLowerCase()] = value
+    },
+    getHeader: (name: string) => set[name.toLowerCase()],
+    hasHeader: (name: string) => name.toLowerCase() in set,
+  }
+  const req = { url: '/', method: 'GET', headers: { host: 'good.com', ...HTTPS }, rawHeaders: ['Host', 'good.com'], socket: { remoteAddress: PROXY } }
+  t.equal(proxy.handle(req as never, res as never, log), false)
+  t.same(set, { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
+  t.match(log.entries, [{ level: 'warn', msg: /neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone/ }])
 })
