@@ -3,6 +3,7 @@
  * file per question) and prints the tables the README quotes, with the
  * machine, Node version and date they were measured on.
  */
+import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import * as core from './resolve-vs-proxy-addr.mjs'
 import * as fastify from './fastify-route.mjs'
@@ -19,4 +20,7 @@ for (const bench of [core, fastify]) {
   await bench.run()
   console.log('')
 }
+// the HTTPS options' cost is its own script (it forks its own servers)
+console.log('## HTTPS options: server CPU per request vs the bare plugin\n')
+execFileSync(process.execPath, [new URL('https.mjs', import.meta.url).pathname], { stdio: 'inherit' })
 console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`)

@@ -5,7 +5,7 @@
  * Also the response hook HSTS uses: `onHeaders(res, edit)` runs `edit` on
  * the exact header set about to be serialised. @private
  */
-import { OutgoingMessage, type ServerResponse } from 'node:http'
+import { OutgoingMessage, ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from './errors.js'
 import type { Feature, FeatureCompiler, FeatureContext, Logger } from './features.js'
 
@@ -43,6 +43,38 @@ const kOutHeaders = Object.getOwnPropertySymbols(new OutgoingMessage())
 
 type Store = (this: ServerResponse, firstLine: string, headers: HeaderSet) => void
 interface Storable { _storeHeader?: Store, [key: symbol]: unknown }
+
+/**
+ * The pending edits of each HTTP/1 response, under a symbol. Not a wrapper
+ * on the response (an own `_storeHeader` function on every response cost
+ * microseconds per request in Node's http code) and not a WeakMap (its
+ * entries for short-lived responses made garbage collection dearer).
+ */
+const kEdit = Symbol('proxy-aware.headerEdit')
+interface Editable { [kEdit]?: HeaderEdit }
+let patched = false
+
+/**
+ * Wrap `ServerResponse.prototype._storeHeader` once, the first time a
+ * response needs an edit. Responses without an edit pass straight through.
+ */
+const patchStoreHeader = (): boolean => {
+  if (patched) return true
+  const proto = ServerResponse.prototype as unknown as Storable
+  const store = proto._storeHeader
+  /* c8 ignore next -- every Node version we support has it */
+  if (typeof store !== 'function') return false
+  proto._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: HeaderSet) {
+    const edit = (this as Editable)[kEdit]
+    // (kept after use: a _storeHeader that throws on a bad header value is
+    // called again by the next writeHead, and the edits are idempotent)
+    if (edit === undefined) return store.call(this, firstLine, headers)
+    const own = (this as unknown as Storable)[kOutHeaders!]
+    return store.call(this, firstLine, edit(headers, headers != null && headers === own))
+  }
+  patched = true
+  return true
+}
 type Respond = (this: unknown, headers: HeaderSet, ...rest: unknown[]) => unknown
 interface Respondable { stream?: { respond?: Respond } }
 
@@ -69,12 +101,11 @@ interface Respondable { stream?: { respond?: Respond } }
  * @private
  */
 export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
-  const r = res as unknown as Storable
-  const store = r._storeHeader
-  if (typeof store === 'function' && kOutHeaders !== undefined) {
-    r._storeHeader = function storeHeader(this: ServerResponse, firstLine: string, headers: HeaderSet) {
-      return store.call(this, firstLine, edit(headers, headers != null && headers === r[kOutHeaders]))
-    }
+  if (res instanceof ServerResponse && kOutHeaders !== undefined && patchStoreHeader()) {
+    // an edit added later runs first, as an outer wrapper would
+    const r = res as Editable
+    const before = r[kEdit]
+    r[kEdit] = before === undefined ? edit : (headers, out) => before(edit(headers, out), out)
     return true
   }
   const stream = (res as unknown as Respondable).stream
@@ -83,9 +114,21 @@ export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
   // the map passed is the response's own: edited as a caller's object
   // (copied on change), so what the app reads back stays what it wrote
   stream!.respond = function respondWithEdit(this: unknown, headers: HeaderSet, ...rest: unknown[]) {
-    return respond.call(this, edit(headers, false), ...rest)
+    return respond.call(this, asObject(edit(headers, false)), ...rest)
   }
   return true
+}
+
+/**
+ * HTTP/2's `respond` takes an object: fold the flat array that `addHeader`
+ * made from the compat map back into one. The names are unique: the map's
+ * keys, plus one name `addHeader` was only asked to add when absent.
+ */
+const asObject = (headers: HeaderSet): HeaderSet => {
+  if (!Array.isArray(headers)) return headers
+  const out: Record<string, unknown> = {}
+  for (let i = 0; i < headers.length; i += 2) out[String(headers[i]).toLowerCase()] = headers[i + 1]
+  return out as HeaderSet
 }
 
 /** `name` lower-cased equals `lower` (which is lower case). */
@@ -173,7 +216,14 @@ export const addHeader = (headers: HeaderSet, out: boolean, name: string, value:
       ? [...headers, [name, value]]
       : [...headers, name, value]
   }
-  return { ...headers, [name]: value }
+  // a flat array, not `{ ...headers, [name]: value }`: that copy is a
+  // dictionary-mode object, which Node's _storeHeader walks slowly
+  // (measured: most of HSTS's cost per request)
+  const flat: unknown[] = []
+  const object = headers as Record<string, unknown>
+  for (const key in object) if (Object.hasOwn(object, key)) flat.push(key, object[key])
+  flat.push(name, value)
+  return flat as HeaderSet
 }
 
 /** What one `Set-Cookie` value says about itself. @private */
