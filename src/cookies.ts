@@ -6,7 +6,7 @@
  * the exact header set about to be serialised. @private
  */
 import { OutgoingMessage, ServerResponse } from 'node:http'
-import { ProxyAwareConfigError, show } from './errors.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
 import type { Feature, FeatureCompiler, FeatureContext, Logger } from './features.js'
 
 /** Options of `secureCookies` (`true` means all defaults). @public */
@@ -309,13 +309,6 @@ const addSecure = (s: string): string => {
   return end > 0 && s.charCodeAt(end - 1) === 59 ? `${s.slice(0, end)} Secure` : `${s}; Secure`
 }
 
-const checkKeys = (value: object) => {
-  for (const key of Object.keys(value)) {
-    if (key !== 'warn') {
-      throw new ProxyAwareConfigError(`secureCookies.${key}`, 'is not a known option (known: warn)')
-    }
-  }
-}
 
 /**
  * Compile `secureCookies` (`true`, `false`, `undefined` or an options
@@ -328,7 +321,7 @@ const compileSecureCookies = (value: unknown): Feature | undefined => {
   }
   let warn = true
   if (value !== true) {
-    checkKeys(value)
+    checkOptionNames(value, ['warn'], 'secureCookies')
     const w = (value as SecureCookiesOptions).warn
     if (w !== undefined && typeof w !== 'boolean') {
       throw new ProxyAwareConfigError('secureCookies.warn', `must be a boolean, got ${show(w)}`)

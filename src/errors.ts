@@ -35,3 +35,16 @@ export const show = (value: unknown): string => {
     return String(value)
   }
 }
+
+/**
+ * Throw on option names nobody understands (a typo would otherwise turn a
+ * security setting off silently). `prefix` names the parent option, e.g.
+ * `hsts` for `hsts.maxAge`. @private
+ */
+export const checkOptionNames = (options: object, known: readonly string[], prefix?: string): void => {
+  for (const key of Object.keys(options)) {
+    if (!known.includes(key)) {
+      throw new ProxyAwareConfigError(prefix === undefined ? key : `${prefix}.${key}`, `is not a known option (known: ${known.join(', ')})`)
+    }
+  }
+}

@@ -5,7 +5,7 @@
  * an untrusted peer never skips the redirect nor earns HSTS.
  */
 import type { IncomingMessage } from 'node:http'
-import { ProxyAwareConfigError, show } from './errors.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
 import { addHeader, hasHeader, onHeaders, type SecureCookiesOptions } from './cookies.js'
 import type { Answer, Feature, FeatureCompiler, FeatureContext } from './features.js'
 import { parseHost } from './headers.js'
@@ -95,13 +95,6 @@ const plainObject = (name: string, value: unknown): Opts => {
   return value as Opts
 }
 
-const checkKeys = (name: string, value: Opts, known: readonly string[]) => {
-  for (const key of Object.keys(value)) {
-    if (!known.includes(key)) {
-      throw new ProxyAwareConfigError(`${name}.${key}`, `is not a known option (known: ${known.join(', ')})`)
-    }
-  }
-}
 
 /** A (lower-cased) hostname without its trailing dot, as written in a URL. */
 const urlName = (hostname: string): string =>
@@ -241,7 +234,7 @@ const hostLines = (req: IncomingMessage): number => {
 const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = plainObject('httpsRedirect', value)
-  checkKeys('httpsRedirect', o, ['host', 'allowedHosts', 'port', 'status', 'otherMethods', 'exempt'])
+  checkOptionNames(o, ['host', 'allowedHosts', 'port', 'status', 'otherMethods', 'exempt'], 'httpsRedirect')
   if (o.host === undefined && o.allowedHosts === undefined) {
     throw new ProxyAwareConfigError(
       'httpsRedirect',
@@ -333,7 +326,7 @@ const LOCAL_HOSTS = ['localhost', '*.localhost', '127.0.0.1', '[::1]']
 const compileHsts = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = value === true ? {} : plainObject('hsts', value)
-  checkKeys('hsts', o, HSTS_KEYS)
+  checkOptionNames(o, HSTS_KEYS, 'hsts')
   const maxAge = o.maxAge ?? 31536000
   // past MAX_SAFE_INTEGER a number prints as 1e+21: an invalid header
   if (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge) || maxAge < 0) {

@@ -3,7 +3,7 @@
  * @private
  */
 import { X509Certificate } from 'node:crypto'
-import { ProxyAwareConfigError, show } from './errors.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
 import type { SubjectAltNames } from './mtls-der.js'
 
 /** Where a forwarded client certificate comes from. @public */
@@ -182,11 +182,6 @@ const fail = (option: string, message: string): never => {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 
-const known = (value: Record<string, unknown>, prefix: string, names: readonly string[]) => {
-  for (const key of Object.keys(value)) {
-    if (!names.includes(key)) fail(`${prefix}.${key}`, `is not a known option (known: ${names.join(', ')})`)
-  }
-}
 
 /** A header name: lower-cased token characters. */
 const headerName = (option: string, value: unknown, fallback: string | undefined): string | undefined => {
@@ -214,7 +209,7 @@ export const normalizeFingerprint = (s: string): string | undefined => {
 const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
   if (typeof allow === 'function') return allow as (cert: ClientCertificate) => boolean
   if (!isObject(allow)) return fail(option, `must be an object of lists or a function, got ${show(allow)}`)
-  known(allow, option, ['fingerprint256', 'uri', 'dns', 'email', 'commonName'])
+  checkOptionNames(allow, ['fingerprint256', 'uri', 'dns', 'email', 'commonName'], option)
   const lower = (s: string) => s.toLowerCase()
   const same = (s: string) => s
   const fp = allow.fingerprint256 === undefined ? undefined : stringList(`${option}.fingerprint256`, allow.fingerprint256, normalizeFingerprint)
@@ -240,7 +235,7 @@ export const compileRoutePolicy = (
   base: RouteConfig | undefined,
   extra: readonly string[] = [],
 ): RouteConfig => {
-  known(value, option, ['mode', 'allow', 'status', ...extra])
+  checkOptionNames(value, ['mode', 'allow', 'status', ...extra], option)
   const mode = value.mode
   if (mode !== undefined && mode !== 'required' && mode !== 'optional') {
     fail(`${option}.mode`, `must be 'required' or 'optional', got ${show(mode)}`)
@@ -307,7 +302,7 @@ const positive = (option: string, value: unknown, fallback: number, max: number)
 const compileForwarded = (value: unknown): ForwardedConfig => {
   const o = 'clientCert.forwarded'
   if (!isObject(value)) return fail(o, `must be an object with a source, got ${show(value)}`)
-  known(value, o, ['source', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'])
+  checkOptionNames(value, ['source', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
   const source = value.source as ForwardedCertSource
   if (!SOURCES.includes(source)) fail(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
   const own = source === 'nginx' || source === 'haproxy'

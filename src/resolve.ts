@@ -3,7 +3,7 @@
  * and returns `resolve(req)`, which decides client IP, protocol and host
  * for one request, and `trust(address, hop)`, the compiled predicate.
  */
-import { ProxyAwareConfigError, show } from './errors.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
 import {
   countEntries,
   type ForwardedElement,
@@ -178,17 +178,6 @@ const bool = (name: string, value: unknown, fallback: boolean): boolean => {
   return value
 }
 
-/**
- * Throw on option names nobody understands (a typo would otherwise turn a
- * security setting off silently). @private
- */
-export const checkOptionNames = (options: object, known: readonly string[]): void => {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      throw new ProxyAwareConfigError(key, `is not a known option (known: ${known.join(', ')})`)
-    }
-  }
-}
 
 /**
  * Compile the options into a trust engine. Throws `ProxyAwareConfigError`
