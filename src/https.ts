@@ -145,6 +145,15 @@ const compileHosts = (name: string, value: unknown, strict: boolean): HostMatche
   }
 }
 
+/** Whether a path has a `.` or `..` segment, percent-encoded or not. */
+const hasDotSegment = (path: string): boolean => {
+  for (const segment of path.split('/')) {
+    const s = segment.length <= 6 ? segment.toLowerCase().replaceAll('%2e', '.') : ''
+    if (s === '.' || s === '..') return true
+  }
+  return false
+}
+
 const compileExempt = (value: unknown): ((path: string, req: IncomingMessage) => boolean) | undefined => {
   if (value === undefined) return undefined
   if (typeof value === 'function') return value as (path: string, req: IncomingMessage) => boolean
@@ -288,7 +297,11 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
       const target = originForm(url)
       if (exempt !== undefined && target !== undefined) {
         const q = target.indexOf('?')
-        if (exempt(q < 0 ? target : target.slice(0, q), req)) return undefined
+        const path = q < 0 ? target : target.slice(0, q)
+        // a path with . or .. segments is never exempt: the browser or a
+        // proxy may resolve `/.well-known/acme-challenge/../../admin` to a
+        // path that is not
+        if (!hasDotSegment(path) && exempt(path, req)) return undefined
       }
       const safe = method === 'GET' || method === 'HEAD'
       if (!warned && ctx.resolution.reason === 'untrusted-peer' && claimsHttps(req)) {

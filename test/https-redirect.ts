@@ -335,6 +335,12 @@ t.test('exempt paths are matched on the path only', async t => {
     ['/.well-known/acme-challenge', false],
     ['/status/42/x', false],
     ['/x?/status/1', false],
+    // dot segments are never exempt, even under an exempt prefix
+    ['/.well-known/acme-challenge/../../admin', false],
+    ['/.well-known/acme-challenge/%2e%2e/%2E%2E/admin', false],
+    ['/.well-known/acme-challenge/./token', false],
+    ['/.well-known/acme-challenge/.%2e/x', false],
+    ['/.well-known/acme-challenge/..token', true],
   ]
   for (const [target, exempted] of cases) {
     const r = await raw(s.port, `GET ${target} HTTP/1.1\r\nHost: good.com`)
