@@ -14,11 +14,10 @@ import Fastify from 'fastify'
 import net from 'node:net'
 import { pathToFileURL } from 'node:url'
 import trustProxy from '../../dist/esm/fastify.js'
+import { ATTACKER, PROXY, printTable } from './lib.mjs'
 
 export const title = 'HTTPS enforcement: redirect, forged hosts, Secure cookies'
 
-const PROXY = '127.0.0.2'
-const ATTACKER = '127.0.0.66'
 
 const OPTIONS = {
   trust: [PROXY],
@@ -128,24 +127,6 @@ const rawRequest = (port, head, from) =>
     socket.write(`${head}\r\nConnection: close\r\n\r\n`)
   })
 
-/** Print rows (cells may hold several lines) as a boxed table. */
-const printTable = (header, rows) => {
-  const split = cell => String(cell ?? '').split('\n')
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.flatMap(r => split(r[i]).map(l => l.length))))
-  const rule = `+${widths.map(w => '-'.repeat(w + 2)).join('+')}+`
-  const print = cells => {
-    const lines = cells.map(split)
-    const height = Math.max(...lines.map(l => l.length))
-    for (let k = 0; k < height; k++) console.log(`| ${lines.map((l, i) => (l[k] ?? '').padEnd(widths[i])).join(' | ')} |`)
-  }
-  console.log(rule)
-  print(header)
-  console.log(rule)
-  for (const r of rows) {
-    print(r)
-    console.log(rule)
-  }
-}
 
 export const run = async () => {
   const app = await build()

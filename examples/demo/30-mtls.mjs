@@ -22,11 +22,10 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { build as buildFastify } from '../mtls-fastify/server.mjs'
 import { buildBehindProxy } from '../mtls-express/server.mjs'
+import { ATTACKER, PROXY, printTable } from './lib.mjs'
 
 export const title = 'Client certificates: mTLS in the app, and forwarded by a trusted proxy'
 
-const PROXY = '127.0.0.2'
-const ATTACKER = '127.0.0.66'
 const SPIFFE = 'spiffe://example.org/ns/prod/sa/web'
 
 /** One request; resolves to status, JSON-or-text body and whether TLS resumed. */
@@ -47,23 +46,6 @@ const send = (port, { tls, path = '/', from = '127.0.0.1', headers = {}, agent =
     req.end()
   })
 
-const printTable = (header, rows) => {
-  const split = cell => String(cell ?? '').split('\n')
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.flatMap(r => split(r[i]).map(l => l.length))))
-  const rule = `+${widths.map(w => '-'.repeat(w + 2)).join('+')}+`
-  const print = cells => {
-    const lines = cells.map(split)
-    const height = Math.max(...lines.map(l => l.length))
-    for (let k = 0; k < height; k++) console.log(`| ${lines.map((l, i) => (l[k] ?? '').padEnd(widths[i])).join(' | ')} |`)
-  }
-  console.log(rule)
-  print(header)
-  console.log(rule)
-  for (const r of rows) {
-    print(r)
-    console.log(rule)
-  }
-}
 
 export const run = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-mtls-demo-'))
