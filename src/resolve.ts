@@ -161,7 +161,8 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
   if (value === undefined) return ['x-forwarded']
   if (
     !Array.isArray(value) || value.length === 0 || value.length > 2 ||
-    value.some(v => v !== 'x-forwarded' && v !== 'forwarded') ||
+    // Array.from visits holes too: [, 'forwarded'] is refused
+    Array.from(value).some(v => v !== 'x-forwarded' && v !== 'forwarded') ||
     new Set(value).size !== value.length
   ) {
     throw new ProxyAwareConfigError(

@@ -100,6 +100,8 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['unknown convention', { trust: 'loopback', headers: ['x-real-ip'] }, 'headers', /must be \['x-forwarded'\], \['forwarded'\] or both in priority order, got \["x-real-ip"\]/],
   ['repeated convention', { trust: 'loopback', headers: ['forwarded', 'forwarded'] }, 'headers', /got \["forwarded","forwarded"\]/],
   ['three conventions', { trust: 'loopback', headers: ['forwarded', 'x-forwarded', 'forwarded'] }, 'headers', /got \[/],
+  // eslint-disable-next-line no-sparse-arrays
+  ['a hole in the list', { trust: 'loopback', headers: [, 'forwarded'] }, 'headers', /got \[null,"forwarded"\]/],
   ['forwardedHost string', { trust: 'loopback', forwardedHost: 'yes' }, 'forwardedHost', /must be a boolean, got "yes"/],
   ['forwardedHost number', { trust: 'loopback', forwardedHost: 1 }, 'forwardedHost', /must be a boolean, got 1/],
   ['forwardedHost function', { trust: 'loopback', forwardedHost: () => true }, 'forwardedHost', /must be a boolean, got a function/],
