@@ -5,8 +5,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import type { TrustFunction } from './trust.js'
-import { ProxyAwareConfigError, show } from './errors.js'
-import { type Logger, sendAnswer, silentLogger } from './features.js'
+import { checkLogger, type Logger, sendAnswer } from './features.js'
 import {
   type ClientCertError,
   type ClientCertificate,
@@ -91,10 +90,7 @@ const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
 export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddleware {
   const engine = compileEngine(options, ['logger'])
   const { resolve, trust } = engine
-  const log = options.logger ?? silentLogger
-  if (typeof log !== 'object' || log === null || typeof log.warn !== 'function' || typeof log.info !== 'function') {
-    throw new ProxyAwareConfigError('logger', `must be a logger with warn() and info() methods (pino, console), got ${show(options.logger)}`)
-  }
+  const log = checkLogger('logger', options.logger)
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
   // marks the requests that came through this middleware
   const kPassed = Symbol('proxy-aware.passed')
@@ -173,8 +169,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
  * @public
  */
 export function clientCertPolicy(options: ClientCertRoutePolicy & { logger?: Logger }): (req: Request, res: Response, next: NextFunction) => void {
-  const { apply, logger } = compileClientCertPolicy(options)
-  const log = logger ?? silentLogger
+  const { apply, logger: log } = compileClientCertPolicy(options)
   return function proxyAwareClientCertPolicy(req, res, next) {
     const answer = apply({ req, log, peer: req.proxyAware?.peer })
     if (answer !== undefined) {

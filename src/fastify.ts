@@ -111,6 +111,18 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
     fastify.decorateRequest('clientCert', { getter() { return clientCertOf(this.raw) } })
     fastify.decorateRequest('clientCertError', { getter() { return clientCertErrorOf(this.raw) } })
     fastify.addHook('onRoute', route => checkRoutePolicy((route.config as { clientCert?: unknown } | undefined)?.clientCert))
+  } else {
+    // a route asking for a certificate policy that nothing enforces is a
+    // configuration error, not a route open to everyone
+    fastify.addHook('onRoute', route => {
+      const value = (route.config as { clientCert?: unknown } | undefined)?.clientCert
+      if (value !== undefined && value !== false) {
+        throw new ProxyAwareConfigError(
+          'config.clientCert',
+          `is set on route ${route.method} ${route.url}, but proxy-aware has no clientCert option: nothing would check certificates there`,
+        )
+      }
+    })
   }
   if (engine.hasFeatures) {
     fastify.addHook('onRequest', function proxyAwarePolicies(request, reply, next) {
@@ -128,6 +140,16 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       }
       engine.respond(ctx)
       next()
+    })
+    // Fastify's own headers replace those set on reply.raw when it writes
+    // the head: merge a Vary set there (client certificates, RFC 9440) into
+    // the route's own Vary rather than lose it
+    fastify.addHook('onSend', function proxyAwareVary(_request, reply, payload, next) {
+      const ours = reply.raw.getHeader('vary')
+      // (reply.getHeader falls back to reply.raw: equal means the route set none)
+      const theirs = reply.getHeader('vary')
+      if (ours !== undefined && theirs !== ours) reply.header('vary', `${String(theirs)}, ${String(ours)}`)
+      next(null, payload)
     })
   }
 }

@@ -6,6 +6,7 @@
  * response. @private
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { ProxyAwareConfigError, show } from './errors.js'
 import type { Resolution } from './resolve.js'
 import { hstsFeature, httpsRedirectFeature } from './https.js'
 import { secureCookiesFeature } from './cookies.js'
@@ -61,6 +62,19 @@ export const sendAnswer = (req: IncomingMessage, res: ServerResponse, answer: An
 
 /** A logger that drops everything, for callers that pass none. @private */
 export const silentLogger: Logger = { warn() {}, info() {} }
+
+/**
+ * Validate a `logger` option: undefined (a silent logger) or an object
+ * with `warn` and `info` methods. @private
+ */
+export const checkLogger = (option: string, value: unknown): Logger => {
+  if (value === undefined) return silentLogger
+  const log = value as Partial<Logger> | null
+  if (typeof log !== 'object' || log === null || typeof log.warn !== 'function' || typeof log.info !== 'function') {
+    throw new ProxyAwareConfigError(option, `must be a logger with warn() and info() methods (pino, console), got ${show(value)}`)
+  }
+  return log as Logger
+}
 
 /** Compiles one feature from the options (validating them). @private */
 export interface FeatureCompiler {

@@ -7,7 +7,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from './errors.js'
-import type { Answer, FeatureCompiler, FeatureContext, Logger } from './features.js'
+import { type Answer, checkLogger, type FeatureCompiler, type FeatureContext, type Logger } from './features.js'
 import { forwardedKey, readForwarded, stripForwarded } from './mtls-forwarded.js'
 import {
   type ClientCertConfig,
@@ -35,6 +35,7 @@ export type { SubjectAltNames } from './mtls-der.js'
 
 const kEvaluation = Symbol.for('proxy-aware.clientCert.evaluation')
 const kResult = Symbol.for('proxy-aware.clientCert')
+const kBase = Symbol.for('proxy-aware.clientCert.policy')
 
 /** What was decided for one request. @private */
 interface Result {
@@ -42,7 +43,7 @@ interface Result {
   error: ClientCertError | undefined
 }
 
-type Carrier = { [kEvaluation]?: Evaluation, [kResult]?: Result }
+type Carrier = { [kEvaluation]?: Evaluation, [kResult]?: Result, [kBase]?: RouteConfig }
 
 /**
  * The verified, allowed client certificate of a request, or undefined.
@@ -73,17 +74,25 @@ export function clientCertErrorOf(req: object): ClientCertError | undefined {
  * @public
  */
 export function assertClientCertServer<T extends object>(server: T): T {
-  const s = server as { requestCert?: unknown, ca?: unknown }
+  const s = server as { requestCert?: unknown, ca?: unknown, ticketKeys?: unknown, sessionIdContext?: unknown }
   if (s.requestCert !== true) {
     throw new ProxyAwareConfigError(
       'clientCert',
       'needs a TLS server with requestCert: true (and an explicit ca), or clientCert.forwarded when a proxy terminates TLS',
     )
   }
-  if (s.ca == null || (Array.isArray(s.ca) && s.ca.length === 0)) {
+  const ca = s.ca
+  const empty = (v: unknown) => v == null || ((typeof v === 'string' || Buffer.isBuffer(v)) && v.length === 0)
+  if (empty(ca) || (Array.isArray(ca) && ca.every(empty))) {
     throw new ProxyAwareConfigError(
       'clientCert',
       'needs an explicit ca on the TLS server: with requestCert and no ca, Node accepts certificates from every public CA',
+    )
+  }
+  if (s.ticketKeys != null && (typeof s.sessionIdContext !== 'string' || s.sessionIdContext === '')) {
+    throw new ProxyAwareConfigError(
+      'clientCert',
+      'needs an explicit sessionIdContext on a TLS server with ticketKeys: servers sharing ticket keys would otherwise resume each other\'s sessions, and a client certificate verified by another server\'s ca would be accepted here',
     )
   }
   return server
@@ -204,22 +213,26 @@ const appendVary = (res: ServerResponse, names: readonly string[]) => {
   res.setHeader('vary', [...list, ...names].join(', '))
 }
 
-const routeCache = new WeakMap<object, RouteConfig>()
-
 /**
  * A route-level `clientCert` override (Fastify route `config`) merged
- * onto the plugin's policy, compiled once per route. @private
+ * onto the plugin's policy, compiled once per route. `cache` belongs to
+ * one compiled feature: the same route object under two apps with
+ * different global policies must not share a merge. @private
  */
-export const routePolicy = (base: RouteConfig, value: unknown, cache = true): RouteConfig | false => {
+export const routePolicy = (
+  base: RouteConfig,
+  value: unknown,
+  cache?: WeakMap<object, RouteConfig>,
+): RouteConfig | false => {
   if (value === undefined) return base
   if (value === false) return false
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new ProxyAwareConfigError('config.clientCert', `must be false or an object of mode, allow and status, got ${show(value)}`)
   }
-  let compiled = cache ? routeCache.get(value) : undefined
+  let compiled = cache?.get(value)
   if (compiled === undefined) {
     compiled = compileRoutePolicy('config.clientCert', value as Record<string, unknown>, base)
-    if (cache) routeCache.set(value, compiled)
+    cache?.set(value, compiled)
   }
   return compiled
 }
@@ -229,7 +242,7 @@ export const routePolicy = (base: RouteConfig, value: unknown, cache = true): Ro
  * onRoute); throws `ProxyAwareConfigError`. @private
  */
 export const checkRoutePolicy = (value: unknown): void => {
-  routePolicy({ required: true, allow: undefined, status: 403 }, value, false)
+  routePolicy({ required: true, allow: undefined, status: 403 }, value)
 }
 
 /** The compiled feature, with what the adapters need. @private */
@@ -245,6 +258,7 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
   if (config === undefined) return undefined
   const fwd = config.forwarded
   const cache: ForwardedCache = new Map()
+  const routes = new WeakMap<object, RouteConfig>()
   return {
     config,
     check(ctx) {
@@ -252,12 +266,14 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
       const untrusted = fwd !== undefined && (reason === 'untrusted-peer' || reason === 'no-peer')
       // an untrusted peer's certificate headers never reach the app
       if (untrusted) stripForwarded(fwd, ctx.req)
-      const policy = routePolicy(config, ctx.route?.clientCert)
+      // router policies (Express clientCertPolicy) merge onto this one
+      ;(ctx.req as unknown as Carrier)[kBase] = config
+      const policy = routePolicy(config, ctx.route?.clientCert, routes)
       if (policy === false) return undefined
       return decide(policy, evaluate(config, ctx, untrusted, cache), { req: ctx.req, log: ctx.log, peer: ctx.resolution.peer })
     },
     onResponse(ctx) {
-      if (routePolicy(config, ctx.route?.clientCert) === false) return
+      if (routePolicy(config, ctx.route?.clientCert, routes) === false) return
       // RFC 9440 §2.4: responses that depend on the certificate must not
       // be cached for other clients
       if (fwd !== undefined) appendVary(ctx.res, fwd.headers)
@@ -278,17 +294,30 @@ export const clientCertCompiler: FeatureCompiler = {
  * require or restrict certificates where needed. @private (wrapped by the
  * Express adapter)
  */
-export function compileClientCertPolicy(options: unknown): { apply: (ctx: PolicyContext) => Answer | undefined, logger: Logger | undefined } {
+export function compileClientCertPolicy(options: unknown): { apply: (ctx: PolicyContext) => Answer | undefined, logger: Logger } {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new ProxyAwareConfigError('clientCertPolicy', `must be an object of mode, allow, status and logger, got ${show(options)}`)
   }
-  const { logger, ...rest } = options as Record<string, unknown>
-  const policy = compileRoutePolicy('clientCertPolicy', rest, undefined)
+  const { logger, ...given } = options as Record<string, unknown>
+  // validated now; merged onto the global policy (allow-list, status) of
+  // the middleware that evaluated the request, once per global policy. A
+  // router policy is there to require or restrict: its mode defaults to
+  // 'required', whatever the global mode.
+  const rest = { mode: 'required', ...given }
+  const standalone = compileRoutePolicy('clientCertPolicy', rest, undefined)
+  const merged = new WeakMap<RouteConfig, RouteConfig>()
   return {
-    logger: logger as Logger | undefined,
+    logger: checkLogger('clientCertPolicy.logger', logger),
     apply: ctx => {
-      const evaluation = (ctx.req as Carrier)[kEvaluation] ??
+      const carrier = ctx.req as Carrier
+      const evaluation = carrier[kEvaluation] ??
         failure('missing', 'the trustProxy middleware has no clientCert option (or did not run before clientCertPolicy)')
+      const base = carrier[kBase]
+      let policy = standalone
+      if (base !== undefined) {
+        policy = merged.get(base) ?? compileRoutePolicy('clientCertPolicy', rest, base)
+        merged.set(base, policy)
+      }
       return decide(policy, evaluation, ctx)
     },
   }
