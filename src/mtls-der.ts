@@ -1,7 +1,9 @@
 /**
  * Reads the few certificate fields Node's `X509Certificate` gives only as
- * display strings: subject common names, subject alternative names and
- * the basic-constraints path length. Runs on DER that OpenSSL has already
+ * display strings, or not at all: subject common names, subject
+ * alternative names, the basic-constraints path length, and (for chain
+ * verification) the key usage bits, the critical extensions and name
+ * constraints. Runs on DER that OpenSSL has already
  * parsed (`X509Certificate.raw`), so it only walks; any surprise yields
  * "nothing found". Splitting `subjectAltName` strings is how
  * CVE-2021-44532 happened: we never do. @private
@@ -16,6 +18,22 @@ export interface SubjectAltNames {
   /** canonical IP addresses */
   readonly ip: readonly string[]
 }
+
+/** What the DER walk found about extensions, for chain verification. @private */
+export interface DerExtensions {
+  /**
+   * keyUsage: the first two bytes of the BIT STRING, big-endian (bit 0,
+   * digitalSignature, is `KU_DIGITAL_SIGNATURE`), `undefined` when absent
+   */
+  keyUsage: number | undefined
+  /** dotted OIDs of the extensions marked critical */
+  critical: string[]
+  /** a nameConstraints extension is present (critical or not) */
+  nameConstraints: boolean
+}
+
+/** keyUsage bit 0, digitalSignature, in `DerExtensions.keyUsage`. @private */
+export const KU_DIGITAL_SIGNATURE = 0x8000
 
 /** What the DER walk found. @private */
 export interface DerFields {
@@ -69,6 +87,25 @@ const sameBytes = (b: Uint8Array, t: Tlv, oid: readonly number[]) => {
 const OID_CN = [0x55, 0x04, 0x03] // 2.5.4.3
 const OID_SAN = [0x55, 0x1d, 0x11] // 2.5.29.17
 const OID_BASIC = [0x55, 0x1d, 0x13] // 2.5.29.19
+const OID_KU = [0x55, 0x1d, 0x0f] // 2.5.29.15
+const OID_NC = [0x55, 0x1d, 0x1e] // 2.5.29.30
+
+/** An OBJECT IDENTIFIER in dotted form. */
+const oidText = (b: Uint8Array, t: Tlv): string => {
+  const arcs: number[] = []
+  let n = 0
+  for (let k = t.start; k < t.end; k++) {
+    n = n * 128 + (b[k]! & 0x7f)
+    if ((b[k]! & 0x80) === 0) {
+      arcs.push(n)
+      n = 0
+    }
+  }
+  // the first subidentifier packs two arcs, 40 * x + y (x is 0, 1 or 2)
+  const first = arcs[0]!
+  const head = first < 80 ? `${Math.floor(first / 40)}.${first % 40}` : `2.${first - 80}`
+  return [head, ...arcs.slice(1)].join('.')
+}
 
 const bytes = (b: Uint8Array, t: Tlv) => Buffer.from(b.buffer, b.byteOffset + t.start, t.end - t.start)
 
@@ -85,13 +122,43 @@ const ipText = (b: Uint8Array, t: Tlv): string | undefined => {
   return canonicalIp(groups.join(':'))
 }
 
+/** The fields of the TBSCertificate, or undefined. */
+const tbsFields = (der: Uint8Array): Tlv[] | undefined => {
+  const cert = tlv(der, 0, der.length)
+  const tbs = cert && children(der, cert.start, cert.end)[0]
+  return tbs && children(der, tbs.start, tbs.end)
+}
+
+interface Extension {
+  oid: Tlv
+  critical: boolean
+  /** the content of extnValue (an OCTET STRING) */
+  value: Tlv
+}
+
+/** The well-formed extensions among the TBSCertificate fields. */
+const extensionsOf = (der: Uint8Array, fields: Tlv[]): Extension[] => {
+  const out: Extension[] = []
+  const wrapper = fields.find(f => f.tag === 0xa3)
+  const exts = wrapper && children(der, wrapper.start, wrapper.end)[0]
+  if (exts === undefined) return out
+  for (const ext of children(der, exts.start, exts.end)) {
+    // Extension ::= SEQUENCE { extnID, critical BOOLEAN DEFAULT FALSE, extnValue }
+    const parts = children(der, ext.start, ext.end)
+    const oid = parts[0]
+    const value = parts[parts.length - 1]
+    if (oid === undefined || value === undefined || value.tag !== 0x04) continue
+    const critical = parts.length === 3 && parts[1]!.tag === 0x01 && der[parts[1]!.start] !== 0
+    out.push({ oid, critical, value })
+  }
+  return out
+}
+
 /** Read common names, SANs and the path length from a DER certificate. @private */
 export function derFields(der: Uint8Array): DerFields {
   const out: DerFields = { commonNames: [], san: { dns: [], uri: [], email: [], ip: [] }, pathLen: undefined }
-  const cert = tlv(der, 0, der.length)
-  const tbs = cert && children(der, cert.start, cert.end)[0]
-  if (tbs === undefined) return out
-  const fields = children(der, tbs.start, tbs.end)
+  const fields = tbsFields(der)
+  if (fields === undefined) return out
   // [0] version is optional: the subject is the 5th field after it
   const base = fields[0]?.tag === 0xa0 ? 1 : 0
   const subject = fields[base + 4]
@@ -106,14 +173,7 @@ export function derFields(der: Uint8Array): DerFields {
       }
     }
   }
-  const extsWrapper = fields.find(f => f.tag === 0xa3)
-  const exts = extsWrapper && children(der, extsWrapper.start, extsWrapper.end)[0]
-  if (exts === undefined) return out
-  for (const ext of children(der, exts.start, exts.end)) {
-    const parts = children(der, ext.start, ext.end)
-    const oid = parts[0]
-    const value = parts[parts.length - 1]
-    if (oid === undefined || value === undefined || value.tag !== 0x04) continue
+  for (const { oid, value } of extensionsOf(der, fields)) {
     if (sameBytes(der, oid, OID_SAN)) {
       const names = children(der, value.start, value.end)[0]
       if (names === undefined) continue
@@ -136,6 +196,31 @@ export function derFields(der: Uint8Array): DerFields {
         for (let k = int.start; k < int.end; k++) n = n * 256 + der[k]!
         out.pathLen = n
       }
+    }
+  }
+  return out
+}
+
+/**
+ * Read the key usage, the critical extensions and name constraints from a
+ * DER certificate (one OpenSSL has parsed: the chain verifier's input).
+ * @private
+ */
+export function derExtensions(der: Uint8Array): DerExtensions {
+  const out: DerExtensions = { keyUsage: undefined, critical: [], nameConstraints: false }
+  for (const { oid, critical, value } of extensionsOf(der, tbsFields(der) ?? [])) {
+    if (critical) out.critical.push(oidText(der, oid))
+    if (sameBytes(der, oid, OID_KU)) {
+      // BIT STRING: the unused-bit count, then bit 0 is the top bit of the first byte;
+      // anything unreadable leaves no bit set (fails closed)
+      let ku = 0
+      for (const bits of children(der, value.start, value.end)) {
+        ku = 0
+        for (let k = 1; k <= 2; k++) ku = ku * 256 + (bits.start + k < bits.end ? der[bits.start + k]! : 0)
+      }
+      out.keyUsage = ku
+    } else if (sameBytes(der, oid, OID_NC)) {
+      out.nameConstraints = true
     }
   }
   return out

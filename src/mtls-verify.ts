@@ -5,7 +5,7 @@
  */
 import { createHash, type X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
-import { derFields } from './mtls-der.js'
+import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './mtls-der.js'
 import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './mtls-options.js'
 
 /** A checked certificate with its validity as numbers. @private */
@@ -13,6 +13,8 @@ export interface Checked {
   cert: ClientCertificate
   from: number
   to: number
+  /** keyUsage bits (`DerExtensions.keyUsage`) */
+  keyUsage: number | undefined
 }
 
 /** The outcome of obtaining and verifying a certificate. @private */
@@ -46,6 +48,7 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
     }),
     from: validFrom.getTime(),
     to: validTo.getTime(),
+    keyUsage: derExtensions(x509.raw).keyUsage,
   }
 }
 
@@ -56,17 +59,64 @@ export const checkTime = (c: { from: number, to: number }, now: number, skewMs: 
   return undefined
 }
 
-/** Leaf checks: validity window, not a CA, extended key usage `clientAuth`. @private */
+/** An extended key usage that does not allow `clientAuth` (absent allows everything). */
+const noClientAuth = (x509: X509Certificate): string | undefined => {
+  const eku = x509.keyUsage as string[] | undefined
+  return eku !== undefined && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU) ? eku.join(', ') : undefined
+}
+
+/**
+ * Leaf checks: validity window, not a CA, extended key usage `clientAuth`,
+ * key usage (when present) `digitalSignature`. @private
+ */
 export const checkLeaf = (c: Checked, now: number, skewMs: number): ClientCertError | undefined => {
   const time = checkTime(c, now, skewMs, 'the certificate')
   if (time !== undefined) return time
   const x509 = c.cert.x509
   if (x509.ca) return { reason: 'wrong_purpose', detail: 'the certificate is a CA certificate' }
-  const eku = x509.keyUsage as string[] | undefined
-  if (eku !== undefined && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU)) {
-    return { reason: 'wrong_purpose', detail: `extended key usage ${eku.join(', ')} has no clientAuth` }
+  const eku = noClientAuth(x509)
+  if (eku !== undefined) return { reason: 'wrong_purpose', detail: `extended key usage ${eku} has no clientAuth` }
+  // a TLS client signs the handshake (OpenSSL also takes keyAgreement, for static DH that Node cannot negotiate)
+  if (c.keyUsage !== undefined && (c.keyUsage & KU_DIGITAL_SIGNATURE) === 0) {
+    return { reason: 'wrong_purpose', detail: 'key usage has no digitalSignature' }
   }
   return undefined
+}
+
+/**
+ * Critical extensions the verifier understands: the ones it enforces, and
+ * certificatePolicies, which cannot fail a path unless policyConstraints
+ * or inhibitAnyPolicy (both always critical, so refused) ask for an
+ * explicit policy (RFC 5280 §6.1). Name constraints are refused even when
+ * not critical.
+ */
+const KNOWN_CRITICAL = new Set([
+  '2.5.29.15', // keyUsage (the leaf's here, the CAs' keyCertSign by checkIssued)
+  '2.5.29.17', // subjectAltName
+  '2.5.29.19', // basicConstraints
+  '2.5.29.32', // certificatePolicies
+  '2.5.29.37', // extKeyUsage
+])
+
+/** Extensions of any certificate of the path that we cannot enforce fail closed. */
+const checkExtensions = (x509: X509Certificate, what: string): ClientCertError | undefined => {
+  const ext = derExtensions(x509.raw)
+  if (ext.nameConstraints) return { reason: 'untrusted', detail: `${what} has name constraints, which are not enforced in the app` }
+  const unknown = ext.critical.find(oid => !KNOWN_CRITICAL.has(oid))
+  if (unknown !== undefined) return { reason: 'untrusted', detail: `${what} has an unsupported critical extension ${unknown}` }
+  return undefined
+}
+
+/** Checks of a CA in the path (intermediate or anchor), `depth` intermediates above the leaf. */
+const checkCa = (ca: X509Certificate, depth: number, now: number, skewMs: number, what: string): ClientCertError | undefined => {
+  const time = checkTime({ from: Date.parse(ca.validFrom), to: Date.parse(ca.validTo) }, now, skewMs, what)
+  if (time !== undefined) return { reason: 'untrusted', detail: time.detail }
+  const len = derFields(ca.raw).pathLen
+  if (len !== undefined && depth > len) return { reason: 'untrusted', detail: 'path length constraint exceeded' }
+  // OpenSSL's sslclient purpose: a CA's extended key usage limits what it may issue
+  const eku = noClientAuth(ca)
+  if (eku !== undefined) return { reason: 'wrong_purpose', detail: `${what} has extended key usage ${eku}, without clientAuth` }
+  return checkExtensions(ca, what)
 }
 
 const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
@@ -82,8 +132,10 @@ const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
 
 /**
  * Build and verify a path from `leaf` through `pool` to one of `anchors`:
- * signatures, CA flags, validity and path lengths (Node has no chain
- * verifier outside the TLS handshake). @private
+ * signatures, CA flags, validity, path lengths, the CAs' extended key
+ * usage, and no name constraints or unknown critical extensions anywhere
+ * (Node has no chain verifier outside the TLS handshake). The first path
+ * found is the only one tried. @private
  */
 export const verifyChain = (
   leaf: X509Certificate,
@@ -92,29 +144,21 @@ export const verifyChain = (
   now: number,
   skewMs: number,
 ): ClientCertError | undefined => {
+  const leafError = checkExtensions(leaf, 'the certificate')
+  if (leafError !== undefined) return leafError
   let current = leaf
   const used = new Set<X509Certificate>()
   // depth = intermediates between the issuer being looked for and the leaf
   for (let depth = 0; ; depth++) {
     const anchor = anchors.find(a => issuedBy(current, a))
-    if (anchor !== undefined) {
-      const a = describe(anchor, 'socket')
-      const time = checkTime(a, now, skewMs, `the CA ${anchor.subject.replace(/\n/g, ', ')}`)
-      if (time !== undefined) return { reason: 'untrusted', detail: time.detail }
-      const len = derFields(anchor.raw).pathLen
-      if (len !== undefined && depth > len) return { reason: 'untrusted', detail: 'path length constraint exceeded' }
-      return undefined
-    }
+    if (anchor !== undefined) return checkCa(anchor, depth, now, skewMs, `the CA ${anchor.subject.replace(/\n/g, ', ')}`)
     const next = pool.find(c => !used.has(c) && issuedBy(current, c))
     if (next === undefined) {
       return { reason: 'untrusted', detail: depth === 0 ? 'not issued by a configured CA' : 'the chain does not reach a configured CA' }
     }
     if (!next.ca) return { reason: 'untrusted', detail: 'an issuer in the chain is not a CA' }
-    const n = describe(next, 'socket')
-    const time = checkTime(n, now, skewMs, `the intermediate ${next.subject.replace(/\n/g, ', ')}`)
-    if (time !== undefined) return { reason: 'untrusted', detail: time.detail }
-    const len = derFields(next.raw).pathLen
-    if (len !== undefined && depth > len) return { reason: 'untrusted', detail: 'path length constraint exceeded' }
+    const err = checkCa(next, depth, now, skewMs, `the intermediate ${next.subject.replace(/\n/g, ', ')}`)
+    if (err !== undefined) return err
     used.add(next)
     current = next
   }
