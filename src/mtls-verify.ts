@@ -24,7 +24,6 @@ export const failure = (reason: ClientCertFailure, detail: string, status?: 400 
   status === undefined ? { ok: false, error: { reason, detail } } : { ok: false, error: { reason, detail }, status }
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
-const ANY_EKU = '2.5.29.37.0'
 
 /** Describe a parsed certificate. @private */
 export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCertSource): Checked => {
@@ -59,10 +58,14 @@ export const checkTime = (c: { from: number, to: number }, now: number, skewMs: 
   return undefined
 }
 
-/** An extended key usage that does not allow `clientAuth` (absent allows everything). */
+/**
+ * An extended key usage that does not allow `clientAuth` (absent allows
+ * everything). anyExtendedKeyUsage alone is not enough, as for OpenSSL's
+ * `sslclient` purpose (and so for Node's own TLS).
+ */
 const noClientAuth = (x509: X509Certificate): string | undefined => {
   const eku = x509.keyUsage as string[] | undefined
-  return eku !== undefined && !eku.includes(CLIENT_AUTH) && !eku.includes(ANY_EKU) ? eku.join(', ') : undefined
+  return eku !== undefined && !eku.includes(CLIENT_AUTH) ? eku.join(', ') : undefined
 }
 
 /**
