@@ -315,10 +315,17 @@ export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
 }
 
 /**
- * Delete the source's headers (from `headers` and `rawHeaders`): an
- * untrusted peer's copies must never reach the app. @private
+ * Delete the source's headers (from `headers`, `headersDistinct` and
+ * `rawHeaders`): an untrusted peer's copies must never reach the app.
+ * Node builds `headers` and `headersDistinct` lazily from `rawHeaders`
+ * and a header count taken at parse time, so both are built before
+ * `rawHeaders` shrinks (else a later read throws, or a copy built
+ * earlier keeps the forged value). @private
  */
-export const stripForwarded = (cfg: ForwardedConfig, req: { headers: Headers, rawHeaders?: string[] }): void => {
+export const stripForwarded = (
+  cfg: ForwardedConfig,
+  req: { headers: Headers, headersDistinct?: Record<string, string[] | undefined>, rawHeaders?: string[] },
+): void => {
   const h = req.headers
   let found = false
   for (const name of cfg.headers) {
@@ -327,8 +334,11 @@ export const stripForwarded = (cfg: ForwardedConfig, req: { headers: Headers, ra
       found = true
     }
   }
+  if (!found) return
+  const distinct = req.headersDistinct
+  if (distinct != null) for (const name of cfg.headers) delete distinct[name]
   const raw = req.rawHeaders
-  if (!found || !Array.isArray(raw)) return
+  if (!Array.isArray(raw)) return
   for (let i = raw.length - 2; i >= 0; i -= 2) {
     if (cfg.headers.includes(raw[i]!.toLowerCase())) raw.splice(i, 2)
   }

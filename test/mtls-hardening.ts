@@ -1,0 +1,94 @@
+// Hardening of the client-certificate code, over real sockets: the trusted
+// proxy is 127.0.0.1, an untrusted client connects from 127.0.0.2.
+import express from 'express'
+import http from 'node:http'
+import t, { type Test } from 'tap'
+import { trustProxy } from '../src/express.js'
+import { clientCertErrorOf, clientCertOf, createTrustProxy, type ClientCertPolicy, ProxyAwareConfigError } from '../src/index.js'
+import { certs } from './fixtures/certs.js'
+import { albPem, urlPem } from './fixtures/forwarded-certs.js'
+import { get, listen, recordingLogger } from './fixtures/mtls-helpers.js'
+
+const c = certs()
+const TRUSTED = '127.0.0.1'
+const UNTRUSTED = '127.0.0.2'
+
+/** the part of a tap test the helpers use */
+type T = Pick<Test, 'teardown'>
+
+const serve = async (t: T, handler: http.RequestListener) => {
+  const srv = http.createServer(handler)
+  const port = await listen(srv)
+  t.teardown(() => new Promise(r => srv.close(r)))
+  return port
+}
+
+const forged = { 'X-SSL-Client-Cert': urlPem(c.valid), 'x-ssl-client-verify': 'SUCCESS', 'x-other': 'kept' }
+
+/** what the app sees of the request's headers, by every accessor */
+const view = (req: http.IncomingMessage) => ({
+  cn: clientCertOf(req)?.commonNames[0] ?? null,
+  error: clientCertErrorOf(req)?.reason ?? null,
+  headers: req.headers,
+  distinct: req.headersDistinct,
+  raw: req.rawHeaders,
+})
+
+const checkStripped = (t: Test, body: ReturnType<typeof view>, name: string) => {
+  t.equal(body.cn, null, `${name}: no certificate`)
+  t.equal(body.error, 'missing', `${name}: reason`)
+  for (const h of ['x-ssl-client-cert', 'x-ssl-client-verify']) {
+    t.equal(body.headers[h], undefined, `${name}: ${h} deleted from headers`)
+    t.equal(body.distinct[h], undefined, `${name}: ${h} deleted from headersDistinct`)
+    t.notOk(body.raw.some(r => r.toLowerCase() === h), `${name}: ${h} deleted from rawHeaders`)
+  }
+  t.equal(body.headers['x-other'], 'kept', `${name}: other headers kept`)
+  t.same(body.distinct['x-other'], ['kept'], `${name}: other headers kept in headersDistinct`)
+  t.same(body.raw.filter((_, i) => i % 2 === 0).map(r => r.toLowerCase()).sort(), Object.keys(body.headers).sort(), `${name}: rawHeaders match headers`)
+}
+
+t.test('stripping forged headers keeps headersDistinct consistent (plain handler)', async t => {
+  const policy: ClientCertPolicy = { mode: 'optional', forwarded: { source: 'nginx' } }
+  for (const before of [false, true]) {
+    const name = before ? 'headersDistinct read before' : 'headersDistinct read after only'
+    const proxy = createTrustProxy({ trust: TRUSTED, clientCert: policy })
+    const port = await serve(t, (req, res) => {
+      if (before) void req.headersDistinct
+      if (proxy.handle(req, res)) return
+      res.setHeader('content-type', 'application/json')
+      res.end(JSON.stringify(view(req)))
+    })
+    const res = await get({ port, from: UNTRUSTED, headers: forged })
+    t.equal(res.status, 200, `${name}: no 500`)
+    checkStripped(t, JSON.parse(res.body), name)
+    const trusted = JSON.parse((await get({ port, from: TRUSTED, headers: forged })).body)
+    t.equal(trusted.cn, 'client-one', `${name}: accepted from the proxy`)
+    t.same(trusted.distinct['x-ssl-client-verify'], ['SUCCESS'], `${name}: the proxy's headers are left`)
+  }
+})
+
+t.test('stripping forged headers keeps headersDistinct consistent (Express)', async t => {
+  for (const before of [false, true]) {
+    const name = before ? 'Express, middleware reads headersDistinct first' : 'Express, read in the route'
+    const app = express()
+    // e.g. a logging or tracing middleware
+    if (before) app.use((req, _res, next) => { void req.headersDistinct; next() })
+    app.use(trustProxy({ trust: TRUSTED, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } }))
+    app.get('/', (req, res) => { res.json(view(req)) })
+    const port = await serve(t, app)
+    const res = await get({ port, from: UNTRUSTED, headers: forged })
+    t.equal(res.status, 200, `${name}: no 500`)
+    checkStripped(t, JSON.parse(res.body), name)
+  }
+})
+
+t.test('a request with no certificate headers is left alone', async t => {
+  const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } })
+  const port = await serve(t, (req, res) => {
+    if (proxy.handle(req, res)) return
+    res.end(JSON.stringify(view(req)))
+  })
+  const body = JSON.parse((await get({ port, from: UNTRUSTED, headers: { 'x-other': 'kept' } })).body)
+  t.same(body.distinct['x-other'], ['kept'])
+  t.equal(body.raw.length, Object.keys(body.headers).length * 2)
+})
