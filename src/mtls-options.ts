@@ -344,10 +344,17 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   }
 }
 
-/** Validate the `clientCert` option; undefined when it is not set. @private */
-export function compileClientCert(value: unknown): ClientCertConfig | undefined {
+/**
+ * Validate the `clientCert` option; undefined when it is not set. `trust`
+ * is the engine's (already validated) `trust` option: a forwarded
+ * certificate is believed only from a peer that `trust` checks. @private
+ */
+export function compileClientCert(value: unknown, trust?: unknown): ClientCertConfig | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) return fail('clientCert', `must be an object, got ${show(value)}`)
+  if (value.forwarded !== undefined && (trust === true || (typeof trust === 'number' && trust > 0))) {
+    fail('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
+  }
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
   const skew = value.clockSkew ?? 60
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {

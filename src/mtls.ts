@@ -241,7 +241,7 @@ export interface ClientCertFeature {
 
 /** Compile `clientCert` into a feature. @private */
 export function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
-  const config = compileClientCert(options.clientCert)
+  const config = compileClientCert(options.clientCert, options.trust)
   if (config === undefined) return undefined
   const fwd = config.forwarded
   const cache: ForwardedCache = new Map()

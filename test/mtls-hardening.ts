@@ -92,3 +92,45 @@ t.test('a request with no certificate headers is left alone', async t => {
   t.same(body.distinct['x-other'], ['kept'])
   t.equal(body.raw.length, Object.keys(body.headers).length * 2)
 })
+
+/** the ProxyAwareConfigError `fn` throws, or undefined */
+const configError = (fn: () => unknown): ProxyAwareConfigError | undefined => {
+  try {
+    fn()
+  } catch (err) {
+    if (err instanceof ProxyAwareConfigError) return err
+    throw err
+  }
+  return undefined
+}
+
+t.test('forwarded certificates need a trust option that checks the peer', async t => {
+  const clientCert: ClientCertPolicy = { forwarded: { source: 'nginx' } }
+  for (const trust of [true, 1, 3] as const) {
+    for (const [name, make] of [
+      ['core', () => createTrustProxy({ trust, clientCert })],
+      ['express', () => trustProxy({ trust, clientCert })],
+    ] as const) {
+      const err = configError(make)
+      t.equal(err?.option, 'clientCert.forwarded', `${name}, trust: ${trust}`)
+      t.match(err?.message, `got trust: ${trust}, which believes any peer`, `${name}, trust: ${trust}`)
+    }
+  }
+  // without forwarded, the socket's certificate does not depend on trust
+  t.equal(createTrustProxy({ trust: true, clientCert: {} }).hasFeatures, true)
+  // trust: 0 trusts no peer: forwarded certificates are never read, which fails closed
+  for (const trust of [0, TRUSTED, [TRUSTED], (a: string) => a === TRUSTED]) {
+    t.equal(createTrustProxy({ trust, clientCert }).hasFeatures, true, `trust: ${String(trust)} is accepted`)
+  }
+})
+
+t.test('trust: 0 with forwarded reads no certificate', async t => {
+  const proxy = createTrustProxy({ trust: 0, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } })
+  const port = await serve(t, (req, res) => {
+    if (proxy.handle(req, res)) return
+    res.end(JSON.stringify(view(req)))
+  })
+  const body = JSON.parse((await get({ port, from: TRUSTED, headers: forged })).body)
+  t.equal(body.cn, null)
+  t.equal(body.headers['x-ssl-client-verify'], undefined)
+})
