@@ -96,10 +96,19 @@ export interface ForwardedClientCertOptions {
   /** which proxy convention to read; no auto-detection */
   source: ForwardedCertSource
   /**
+   * `aws-alb` only, and required there: the load balancer's mutual
+   * authentication mode. `verify`: it verified the certificate against its
+   * trust store and sends `X-Amzn-Mtls-Clientcert-Leaf`. `passthrough`: it
+   * sends the unverified chain in `X-Amzn-Mtls-Clientcert`; `ca` is
+   * required. The other mode's header is refused (400).
+   */
+  mode?: 'verify' | 'passthrough'
+  /**
    * PEM bundle of trust anchors: verify the forwarded certificate (and
    * the forwarded chain) in the app. Required unless the source carries
    * a verification signal (`nginx`, `haproxy`, `aws-alb` verify mode,
-   * `verifyHeader`) or `proxyVerifies` is set.
+   * `verifyHeader`) or `proxyVerifies` is set; always required in `aws-alb`
+   * passthrough mode.
    */
   ca?: string | Buffer | readonly (string | Buffer)[]
   /**
@@ -150,6 +159,8 @@ export interface ClientCertOptions {
 /** Normalised forwarded options. @private */
 export interface ForwardedConfig {
   source: ForwardedCertSource
+  /** `aws-alb`'s mode, undefined for other sources */
+  albMode: 'verify' | 'passthrough' | undefined
   anchors: X509Certificate[]
   certHeader: string
   verifyHeader: string | undefined
@@ -302,9 +313,15 @@ const positive = (option: string, value: unknown, fallback: number, max: number)
 const compileForwarded = (value: unknown): ForwardedConfig => {
   const o = 'clientCert.forwarded'
   if (!isObject(value)) return fail(o, `must be an object with a source, got ${show(value)}`)
-  checkOptionNames(value, ['source', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
+  checkOptionNames(value, ['source', 'mode', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
   const source = value.source as ForwardedCertSource
   if (!SOURCES.includes(source)) fail(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
+  const alb = source === 'aws-alb'
+  const albMode = value.mode
+  if (!alb && albMode !== undefined) fail(`${o}.mode`, `applies to the aws-alb source only, got ${show(albMode)}`)
+  if (alb && albMode !== 'verify' && albMode !== 'passthrough') {
+    fail(`${o}.mode`, `is required for aws-alb: 'verify' (the load balancer verifies against its trust store and sends X-Amzn-Mtls-Clientcert-Leaf) or 'passthrough' (it sends the unverified chain in X-Amzn-Mtls-Clientcert; needs ca), got ${show(albMode)}`)
+  }
   const own = source === 'nginx' || source === 'haproxy'
   if (!own && value.certHeader !== undefined) {
     fail(`${o}.certHeader`, `applies to the nginx and haproxy sources only (${source} has fixed header names)`)
@@ -324,8 +341,11 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   const proxyVerifies = value.proxyVerifies ?? false
   if (typeof proxyVerifies !== 'boolean') fail(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
   const anchors = value.ca === undefined ? [] : caList(value.ca)
-  // aws-alb carries its signal in which header it sends (verify mode)
-  if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && source !== 'aws-alb') {
+  if (albMode === 'passthrough' && anchors.length === 0) {
+    fail(`${o}.ca`, 'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it')
+  }
+  // aws-alb verify mode: the load balancer refuses certificates its trust store does not verify
+  if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && !alb) {
     fail(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
   }
   const headers = [...SOURCE_HEADERS[source]]
@@ -333,6 +353,7 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   if (verifyHeader !== undefined) headers.push(verifyHeader)
   return {
     source,
+    albMode: albMode as ForwardedConfig['albMode'],
     anchors,
     certHeader,
     verifyHeader,

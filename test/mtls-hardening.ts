@@ -134,3 +134,54 @@ t.test('trust: 0 with forwarded reads no certificate', async t => {
   t.equal(body.cn, null)
   t.equal(body.headers['x-ssl-client-verify'], undefined)
 })
+
+t.test('aws-alb needs an explicit mode, and passthrough needs ca', async t => {
+  const bad: [unknown, string, RegExp][] = [
+    [{ source: 'aws-alb' }, 'clientCert.forwarded.mode', /is required for aws-alb: 'verify' .* or 'passthrough' .*, got undefined/],
+    [{ source: 'aws-alb', mode: 'auto' }, 'clientCert.forwarded.mode', /got "auto"/],
+    [{ source: 'aws-alb', mode: 'passthrough' }, 'clientCert.forwarded.ca', /is required in aws-alb passthrough mode/],
+    [{ source: 'aws-alb', mode: 'passthrough', proxyVerifies: true }, 'clientCert.forwarded.ca', /is required in aws-alb passthrough mode/],
+    [{ source: 'nginx', mode: 'verify' }, 'clientCert.forwarded.mode', /applies to the aws-alb source only, got "verify"/],
+  ]
+  for (const [forwarded, option, message] of bad) {
+    const err = configError(() => createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: forwarded as never } }))
+    t.equal(err?.option, option, JSON.stringify(forwarded))
+    t.match(err?.message, message, JSON.stringify(forwarded))
+  }
+})
+
+t.test('aws-alb reads only the configured mode\'s header', async t => {
+  const verify: ClientCertPolicy = { mode: 'optional', forwarded: { source: 'aws-alb', mode: 'verify' } }
+  const passthrough: ClientCertPolicy = { mode: 'optional', forwarded: { source: 'aws-alb', mode: 'passthrough', ca: c.root.cert } }
+  const leaf = (pem: string) => ({ 'x-amzn-mtls-clientcert-leaf': albPem(pem) })
+  const chain = (pem: string) => ({ 'x-amzn-mtls-clientcert': albPem(pem) })
+  const cases: [string, ClientCertPolicy, Record<string, string>, number, string][] = [
+    ['verify: the leaf', verify, leaf(c.valid.cert), 200, 'client-one'],
+    ['verify: a client-sent passthrough header with a self-signed certificate', verify, chain(c.selfSigned.cert), 400, 'malformed'],
+    ['verify: both headers', verify, { ...leaf(c.valid.cert), ...chain(c.valid.cert) }, 400, 'malformed'],
+    ['passthrough: the chain', passthrough, chain(c.valid.cert + c.intermediate.cert), 200, 'client-one'],
+    // without ca this was accepted: the leaf header was read as "verified by the ALB"
+    ['passthrough: a self-signed leaf header beside the chain', passthrough, { ...leaf(c.selfSigned.cert), ...chain(c.valid.cert + c.intermediate.cert) }, 400, 'malformed'],
+    ['passthrough: a self-signed leaf header alone', passthrough, leaf(c.selfSigned.cert), 400, 'malformed'],
+    ['passthrough: a self-signed chain', passthrough, chain(c.selfSigned.cert), 200, 'untrusted'],
+    ['passthrough: nothing', passthrough, {}, 200, 'missing'],
+  ]
+  for (const [name, policy, headers, status, expect] of cases) {
+    const log = recordingLogger()
+    const proxy = createTrustProxy({ trust: TRUSTED, clientCert: policy })
+    const port = await serve(t, (req, res) => {
+      if (proxy.handle(req, res, log)) return
+      res.end(JSON.stringify(view(req)))
+    })
+    const res = await get({ port, from: TRUSTED, headers })
+    t.equal(res.status, status, `${name}: status`)
+    if (status === 400) {
+      const logged = log.entries[0]?.obj.clientCert as { reason: string, detail: string } | undefined
+      t.equal(logged?.reason, expect, `${name}: reason`)
+      t.match(logged?.detail, /is not sent in (verify|passthrough) mode/, `${name}: detail`)
+    } else {
+      const body = JSON.parse(res.body)
+      t.equal(body.cn ?? body.error, expect, name)
+    }
+  }
+})
