@@ -302,6 +302,26 @@ const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
   traefik: ['x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info'],
 }
 
+/**
+ * Standard request headers (and prefixes): never a certificate or verify
+ * header, since the source's headers are deleted from untrusted peers'
+ * requests and listed in Vary.
+ */
+const STANDARD_HEADERS = new Set([
+  'host', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'transfer-encoding', 'expect', 'date', 'via',
+  'cookie', 'authorization', 'user-agent', 'origin', 'referer', 'range', 'cache-control', 'pragma', 'vary',
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip',
+])
+const STANDARD_PREFIXES = ['accept', 'content-', 'if-', 'proxy-', 'sec-']
+
+/** A configured header name must be the source's own, used once. */
+const ownHeader = (option: string, name: string, taken: readonly string[]): void => {
+  if (STANDARD_HEADERS.has(name) || STANDARD_PREFIXES.some(p => name.startsWith(p))) {
+    fail(option, `must not be a standard header, got ${show(name)}: the certificate headers are deleted from untrusted peers' requests and listed in Vary; use a header of its own (e.g. x-ssl-client-cert)`)
+  }
+  if (taken.includes(name)) fail(option, `names a header already read for this source (${taken.join(', ')}), got ${show(name)}`)
+}
+
 const positive = (option: string, value: unknown, fallback: number, max: number): number => {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
@@ -349,8 +369,14 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
     fail(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
   }
   const headers = [...SOURCE_HEADERS[source]]
-  if (own) headers.push(certHeader)
-  if (verifyHeader !== undefined) headers.push(verifyHeader)
+  if (own) {
+    ownHeader(`${o}.certHeader`, certHeader, headers)
+    headers.push(certHeader)
+  }
+  if (verifyHeader !== undefined) {
+    ownHeader(`${o}.verifyHeader`, verifyHeader, headers)
+    headers.push(verifyHeader)
+  }
   return {
     source,
     albMode: albMode as ForwardedConfig['albMode'],

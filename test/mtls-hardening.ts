@@ -185,3 +185,39 @@ t.test('aws-alb reads only the configured mode\'s header', async t => {
     }
   }
 })
+
+t.test('certHeader and verifyHeader must be headers of their own', async t => {
+  const standard = /must not be a standard header, got "[^"]+": the certificate headers are deleted/
+  const bad: [unknown, string, RegExp][] = [
+    [{ source: 'nginx', certHeader: 'Host' }, 'clientCert.forwarded.certHeader', /got "host"/],
+    [{ source: 'nginx', certHeader: 'content-length' }, 'clientCert.forwarded.certHeader', standard],
+    [{ source: 'haproxy', certHeader: 'cookie' }, 'clientCert.forwarded.certHeader', standard],
+    [{ source: 'nginx', verifyHeader: 'authorization' }, 'clientCert.forwarded.verifyHeader', standard],
+    [{ source: 'nginx', verifyHeader: 'X-Forwarded-For' }, 'clientCert.forwarded.verifyHeader', /got "x-forwarded-for"/],
+    [{ source: 'nginx', verifyHeader: 'forwarded' }, 'clientCert.forwarded.verifyHeader', standard],
+    [{ source: 'nginx', verifyHeader: 'accept-language' }, 'clientCert.forwarded.verifyHeader', standard],
+    [{ source: 'nginx', verifyHeader: 'sec-fetch-site' }, 'clientCert.forwarded.verifyHeader', standard],
+    [{ source: 'rfc9440', verifyHeader: 'proxy-authorization', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', standard],
+    // each other
+    [{ source: 'nginx', certHeader: 'x-ssl-client-verify' }, 'clientCert.forwarded.verifyHeader', /names a header already read for this source \(x-ssl-client-verify\), got "x-ssl-client-verify"/],
+    [{ source: 'haproxy', certHeader: 'x-cert', verifyHeader: 'X-Cert' }, 'clientCert.forwarded.verifyHeader', /already read for this source \(x-cert\)/],
+    // the source's fixed names
+    [{ source: 'rfc9440', verifyHeader: 'client-cert', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read for this source \(client-cert, client-cert-chain\), got "client-cert"/],
+    [{ source: 'xfcc', verifyHeader: 'x-forwarded-client-cert', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read/],
+    [{ source: 'aws-alb', mode: 'verify', verifyHeader: 'x-amzn-mtls-clientcert-subject', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read/],
+    [{ source: 'traefik', verifyHeader: 'x-forwarded-tls-client-cert-info', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read/],
+  ]
+  for (const [forwarded, option, message] of bad) {
+    const err = configError(() => createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: forwarded as never } }))
+    t.equal(err?.option, option, JSON.stringify(forwarded))
+    t.match(err?.message, message, JSON.stringify(forwarded))
+  }
+  // headers of their own are fine, whatever their spelling
+  for (const forwarded of [
+    { source: 'nginx', certHeader: 'X-Client-Cert', verifyHeader: 'X-Client-Verify' },
+    { source: 'haproxy', certHeader: 'x-ssl-cert-der' },
+    { source: 'rfc9440', verifyHeader: 'x-client-cert-chain-verified', verifyValue: 'true' },
+  ] as const) {
+    t.equal(createTrustProxy({ trust: TRUSTED, clientCert: { forwarded } }).hasFeatures, true, JSON.stringify(forwarded))
+  }
+})
