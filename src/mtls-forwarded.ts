@@ -270,16 +270,29 @@ const haproxy: Reader = (cfg, h) => {
   return isDecoded(leaf) ? leaf : cert(leaf, [], signal)
 }
 
+const ALB_LEAF = 'x-amzn-mtls-clientcert-leaf'
+const ALB_CHAIN = 'x-amzn-mtls-clientcert'
+
+/**
+ * AWS ALB, in the configured mode only: the other mode's header means the
+ * request did not come the way the load balancer is set up.
+ */
 const awsAlb: Reader = (cfg, h) => {
-  // verify mode: the ALB verified the chain and sends the leaf
-  const leafValue = one(h, 'x-amzn-mtls-clientcert-leaf')
-  if (leafValue !== undefined) {
+  const verify = cfg.albMode === 'verify'
+  const other = verify ? ALB_CHAIN : ALB_LEAF
+  if (h[other] !== undefined) {
+    return bad(`${verify ? 'X-Amzn-Mtls-Clientcert' : 'X-Amzn-Mtls-Clientcert-Leaf'} is not sent in ${cfg.albMode} mode`)
+  }
+  if (verify) {
+    // the ALB verified the chain against its trust store and sends the leaf
+    const leafValue = one(h, ALB_LEAF)
+    if (leafValue === undefined) return { kind: 'none', detail: 'no X-Amzn-Mtls-Clientcert-Leaf header' }
     const leaf = urlPem(leafValue, 'X-Amzn-Mtls-Clientcert-Leaf', 1)
     return isDecoded(leaf) ? leaf : cert(leaf[0]!, [], signalOf(cfg, h) ?? true)
   }
-  // passthrough mode: the whole chain, leaf first, verified by nobody
-  const chainValue = one(h, 'x-amzn-mtls-clientcert')
-  if (chainValue === undefined) return { kind: 'none', detail: 'no X-Amzn-Mtls-Clientcert-Leaf header' }
+  // passthrough: the whole chain, leaf first, verified by nobody (ca is required)
+  const chainValue = one(h, ALB_CHAIN)
+  if (chainValue === undefined) return { kind: 'none', detail: 'no X-Amzn-Mtls-Clientcert header' }
   const chain = urlPem(chainValue, 'X-Amzn-Mtls-Clientcert', cfg.maxChainLength + 1)
   return isDecoded(chain) ? chain : cert(chain[0]!, chain.slice(1), signalOf(cfg, h))
 }
@@ -315,10 +328,17 @@ export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
 }
 
 /**
- * Delete the source's headers (from `headers` and `rawHeaders`): an
- * untrusted peer's copies must never reach the app. @private
+ * Delete the source's headers (from `headers`, `headersDistinct` and
+ * `rawHeaders`): an untrusted peer's copies must never reach the app.
+ * Node builds `headers` and `headersDistinct` lazily from `rawHeaders`
+ * and a header count taken at parse time, so both are built before
+ * `rawHeaders` shrinks (else a later read throws, or a copy built
+ * earlier keeps the forged value). @private
  */
-export const stripForwarded = (cfg: ForwardedConfig, req: { headers: Headers, rawHeaders?: string[] }): void => {
+export const stripForwarded = (
+  cfg: ForwardedConfig,
+  req: { headers: Headers, headersDistinct?: Record<string, string[] | undefined>, rawHeaders?: string[] },
+): void => {
   const h = req.headers
   let found = false
   for (const name of cfg.headers) {
@@ -327,8 +347,11 @@ export const stripForwarded = (cfg: ForwardedConfig, req: { headers: Headers, ra
       found = true
     }
   }
+  if (!found) return
+  const distinct = req.headersDistinct
+  if (distinct != null) for (const name of cfg.headers) delete distinct[name]
   const raw = req.rawHeaders
-  if (!found || !Array.isArray(raw)) return
+  if (!Array.isArray(raw)) return
   for (let i = raw.length - 2; i >= 0; i -= 2) {
     if (cfg.headers.includes(raw[i]!.toLowerCase())) raw.splice(i, 2)
   }

@@ -96,10 +96,19 @@ export interface ForwardedClientCertOptions {
   /** which proxy convention to read; no auto-detection */
   source: ForwardedCertSource
   /**
+   * `aws-alb` only, and required there: the load balancer's mutual
+   * authentication mode. `verify`: it verified the certificate against its
+   * trust store and sends `X-Amzn-Mtls-Clientcert-Leaf`. `passthrough`: it
+   * sends the unverified chain in `X-Amzn-Mtls-Clientcert`; `ca` is
+   * required. The other mode's header is refused (400).
+   */
+  mode?: 'verify' | 'passthrough'
+  /**
    * PEM bundle of trust anchors: verify the forwarded certificate (and
    * the forwarded chain) in the app. Required unless the source carries
    * a verification signal (`nginx`, `haproxy`, `aws-alb` verify mode,
-   * `verifyHeader`) or `proxyVerifies` is set.
+   * `verifyHeader`) or `proxyVerifies` is set; always required in `aws-alb`
+   * passthrough mode.
    */
   ca?: string | Buffer | readonly (string | Buffer)[]
   /**
@@ -150,6 +159,8 @@ export interface ClientCertOptions {
 /** Normalised forwarded options. @private */
 export interface ForwardedConfig {
   source: ForwardedCertSource
+  /** `aws-alb`'s mode, undefined for other sources */
+  albMode: 'verify' | 'passthrough' | undefined
   anchors: X509Certificate[]
   certHeader: string
   verifyHeader: string | undefined
@@ -291,6 +302,26 @@ const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
   traefik: ['x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info'],
 }
 
+/**
+ * Standard request headers (and prefixes): never a certificate or verify
+ * header, since the source's headers are deleted from untrusted peers'
+ * requests and listed in Vary.
+ */
+const STANDARD_HEADERS = new Set([
+  'host', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'transfer-encoding', 'expect', 'date', 'via',
+  'cookie', 'authorization', 'user-agent', 'origin', 'referer', 'range', 'cache-control', 'pragma', 'vary',
+  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip',
+])
+const STANDARD_PREFIXES = ['accept', 'content-', 'if-', 'proxy-', 'sec-']
+
+/** A configured header name must be the source's own, used once. */
+const ownHeader = (option: string, name: string, taken: readonly string[]): void => {
+  if (STANDARD_HEADERS.has(name) || STANDARD_PREFIXES.some(p => name.startsWith(p))) {
+    fail(option, `must not be a standard header, got ${show(name)}: the certificate headers are deleted from untrusted peers' requests and listed in Vary; use a header of its own (e.g. x-ssl-client-cert)`)
+  }
+  if (taken.includes(name)) fail(option, `names a header already read for this source (${taken.join(', ')}), got ${show(name)}`)
+}
+
 const positive = (option: string, value: unknown, fallback: number, max: number): number => {
   if (value === undefined) return fallback
   if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
@@ -302,9 +333,15 @@ const positive = (option: string, value: unknown, fallback: number, max: number)
 const compileForwarded = (value: unknown): ForwardedConfig => {
   const o = 'clientCert.forwarded'
   if (!isObject(value)) return fail(o, `must be an object with a source, got ${show(value)}`)
-  checkOptionNames(value, ['source', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
+  checkOptionNames(value, ['source', 'mode', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
   const source = value.source as ForwardedCertSource
   if (!SOURCES.includes(source)) fail(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
+  const alb = source === 'aws-alb'
+  const albMode = value.mode
+  if (!alb && albMode !== undefined) fail(`${o}.mode`, `applies to the aws-alb source only, got ${show(albMode)}`)
+  if (alb && albMode !== 'verify' && albMode !== 'passthrough') {
+    fail(`${o}.mode`, `is required for aws-alb: 'verify' (the load balancer verifies against its trust store and sends X-Amzn-Mtls-Clientcert-Leaf) or 'passthrough' (it sends the unverified chain in X-Amzn-Mtls-Clientcert; needs ca), got ${show(albMode)}`)
+  }
   const own = source === 'nginx' || source === 'haproxy'
   if (!own && value.certHeader !== undefined) {
     fail(`${o}.certHeader`, `applies to the nginx and haproxy sources only (${source} has fixed header names)`)
@@ -324,15 +361,25 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   const proxyVerifies = value.proxyVerifies ?? false
   if (typeof proxyVerifies !== 'boolean') fail(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
   const anchors = value.ca === undefined ? [] : caList(value.ca)
-  // aws-alb carries its signal in which header it sends (verify mode)
-  if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && source !== 'aws-alb') {
+  if (albMode === 'passthrough' && anchors.length === 0) {
+    fail(`${o}.ca`, 'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it')
+  }
+  // aws-alb verify mode: the load balancer refuses certificates its trust store does not verify
+  if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && !alb) {
     fail(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
   }
   const headers = [...SOURCE_HEADERS[source]]
-  if (own) headers.push(certHeader)
-  if (verifyHeader !== undefined) headers.push(verifyHeader)
+  if (own) {
+    ownHeader(`${o}.certHeader`, certHeader, headers)
+    headers.push(certHeader)
+  }
+  if (verifyHeader !== undefined) {
+    ownHeader(`${o}.verifyHeader`, verifyHeader, headers)
+    headers.push(verifyHeader)
+  }
   return {
     source,
+    albMode: albMode as ForwardedConfig['albMode'],
     anchors,
     certHeader,
     verifyHeader,
@@ -344,10 +391,17 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   }
 }
 
-/** Validate the `clientCert` option; undefined when it is not set. @private */
-export function compileClientCert(value: unknown): ClientCertConfig | undefined {
+/**
+ * Validate the `clientCert` option; undefined when it is not set. `trust`
+ * is the engine's (already validated) `trust` option: a forwarded
+ * certificate is believed only from a peer that `trust` checks. @private
+ */
+export function compileClientCert(value: unknown, trust?: unknown): ClientCertConfig | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) return fail('clientCert', `must be an object, got ${show(value)}`)
+  if (value.forwarded !== undefined && (trust === true || (typeof trust === 'number' && trust > 0))) {
+    fail('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
+  }
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
   const skew = value.clockSkew ?? 60
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {

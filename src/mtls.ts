@@ -4,6 +4,7 @@
  * policy (mode, identity allow-list); attach the verified certificate to
  * the request. @module
  */
+import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from './errors.js'
@@ -89,14 +90,21 @@ export function assertClientCertServer<T extends object>(server: T): T {
       'needs an explicit ca on the TLS server: with requestCert and no ca, Node accepts certificates from every public CA',
     )
   }
-  if (s.ticketKeys != null && (typeof s.sessionIdContext !== 'string' || s.sessionIdContext === '')) {
+  // a server object always has a sessionIdContext: Node's default is the
+  // same for every server of the process (and every process with the same argv)
+  const context = s.sessionIdContext
+  if (s.ticketKeys != null && (typeof context !== 'string' || context === '' || context === defaultSessionIdContext())) {
     throw new ProxyAwareConfigError(
       'clientCert',
-      'needs an explicit sessionIdContext on a TLS server with ticketKeys: servers sharing ticket keys would otherwise resume each other\'s sessions, and a client certificate verified by another server\'s ca would be accepted here',
+      'needs an explicit sessionIdContext, unique to this ca, on a TLS server with ticketKeys: servers sharing ticket keys resume each other\'s sessions, and a client certificate verified against another server\'s ca would be accepted here',
     )
   }
   return server
 }
+
+/** Node's sessionIdContext when none is given (node:_tls_wrap). */
+const defaultSessionIdContext = (): string =>
+  createHash('sha1').update(process.argv.join(' ')).digest('hex').slice(0, 32)
 
 const socketCache = new WeakMap<object, Evaluation>()
 
@@ -119,8 +127,9 @@ const evaluateForwarded = (cfg: ForwardedConfig, ctx: FeatureContext, now: numbe
   if (cfg.anchors.length > 0) {
     const err = verifyChain(decoded.leaf, decoded.chain, cfg.anchors, now, skewMs)
     if (err !== undefined) return { ok: false, error: err }
+  /* c8 ignore next 4: unreachable, the options require ca, a signal or proxyVerifies (defence in depth) */
   } else if (signal === undefined && !cfg.proxyVerifies) {
-    // aws-alb passthrough without a CA bundle: nobody verified it
+    // nobody verified it
     return failure('untrusted', 'the certificate was not verified by the proxy and no ca is configured')
   }
   return { ok: true, checked: describe(decoded.leaf, cfg.source) }
@@ -254,7 +263,7 @@ export interface ClientCertFeature {
 
 /** Compile `clientCert` into a feature. @private */
 export function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
-  const config = compileClientCert(options.clientCert)
+  const config = compileClientCert(options.clientCert, options.trust)
   if (config === undefined) return undefined
   const fwd = config.forwarded
   const cache: ForwardedCache = new Map()

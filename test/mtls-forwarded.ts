@@ -132,15 +132,14 @@ const cases: Case[] = [
   ['haproxy base64 with bad length', { forwarded: { source: 'haproxy' } }, { 'x-ssl-client-cert': b64(c.valid).slice(1), 'x-ssl-client-verify': '0' }, 400, 'malformed'],
 
   // AWS ALB
-  ['aws-alb verify mode', { forwarded: { source: 'aws-alb' } }, { 'x-amzn-mtls-clientcert-leaf': albPem(c.valid.cert), 'x-amzn-mtls-clientcert-subject': 'CN=client-one' }, 200, 'client-one'],
-  ['aws-alb verify mode, + and %2B decode alike', { forwarded: { source: 'aws-alb' } }, { 'x-amzn-mtls-clientcert-leaf': urlPem(c.valid) }, 200, 'client-one'],
-  ['aws-alb verify mode still checks expiry (ignoreClientCertificateExpiry)', { forwarded: { source: 'aws-alb' } }, { 'x-amzn-mtls-clientcert-leaf': albPem(c.expired.cert) }, 403, 'expired'],
-  ['aws-alb passthrough with a CA bundle', { forwarded: { source: 'aws-alb', ca } }, { 'x-amzn-mtls-clientcert': albPem(c.valid.cert + c.intermediate.cert) }, 200, 'client-one'],
-  ['aws-alb passthrough without a CA bundle', { forwarded: { source: 'aws-alb' } }, { 'x-amzn-mtls-clientcert': albPem(c.valid.cert + c.intermediate.cert) }, 403, 'untrusted'],
-  ['aws-alb passthrough, wrong CA', { forwarded: { source: 'aws-alb', ca } }, { 'x-amzn-mtls-clientcert': albPem(c.wrongCa.cert) }, 403, 'untrusted'],
-  ['aws-alb nothing', { forwarded: { source: 'aws-alb' } }, {}, 403, 'missing'],
-  ['aws-alb leaf with two blocks', { forwarded: { source: 'aws-alb' } }, { 'x-amzn-mtls-clientcert-leaf': albPem(c.valid.cert + c.intermediate.cert) }, 400, 'malformed'],
-  ['aws-alb passthrough too long', { forwarded: { source: 'aws-alb', ca, maxChainLength: 1 } }, { 'x-amzn-mtls-clientcert': albPem(c.underSub.cert + c.sub.cert + c.intermediate.cert) }, 400, 'malformed'],
+  ['aws-alb verify mode', { forwarded: { source: 'aws-alb', mode: 'verify' } }, { 'x-amzn-mtls-clientcert-leaf': albPem(c.valid.cert), 'x-amzn-mtls-clientcert-subject': 'CN=client-one' }, 200, 'client-one'],
+  ['aws-alb verify mode, + and %2B decode alike', { forwarded: { source: 'aws-alb', mode: 'verify' } }, { 'x-amzn-mtls-clientcert-leaf': urlPem(c.valid) }, 200, 'client-one'],
+  ['aws-alb verify mode still checks expiry (ignoreClientCertificateExpiry)', { forwarded: { source: 'aws-alb', mode: 'verify' } }, { 'x-amzn-mtls-clientcert-leaf': albPem(c.expired.cert) }, 403, 'expired'],
+  ['aws-alb passthrough with a CA bundle', { forwarded: { source: 'aws-alb', mode: 'passthrough', ca } }, { 'x-amzn-mtls-clientcert': albPem(c.valid.cert + c.intermediate.cert) }, 200, 'client-one'],
+  ['aws-alb passthrough, wrong CA', { forwarded: { source: 'aws-alb', mode: 'passthrough', ca } }, { 'x-amzn-mtls-clientcert': albPem(c.wrongCa.cert) }, 403, 'untrusted'],
+  ['aws-alb nothing', { forwarded: { source: 'aws-alb', mode: 'verify' } }, {}, 403, 'missing'],
+  ['aws-alb leaf with two blocks', { forwarded: { source: 'aws-alb', mode: 'verify' } }, { 'x-amzn-mtls-clientcert-leaf': albPem(c.valid.cert + c.intermediate.cert) }, 400, 'malformed'],
+  ['aws-alb passthrough too long', { forwarded: { source: 'aws-alb', mode: 'passthrough', ca, maxChainLength: 1 } }, { 'x-amzn-mtls-clientcert': albPem(c.underSub.cert + c.sub.cert + c.intermediate.cert) }, 400, 'malformed'],
 
   // Traefik
   ['traefik with in-app verification', { forwarded: { source: 'traefik', ca } }, { 'x-forwarded-tls-client-cert': `${b64(c.valid)},${b64(c.intermediate)}` }, 200, 'client-one'],
@@ -174,10 +173,12 @@ const forged: [string, ClientCertPolicy, Record<string, string>][] = [
   ['xfcc', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': xfccElement(c.valid) }],
   ['nginx', { forwarded: { source: 'nginx' } }, { 'x-ssl-client-cert': urlPem(c.valid), 'x-ssl-client-verify': 'SUCCESS' }],
   ['haproxy', { forwarded: { source: 'haproxy' } }, { 'x-ssl-client-cert': b64(c.valid), 'x-ssl-client-verify': '0' }],
-  ['aws-alb', { forwarded: { source: 'aws-alb' } }, {
+  ['aws-alb', { forwarded: { source: 'aws-alb', mode: 'verify' } }, {
     'x-amzn-mtls-clientcert-leaf': albPem(c.valid.cert),
     'X-Amzn-Mtls-Clientcert-Subject': 'CN=client-one',
-    'x-amzn-mtls-clientcert': albPem(c.valid.cert),
+  }],
+  ['aws-alb passthrough', { forwarded: { source: 'aws-alb', mode: 'passthrough', ca } }, {
+    'x-amzn-mtls-clientcert': albPem(c.valid.cert + c.intermediate.cert),
   }],
   ['traefik', { forwarded: { source: 'traefik', proxyVerifies: true } }, { 'x-forwarded-tls-client-cert': b64(c.valid), 'x-forwarded-tls-client-cert-info': 'Subject%3D%22CN%3Dclient-one%22' }],
   ['rfc9440 + custom verify header', { forwarded: { source: 'rfc9440', verifyHeader: 'x-verified', verifyValue: 'yes' } }, { 'client-cert': sf(c.valid), 'x-verified': 'yes' }],
