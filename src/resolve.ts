@@ -362,26 +362,17 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
       }
     }
     const h = req.headers
-    // Protocol: hop-aligned when XFP and XFF have as many values, else the
-    // rightmost value (from the nearest trusted proxy).
+    // Protocol: hop-aligned when XFP and XFF have as many values (the value
+    // paired with the client's entry), else the rightmost value (from the
+    // nearest trusted proxy); a value that is not http(s) is ignored.
     let protocol = socketProto
     const xfp = headerString(h['x-forwarded-proto'])
     if (xfp !== undefined) {
+      const aligned = clientEntry > 0 && xfp.includes(',') && countEntries(xfp) === countEntries(xff!)
       const p = cursor.reset(xfp)
-      let n = 0
-      let picked: 'http' | 'https' | undefined
-      let rightmost: 'http' | 'https' | undefined
-      const aligned = clientEntry >= 0 && xff !== undefined && xfp.includes(',') && countEntries(xfp) === countEntries(xff)
-      while (p.prev()) {
-        if (n === 0) rightmost = protoOf(xfp, p.start, p.end)
-        if (!aligned) break
-        if (n === clientEntry) {
-          picked = protoOf(xfp, p.start, p.end)
-          break
-        }
-        n++
-      }
-      protocol = (aligned ? picked : rightmost) ?? socketProto
+      let found = p.prev()
+      for (let n = aligned ? clientEntry : 0; found && n > 0; n--) found = p.prev()
+      if (found) protocol = protoOf(xfp, p.start, p.end) ?? socketProto
     }
     let forwardedHostValue: string | undefined
     if (forwardedHost) {
