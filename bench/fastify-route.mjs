@@ -12,10 +12,8 @@
  * noise hit every variant alike). The median CPU per request is reported;
  * ratios are the median of the per-round ratios.
  */
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
-import { check, median, table } from './lib.mjs'
+import { check, cpuRounds, median, pct, serveInChild, table, withServers } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const VARIANTS = ['bare', 'fastify-trustProxy', 'proxy-aware']
@@ -32,23 +30,7 @@ const serve = async variant => {
     await app.register(trustProxy, { trust: TRUST })
   }
   app.get('/', request => ({ ip: request.ip, protocol: request.protocol }))
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  process.on('message', message => {
-    if (message === 'cpu') {
-      const { user, system } = process.cpuUsage()
-      process.send({ cpu: user + system })
-    } else if (message === 'close') {
-      app.close().then(() => process.exit(0))
-    }
-  })
-  process.send({ address })
-}
-
-/** Parent side: ask a child for its CPU time so far, in microseconds. */
-const cpuOf = async child => {
-  child.send('cpu')
-  const [message] = await once(child, 'message')
-  return message.cpu
+  await serveInChild(app)
 }
 
 /** Send `n` GET requests through `pool`, `CONCURRENCY` at a time; returns the first body. */
@@ -77,41 +59,18 @@ const load = async (pool, n, seed) => {
 
 export const title = 'Fastify route: server CPU per request'
 
-const pct = r => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`
-
 export const run = async () => {
-  const { Pool } = await import('undici')
-  const here = fileURLToPath(import.meta.url)
-  const servers = []
-  for (const variant of VARIANTS) {
-    const child = fork(here, ['serve', variant], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    const [{ address }] = await once(child, 'message')
-    servers.push({ variant, child, pool: new Pool(address, { connections: 8 }), cpu: [] })
-  }
-  try {
+  const servers = await withServers(fileURLToPath(import.meta.url), VARIANTS, 8, async servers => {
     // Warm up every server, and check each gives the answer it should.
     for (const s of servers) {
       const { body, i } = await load(s.pool, REQUESTS, 0)
       const client = `198.51.${(i >> 8) & 255}.${i & 255}`
-      const want = s.variant === 'bare' ? { ip: '127.0.0.1', protocol: 'http' } : { ip: client, protocol: 'https' }
+      const want = s.name === 'bare' ? { ip: '127.0.0.1', protocol: 'http' } : { ip: client, protocol: 'https' }
       check(body.ip === want.ip && body.protocol === want.protocol,
-        `${s.variant} answered ${JSON.stringify(body)}, expected ${JSON.stringify(want)}`)
+        `${s.name} answered ${JSON.stringify(body)}, expected ${JSON.stringify(want)}`)
     }
-    // The variants are loaded at the same time, so whatever else the machine
-    // is doing during a round slows all three alike.
-    for (let round = 0; round < ROUNDS; round++) {
-      const before = await Promise.all(servers.map(s => cpuOf(s.child)))
-      await Promise.all(servers.map(s => load(s.pool, REQUESTS, (round + 1) * REQUESTS)))
-      const after = await Promise.all(servers.map(s => cpuOf(s.child)))
-      servers.forEach((s, k) => s.cpu.push(after[k] - before[k]))
-    }
-  } finally {
-    for (const s of servers) {
-      await s.pool.close()
-      s.child.send('close')
-      await once(s.child, 'exit')
-    }
-  }
+    await cpuRounds(servers, ROUNDS, (s, round) => load(s.pool, REQUESTS, (round + 1) * REQUESTS))
+  })
   // Ratios are paired per round (the three variants ran side by side), then
   // the median is taken.
   const ratio = (a, b) => median(a.cpu.map((c, r) => c / b.cpu[r]))
@@ -119,11 +78,11 @@ export const run = async () => {
   console.log(`trust: ${JSON.stringify(TRUST)}; peer 127.0.0.1, X-Forwarded-For "<client>, 10.0.0.7"; ${ROUNDS} rounds x ${REQUESTS} requests per variant\n`)
   const rows = servers.map(s => {
     const us = median(s.cpu) / REQUESTS
-    return [s.variant, us.toFixed(1), pct(ratio(s, bare)), pct(ratio(s, fst))]
+    return [s.name, us.toFixed(1), pct(ratio(s, bare)), pct(ratio(s, fst))]
   })
   table(['variant', 'server CPU µs/req (median)', 'vs bare', 'vs Fastify trustProxy'], rows)
   return servers.map(s => ({
-    variant: s.variant,
+    variant: s.name,
     us: median(s.cpu) / REQUESTS,
     vsBare: ratio(s, bare),
     vsFastify: ratio(s, fst),

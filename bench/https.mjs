@@ -14,9 +14,8 @@
  *
  *   npm run build && node bench/https.mjs
  */
-import { fork } from 'node:child_process'
-import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
+import { check, cpuRounds, median, pct, serveInChild, table, withServers } from './lib.mjs'
 
 const TRUST = ['127.0.0.1']
 const ALLOWED = { allowedHosts: ['shop.example'] }
@@ -31,16 +30,6 @@ const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const CONCURRENCY = 16
 
-const median = values => {
-  const s = [...values].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2
-}
-
-const check = (ok, message) => {
-  if (!ok) throw new Error(`bench sanity check failed: ${message}`)
-}
-
 /** Child side: one Fastify server for one variant. */
 const serve = async name => {
   const { default: Fastify } = await import('fastify')
@@ -51,22 +40,7 @@ const serve = async name => {
     reply.header('set-cookie', 'sid=abc123; Path=/; HttpOnly')
     reply.send(request.protocol)
   })
-  const address = await app.listen({ host: '127.0.0.1', port: 0 })
-  process.on('message', message => {
-    if (message === 'cpu') {
-      const { user, system } = process.cpuUsage()
-      process.send({ cpu: user + system })
-    } else if (message === 'close') {
-      app.close().then(() => process.exit(0))
-    }
-  })
-  process.send({ address })
-}
-
-const cpuOf = async child => {
-  child.send('cpu')
-  const [message] = await once(child, 'message')
-  return message.cpu
+  await serveInChild(app)
 }
 
 /** Send `n` requests through `pool`; returns the first response's headers and body. */
@@ -91,18 +65,8 @@ const load = async (pool, n) => {
 
 export const title = 'HTTPS options: server CPU per request vs the bare plugin'
 
-const pct = r => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`
-
 export const run = async () => {
-  const { Pool } = await import('undici')
-  const here = fileURLToPath(import.meta.url)
-  const servers = []
-  for (const name of Object.keys(VARIANTS)) {
-    const child = fork(here, ['serve', name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-    const [{ address }] = await once(child, 'message')
-    servers.push({ name, child, pool: new Pool(address, { connections: 4 }), cpu: [] })
-  }
-  try {
+  const servers = await withServers(fileURLToPath(import.meta.url), Object.keys(VARIANTS), 4, async servers => {
     // Warm up, and check each variant does what it is configured to do.
     for (const s of servers) {
       const { headers, body } = await load(s.pool, REQUESTS)
@@ -112,29 +76,13 @@ export const run = async () => {
       check(headers['set-cookie'] === (o.secureCookies ? 'sid=abc123; Path=/; HttpOnly; Secure' : 'sid=abc123; Path=/; HttpOnly'),
         `${s.name}: Set-Cookie ${headers['set-cookie']}`)
     }
-    for (let round = 0; round < ROUNDS; round++) {
-      const before = await Promise.all(servers.map(s => cpuOf(s.child)))
-      await Promise.all(servers.map(s => load(s.pool, REQUESTS)))
-      const after = await Promise.all(servers.map(s => cpuOf(s.child)))
-      servers.forEach((s, k) => s.cpu.push(after[k] - before[k]))
-    }
-  } finally {
-    for (const s of servers) {
-      await s.pool.close()
-      s.child.send('close')
-      await once(s.child, 'exit')
-    }
-  }
+    await cpuRounds(servers, ROUNDS, s => load(s.pool, REQUESTS))
+  })
   const [plugin] = servers
   const ratio = s => median(s.cpu.map((c, r) => c / plugin.cpu[r]))
   console.log(`trust: ${JSON.stringify(TRUST)}; https via a trusted proxy; route sets one cookie; ${ROUNDS} rounds x ${REQUESTS} requests per variant, ${servers.length} variants side by side\n`)
   const rows = servers.map(s => [s.name, (median(s.cpu) / REQUESTS).toFixed(1), s === plugin ? '1 (baseline)' : `${ratio(s).toFixed(3)} (${pct(ratio(s))})`])
-  const header = ['variant', 'server CPU µs/req (median)', 'vs bare plugin']
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => r[i].length)))
-  const line = cells => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`
-  console.log(line(header))
-  console.log(`|${widths.map(w => '-'.repeat(w + 2)).join('|')}|`)
-  for (const r of rows) console.log(line(r))
+  table(['variant', 'server CPU µs/req (median)', 'vs bare plugin'], rows)
   return servers.map(s => ({ variant: s.name, us: median(s.cpu) / REQUESTS, vsPlugin: ratio(s) }))
 }
 

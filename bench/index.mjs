@@ -3,10 +3,10 @@
  * file per question) and prints the tables the README quotes, with the
  * machine, Node version and date they were measured on.
  */
-import { execFileSync } from 'node:child_process'
 import os from 'node:os'
 import * as core from './resolve-vs-proxy-addr.mjs'
 import * as fastify from './fastify-route.mjs'
+import * as https from './https.mjs'
 
 const cpus = os.cpus()
 console.log(`Machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()} (shared, noisy: read the ratios, not the absolute times)`)
@@ -15,12 +15,9 @@ console.log(`Date: ${new Date().toISOString()}`)
 console.log('Command: npm run bench\n')
 
 const started = Date.now()
-for (const bench of [core, fastify]) {
+for (const bench of [core, fastify, https]) {
   console.log(`## ${bench.title}\n`)
   await bench.run()
   console.log('')
 }
-// the HTTPS options' cost is its own script (it forks its own servers)
-console.log('## HTTPS options: server CPU per request vs the bare plugin\n')
-execFileSync(process.execPath, [new URL('https.mjs', import.meta.url).pathname], { stdio: 'inherit' })
 console.log(`(${((Date.now() - started) / 1000).toFixed(0)} s)`)

@@ -23,3 +23,72 @@ export const table = (header, rows) => {
 export const check = (ok, message) => {
   if (!ok) throw new Error(`bench sanity check failed: ${message}`)
 }
+
+/** A ratio as a signed percentage: 1.042 → "+4.2%". */
+export const pct = r => `${r >= 1 ? '+' : ''}${((r - 1) * 100).toFixed(1)}%`
+
+/**
+ * Child side of a server benchmark: listen on loopback, tell the parent
+ * the address, answer its CPU-time queries, close when asked.
+ */
+export const serveInChild = async app => {
+  const address = await app.listen({ host: '127.0.0.1', port: 0 })
+  process.on('message', message => {
+    if (message === 'cpu') {
+      const { user, system } = process.cpuUsage()
+      process.send({ cpu: user + system })
+    } else if (message === 'close') {
+      app.close().then(() => process.exit(0))
+    }
+  })
+  process.send({ address })
+}
+
+/**
+ * Parent side: fork `script serve <name>` for each name and run
+ * `measure(servers)` on them (each `{ name, child, pool, cpu: [] }`), then
+ * close everything. `cpuRounds` fills each server's `cpu` per round.
+ */
+export const withServers = async (script, names, connections, measure) => {
+  const { fork } = await import('node:child_process')
+  const { once } = await import('node:events')
+  const { Pool } = await import('undici')
+  const servers = []
+  try {
+    for (const name of names) {
+      const child = fork(script, ['serve', name], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const [{ address }] = await once(child, 'message')
+      servers.push({ name, child, pool: new Pool(address, { connections }), cpu: [] })
+    }
+    await measure(servers)
+  } finally {
+    for (const s of servers) {
+      await s.pool.close()
+      s.child.send('close')
+      await once(s.child, 'exit')
+    }
+  }
+  return servers
+}
+
+/** A child's CPU time so far, in microseconds. */
+const cpuOf = async child => {
+  const { once } = await import('node:events')
+  child.send('cpu')
+  const [message] = await once(child, 'message')
+  return message.cpu
+}
+
+/**
+ * `rounds` rounds in which every server is loaded at the same time (so
+ * whatever else the machine does slows all alike); each server's CPU time
+ * per round goes to its `cpu` list. `load(server, round)` sends one round.
+ */
+export const cpuRounds = async (servers, rounds, load) => {
+  for (let round = 0; round < rounds; round++) {
+    const before = await Promise.all(servers.map(s => cpuOf(s.child)))
+    await Promise.all(servers.map(s => load(s, round)))
+    const after = await Promise.all(servers.map(s => cpuOf(s.child)))
+    servers.forEach((s, k) => s.cpu.push(after[k] - before[k]))
+  }
+}
