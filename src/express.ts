@@ -86,13 +86,16 @@ const READERS_5: Readers = {
 const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
 
 /**
- * Create the Express middleware. Install it first: from then on `req.ip`,
- * `req.ips` (client first, the socket peer left out, `[]` when the peer is
- * not trusted), `req.protocol`, `req.secure`, `req.hostname`, `req.host`
- * and `req.proxyAware` report proxy-aware's decision, in mounted sub-apps
- * and routers too. `req.host` keeps each major's meaning: `host[:port]` on
- * Express 5, the hostname on Express 4. The app's `trust proxy` setting is
- * set to the compiled predicate, so libraries that read it agree.
+ * Create the Express middleware. Mount it first, at the root: once a
+ * request has passed it, `req.ip`, `req.ips` (client first, the socket peer
+ * left out, `[]` when the peer is not trusted), `req.protocol`,
+ * `req.secure`, `req.hostname`, `req.host` and `req.proxyAware` report
+ * proxy-aware's decision for every request of the app, in mounted sub-apps
+ * and routers too, also routes before the middleware or outside its mount
+ * path (its policies run only where it runs). `req.host` keeps each major's
+ * meaning: `host[:port]` on Express 5, the hostname on Express 4. The app's
+ * `trust proxy` setting is set to the compiled predicate, so libraries that
+ * read it agree; leave it unset yourself.
  *
  * @example
  * import { trustProxy } from 'proxy-aware/express'
