@@ -54,6 +54,19 @@ export interface TrustProxyMiddleware {
 
 
 type Readers = Record<string, (r: Resolution, req: Request) => unknown>
+/** what warnIfPartial reads of an Express router (4 and 5 alike) */
+type Stack = { stack: Array<{ handle: unknown, route?: unknown, name?: string }> }
+
+/** every getter proxy-aware installed and every trust predicate it set as `trust proxy`, in any app */
+const ours = new WeakSet<object>()
+/** the getter `name` has on the prototypes above `proto`, if any */
+const getterAbove = (proto: object, name: string): ((this: unknown) => unknown) | undefined => {
+  for (let p = Object.getPrototypeOf(proto) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(p, name)
+    if (d !== undefined) return d.get
+  }
+  return undefined
+}
 
 /** What each request property reports, from the resolution (Express 5). */
 const READERS_5: Readers = {
@@ -73,13 +86,16 @@ const READERS_5: Readers = {
 const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
 
 /**
- * Create the Express middleware. Install it first: from then on `req.ip`,
- * `req.ips` (client first, the socket peer left out, `[]` when the peer is
- * not trusted), `req.protocol`, `req.secure`, `req.hostname`, `req.host`
- * and `req.proxyAware` report proxy-aware's decision, in mounted sub-apps
- * and routers too. `req.host` keeps each major's meaning: `host[:port]` on
- * Express 5, the hostname on Express 4. The app's `trust proxy` setting is
- * set to the compiled predicate, so libraries that read it agree.
+ * Create the Express middleware. Mount it first, at the root: once a
+ * request has passed it, `req.ip`, `req.ips` (client first, the socket peer
+ * left out, `[]` when the peer is not trusted), `req.protocol`,
+ * `req.secure`, `req.hostname`, `req.host` and `req.proxyAware` report
+ * proxy-aware's decision for every request of the app, in mounted sub-apps
+ * and routers too, also routes before the middleware or outside its mount
+ * path (its policies run only where it runs). `req.host` keeps each major's
+ * meaning: `host[:port]` on Express 5, the hostname on Express 4. The app's
+ * `trust proxy` setting is set to the compiled predicate, so libraries that
+ * read it agree; leave it unset yourself.
  *
  * @example
  * import { trustProxy } from 'proxy-aware/express'
@@ -91,6 +107,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
   const engine = compileEngine(options, ['logger'])
   const { resolve, trust } = engine
   const log = checkLogger('logger', options.logger)
+  ours.add(trust)
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
   // marks the requests that came through this middleware
   const kPassed = Symbol('proxy-aware.passed')
@@ -103,22 +120,49 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
    * Getters on an app's request prototype (`app.request`): defined once,
    * they cost nothing per request, whereas own accessors defined on every
    * request cost ~15 µs (V8 turns the request into a dictionary object).
-   * Requests this middleware has not seen (routes before it, other paths)
-   * keep what they had.
+   * They answer for every request of the app and its sub-apps, not only
+   * those that pass the middleware: a route before it, outside its mount
+   * path or a limiter ahead of it would otherwise reach Express's getters,
+   * which read the `trust proxy` set below the Express way (X-Forwarded-Host
+   * whatever `forwardedHost` says, the leftmost X-Forwarded-Proto).
    */
   const install = (proto: object, readers: Readers) => {
     for (const name of Object.keys(readers)) {
       const read = readers[name]!
       const before = Object.getOwnPropertyDescriptor(proto, name)?.get
-      Object.defineProperty(proto, name, {
-        configurable: true,
-        enumerable: true,
-        get(this: Marked) {
-          if (this[kPassed] === true) return read(result(this), this)
-          return before !== undefined ? before.call(this) : Reflect.get(Object.getPrototypeOf(proto) as object, name, this)
-        },
-      })
+      const get = function (this: Marked) {
+        if (this[kPassed] !== true) {
+          // another proxy-aware middleware installed earlier on this app, or
+          // on the app this one is mounted in, answers requests that did not
+          // pass this one (it decides for them the same way, in turn)
+          const up = before ?? getterAbove(proto, name)
+          if (up !== undefined && ours.has(up)) return up.call(this) as unknown
+        }
+        return read(result(this), this)
+      }
+      ours.add(get)
+      Object.defineProperty(proto, name, { configurable: true, enumerable: true, get })
     }
+  }
+  const warnIfPartial = (req: Request) => {
+    // until the first request through the middleware, Express answered with
+    // a setting the app chose: warn when that was looser than no trust
+    const prior: unknown = req.app.get('trust proxy')
+    if (prior !== false && !(prior === true && trustEveryone) && !ours.has(prior as object)) {
+      log.warn({ trustProxy: String(prior) }, 'proxy-aware: the app set trust proxy itself; routes before the middleware used it until the first request passed the middleware; leave it unset')
+    }
+    // the getters cover the whole app; the policies only what comes after
+    // the middleware, and the getters nothing of an app this one is mounted in
+    if (req.baseUrl !== '') {
+      log.warn({ mountPath: req.baseUrl }, `proxy-aware: the middleware runs under ${req.baseUrl}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`)
+      return
+    }
+    // Express 4 keeps the router in app._router, Express 5 in app.router
+    const app = req.app as unknown as { _router?: Stack, router: Stack }
+    const { stack } = app._router ?? app.router
+    const at = stack.findIndex(layer => layer.handle === middleware)
+    const routes = stack.slice(0, Math.max(at, 0)).filter(layer => layer.route !== undefined || layer.name === 'router' || layer.name === 'mounted_app').length
+    if (routes > 0) log.warn({ routes }, `proxy-aware: ${routes} route(s) or router(s) come before the middleware: its policies do not run for them; mount it first`)
   }
   // without Express (plain http, connect): own accessors on the request
   const own: PropertyDescriptorMap = {}
@@ -134,6 +178,7 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
     } else {
       if (!installed.has(app)) {
         installed.add(app)
+        warnIfPartial(req)
         // Keep Express's own setting in agreement, so libraries that read it
         // (express-rate-limit's validations) see the same decision; `true`
         // stays `true`, so their warnings about trusting everyone still fire.

@@ -16,8 +16,9 @@ const view = (req: Request) => ({
   secure: req.secure,
   host: req.host ?? null,
   hostname: req.hostname ?? null,
-  reason: req.proxyAware.reason,
-  hops: req.proxyAware.hops,
+  // undefined on a request no proxy-aware getter covers
+  reason: (req.proxyAware as typeof req.proxyAware | undefined)?.reason ?? null,
+  hops: (req.proxyAware as typeof req.proxyAware | undefined)?.hops ?? null,
 })
 
 const listen = async (t: Test, app: Express, host = '127.0.0.1'): Promise<number> => {
@@ -128,35 +129,110 @@ for (const { name, express, major } of majors) {
       const rootSaw: string[] = []
       app.use((req, res, next) => { rootSaw.push(String(req.ip)); next() })
       const strict = express()
+      strict.get('/early', (req, res) => { res.json(view(req)) })
       strict.use(trustProxy({ trust: '10.0.0.0/8' }))
       strict.get('/', (req, res) => { res.json(view(req)) })
       app.use('/strict', strict)
+      // a sub-app with its own middleware in an app without one
+      const lone = express()
+      const loneApp = express()
+      lone.get('/early', (req, res) => { res.json(view(req)) })
+      lone.use(trustProxy({ trust: '127.0.0.4' }))
+      lone.get('/', (req, res) => { res.json(view(req)) })
+      loneApp.use('/lone', lone)
+      loneApp.get('/', (req, res) => { res.json(view(req)) })
       const port = await listen(t, app)
-      const res = await send(port, { from: '127.0.0.2', path: '/strict', headers: { 'x-forwarded-for': '198.51.100.7' } })
+      const headers = { 'x-forwarded-for': '198.51.100.7' }
+      const res = await send(port, { from: '127.0.0.2', path: '/strict', headers })
       t.same(rootSaw, ['198.51.100.7'], 'the root trusts 127.0.0.2')
       t.match(res.json, { ip: '127.0.0.2', ips: [], reason: 'untrusted-peer' }, 'the sub-app does not')
+      t.match((await send(port, { from: '127.0.0.2', path: '/strict/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
+        'a sub-app route before its middleware: the decision of the one it passed')
+
+      const lonePort = await listen(t, loneApp)
+      await send(lonePort, { from: '127.0.0.2', path: '/lone', headers })
+      t.match((await send(lonePort, { from: '127.0.0.4', path: '/lone/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
+        'a sub-app route before its middleware, nothing passed: the sub-app\'s decision')
+      t.match((await send(lonePort, { from: '127.0.0.4', path: '/', headers })).json, { ip: '127.0.0.4', reason: null },
+        'the app it is mounted in keeps Express\'s defaults (no trust)')
     })
 
-    t.test('requests that skip the middleware keep Express\'s own answers', async t => {
+    t.test('routes the middleware does not cover never believe more than proxy-aware', async t => {
+      // the finding: a route before the middleware, routes outside its mount
+      // path and a sub-app mounted before it kept Express's own getters, and
+      // once the middleware had set `trust proxy` those believed the client's
+      // X-Forwarded-Host (forwardedHost is off) and leftmost X-Forwarded-Proto
       const app = express()
-      app.get('/early', (req, res) => { res.json({ ip: req.ip, proxyAware: req.proxyAware ?? null }) })
+      const full = (req: Request) => ({ ...view(req), subdomains: req.subdomains })
+      app.get('/early', (req, res) => { res.json(full(req)) })
+      const sub = express()
+      sub.get('/', (req, res) => { res.json(full(req)) })
+      app.use('/sub', sub)
+      const router = express.Router()
+      router.get('/', (req, res) => { res.json(full(req)) })
+      app.use('/router', router)
       app.use('/api', trustProxy({ trust: '127.0.0.2' }))
-      app.get('/api', (req, res) => { res.json({ ip: req.ip, proxyAware: req.proxyAware ?? null }) })
-      app.get('/other', (req, res) => { res.json({ ip: req.ip, proxyAware: req.proxyAware ?? null }) })
+      app.get('/api', (req, res) => { res.json(full(req)) })
+      app.get('/other', (req, res) => { res.json(full(req)) })
       const port = await listen(t, app)
-      const headers = { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' }
-      const api = (await send(port, { from: '127.0.0.2', path: '/api', headers })).json
-      t.equal(api.ip, '2001:db8::1')
-      t.equal(api.proxyAware.reason, 'untrusted-hop')
-      for (const path of ['/early', '/other']) {
-        const res = (await send(port, { from: '127.0.0.2', path, headers })).json
-        // Express's own getter, with the trust proxy setting we keep in agreement
-        t.same(res, { ip: '2001:DB8:0:0:0:0:0:1', proxyAware: null }, `${path}: Express's req.ip, no proxyAware`)
+      const uncovered = ['/early', '/sub', '/router', '/other']
+      // a client behind the proxy forges host and protocol; the proxy
+      // appends its own X-Forwarded-For and X-Forwarded-Proto entries
+      const forged = {
+        host: 'www.app.example',
+        'x-forwarded-for': '6.6.6.6, 203.0.113.7',
+        'x-forwarded-proto': 'https, http',
+        'x-forwarded-host': 'www.evil.example',
       }
+      const strict = {
+        protocol: 'http',
+        secure: false,
+        host: 'www.app.example',
+        hostname: 'www.app.example',
+        subdomains: ['www'],
+      }
+
+      // before any request has passed the middleware: Express's own getters
+      // with the default `trust proxy` (false) believe no header at all
+      for (const path of uncovered) {
+        t.match((await send(port, { from: '127.0.0.2', path, headers: forged })).json, { ...strict, ip: '127.0.0.2', ips: [] }, `${path} before`)
+      }
+
+      const decided = (await send(port, { from: '127.0.0.2', path: '/api', headers: forged })).json
+      t.match(decided, { ...strict, ip: '203.0.113.7', ips: ['203.0.113.7'], reason: 'untrusted-hop' }, 'proxy-aware: no forwarded host, the proxy\'s protocol')
+
+      // after: every route of the app gets proxy-aware's decision
+      for (const path of uncovered) {
+        t.same((await send(port, { from: '127.0.0.2', path, headers: forged })).json, decided, `${path} after, via the proxy`)
+      }
+      const direct = (await send(port, { from: '127.0.0.3', path: '/api', headers: forged })).json
+      t.match(direct, { ...strict, ip: '127.0.0.3', ips: [], reason: 'untrusted-peer' })
+      for (const path of uncovered) {
+        t.same((await send(port, { from: '127.0.0.3', path, headers: forged })).json, direct, `${path} after, direct`)
+      }
+    })
+
+    t.test('a limiter before the middleware reads proxy-aware\'s req.ip', async t => {
+      const app = express()
+      const seen: string[] = []
+      app.use((req, res, next) => { seen.push(`${req.ip} ${req.protocol} ${req.hostname}`); next() })
+      app.use(trustProxy({ trust: '127.0.0.2' }))
+      app.get('/', (req, res) => { res.end() })
+      const port = await listen(t, app)
+      const headers = { host: 'app.example', 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'evil.example' }
+      await send(port, { from: '127.0.0.2', headers })
+      await send(port, { from: '127.0.0.2', headers })
+      await send(port, { from: '127.0.0.3', headers })
+      t.same(seen, [
+        '127.0.0.2 http app.example', // the first request: Express's defaults, no header believed
+        '198.51.100.7 http app.example',
+        '127.0.0.3 http app.example',
+      ])
     })
 
     t.test('two middlewares on one app: each request gets the last one it passed', async t => {
       const app = express()
+      app.get('/early', (req, res) => { res.json(view(req)) })
       app.use(trustProxy({ trust: '127.0.0.2' }))
       app.use('/strict', trustProxy({ trust: '10.0.0.0/8' }))
       app.get('/strict', (req, res) => { res.json(view(req)) })
@@ -165,6 +241,8 @@ for (const { name, express, major } of majors) {
       const headers = { 'x-forwarded-for': '198.51.100.7' }
       t.match((await send(port, { from: '127.0.0.2', path: '/strict', headers })).json, { ip: '127.0.0.2', reason: 'untrusted-peer' })
       t.match((await send(port, { from: '127.0.0.2', path: '/', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' })
+      t.match((await send(port, { from: '127.0.0.2', path: '/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
+        'a route before both: the decision of the first one installed')
     })
 
     t.test('read many times, decided once', async t => {
@@ -192,13 +270,47 @@ for (const { name, express, major } of majors) {
     t.test('an app that set trust proxy itself is overruled', async t => {
       const app = express()
       app.set('trust proxy', true)
-      const mw = trustProxy({ trust: '127.0.0.2' })
+      const warnings: unknown[][] = []
+      const mw = trustProxy({ trust: '127.0.0.2', logger: { warn: (...args: unknown[]) => { warnings.push(args) }, info() {} } })
       app.use(mw)
       app.get('/', (req, res) => { res.json(view(req)) })
       const port = await listen(t, app)
       const direct = await send(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '6.6.6.6' } })
       t.equal(direct.json.ip, '127.0.0.3', 'a direct client cannot pick its IP')
       t.equal(app.get('trust proxy'), mw.trust)
+      await send(port, { from: '127.0.0.3' })
+      t.match(warnings, [[{ trustProxy: 'true' }, /set trust proxy itself/]], 'warned once: routes before it used Express\'s reading until then')
+    })
+
+    t.test('warns once when the middleware does not cover the whole app', async t => {
+      const capture = () => {
+        const warnings: unknown[][] = []
+        return { warnings, logger: { warn: (...args: unknown[]) => { warnings.push(args) }, info() {} } }
+      }
+      const cases: Array<[string, (app: Express, mw: ReturnType<typeof trustProxy>) => void, string, unknown[]]> = [
+        ['at the root, first', (app, mw) => { app.use(mw) }, '/', []],
+        ['after plain middleware', (app, mw) => { app.use((req, res, next) => { next() }); app.use(mw) }, '/', []],
+        ['under a path', (app, mw) => { app.use('/api', mw) }, '/api', [[{ mountPath: '/api' }, /runs under \/api/]]],
+        ['inside a sub-app', (app, mw) => { const sub = express(); sub.use(mw); app.use('/sub', sub) }, '/sub', [[{ mountPath: '/sub' }, /mount it first, at the root/]]],
+        ['in a router at the root', (app, mw) => { const r = express.Router(); r.use(mw); app.use(r) }, '/', []],
+        ['after routes, a router and a sub-app', (app, mw) => {
+          app.get('/a', (req, res) => { res.end() })
+          app.use('/r', express.Router())
+          app.use('/s', express())
+          app.use(mw)
+        }, '/', [[{ routes: 3 }, /3 route\(s\) or router\(s\) come before/]]],
+      ]
+      for (const [label, mount, path, expected] of cases) {
+        const { warnings, logger } = capture()
+        const app = express()
+        mount(app, trustProxy({ trust: '127.0.0.2', logger }))
+        app.use((req, res) => { res.end() })
+        const port = await listen(t, app)
+        await send(port, { from: '127.0.0.2', path })
+        await send(port, { from: '127.0.0.2', path })
+        t.match(warnings, expected, label)
+        t.equal(warnings.length, expected.length, `${label}: once`)
+      }
     })
 
     t.test('trust: true is installed as true', async t => {

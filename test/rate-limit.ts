@@ -130,6 +130,35 @@ t.test('express-rate-limit', async t => {
     t.same(logged(), [], 'express-rate-limit logged nothing')
   })
 
+  t.test('a limiter mounted before proxy-aware', async t => {
+    const logged = captureConsole(t)
+    const app = express()
+    app.use(rateLimit({ windowMs: 60_000, limit: 1, ipv6Subnet: false }))
+    app.use(expressTrustProxy({ trust: PROXY }))
+    app.get('/', (req, res) => { res.send(req.ip) })
+    const port = await listen(t, app)
+    const hit = async (from: string, xff: string) => {
+      const res = await send(port, { from, headers: { 'x-forwarded-for': xff } })
+      return `${res.status} ${res.body}`
+    }
+    // the first request reaches the limiter before proxy-aware has ever run:
+    // Express's defaults (no trust) key it on the proxy, and the limiter says so
+    t.equal(await hit(PROXY, '198.51.100.1'), '200 198.51.100.1')
+    t.match(logged(), [/ERR_ERL_UNEXPECTED_X_FORWARDED_FOR/], 'the first request only: mount proxy-aware first')
+    // from then on the limiter reads proxy-aware's req.ip
+    t.same(
+      [await hit(PROXY, '198.51.100.2'), await hit(PROXY, '198.51.100.2'), await hit(PROXY, '198.51.100.3')],
+      ['200 198.51.100.2', '429 Too many requests, please try again later.', '200 198.51.100.3'],
+      'one budget per client behind the proxy',
+    )
+    t.same(
+      [await hit(ATTACKER, '203.0.113.1'), await hit(ATTACKER, '203.0.113.2')],
+      ['200 127.0.0.3', '429 Too many requests, please try again later.'],
+      'a direct client cannot mint identities with X-Forwarded-For',
+    )
+    t.same(logged(), [], 'nothing more logged')
+  })
+
   t.test('control: without proxy-aware, express-rate-limit does complain', async t => {
     const logged = captureConsole(t)
     const app = express()
