@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from './errors.js'
-import { type Answer, type FeatureContext, type Phase, sendAnswer } from './features.js'
+import { type Answer, type FeatureContext, type Logger, type Phase, sendAnswer } from './features.js'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import {
   assertClientCertServer,
@@ -175,9 +175,20 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
   }
   if (engine.hasFeatures) {
     // marks a request whose redirect, HSTS and Secure-cookie policies ran
-    // in the server's 'request' listener, before Fastify saw it
+    // in the server's 'request' listener, before Fastify saw it; then its
+    // request.log, once Fastify made one
     const kEarly = Symbol('proxy-aware.early')
-    type Marked = { [kEarly]?: true }
+    type Marked = { [kEarly]?: true | Logger }
+    // warnings written with the headers go to request.log when the route
+    // ran, else (a framework error) to the app's logger
+    const logOf = (req: IncomingMessage): Logger => {
+      const log = (req as Marked)[kEarly]
+      return typeof log === 'object' ? log : fastify.log
+    }
+    const earlyLog = (req: IncomingMessage): Logger => ({
+      warn: (obj, msg) => logOf(req).warn(obj, msg),
+      info: (obj, msg) => logOf(req).info(obj, msg),
+    })
     // a phase's checks, then (when none answered) its response hooks
     const run = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
       const answer = engine.check(ctx, phase)
@@ -194,7 +205,10 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       }
       // fastify.inject() and servers without a 'request' listener come
       // here without the early step: run it now, then the route's
-      const answer = ((request.raw as Marked)[kEarly] === true ? undefined : run(ctx, 'request')) ?? run(ctx, 'route')
+      const raw = request.raw as Marked
+      const early = raw[kEarly] !== undefined
+      raw[kEarly] = request.log
+      const answer = (early ? undefined : run(ctx, 'request')) ?? run(ctx, 'route')
       if (answer !== undefined) {
         reply.code(answer.status).headers(answer.headers).send(answer.body)
         return
@@ -209,7 +223,7 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       // of a closing server) and those of hooks that reply before ours
       fastify.addHook('onReady', function proxyAwareServer(done) {
         runFirst(fastify.server, (req, res) => {
-          const answer = run({ req, res, resolution: resolve(req), log: fastify.log, route: undefined }, 'request')
+          const answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
           if (answer !== undefined) {
             sendAnswer(req, res, answer)
             return true

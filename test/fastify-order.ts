@@ -3,6 +3,7 @@
 // and for responses Fastify writes without running any hook (framework
 // errors).
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify'
+import http2 from 'node:http2'
 import t from 'tap'
 import trustProxy from '../src/fastify.js'
 import { certs } from './fixtures/certs.js'
@@ -159,4 +160,89 @@ t.test('real sockets, TLS terminated in the app', async t => {
   t.equal(r.status, 302)
   t.same(r.cookies, ['next=/private; Path=/; Secure'])
   t.equal(r.headers['strict-transport-security'], ONE_YEAR)
+})
+
+t.test('real sockets: what the early step logs, and where', async t => {
+  const lines: { reqId?: string, msg: string }[] = []
+  const app = await build({}, {
+    logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) } },
+    frameworkErrors: (_error: unknown, _request: unknown, reply: FastifyReply) => {
+      reply.code(400).header('set-cookie', '__Host-err=1').send('bad url')
+    },
+  })
+  app.get('/host-cookie', async (_request, reply) => reply.header('set-cookie', '__Host-id=1').send('ok'))
+  // an onRequest hook registered after the plugin still runs
+  app.addHook('onRequest', async (_request, reply) => {
+    reply.header('x-after', '1')
+  })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as { port: number }).port
+  const ours = () => lines.filter(l => l.msg.startsWith('proxy-aware'))
+  // refused before routing: the app's logger (no request id yet)
+  let r = await raw(port, 'GET / HTTP/1.1\r\nHost: good.com\r\nHost: evil.com', PROXY)
+  t.equal(r.status, 400)
+  t.match(ours(), [{ msg: 'proxy-aware: httpsRedirect: more than one Host header' }])
+  t.equal(ours()[0]!.reqId, undefined)
+  // a cookie warning for a routed request: request.log
+  r = await request(port, { from: PROXY, path: '/host-cookie', headers: HTTPS })
+  t.same(r.cookies, ['late=1; Secure', '__Host-id=1; Secure'])
+  t.equal(r.headers['x-after'], '1')
+  t.match(ours()[1], { msg: /__Host- cookie must have Path=\//, reqId: String })
+  // and for a framework error: the app's logger
+  r = await raw(port, 'GET /% HTTP/1.1\r\nHost: good.com\r\nX-Forwarded-Proto: https', PROXY)
+  t.same(r.cookies, ['__Host-err=1; Secure'])
+  t.match(ours()[2], { msg: /__Host- cookie must have Path=\// })
+  t.equal(ours()[2]!.reqId, undefined)
+  t.equal(ours().length, 3)
+})
+
+/** One h2 request; resolves with the response headers and those of pushed streams. */
+const h2get = async (port: number, path: string) => {
+  const client = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
+  try {
+    return await new Promise<{ main: http2.IncomingHttpHeaders, pushed: http2.IncomingHttpHeaders[] }>((resolve, reject) => {
+      client.on('error', reject)
+      const pushed: http2.IncomingHttpHeaders[] = []
+      client.on('stream', stream => {
+        stream.on('push', headers => pushed.push(headers))
+        stream.resume()
+      })
+      const stream = client.request({ ':path': path, ':authority': 'good.com' })
+      stream.on('response', main => {
+        stream.resume()
+        stream.on('end', () => setImmediate(() => resolve({ main, pushed })))
+      })
+      stream.on('error', reject)
+      stream.end()
+    })
+  } finally {
+    client.close()
+  }
+}
+
+t.test('real sockets over HTTP/2: the early hook, framework errors and pushed responses', async t => {
+  const app = await build({}, { http2: true, https: tls, maxParamLength: 10 })
+  app.get('/push', (_request, reply) => {
+    ;(reply.raw as unknown as http2.Http2ServerResponse).createPushResponse({ ':path': '/style.css' }, (err, push) => {
+      if (err) throw err
+      push.setHeader('set-cookie', 'pushed=1')
+      push.end('css')
+      reply.send('page')
+    })
+  })
+  app.get('/p/:id', async () => 'param')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as { port: number }).port
+  let r = await h2get(port, '/private')
+  t.equal(r.main[':status'], 302)
+  t.same(r.main['set-cookie'], ['next=/private; Path=/; Secure'])
+  t.equal(r.main['strict-transport-security'], ONE_YEAR)
+  r = await h2get(port, `/p/${'x'.repeat(20)}`)
+  t.equal(r.main[':status'], 414)
+  t.equal(r.main['strict-transport-security'], ONE_YEAR)
+  r = await h2get(port, '/push')
+  t.equal(r.main[':status'], 200)
+  t.same(r.pushed.map(h => [h['set-cookie'], h['strict-transport-security']]), [[['pushed=1; Secure'], ONE_YEAR]])
 })
