@@ -219,8 +219,8 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
     if (engine.hasPhase.request) {
       // Redirect, HSTS and Secure cookies need no route: run them before
       // Fastify's router, so that every response of the server is covered,
-      // including those no hook sees (a bad URL, frameworkErrors, the 503
-      // of a closing server) and those of hooks that reply before ours
+      // including those no hook sees (a bad URL, frameworkErrors) and
+      // those of hooks that reply before ours
       fastify.addHook('onReady', function proxyAwareServer(done) {
         runFirst(fastify.server, (req, res) => {
           const answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
