@@ -223,7 +223,15 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       // those of hooks that reply before ours
       fastify.addHook('onReady', function proxyAwareServer(done) {
         runFirst(fastify.server, (req, res) => {
-          const answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
+          let answer: Answer | undefined
+          try {
+            answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
+          } catch {
+            // an app's callback threw (an `exempt` predicate): not marked,
+            // so the hook runs the policies again and Fastify answers the
+            // error (a 500, logged), instead of an uncaught exception
+            return false
+          }
           if (answer !== undefined) {
             sendAnswer(req, res, answer)
             return true

@@ -246,3 +246,24 @@ t.test('real sockets over HTTP/2: the early hook, framework errors and pushed re
   t.equal(r.main[':status'], 200)
   t.same(r.pushed.map(h => [h['set-cookie'], h['strict-transport-security']]), [[['pushed=1; Secure'], ONE_YEAR]])
 })
+
+t.test('real sockets: an exempt predicate that throws is a 500 from Fastify, not a crash', async t => {
+  const app = Fastify()
+  await app.register(trustProxy, {
+    trust: 'loopback',
+    httpsRedirect: {
+      host: 'good.com',
+      exempt: path => {
+        if (path === '/boom') throw new Error('boom')
+        return false
+      },
+    },
+  })
+  app.get('/boom', async () => 'unreachable')
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => app.close())
+  const port = (app.server.address() as { port: number }).port
+  const r = await request(port, { from: PROXY, path: '/boom' })
+  t.equal(r.status, 500)
+  t.equal((await request(port, { from: PROXY, path: '/x' })).status, 301)
+})
