@@ -76,7 +76,8 @@ const patchStoreHeader = (): boolean => {
   return true
 }
 type Respond = (this: unknown, headers: HeaderSet, ...rest: unknown[]) => unknown
-interface Respondable { stream?: { respond?: Respond } }
+interface Stream { respond?: Respond, pushStream?: (this: unknown, ...args: unknown[]) => unknown }
+interface Respondable { stream?: Stream }
 
 /**
  * Run `edit` on the headers of `res` at the last moment before they are
@@ -109,14 +110,38 @@ export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
     return true
   }
   const stream = (res as unknown as Respondable).stream
-  const respond = stream?.respond
-  if (typeof respond !== 'function') return false
+  if (typeof stream?.respond !== 'function') return false
+  hookStream(stream, edit)
+  return true
+}
+
+/**
+ * Edit the headers an HTTP/2 stream responds with, and those of every
+ * stream it pushes: `res.createPushResponse` (whose Http2ServerResponse
+ * responds through its pushed stream) and `res.stream.pushStream` both
+ * push through `stream.pushStream`.
+ */
+const hookStream = (stream: Stream, edit: HeaderEdit): void => {
+  const respond = stream.respond!
   // the map passed is the response's own: edited as a caller's object
   // (copied on change), so what the app reads back stays what it wrote
-  stream!.respond = function respondWithEdit(this: unknown, headers: HeaderSet, ...rest: unknown[]) {
+  stream.respond = function respondWithEdit(this: unknown, headers: HeaderSet, ...rest: unknown[]) {
     return respond.call(this, asObject(edit(headers, false)), ...rest)
   }
-  return true
+  const push = stream.pushStream
+  if (typeof push !== 'function') return
+  stream.pushStream = function pushStreamWithEdit(this: unknown, ...args: unknown[]) {
+    const last = args.length - 1
+    const callback = args[last]
+    // anything else is Node's to reject
+    if (typeof callback === 'function') {
+      args[last] = function pushed(this: unknown, err: unknown, pushedStream: Stream | undefined, ...rest: unknown[]) {
+        if (typeof pushedStream?.respond === 'function') hookStream(pushedStream, edit)
+        return (callback as (...a: unknown[]) => unknown).call(this, err, pushedStream, ...rest)
+      }
+    }
+    return push.apply(this, args)
+  }
 }
 
 /**

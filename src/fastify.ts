@@ -2,9 +2,12 @@
  * proxy-aware for Fastify 5: `app.register(trustProxy, options)`.
  * @module
  */
-import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
+import type { EventEmitter } from 'node:events'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from './errors.js'
+import { type Answer, type FeatureContext, type Logger, type Phase, sendAnswer } from './features.js'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import {
   assertClientCertServer,
@@ -40,6 +43,52 @@ declare module 'fastify' {
   }
 }
 
+
+type Listener = (this: unknown, req: IncomingMessage, res: ServerResponse) => void
+
+/**
+ * Put `step` before the server's 'request' listeners (Fastify's router is
+ * one): when it returns true it has answered, and they do not run. Raw
+ * listeners, so that a `once` listener still fires once.
+ */
+const runFirst = (server: EventEmitter, step: (req: IncomingMessage, res: ServerResponse) => boolean) => {
+  const listeners = server.rawListeners('request') as Listener[]
+  server.removeAllListeners('request')
+  server.on('request', function proxyAwareRequest(this: unknown, req: IncomingMessage, res: ServerResponse) {
+    if (step(req, res)) return
+    for (const listener of listeners) listener.call(this, req, res)
+  })
+}
+
+/** One of Fastify's internal symbols on an instance, by its description. */
+const internal = (instance: object, description: string): symbol | undefined =>
+  Object.getOwnPropertySymbols(instance).find(s => s.description === description)
+
+type Instance = Record<symbol, unknown>
+type OnRequest = (request: FastifyRequest, reply: FastifyReply, next: () => void) => void
+
+/**
+ * Make `hook` the first onRequest hook of `fastify` and of every child
+ * instance already registered (whose hooks Fastify copied from their parent
+ * when they were created): each route's hooks are read from its instance at
+ * startup, so no hook registered before proxy-aware (an auth gate, a login
+ * redirect) can reply before the client-certificate policy ran. Instances
+ * created later copy the list with `hook` first.
+ */
+const addFirst = (fastify: FastifyInstance, hook: OnRequest) => {
+  const kHooks = internal(fastify, 'fastify.hooks')
+  const kChildren = internal(fastify, 'fastify.children')
+  /* c8 ignore next 4 -- Fastify 5 has both; should they go, order matters again */
+  if (kHooks === undefined || kChildren === undefined) {
+    fastify.addHook('onRequest', hook)
+    return
+  }
+  const add = (instance: Instance) => {
+    (instance[kHooks] as { onRequest: OnRequest[] }).onRequest.unshift(hook)
+    for (const child of instance[kChildren] as Instance[]) add(child)
+  }
+  add(fastify as unknown as Instance)
+}
 
 // async, so that a bad option (thrown while compiling) rejects `register` /
 // `ready` instead of escaping avvio as an uncaught exception
@@ -125,7 +174,28 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
     })
   }
   if (engine.hasFeatures) {
-    fastify.addHook('onRequest', function proxyAwarePolicies(request, reply, next) {
+    // marks a request whose redirect, HSTS and Secure-cookie policies ran
+    // in the server's 'request' listener, before Fastify saw it; then its
+    // request.log, once Fastify made one
+    const kEarly = Symbol('proxy-aware.early')
+    type Marked = { [kEarly]?: true | Logger }
+    // warnings written with the headers go to request.log when the route
+    // ran, else (a framework error) to the app's logger
+    const logOf = (req: IncomingMessage): Logger => {
+      const log = (req as Marked)[kEarly]
+      return typeof log === 'object' ? log : fastify.log
+    }
+    const earlyLog = (req: IncomingMessage): Logger => ({
+      warn: (obj, msg) => logOf(req).warn(obj, msg),
+      info: (obj, msg) => logOf(req).info(obj, msg),
+    })
+    // a phase's checks, then (when none answered) its response hooks
+    const run = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
+      const answer = engine.check(ctx, phase)
+      if (answer === undefined) engine.respond(ctx, phase)
+      return answer
+    }
+    const policies = function proxyAwarePolicies(request: FastifyRequest, reply: FastifyReply, next: () => void) {
       const ctx = {
         req: request.raw,
         res: reply.raw,
@@ -133,14 +203,45 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
         log: request.log,
         route: request.routeOptions.config as unknown as Record<string, unknown> | undefined,
       }
-      const answer = engine.check(ctx)
+      // fastify.inject() and servers without a 'request' listener come
+      // here without the early step: run it now, then the route's
+      const raw = request.raw as Marked
+      const early = raw[kEarly] !== undefined
+      raw[kEarly] = request.log
+      const answer = (early ? undefined : run(ctx, 'request')) ?? run(ctx, 'route')
       if (answer !== undefined) {
         reply.code(answer.status).headers(answer.headers).send(answer.body)
         return
       }
-      engine.respond(ctx)
       next()
-    })
+    }
+    addFirst(fastify, policies)
+    if (engine.hasPhase.request) {
+      // Redirect, HSTS and Secure cookies need no route: run them before
+      // Fastify's router, so that every response of the server is covered,
+      // including those no hook sees (a bad URL, frameworkErrors) and
+      // those of hooks that reply before ours
+      fastify.addHook('onReady', function proxyAwareServer(done) {
+        runFirst(fastify.server, (req, res) => {
+          let answer: Answer | undefined
+          try {
+            answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
+          } catch {
+            // an app's callback threw (an `exempt` predicate): not marked,
+            // so the hook runs the policies again and Fastify answers the
+            // error (a 500, logged), instead of an uncaught exception
+            return false
+          }
+          if (answer !== undefined) {
+            sendAnswer(req, res, answer)
+            return true
+          }
+          ;(req as Marked)[kEarly] = true
+          return false
+        })
+        done()
+      })
+    }
     // Fastify's own headers replace those set on reply.raw when it writes
     // the head: merge a Vary set there (client certificates, RFC 9440) into
     // the route's own Vary rather than lose it

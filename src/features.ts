@@ -52,7 +52,19 @@ export interface Feature {
   check?(ctx: FeatureContext): Answer | undefined
   /** Runs before the app, after every check passed: hook the response. */
   onResponse?(ctx: FeatureContext): void
+  /**
+   * Its check and response hook read the route's config (`ctx.route`):
+   * the Fastify adapter runs it once the route is known; the others
+   * (redirect, HSTS, Secure cookies) run before routing.
+   */
+  route?: true
 }
+
+/**
+ * Which features to run: those that need the route (`'route'`), the
+ * others (`'request'`), or all (undefined). @private
+ */
+export type Phase = 'request' | 'route'
 
 /** Send a feature's answer on a raw response (no body for HEAD). @private */
 export const sendAnswer = (req: IncomingMessage, res: ServerResponse, answer: Answer): void => {

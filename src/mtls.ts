@@ -256,6 +256,7 @@ export const checkRoutePolicy = (value: unknown): void => {
 
 /** The compiled feature, with what the adapters need. @private */
 export interface ClientCertFeature {
+  route: true
   check(ctx: FeatureContext): Answer | undefined
   onResponse(ctx: FeatureContext): void
   config: ClientCertConfig
@@ -270,6 +271,8 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
   const routes = new WeakMap<object, RouteConfig>()
   return {
     config,
+    // route config.clientCert overrides the policy
+    route: true,
     check(ctx) {
       const reason = ctx.resolution.reason
       const untrusted = fwd !== undefined && (reason === 'untrusted-peer' || reason === 'no-peer')

@@ -16,7 +16,7 @@ import {
 } from './headers.js'
 import { formatParsed, INVALID, parseAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, sendAnswer, silentLogger } from './features.js'
+import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, type Phase, sendAnswer, silentLogger } from './features.js'
 import type { HttpsOptions } from './https.js'
 import type { ClientCertOptions } from './mtls.js'
 import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
@@ -147,11 +147,13 @@ export interface TrustProxy {
    * The policy checks alone, for adapters: the answer to send, if any.
    * Call `respond` afterwards when it returns undefined. @internal
    */
-  check(ctx: FeatureContext): Answer | undefined
+  check(ctx: FeatureContext, phase?: Phase): Answer | undefined
   /** Hook the response (HSTS, Secure cookies). @internal */
-  respond(ctx: FeatureContext): void
+  respond(ctx: FeatureContext, phase?: Phase): void
   /** Whether any feature is configured (adapters skip their hooks if not). @internal */
   readonly hasFeatures: boolean
+  /** Whether any feature of each phase is configured. @internal */
+  readonly hasPhase: Readonly<Record<Phase, boolean>>
 }
 
 /** Option names the core understands; adapters add their own. @private */
@@ -440,17 +442,22 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const feature = f.compile(options as unknown as Readonly<Record<string, unknown>>)
     if (feature !== undefined) features.push(feature)
   }
-  const checks = features.filter(f => f.check !== undefined)
-  const responders = features.filter(f => f.onResponse !== undefined)
-  const check = (ctx: FeatureContext): Answer | undefined => {
-    for (const f of checks) {
+  // per phase (see Phase): all, before routing, once the route is known
+  const select = (fs: Feature[]) => ({
+    checks: fs.filter(f => f.check !== undefined),
+    responders: fs.filter(f => f.onResponse !== undefined),
+  })
+  const all = select(features)
+  const phases = { request: select(features.filter(f => f.route !== true)), route: select(features.filter(f => f.route === true)) }
+  const check = (ctx: FeatureContext, phase?: Phase): Answer | undefined => {
+    for (const f of (phase === undefined ? all : phases[phase]).checks) {
       const answer = f.check!(ctx)
       if (answer !== undefined) return answer
     }
     return undefined
   }
-  const respond = (ctx: FeatureContext): void => {
-    for (const f of responders) f.onResponse!(ctx)
+  const respond = (ctx: FeatureContext, phase?: Phase): void => {
+    for (const f of (phase === undefined ? all : phases[phase]).responders) f.onResponse!(ctx)
   }
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
     const ctx: FeatureContext = { req, res, resolution: resolve(req), log, route: undefined }
@@ -463,5 +470,9 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     return false
   }
 
-  return { resolve, trust, options: normalized, handle, check, respond, hasFeatures: features.length > 0 }
+  const hasPhase = {
+    request: features.some(f => f.route !== true),
+    route: features.some(f => f.route === true),
+  }
+  return { resolve, trust, options: normalized, handle, check, respond, hasFeatures: features.length > 0, hasPhase }
 }

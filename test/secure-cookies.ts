@@ -9,6 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { createTrustProxy, type TrustProxyOptions } from '../src/index.js'
+import { type HeaderSet, onHeaders as hookHeaders } from '../src/cookies.js'
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
 import { CLIENT, listen, PROXY, recorder, request, tls } from './fixtures/https-helpers.js'
@@ -588,6 +589,95 @@ t.test('HTTP/2: prefix warnings, HSTS and cookies together', async t => {
   r = await h2request(h2c.port, { from: CLIENT, headers: HTTPS })
   t.equal(r.headers['strict-transport-security'], undefined)
   t.same(r.cookies, ['a=1'])
+})
+
+/** One HTTP/2 request over TLS that also collects the pushed responses. */
+const h2pushes = async (port: number, path: string) => {
+  const client = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
+  try {
+    return await new Promise<{ main: http2.IncomingHttpHeaders, pushed: Record<string, http2.IncomingHttpHeaders> }>((resolve, reject) => {
+      client.on('error', reject)
+      const pushed: Record<string, http2.IncomingHttpHeaders> = {}
+      let expected = 0
+      let main: http2.IncomingHttpHeaders | undefined
+      const done = () => {
+        if (main !== undefined && Object.keys(pushed).length === expected) resolve({ main, pushed })
+      }
+      client.on('stream', (stream, requestHeaders) => {
+        expected++
+        stream.on('push', headers => {
+          pushed[String(requestHeaders[':path'])] = headers
+          done()
+        })
+        stream.resume()
+      })
+      const stream = client.request({ ':path': path, ':authority': 'good.com' })
+      stream.on('response', headers => {
+        stream.resume()
+        // the push promises arrive before the main response ends
+        stream.on('end', () => {
+          main = headers
+          done()
+        })
+      })
+      stream.on('error', reject)
+      stream.end()
+    })
+  } finally {
+    client.close()
+  }
+}
+
+t.test('HTTP/2 server push: pushed responses get Secure and HSTS too', async t => {
+  const { port } = await serveH2(t, (_req, res) => {
+    // the compatibility API: an Http2ServerResponse for the pushed stream
+    res.createPushResponse({ ':path': '/compat.css' }, (err, push) => {
+      if (err) throw err
+      push.setHeader('set-cookie', ['p=1', 'q=2; Secure'])
+      push.end('css')
+    })
+    // the core API: respond() on the pushed stream
+    res.stream.pushStream({ ':path': '/core.js' }, (err, push) => {
+      if (err) throw err
+      push.respond({ ':status': 200, 'set-cookie': 'c=3' })
+      push.end('js')
+    })
+    res.setHeader('set-cookie', 'main=1')
+    res.end('page')
+  }, { secureCookies: true, hsts: true }, true)
+  const r = await h2pushes(port, '/')
+  const hsts = 'max-age=31536000; includeSubDomains'
+  t.same(r.main['set-cookie'], ['main=1; Secure'])
+  t.equal(r.main['strict-transport-security'], hsts)
+  t.same(r.pushed['/compat.css']!['set-cookie'], ['p=1; Secure', 'q=2; Secure'])
+  t.equal(r.pushed['/compat.css']!['strict-transport-security'], hsts)
+  t.same(r.pushed['/core.js']!['set-cookie'], ['c=3; Secure'])
+  t.equal(r.pushed['/core.js']!['strict-transport-security'], hsts)
+  // a bad call still fails as Node makes it fail
+  const plain = await serveH2(t, (_req, res) => {
+    t.throws(() => res.stream.pushStream({ ':path': '/x' }, undefined as never), { code: 'ERR_INVALID_ARG_TYPE' })
+    res.end()
+  }, { secureCookies: true }, true)
+  await h2pushes(plain.port, '/')
+})
+
+t.test('HTTP/2 push refused by nghttp2: the error reaches the callback untouched', async t => {
+  // (out of stream ids: Node calls back with an error and no stream)
+  const refused = new Error('refused')
+  const calls: unknown[][] = []
+  const stream = {
+    respond() {},
+    pushStream(_headers: object, callback: (err: Error) => void) {
+      callback(refused)
+    },
+  }
+  t.equal(hookHeaders({ stream } as unknown as http.ServerResponse, (headers: HeaderSet) => headers), true)
+  stream.pushStream({}, (...args: unknown[]) => calls.push(args))
+  t.same(calls, [[refused, undefined]])
+  // a stream that cannot push is only hooked for its own response
+  const bare = { respond() {} }
+  t.equal(hookHeaders({ stream: bare } as unknown as http.ServerResponse, (headers: HeaderSet) => headers), true)
+  t.same(Object.keys(bare), ['respond'])
 })
 
 t.test('Fastify over HTTP/2 with allowHTTP1 (h2 and HTTP/1.1 clients)', async t => {
