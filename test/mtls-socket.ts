@@ -1,5 +1,10 @@
 // mTLS terminated by the app itself: real https servers, real TLS clients.
+import { spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import https from 'node:https'
 import { createSecureContext, type TLSSocket } from 'node:tls'
 import t from 'tap'
@@ -352,4 +357,29 @@ t.test('sockets without a usable server ca are refused (fail closed)', async t =
   const junk = [42, 'not pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----']
   t.same(ask({ requestCert: true, ca: junk }), { reason: 'untrusted', detail: 'the chain does not reach a configured CA' }, 'nothing usable in ca')
   t.equal(ask({ requestCert: true, ca: [...junk, Buffer.from(c.root.cert)] }), undefined, 'the usable certificates of ca are the anchors')
+})
+
+t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not widen the server ca', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-extra-ca-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'extra.pem'), c.otherRoot.cert)
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('fixtures/sni-no-ca-server.ts', import.meta.url))], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  t.teardown(() => { child.kill() })
+  child.stdin.end(JSON.stringify({ key: c.server.key, cert: c.server.cert, ca: c.root.cert }))
+  const line = await new Promise<string>(resolve => {
+    let out = ''
+    child.stdout.on('data', d => {
+      out += d
+      if (out.includes('\n')) resolve(out)
+    })
+  })
+  const ports = JSON.parse(line) as number[]
+  for (const [how, port] of [['addContext', ports[0]!], ['SNICallback', ports[1]!]] as const) {
+    t.equal((await getTls({ port, client: c.wrongCa })).status, 403, `${how}: refused on the default name`)
+    const res = await getTls({ port, client: c.wrongCa, servername: 'noca.test' })
+    t.same([res.status, res.body], [403, 'Forbidden\n'], `${how}: refused through the context without ca`)
+  }
 })
