@@ -345,7 +345,8 @@ t.test('sockets without a usable server ca are refused (fail closed)', async t =
       remoteAddress: '127.0.0.1',
       authorized: true,
       getPeerX509Certificate: () => leaf,
-      getPeerCertificate: () => ({ raw: leaf.raw, issuerCertificate: issuer }),
+      // a socket-like object without getPeerCertificate offers no chain
+      getPeerCertificate: server === null ? undefined : () => ({ raw: leaf.raw, issuerCertificate: issuer }),
       server,
     }
     const req = { headers: {}, socket, method: 'GET' }
@@ -357,6 +358,7 @@ t.test('sockets without a usable server ca are refused (fail closed)', async t =
   const junk = [42, 'not pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----']
   t.same(ask({ requestCert: true, ca: junk }), { reason: 'untrusted', detail: 'the chain does not reach a configured CA' }, 'nothing usable in ca')
   t.equal(ask({ requestCert: true, ca: [...junk, Buffer.from(c.root.cert)] }), undefined, 'the usable certificates of ca are the anchors')
+  t.equal(ask({ requestCert: true, ca: c.root.cert + c.otherRoot.cert }), undefined, 'a single PEM string of several certificates')
 })
 
 t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not widen the server ca', async t => {
