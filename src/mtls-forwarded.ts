@@ -27,8 +27,9 @@ export type Decoded =
 const listItems = (s: string): string[] => {
   const c = new ListCursor().reset(s)
   const out: string[] = []
-  while (c.prev()) out.unshift(s.slice(c.start, c.end))
-  return out
+  // the cursor walks right to left: push and reverse (unshift is quadratic)
+  while (c.prev()) out.push(s.slice(c.start, c.end))
+  return out.reverse()
 }
 
 const bad = (detail: string, status: 400 | 431 = 400): Decoded => ({ kind: 'bad', status, detail })

@@ -4,7 +4,9 @@
  */
 import { X509Certificate } from 'node:crypto'
 import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
+import { parseAddress } from './ip.js'
 import type { SubjectAltNames } from './mtls-der.js'
+import { compileTrust } from './trust.js'
 
 /** Where a forwarded client certificate comes from. @public */
 export type ForwardedCertSource = 'rfc9440' | 'xfcc' | 'nginx' | 'haproxy' | 'aws-alb' | 'traefik'
@@ -392,6 +394,30 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
 }
 
 /**
+ * Addresses that are never a proxy of the user's: one of each
+ * documentation range, RFC 5737 (192.0.2.0/24, 198.51.100.0/24,
+ * 203.0.113.0/24) and RFC 3849 (2001:db8::/32), checked 2026-11-29.
+ */
+const NEVER_A_PROXY = ['192.0.2.1', '198.51.100.1', '203.0.113.1', '2001:db8::1']
+
+/**
+ * With forwarded certificates, a `trust` (function or list) that believes
+ * a documentation address would believe an arbitrary peer: every client
+ * could send its own certificate header. Probed at hops 0 and 1.
+ */
+const checkTrustProbe = (trust: unknown): void => {
+  const { match } = compileTrust(trust)
+  for (const address of NEVER_A_PROXY) {
+    for (const hop of [0, 1]) {
+      // parseAddress fills the scratch record the matcher reads
+      if (match(parseAddress(address, 0, address.length, false, false), hop, address)) {
+        fail('trust', `trusts ${address} (hop ${hop}), a documentation address (RFC 5737 / RFC 3849) that is never your proxy: with clientCert.forwarded, every client could send its own certificate header. List your proxies' addresses, or make the function return true only for them, got ${show(trust)}`)
+      }
+    }
+  }
+}
+
+/**
  * Validate the `clientCert` option; undefined when it is not set. `trust`
  * is the engine's (already validated) `trust` option: a forwarded
  * certificate is believed only from a peer that `trust` checks. @private
@@ -402,6 +428,7 @@ export function compileClientCert(value: unknown, trust?: unknown): ClientCertCo
   if (value.forwarded !== undefined && (trust === true || (typeof trust === 'number' && trust > 0))) {
     fail('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
   }
+  if (value.forwarded !== undefined) checkTrustProbe(trust)
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
   const skew = value.clockSkew ?? 60
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {

@@ -3,7 +3,7 @@
  * verification against a CA bundle (for forwarded certificates), and the
  * per-socket verification of mTLS the app terminates. @private
  */
-import { createHash, type X509Certificate } from 'node:crypto'
+import { createHash, X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './mtls-der.js'
 import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './mtls-options.js'
@@ -138,7 +138,8 @@ const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
  * signatures, CA flags, validity, path lengths, the CAs' extended key
  * usage, and no name constraints or unknown critical extensions anywhere
  * (Node has no chain verifier outside the TLS handshake). The first path
- * found is the only one tried. @private
+ * found is the only one tried; its intermediates are pushed onto `path`.
+ * @private
  */
 export const verifyChain = (
   leaf: X509Certificate,
@@ -146,6 +147,7 @@ export const verifyChain = (
   anchors: readonly X509Certificate[],
   now: number,
   skewMs: number,
+  path: X509Certificate[] = [],
 ): ClientCertError | undefined => {
   const leafError = checkExtensions(leaf, 'the certificate')
   if (leafError !== undefined) return leafError
@@ -163,6 +165,7 @@ export const verifyChain = (
     const err = checkCa(next, depth, now, skewMs, `the intermediate ${next.subject.replace(/\n/g, ', ')}`)
     if (err !== undefined) return err
     used.add(next)
+    path.push(next)
     current = next
   }
 }
@@ -176,17 +179,76 @@ const NODE_REASONS: Record<string, ClientCertFailure> = {
 }
 
 /** The TLS socket view we need. @private */
-export type SocketLike = Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerX509Certificate'>> & {
+export type SocketLike = Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerX509Certificate' | 'getPeerCertificate'>> & {
   server?: { requestCert?: boolean, ca?: unknown } | null
 }
 
+/** The PEM certificates of a CA option (string, Buffer or an array of them). @private */
+export const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
+
 /**
- * Verify the client certificate of a TLS socket. Node reports
- * `authorized === true` with no certificate on a TLS 1.3 session resumed
- * by a client that never sent one (nodejs/node#35317): no certificate is
- * always `missing`, whatever `authorized` says. @private
+ * A TLS server's trust anchors, parsed from its `ca` (re-read when
+ * `setSecureContext` replaces it), and the intermediates of the paths
+ * verified on it, by fingerprint: a resumed session carries the leaf
+ * only. Only certificates that a verified path used are kept (issued
+ * under the server's ca), so the map cannot grow beyond that PKI.
  */
-export const verifySocket = (socket: SocketLike | null | undefined): Evaluation => {
+interface ServerTrust {
+  ca: unknown
+  anchors: X509Certificate[]
+  intermediates: Map<string, X509Certificate>
+}
+const serverTrust = new WeakMap<object, ServerTrust>()
+
+const parseCa = (ca: unknown): X509Certificate[] => {
+  const out: X509Certificate[] = []
+  for (const item of Array.isArray(ca) ? ca : [ca]) {
+    if (typeof item !== 'string' && !Buffer.isBuffer(item)) continue
+    for (const block of item.toString().match(PEM_CERTIFICATE) ?? []) {
+      try {
+        out.push(new X509Certificate(block))
+      } catch {
+        // Node refuses such a ca at startup; an anchor less only refuses more
+      }
+    }
+  }
+  return out
+}
+
+const trustOf = (server: object & { ca?: unknown }): ServerTrust => {
+  let trust = serverTrust.get(server)
+  if (trust === undefined || trust.ca !== server.ca) {
+    trust = { ca: server.ca, anchors: parseCa(server.ca), intermediates: trust?.intermediates ?? new Map() }
+    serverTrust.set(server, trust)
+  }
+  return trust
+}
+
+/** The certificates above the leaf that Node reports for the peer. */
+const peerChain = (socket: SocketLike): X509Certificate[] => {
+  const out: X509Certificate[] = []
+  let c = socket.getPeerCertificate?.(true)?.issuerCertificate
+  const seen = new Set<object>()
+  while (c?.raw !== undefined && !seen.has(c)) {
+    seen.add(c)
+    out.push(new X509Certificate(c.raw))
+    c = c.issuerCertificate
+  }
+  return out
+}
+
+/**
+ * Verify the client certificate of a TLS socket. Node's verdict
+ * (`authorized`) comes from the secure context that handled the
+ * handshake, and an SNI context (`addContext`, `SNICallback`) may trust
+ * other CAs than the server's `ca` (none given: Node's roots and
+ * NODE_EXTRA_CA_CERTS): the chain is verified again against the server's
+ * `ca`, whichever context was used. Node reports `authorized === true`
+ * with no certificate on a TLS 1.3 session resumed by a client that never
+ * sent one (nodejs/node#35317): no certificate is always `missing`,
+ * whatever `authorized` says. @private
+ */
+export const verifySocket = (socket: SocketLike | null | undefined, now: number, skewMs: number): Evaluation => {
   if (socket == null || typeof socket.getPeerX509Certificate !== 'function') {
     return failure('missing', 'not a TLS connection')
   }
@@ -195,12 +257,20 @@ export const verifySocket = (socket: SocketLike | null | undefined): Evaluation 
     // Node would accept any publicly issued certificate
     return failure('untrusted', 'the server has requestCert without ca (it would trust every public CA)')
   }
+  // first: after getPeerX509Certificate, Node 20 reports no issuer chain
+  const chain = peerChain(socket)
   const x509 = socket.getPeerX509Certificate()
   if (x509 === undefined) return failure('missing', 'no client certificate on the connection')
   if (socket.authorized !== true) {
     const code = String(socket.authorizationError)
     return failure(NODE_REASONS[code] ?? 'untrusted', code)
   }
+  if (server == null) return failure('untrusted', 'the TLS socket has no server, so no ca to verify the certificate against')
+  const trust = trustOf(server)
+  const path: X509Certificate[] = []
+  const err = verifyChain(x509, [...chain, ...trust.intermediates.values()], trust.anchors, now, skewMs, path)
+  if (err !== undefined) return { ok: false, error: err }
+  for (const ca of path) trust.intermediates.set(ca.fingerprint256, ca)
   return { ok: true, checked: describe(x509, 'socket') }
 }
 

@@ -168,7 +168,7 @@ const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: bool
     const socket = ctx.req.socket as unknown as SocketLike | null
     let perSocket = socket == null ? undefined : socketCache.get(socket)
     if (perSocket === undefined) {
-      perSocket = verifySocket(socket)
+      perSocket = verifySocket(socket, now, config.clockSkewMs)
       if (socket != null) socketCache.set(socket, perSocket)
     }
     result = perSocket

@@ -7,7 +7,7 @@ import { clientCertPolicy, trustProxy } from '../src/express.js'
 import { assertClientCertServer } from '../src/index.js'
 import { certs } from './fixtures/certs.js'
 import { urlPem } from './fixtures/forwarded-certs.js'
-import { get, getTls, listen, recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { get, getTls, listen, recordingLogger, rogueContextOptions, tlsServerOptions } from './fixtures/mtls-helpers.js'
 
 const c = certs()
 const nginx = (p = c.valid) => ({ 'x-ssl-client-cert': urlPem(p), 'x-ssl-client-verify': 'SUCCESS' })
@@ -115,4 +115,18 @@ t.test('mTLS terminated by the Express app\'s https server', async t => {
     t.equal((await getTls({ port, path: '/admin', client: c.wrongCa, tls: version })).status, 403, version)
     t.equal((await getTls({ port, path: '/admin', client: c.notYetValid, tls: version })).status, 403, version)
   }
+})
+
+t.test('Express: an SNI context trusting another CA does not widen the server ca', async t => {
+  const app = express()
+  app.use(trustProxy({ trust: 'loopback', clientCert: { mode: 'optional' } }))
+  routes(app)
+  const srv = https.createServer(assertClientCertServer(tlsServerOptions()), app)
+  srv.addContext('rogue.test', rogueContextOptions())
+  const port = await listen(srv)
+  t.teardown(() => new Promise(r => srv.close(r)))
+  const res = await getTls({ port, client: c.wrongCa, servername: 'rogue.test' })
+  t.match(JSON.parse(res.body).error, { reason: 'untrusted', detail: /configured CA/ }, 'not attached through the SNI context')
+  t.equal((await getTls({ port, path: '/admin', client: c.wrongCa, servername: 'rogue.test' })).status, 403)
+  t.equal((await getTls({ port, path: '/admin', client: c.valid, servername: 'rogue.test' })).status, 200)
 })

@@ -4,7 +4,7 @@ import t from 'tap'
 import trustProxy, { ProxyAwareConfigError } from '../src/fastify.js'
 import { certs } from './fixtures/certs.js'
 import { b64, urlPem } from './fixtures/forwarded-certs.js'
-import { getTls, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { getTls, rogueContextOptions, tlsServerOptions } from './fixtures/mtls-helpers.js'
 
 const c = certs()
 const PROXY = '10.0.0.1'
@@ -131,4 +131,18 @@ t.test('a server that cannot verify client certificates is a startup error', asy
   t.teardown(() => forwarded.close())
   await forwarded.register(trustProxy, { trust: 'loopback', clientCert: { forwarded: { source: 'nginx' } } })
   t.pass('a plain http server is fine when a proxy forwards the certificate')
+})
+
+t.test('Fastify: an SNI context trusting another CA does not widen the server ca', async t => {
+  const a = Fastify({ https: tlsServerOptions() })
+  t.teardown(() => a.close())
+  await a.register(trustProxy, { trust: 'loopback', clientCert: {} })
+  a.get('/', async request => ({ cn: request.clientCert?.commonNames[0] }))
+  await a.listen({ port: 0, host: '127.0.0.1' })
+  ;(a.server as unknown as { addContext(name: string, o: object): void }).addContext('rogue.test', rogueContextOptions())
+  const port = (a.server.address() as { port: number }).port
+  t.equal((await getTls({ port, client: c.wrongCa })).status, 403, 'refused on the default name')
+  t.equal((await getTls({ port, client: c.wrongCa, servername: 'rogue.test' })).status, 403, 'refused through the SNI context')
+  const ok = await getTls({ port, client: c.valid, servername: 'rogue.test' })
+  t.same([ok.status, JSON.parse(ok.body)], [200, { cn: 'client-one' }])
 })

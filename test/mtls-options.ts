@@ -95,3 +95,44 @@ t.test('a request object without rawHeaders still has forged headers deleted', a
   t.equal(proxy.handle(req as never, res as never), false)
   t.same(req.headers, {})
 })
+
+t.test('a trust that believes arbitrary peers is refused with forwarded certificates (documentation-address probe)', async t => {
+  const forwarded = { mode: 'optional', forwarded: { source: 'nginx' } } as const
+  const everyone: [string, unknown][] = [
+    ['a function trusting everyone', () => true],
+    ['a function trusting the first hop', (_a: string, hop: number) => hop === 0],
+    ['a function trusting the second hop only', (_a: string, hop: number) => hop === 1],
+    ['a function trusting every IPv6 address', (a: string) => a.includes(':')],
+    ['a function trusting every public address', (a: string) => !a.startsWith('10.') && !a.startsWith('127.')],
+    ['a list covering both IPv4 halves', ['0.0.0.0/1', '128.0.0.0/1']],
+    ['a list with a wide IPv6 range', ['loopback', '8000::/1', '2000::/4']],
+    ['a string with all global unicast IPv6', '10.0.0.1, 2000::/3'],
+    // (/0 ranges are refused by the trust option itself)
+  ]
+  for (const [name, trust] of everyone) {
+    let error: unknown
+    try {
+      createTrustProxy({ trust: trust as never, clientCert: forwarded })
+    } catch (err) {
+      error = err
+    }
+    t.type(error, ProxyAwareConfigError, name)
+    t.equal((error as ProxyAwareConfigError).option, 'trust', name)
+    t.match((error as Error).message, /trusts .*, a documentation address .* that is never your proxy/, name)
+  }
+  // the attack the startup check prevents: a direct client forging the proxy's headers
+  const req = {
+    method: 'GET',
+    headers: { 'x-ssl-client-cert': encodeURIComponent(c.selfSigned.cert), 'x-ssl-client-verify': 'SUCCESS' },
+    socket: { remoteAddress: '203.0.113.7' },
+  }
+  t.throws(() => createTrustProxy({ trust: () => true, clientCert: forwarded }).handle(req as never, {} as never), ProxyAwareConfigError)
+  // a function or list naming the proxies starts; without forwarded certificates the probe does not apply
+  const probed: string[] = []
+  createTrustProxy({ trust: (a, hop) => (probed.push(`${a}@${hop}`), a === '10.0.0.1'), clientCert: forwarded })
+  t.same(probed.sort(), [
+    '192.0.2.1@0', '192.0.2.1@1', '198.51.100.1@0', '198.51.100.1@1', '2001:db8::1@0', '2001:db8::1@1', '203.0.113.1@0', '203.0.113.1@1',
+  ], 'the probe asks about documentation addresses, hops 0 and 1')
+  t.ok(createTrustProxy({ trust: ['loopback', 'private', '2001:db8:ffff::/48'], clientCert: forwarded }))
+  t.ok(createTrustProxy({ trust: () => true, clientCert: {} }))
+})

@@ -1,7 +1,12 @@
 // mTLS terminated by the app itself: real https servers, real TLS clients.
+import { spawn } from 'node:child_process'
 import { X509Certificate } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import https from 'node:https'
-import type { TLSSocket } from 'node:tls'
+import { createSecureContext, type TLSSocket } from 'node:tls'
 import t from 'tap'
 import {
   assertClientCertServer,
@@ -12,7 +17,7 @@ import {
   type TrustProxyOptions,
 } from '../src/index.js'
 import { certs, type Pair } from './fixtures/certs.js'
-import { getTls, listen, recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { getTls, listen, recordingLogger, rogueContextOptions, tlsServerOptions } from './fixtures/mtls-helpers.js'
 
 const c = certs()
 /** the part of a tap test the helpers use */
@@ -283,4 +288,100 @@ t.test('assertClientCertServer', async t => {
   t.throws(() => assertClientCertServer({ ...good, ca: undefined }), { message: /explicit ca/ })
   t.throws(() => assertClientCertServer({ ...good, ca: [] }), { message: /explicit ca/ })
   t.throws(() => assertClientCertServer(https.createServer({ ...good, ca: undefined })), ProxyAwareConfigError)
+})
+
+t.test('an SNI context trusting another CA does not widen the server ca (addContext, SNICallback)', async t => {
+  const rogue = createSecureContext(rogueContextOptions())
+  const setups: [string, https.ServerOptions, (srv: https.Server) => void][] = [
+    ['addContext', {}, srv => srv.addContext('rogue.test', rogueContextOptions())],
+    ['SNICallback', { SNICallback: (name, cb) => cb(null, name === 'rogue.test' ? rogue : undefined) }, () => {}],
+  ]
+  for (const [how, tls, setup] of setups) {
+    for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+      const { port, srv, log } = await server(t, {}, tls)
+      setup(srv)
+      t.equal((await getTls({ port, client: c.wrongCa, tls: version })).status, 403, `${how} ${version}: refused on the default name`)
+      const res = await getTls({ port, client: c.wrongCa, tls: version, servername: 'rogue.test' })
+      t.equal(res.status, 403, `${how} ${version}: refused through the SNI context`)
+      t.match(log.entries.at(-1)!.obj.clientCert, { reason: 'untrusted', detail: /configured CA/ }, `${how} ${version}`)
+      const ok = await getTls({ port, client: c.valid, tls: version, servername: 'rogue.test' })
+      t.equal(ok.status, 200, `${how} ${version}: a certificate from the server's ca still passes through the SNI context`)
+    }
+  }
+})
+
+t.test('a session resumed through the SNI context is verified against the server ca too', async t => {
+  const seen: boolean[] = []
+  const { port, srv } = await server(t, {})
+  srv.addContext('rogue.test', rogueContextOptions())
+  srv.on('secureConnection', (s: TLSSocket) => s.once('data', () => seen.push(s.isSessionReused())))
+  for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
+    seen.length = 0
+    const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 })
+    t.teardown(() => agent.destroy())
+    const statuses: number[] = []
+    for (let i = 0; i < 10 && !seen.includes(true); i++) {
+      statuses.push((await getTls({ port, agent, client: c.wrongCa, tls: version, servername: 'rogue.test' })).status)
+    }
+    t.ok(seen.includes(true), `${version}: the session was resumed`)
+    t.same(new Set(statuses), new Set([403]), `${version}: refused, resumed or not`)
+  }
+})
+
+t.test('setSecureContext with another ca: certificates are verified against the new one', async t => {
+  const { port, srv } = await server(t, {})
+  t.equal((await getTls({ port, client: c.valid })).status, 200)
+  srv.setSecureContext(tlsServerOptions({ ca: [c.otherRoot.cert] }))
+  t.equal((await getTls({ port, client: c.wrongCa })).status, 200, 'the new ca is followed')
+  t.equal((await getTls({ port, client: c.valid })).status, 403, 'the old one is gone')
+})
+
+t.test('sockets without a usable server ca are refused (fail closed)', async t => {
+  const proxy = createTrustProxy({ trust: 'loopback', clientCert: {} })
+  const leaf = new X509Certificate(c.valid.cert)
+  const issuer = { raw: new X509Certificate(c.intermediate.cert).raw }
+  const ask = (server: object | null) => {
+    const socket = {
+      remoteAddress: '127.0.0.1',
+      authorized: true,
+      getPeerX509Certificate: () => leaf,
+      // a socket-like object without getPeerCertificate offers no chain
+      getPeerCertificate: server === null ? undefined : () => ({ raw: leaf.raw, issuerCertificate: issuer }),
+      server,
+    }
+    const req = { headers: {}, socket, method: 'GET' }
+    const res = { statusCode: 0, writeHead(s: number) { this.statusCode = s }, end() {}, setHeader() {}, hasHeader: () => false }
+    proxy.handle(req as never, res as never)
+    return clientCertErrorOf(req)
+  }
+  t.same(ask(null), { reason: 'untrusted', detail: 'the TLS socket has no server, so no ca to verify the certificate against' })
+  const junk = [42, 'not pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----']
+  t.same(ask({ requestCert: true, ca: junk }), { reason: 'untrusted', detail: 'the chain does not reach a configured CA' }, 'nothing usable in ca')
+  t.equal(ask({ requestCert: true, ca: [...junk, Buffer.from(c.root.cert)] }), undefined, 'the usable certificates of ca are the anchors')
+  t.equal(ask({ requestCert: true, ca: c.root.cert + c.otherRoot.cert }), undefined, 'a single PEM string of several certificates')
+})
+
+t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not widen the server ca', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-extra-ca-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  writeFileSync(join(dir, 'extra.pem'), c.otherRoot.cert)
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('fixtures/sni-no-ca-server.ts', import.meta.url))], {
+    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') },
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  t.teardown(() => { child.kill() })
+  child.stdin.end(JSON.stringify({ key: c.server.key, cert: c.server.cert, ca: c.root.cert }))
+  const line = await new Promise<string>(resolve => {
+    let out = ''
+    child.stdout.on('data', d => {
+      out += d
+      if (out.includes('\n')) resolve(out)
+    })
+  })
+  const ports = JSON.parse(line) as number[]
+  for (const [how, port] of [['addContext', ports[0]!], ['SNICallback', ports[1]!]] as const) {
+    t.equal((await getTls({ port, client: c.wrongCa })).status, 403, `${how}: refused on the default name`)
+    const res = await getTls({ port, client: c.wrongCa, servername: 'noca.test' })
+    t.same([res.status, res.body], [403, 'Forbidden\n'], `${how}: refused through the context without ca`)
+  }
 })
