@@ -14,7 +14,7 @@ import {
   parseHost,
   protoOf,
 } from './headers.js'
-import { formatParsed, INVALID, parseAddress } from './ip.js'
+import { formatParsed, INVALID, parseRequestAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, sendAnswer, silentLogger } from './features.js'
 import type { HttpsOptions } from './https.js'
@@ -240,7 +240,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
 
   const trust: TrustFunction = (address, hop) => {
     if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
-    const kind = parseAddress(address, 0, address.length, true, true)
+    const kind = parseRequestAddress(address, 0, address.length, true, true)
     return kind !== INVALID && match(kind, hop, formatParsed(kind))
   }
 
@@ -302,7 +302,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
         peer = lastPeer
         trusted = lastTrusted
       } else {
-        const kind = parseAddress(remote, 0, remote.length, false, true)
+        const kind = parseRequestAddress(remote, 0, remote.length, false, true)
         peer = kind === INVALID ? undefined : formatParsed(kind)
         trusted = peer !== undefined && match(kind, 0, peer)
         if (pure) {
@@ -347,7 +347,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
           reason = 'hop-limit'
           break
         }
-        const kind = parseAddress(xff, c.start, c.end, true, false)
+        const kind = parseRequestAddress(xff, c.start, c.end, true, false)
         if (kind === INVALID) {
           reason = 'invalid-entry'
           break
@@ -402,7 +402,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
       }
       const el = elements[last - hop + 1]!
       const f = el.valid ? el.for : undefined
-      const kind = f === undefined ? INVALID : parseAddress(f, 0, f.length, true, false)
+      const kind = f === undefined ? INVALID : parseRequestAddress(f, 0, f.length, true, false)
       if (kind === INVALID) {
         reason = 'invalid-entry'
         break
