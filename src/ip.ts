@@ -12,8 +12,9 @@
  * - With `ports`, `1.2.3.4:80` and `[2001:db8::1]:443` (the port is dropped)
  *   and `[2001:db8::1]`.
  * - With `zones`, an IPv6 zone id (`fe80::1%eth0`), for socket addresses:
- *   it is dropped. It names the interface a link-local packet came in on,
- *   not the host (RFC 4007 section 11.2), so the canonical address has none.
+ *   it is dropped. It names the node's own interface, not the peer, and one
+ *   link has several spellings (`fe80::1234%1`, `fe80::1234%ne0`: RFC 4007
+ *   section 11.3, read 2026-11-29), so the canonical address has none.
  *
  * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is reported as IPv4. IPv4-compatible
  * (`::1.2.3.4`), NAT64 and 6to4 forms stay IPv6.
@@ -205,9 +206,10 @@ export const parseAddress = (
 /**
  * `parseAddress` for addresses read from a request (the socket peer, a
  * forwarded entry): the unspecified address (`0.0.0.0`, `::`) is `INVALID`
- * too. It means "no address"; no packet comes from it (RFC 4291 section
- * 2.5.2, RFC 1122 section 3.2.1.3), so in a header it is junk, and as a peer
- * it is no readable peer. @private
+ * too. It means "no address" (RFC 4291 section 2.5.2: never assigned to a
+ * node; RFC 1122 section 3.2.1.3: sent only as a source while a host learns
+ * its own address; both read 2026-11-29), so in a header it is junk and as a
+ * peer it is no readable peer, as realclientip-go's goodIPAddr does. @private
  */
 export const parseRequestAddress = (
   s: string,

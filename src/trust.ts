@@ -8,8 +8,11 @@ import { ProxyAwareConfigError, show } from './errors.js'
 import { INVALID, parseAddress, scratch, V4 } from './ip.js'
 
 /**
- * A trust predicate: is `address` (canonical form) a trusted proxy, given
- * that it is `hop` steps away from the app (0 is the socket peer)?
+ * A trust predicate: is `address` (canonical form, no port, no zone id) a
+ * trusted proxy, given that it is `hop` steps away from the app (0 is the
+ * socket peer)? Only the boolean `true` trusts. proxy-aware asks about every
+ * address it walks, the leftmost entry included (proxy-addr never asks about
+ * that one); the answer for it changes only `reason`, not the client.
  * @public
  */
 export type TrustFunction = (address: string, hop: number) => boolean
@@ -17,12 +20,13 @@ export type TrustFunction = (address: string, hop: number) => boolean
 /**
  * What the `trust` option accepts:
  * - `true`: trust every hop (dangerous: the client picks its own IP);
- * - a number `n`: trust the first `n` hops whatever they are (Express
- *   compatibility; warns);
+ * - a number `n` >= 1: trust the first `n` hops whatever they are (Express
+ *   compatibility; warns); `0` is refused (use `[]` to trust no one);
  * - a string of comma-separated entries or an array of entries, each an IP,
  *   a CIDR, an `ip/netmask` or a preset (`loopback`, `linklocal`,
- *   `uniquelocal`, `private`);
- * - a function `(address, hop) => boolean`, given canonical addresses.
+ *   `uniquelocal`, `private`); no zone ids, not `0.0.0.0` or `::`;
+ * - a function `(address, hop) => boolean`, given canonical addresses; only
+ *   `true` trusts (a truthy non-boolean warns once).
  * @public
  */
 export type TrustOption = true | number | string | readonly string[] | TrustFunction
@@ -107,7 +111,8 @@ const compileRanges = (entries: readonly string[]) => {
     if (entry.includes(';')) throw bad(entry, 'separate entries with commas, not semicolons')
     if (entry.includes('%')) {
       // reported peers carry no zone (see ip.ts), so a zoned entry could
-      // only ever be matched by ignoring its zone: say so instead
+      // only be matched by ignoring its zone: say so instead (realclientip-go
+      // refuses zones in ranges too, AddressesAndRangesToIPNets, 2026-11-29)
       const zone = /%[^/]*/.exec(entry)![0]
       throw bad(entry, `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`)
     }
@@ -222,10 +227,11 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
   }
   if (typeof trust === 'number') {
     if (!Number.isInteger(trust) || trust < 0) {
-      throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
+      throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 1, got ${show(trust)}`)
     }
     if (trust === 0) {
-      // as chi's and realclientip-go's hop counts: 0 is the mistake it almost always is
+      // 0 is the mistake it almost always is; realclientip-go refuses a
+      // count <= 0 too (NewRightmostTrustedCountStrategy, read 2026-11-29)
       throw new ProxyAwareConfigError('trust', 'is 0, a hop count that trusts no one: to trust no proxy pass an empty array [], or give the number of proxies in front of the app')
     }
     return { match: (_k, hop) => hop < trust, hopCount: true, pure: true }

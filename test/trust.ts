@@ -18,10 +18,10 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['bigint', { trust: 10n }, 'trust', /got 10n/],
   ['symbol', { trust: Symbol('proxies') }, 'trust', /got Symbol\(proxies\)/],
   // hop counts
-  ['negative hops', { trust: -1 }, 'trust', /whole number of hops >= 0, got -1/],
-  ['fractional hops', { trust: 1.5 }, 'trust', /whole number of hops >= 0, got 1\.5/],
-  ['NaN hops', { trust: Number.NaN }, 'trust', /whole number of hops >= 0, got NaN/],
-  ['infinite hops', { trust: Infinity }, 'trust', /whole number of hops >= 0, got Infinity/],
+  ['negative hops', { trust: -1 }, 'trust', /whole number of hops >= 1, got -1/],
+  ['fractional hops', { trust: 1.5 }, 'trust', /whole number of hops >= 1, got 1\.5/],
+  ['NaN hops', { trust: Number.NaN }, 'trust', /whole number of hops >= 1, got NaN/],
+  ['infinite hops', { trust: Infinity }, 'trust', /whole number of hops >= 1, got Infinity/],
   // 0 hops trusts nobody: almost always a mistake (chi and realclientip-go refuse it too)
   ['zero hops', { trust: 0 }, 'trust', /is 0, a hop count that trusts no one: to trust no proxy pass an empty array \[\]/],
   ['negative zero hops', { trust: -0 }, 'trust', /is 0, a hop count that trusts no one/],
