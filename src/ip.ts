@@ -11,7 +11,10 @@
  * - IPv6 per RFC 4291 section 2.2, including a dotted IPv4 tail.
  * - With `ports`, `1.2.3.4:80` and `[2001:db8::1]:443` (the port is dropped)
  *   and `[2001:db8::1]`.
- * - With `zones`, an IPv6 zone id (`fe80::1%eth0`), for socket addresses.
+ * - With `zones`, an IPv6 zone id (`fe80::1%eth0`), for socket addresses:
+ *   it is dropped. It names the node's own interface, not the peer, and one
+ *   link has several spellings (`fe80::1234%1`, `fe80::1234%ne0`: RFC 4007
+ *   section 11.3, read 2026-11-29), so the canonical address has none.
  *
  * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is reported as IPv4. IPv4-compatible
  * (`::1.2.3.4`), NAT64 and 6to4 forms stay IPv6.
@@ -24,12 +27,11 @@ export const V6 = 6
 
 /**
  * The last parsed address. `v4` is a signed 32-bit integer, `g` the eight
- * IPv6 groups, `zone` the zone id or `''`. @private
+ * IPv6 groups. @private
  */
 export const scratch = {
   v4: 0,
   g: new Uint16Array(8),
-  zone: '',
   /**
    * When the last address was plain four-part decimal IPv4, its text is
    * already canonical: `text.slice(from, to)` (no formatting needed).
@@ -170,7 +172,6 @@ export const parseAddress = (
     if (close + 1 !== end && !isPort(s, close + 1, end)) return INVALID
     end = close
     start++
-    scratch.zone = ''
     if (!parse6(s, start, end)) return INVALID
     return unmap() ? V4 : V6
   }
@@ -194,18 +195,35 @@ export const parseAddress = (
     scratch.to = colon
     return V4
   }
-  scratch.zone = ''
   if (percent >= 0) {
     if (!zones || percent + 1 === end) return INVALID
-    scratch.zone = s.slice(percent + 1, end)
     end = percent
   }
   if (!parse6(s, start, end)) return INVALID
-  if (unmap()) {
-    scratch.zone = ''
-    return V4
+  return unmap() ? V4 : V6
+}
+
+/**
+ * `parseAddress` for addresses read from a request (the socket peer, a
+ * forwarded entry): the unspecified address (`0.0.0.0`, `::`) is `INVALID`
+ * too. It means "no address" (RFC 4291 section 2.5.2: never assigned to a
+ * node; RFC 1122 section 3.2.1.3: sent only as a source while a host learns
+ * its own address; both read 2026-11-29), so in a header it is junk and as a
+ * peer it is no readable peer, as realclientip-go's goodIPAddr does. @private
+ */
+export const parseRequestAddress = (
+  s: string,
+  start: number,
+  end: number,
+  ports: boolean,
+  zones: boolean,
+): number => {
+  const kind = parseAddress(s, start, end, ports, zones)
+  if (kind === V4) return scratch.v4 === 0 ? INVALID : V4
+  if (kind === V6 && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0 && g[6] === 0 && g[7] === 0) {
+    return INVALID
   }
-  return V6
+  return kind
 }
 
 /** `s[colon, end)` is `:` followed by a port number 0-65535. */
@@ -228,8 +246,8 @@ export const format4 = (v: number = scratch.v4): string =>
 
 /**
  * Format `scratch.g` in RFC 5952 form: lower case, no leading zeros, the
- * longest run (first on a tie) of two or more zero groups compressed. The
- * zone id, if any, is appended. @private
+ * longest run (first on a tie) of two or more zero groups compressed.
+ * @private
  */
 export const format6 = (): string => {
   let bestStart = -1
@@ -257,7 +275,7 @@ export const format6 = (): string => {
     out += g[i]!.toString(16)
     if (i < 7) out += ':'
   }
-  return scratch.zone === '' ? out : `${out}%${scratch.zone}`
+  return out
 }
 
 /** Format the last parsed address of the given kind. @private */
@@ -270,6 +288,8 @@ export const formatParsed = (kind: number): string =>
 /**
  * Parse and canonicalize one address, or return `undefined` when it is not
  * one. Ports (`1.2.3.4:80`, `[::1]:80`) are dropped; zone ids are refused.
+ * The unspecified address (`0.0.0.0`, `::`) parses: this is the syntax
+ * check; `resolve` alone decides that it is never a client.
  *
  * @example
  * canonicalIp('::FFFF:10.0.0.1')   // '10.0.0.1'

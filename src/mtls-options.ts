@@ -425,7 +425,8 @@ const checkTrustProbe = (trust: unknown): void => {
 export function compileClientCert(value: unknown, trust?: unknown): ClientCertConfig | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) return fail('clientCert', `must be an object, got ${show(value)}`)
-  if (value.forwarded !== undefined && (trust === true || (typeof trust === 'number' && trust > 0))) {
+  // a number here is a hop count >= 1 (compileTrust refuses 0)
+  if (value.forwarded !== undefined && (trust === true || typeof trust === 'number')) {
     fail('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
   }
   if (value.forwarded !== undefined) checkTrustProbe(trust)

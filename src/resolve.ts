@@ -14,7 +14,7 @@ import {
   parseHost,
   protoOf,
 } from './headers.js'
-import { formatParsed, INVALID, parseAddress } from './ip.js'
+import { formatParsed, INVALID, parseRequestAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, type Phase, sendAnswer, silentLogger } from './features.js'
 import type { HttpsOptions } from './https.js'
@@ -30,7 +30,7 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * Which peers are proxies whose forwarded headers are believed. Required.
    * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
    * `uniquelocal`, `private`), as a comma-separated string or an array; a
-   * function `(address, hop) => boolean`; a hop count (warns); or `true`
+   * function `(address, hop) => boolean`; a hop count >= 1 (warns); or `true`
    * (trust every hop: the client then chooses its own IP).
    */
   trust: TrustOption
@@ -65,7 +65,11 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
 export type StopReason =
   /** the socket peer is not trusted: no forwarded header was read */
   | 'untrusted-peer'
-  /** the socket has no address (Unix socket, destroyed) and is not trusted, or its address is not an IP */
+  /**
+   * the socket has no address (Unix socket, destroyed) and is not trusted,
+   * or its address is unreadable: not an IP, or the unspecified `0.0.0.0` /
+   * `::` (never trusted, whatever `trust` and `trustUnixSocket` say)
+   */
   | 'no-peer'
   /** reached an address that is not trusted: that is the client */
   | 'untrusted-hop'
@@ -79,9 +83,12 @@ export type StopReason =
 /** What proxy-aware decided about one request. A plain object. @public */
 export interface Resolution {
   /**
-   * canonical client IP; `undefined` only when no IP address was reached: an
-   * untrusted Unix-socket (or unreadable) peer, or a trusted Unix socket whose
-   * proxy sent no valid address
+   * canonical client IP (no port, no zone id, never `0.0.0.0` or `::`);
+   * `undefined` exactly when no IP address was reached: the peer is a Unix
+   * socket and `trustUnixSocket` is off; the peer's address is unreadable
+   * (`reason: 'no-peer'`: no socket, not an IP, or unspecified); or the peer
+   * is a trusted Unix socket whose proxy sent no valid address (no header,
+   * or junk as its nearest entry)
    */
   ip: string | undefined
   /**
@@ -89,7 +96,10 @@ export interface Resolution {
    * socket), trusted proxies, then the client
    */
   ips: string[]
-  /** canonical socket peer address (`undefined` on a Unix socket) */
+  /**
+   * canonical socket peer address, without its zone id (`fe80::1%eth0` is
+   * `fe80::1`); `undefined` on a Unix socket or when unreadable
+   */
   peer: string | undefined
   /** how many trusted proxies were walked past to reach the client */
   hops: number
@@ -124,8 +134,9 @@ export interface TrustProxy {
   resolve(req: RequestLike): Resolution
   /**
    * The compiled predicate, usable as Express's `trust proxy` setting or
-   * Fastify's `trustProxy`. Accepts any address form proxy-aware accepts;
-   * returns false for anything that is not an IP.
+   * Fastify's `trustProxy`. Accepts any address form proxy-aware accepts
+   * (a port or a zone id is dropped); returns false for anything that is
+   * not an IP, and for `0.0.0.0` / `::`.
    */
   trust: TrustFunction
   /** The normalised options. */
@@ -242,7 +253,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
 
   const trust: TrustFunction = (address, hop) => {
     if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
-    const kind = parseAddress(address, 0, address.length, true, true)
+    const kind = parseRequestAddress(address, 0, address.length, true, true)
     return kind !== INVALID && match(kind, hop, formatParsed(kind))
   }
 
@@ -304,7 +315,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
         peer = lastPeer
         trusted = lastTrusted
       } else {
-        const kind = parseAddress(remote, 0, remote.length, false, true)
+        const kind = parseRequestAddress(remote, 0, remote.length, false, true)
         peer = kind === INVALID ? undefined : formatParsed(kind)
         trusted = peer !== undefined && match(kind, 0, peer)
         if (pure) {
@@ -349,7 +360,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
           reason = 'hop-limit'
           break
         }
-        const kind = parseAddress(xff, c.start, c.end, true, false)
+        const kind = parseRequestAddress(xff, c.start, c.end, true, false)
         if (kind === INVALID) {
           reason = 'invalid-entry'
           break
@@ -404,7 +415,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
       }
       const el = elements[last - hop + 1]!
       const f = el.valid ? el.for : undefined
-      const kind = f === undefined ? INVALID : parseAddress(f, 0, f.length, true, false)
+      const kind = f === undefined ? INVALID : parseRequestAddress(f, 0, f.length, true, false)
       if (kind === INVALID) {
         reason = 'invalid-entry'
         break

@@ -8,8 +8,11 @@ import { ProxyAwareConfigError, show } from './errors.js'
 import { INVALID, parseAddress, scratch, V4 } from './ip.js'
 
 /**
- * A trust predicate: is `address` (canonical form) a trusted proxy, given
- * that it is `hop` steps away from the app (0 is the socket peer)?
+ * A trust predicate: is `address` (canonical form, no port, no zone id) a
+ * trusted proxy, given that it is `hop` steps away from the app (0 is the
+ * socket peer)? Only the boolean `true` trusts. proxy-aware asks about every
+ * address it walks, the leftmost entry included (proxy-addr never asks about
+ * that one); the answer for it changes only `reason`, not the client.
  * @public
  */
 export type TrustFunction = (address: string, hop: number) => boolean
@@ -17,12 +20,13 @@ export type TrustFunction = (address: string, hop: number) => boolean
 /**
  * What the `trust` option accepts:
  * - `true`: trust every hop (dangerous: the client picks its own IP);
- * - a number `n`: trust the first `n` hops whatever they are (Express
- *   compatibility; warns);
+ * - a number `n` >= 1: trust the first `n` hops whatever they are (Express
+ *   compatibility; warns); `0` is refused (use `[]` to trust no one);
  * - a string of comma-separated entries or an array of entries, each an IP,
  *   a CIDR, an `ip/netmask` or a preset (`loopback`, `linklocal`,
- *   `uniquelocal`, `private`);
- * - a function `(address, hop) => boolean`, given canonical addresses.
+ *   `uniquelocal`, `private`); no zone ids, not `0.0.0.0` or `::`;
+ * - a function `(address, hop) => boolean`, given canonical addresses; only
+ *   `true` trusts (a truthy non-boolean warns once).
  * @public
  */
 export type TrustOption = true | number | string | readonly string[] | TrustFunction
@@ -49,26 +53,14 @@ interface Range6 {
   /** the network as eight groups, host bits cleared */
   net: Uint16Array
   prefix: number
-  zone: string
 }
 
 const bad = (entry: string, why: string) =>
   new ProxyAwareConfigError('trust', `has an invalid entry ${show(entry)}: ${why}`)
 
 /** Parse one configured address (no port), strictly. */
-const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.IPv6 => {
-  let zone = ''
-  let addr = text
-  const percent = text.indexOf('%')
-  if (percent >= 0) {
-    zone = text.slice(percent + 1)
-    addr = text.slice(0, percent)
-    if (zone === '') throw bad(entry, 'the zone id after "%" is empty')
-  }
-  if (ipaddr.IPv4.isValidFourPartDecimal(addr)) {
-    if (zone) throw bad(entry, 'IPv4 addresses have no zone id')
-    return ipaddr.IPv4.parse(addr)
-  }
+const parseConfigAddress = (entry: string, addr: string): ipaddr.IPv4 | ipaddr.IPv6 => {
+  if (ipaddr.IPv4.isValidFourPartDecimal(addr)) return ipaddr.IPv4.parse(addr)
   if (addr.includes(':') && ipaddr.IPv6.isValid(addr) && !/[^0-9a-fA-F:.]/.test(addr)) {
     // ipaddr.js reads "::1.2.3.4" leniently (and as "::ffff:1.2.3.4", which
     // would make an IPv4-compatible entry trust IPv4): our own strict parser
@@ -76,9 +68,7 @@ const parseConfigAddress = (entry: string, text: string): ipaddr.IPv4 | ipaddr.I
     if (parseAddress(addr, 0, addr.length, false, false) === INVALID) {
       throw bad(entry, 'not a valid IPv6 address')
     }
-    const ip = new ipaddr.IPv6(Array.from(scratch.g))
-    if (zone) ip.zoneId = zone
-    return ip
+    return new ipaddr.IPv6(Array.from(scratch.g))
   }
   if (/^[0-9.]+$/.test(addr) || /^0x/i.test(addr)) {
     throw bad(entry, 'IPv4 addresses must be four decimal parts without leading zeros')
@@ -119,15 +109,22 @@ const compileRanges = (entries: readonly string[]) => {
       throw bad(entry, 'use the boolean true (trust everything), not a string')
     }
     if (entry.includes(';')) throw bad(entry, 'separate entries with commas, not semicolons')
+    if (entry.includes('%')) {
+      // reported peers carry no zone (see ip.ts), so a zoned entry could
+      // only be matched by ignoring its zone: say so instead (realclientip-go
+      // refuses zones in ranges too, AddressesAndRangesToIPNets, 2026-11-29)
+      const zone = /%[^/]*/.exec(entry)![0]
+      throw bad(entry, `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`)
+    }
     const slash = entry.indexOf('/')
     const ip = parseConfigAddress(entry, slash < 0 ? entry : entry.slice(0, slash))
     const max = ip.kind() === 'ipv4' ? 32 : 128
     let prefix = max
     if (slash >= 0) {
       const p = entry.slice(slash + 1)
-      if (/^(0|[1-9]\d{0,2})$/.test(p)) {
+      if (/^(0|[1-9]\d*)$/.test(p)) {
         prefix = Number(p)
-        if (prefix > max) throw bad(entry, `prefix length must be 1-${max}`)
+        if (prefix > max) throw bad(entry, `the prefix length ${p} is out of range (1-${max})`)
       } else if (ip.kind() === 'ipv4' && ipaddr.IPv4.isValidFourPartDecimal(p)) {
         const mask = ipaddr.IPv4.parse(p).prefixLengthFromSubnetMask()
         if (mask === null) throw bad(entry, 'the netmask is not contiguous')
@@ -139,9 +136,10 @@ const compileRanges = (entries: readonly string[]) => {
         throw bad(entry, 'a /0 range trusts every address; if you really mean that, use trust: true')
       }
     }
+    if (prefix === max && isUnspecified(ip)) {
+      throw bad(entry, 'the unspecified address is never a peer or a forwarded address (a listen address?); proxy-aware treats it as no address')
+    }
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
-      // it is compiled as IPv4, which has no zones: the zone would be ignored
-      if ((ip as ipaddr.IPv6).zoneId !== undefined) throw bad(entry, 'IPv4-mapped addresses have no zone id')
       // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
       if (prefix <= 96) {
         throw bad(
@@ -168,9 +166,15 @@ const compileRanges = (entries: readonly string[]) => {
     if (prefix <= 96 && mapped.every((group, i) => (group & maskOf(prefix, i)) === net[i])) {
       throw bad(entry, 'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately')
     }
-    v6.push({ net, prefix, zone: ip6.zoneId ?? '' })
+    v6.push({ net, prefix })
   }
   return { v4net, v4mask, v6 }
+}
+
+/** `0.0.0.0`, `::` or `::ffff:0.0.0.0`, which requests never carry as an address. */
+const isUnspecified = (ip: ipaddr.IPv4 | ipaddr.IPv6): boolean => {
+  const v4 = ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip
+  return v4.toByteArray().every(b => b === 0)
 }
 
 /** The mask of IPv6 group `i` (0-7) under a prefix length. */
@@ -223,15 +227,16 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
   }
   if (typeof trust === 'number') {
     if (!Number.isInteger(trust) || trust < 0) {
-      throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 0, got ${show(trust)}`)
+      throw new ProxyAwareConfigError('trust', `must be a whole number of hops >= 1, got ${show(trust)}`)
     }
-    // 0 trusts nothing, so only a positive count deserves the warning
-    return { match: (_k, hop) => hop < trust, hopCount: trust > 0, pure: true }
+    if (trust === 0) {
+      // 0 is the mistake it almost always is; realclientip-go refuses a
+      // count <= 0 too (NewRightmostTrustedCountStrategy, read 2026-11-29)
+      throw new ProxyAwareConfigError('trust', 'is 0, a hop count that trusts no one: to trust no proxy pass an empty array [], or give the number of proxies in front of the app')
+    }
+    return { match: (_k, hop) => hop < trust, hopCount: true, pure: true }
   }
-  if (typeof trust === 'function') {
-    const fn = trust as TrustFunction
-    return { match: (_k, hop, address) => fn(address, hop) === true, hopCount: false, pure: false }
-  }
+  if (typeof trust === 'function') return { match: functionMatcher(trust as TrustFunction), hopCount: false, pure: false }
   if (typeof trust !== 'string' && !Array.isArray(trust)) {
     throw new ProxyAwareConfigError('trust', `must be true, a number, a string, an array or a function, got ${show(trust)}`)
   }
@@ -241,6 +246,33 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
   }
   const { v4net, v4mask, v6 } = compileRanges(entries)
   return { match: buildMatcher(v4net, v4mask, v6), hopCount: false, pure: true }
+}
+
+/**
+ * Call a user's trust function. Only `true` trusts (fail closed); a truthy
+ * non-boolean, such as proxy-addr users' `address.match(re)`, would trust
+ * there, so it is reported once per engine.
+ */
+const functionMatcher = (fn: TrustFunction): Matcher => {
+  let warned = false
+  return (_k, hop, address) => {
+    const answer: unknown = fn(address, hop)
+    if (answer === true) return true
+    if (answer && !warned) {
+      warned = true
+      process.emitWarning(
+        `proxy-aware: the trust function returned ${article(answer)} (for ${show(address)}, hop ${hop}), not a boolean: only true trusts, so this address was not trusted. Return a boolean (e.g. /re/.test(address), not address.match(re)).`,
+        { code: 'PROXY_AWARE_TRUST_NOT_BOOLEAN', type: 'SecurityWarning' },
+      )
+    }
+    return false
+  }
+}
+
+/** "an object", "a number": the type of a value, for a message. */
+const article = (value: unknown): string => {
+  const type = typeof value
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
 }
 
 /** Pick a specialised closure for the compiled ranges, as proxy-addr does. */
@@ -253,9 +285,6 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
   const match6 = (): boolean => {
     for (let r = 0; r < n6; r++) {
       const range = v6[r]!
-      // a zoned entry matches only its own zone; an entry without a zone
-      // covers the range on every interface (as @fastify/proxy-addr 5.1.3)
-      if (range.zone !== '' && range.zone !== scratch.zone) continue
       const net = range.net
       let bits = range.prefix
       let i = 0

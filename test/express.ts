@@ -335,6 +335,15 @@ for (const { name, express, major } of majors) {
       t.same(res.json.ips, ['2001:db8::1'])
     })
 
+    t.test('an unspecified forwarded address is junk: never req.ip, not in req.ips', async t => {
+      const app = express()
+      app.use(trustProxy({ trust: ['127.0.0.2', '10.0.0.0/8'] }))
+      app.get('/', (req, res) => { res.json(view(req)) })
+      const port = await listen(t, app)
+      const res = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.7, ::, 10.1.2.3' } })
+      t.same([res.json.ip, res.json.ips, res.json.reason], ['10.1.2.3', ['10.1.2.3'], 'invalid-entry'])
+    })
+
     t.test('no deprecation warnings from reading req.host', async t => {
       const deprecations: unknown[] = []
       const onDeprecation = (err: unknown) => { deprecations.push(err) }

@@ -73,6 +73,19 @@ t.test('request getters report the resolved values', async t => {
   )
 })
 
+t.test('request.ip and ips: zones dropped, the unspecified address never reported', async t => {
+  const app = Fastify()
+  t.teardown(() => app.close())
+  await app.register(trustProxy, { trust: ['linklocal', '127.0.0.1'] })
+  app.get('/', request => view(request))
+  const zoned = await app.inject({ url: '/', remoteAddress: 'fe80::1%eth0', headers: { 'x-forwarded-for': '198.51.100.7' } })
+  t.same([zoned.json().ip, zoned.json().ips], ['198.51.100.7', ['fe80::1', '198.51.100.7']], 'a zoned trusted peer')
+  const untrusted = await app.inject({ url: '/', remoteAddress: 'fe80:1::1%eth0' })
+  t.same([untrusted.json().ip, untrusted.json().ips], ['fe80:1::1', ['fe80:1::1']], 'a zoned untrusted peer')
+  const junk = await app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '0.0.0.0, fe80::2' } })
+  t.same([junk.json().ip, junk.json().ips, junk.json().reason], ['fe80::2', ['127.0.0.1', 'fe80::2'], 'invalid-entry'], 'an unspecified entry ends the walk')
+})
+
 t.test('request.proxyAware is the full, cached resolution', async t => {
   const app = Fastify()
   t.teardown(() => app.close())

@@ -173,7 +173,7 @@ t.test('canonicalIp refuses everything else', async t => {
   t.equal(canonicalIp(2130706433 as unknown as string), undefined, 'a number')
 })
 
-t.test('socket addresses: canonical peer, zone ids kept, ports refused', async t => {
+t.test('socket addresses: canonical peer, zone ids dropped, ports and the unspecified address refused', async t => {
   const proxy = createTrustProxy({ trust: ['fe80::/10', '10.0.0.0/8'] })
   const peer = (remoteAddress: string) =>
     proxy.resolve({ headers: {}, socket: { remoteAddress } })
@@ -182,9 +182,16 @@ t.test('socket addresses: canonical peer, zone ids kept, ports refused', async t
     ['::ffff:10.0.0.1', '10.0.0.1'],
     ['::FFFF:0A00:0001', '10.0.0.1'],
     ['2001:DB8::0:1', '2001:db8::1'],
-    ['fe80::1%eth0', 'fe80::1%eth0'],
-    ['FE80:0:0:0:0:0:0:1%Eth0', 'fe80::1%Eth0'],
+    ['fe80::1%eth0', 'fe80::1'],
+    ['FE80:0:0:0:0:0:0:1%Eth0', 'fe80::1'],
+    ['fe80::1%4', 'fe80::1'],
     ['::ffff:10.0.0.1%eth0', '10.0.0.1'],
+    // unspecified: no peer can have it; not an address to report
+    ['0.0.0.0', undefined],
+    ['::', undefined],
+    ['0:0:0:0:0:0:0:0', undefined],
+    ['::ffff:0.0.0.0', undefined],
+    ['::%eth0', undefined],
     // Node never reports these; they are not addresses
     ['fe80::1%', undefined],
     ['10.0.0.1:80', undefined],
@@ -198,6 +205,7 @@ t.test('socket addresses: canonical peer, zone ids kept, ports refused', async t
     t.equal(r.peer, expected, `peer of ${JSON.stringify(remote)}`)
     t.equal(r.ip, expected, `ip of ${JSON.stringify(remote)}`)
     t.same(r.ips, expected === undefined ? [] : [expected])
+    if (expected === undefined) t.equal(r.reason, 'no-peer', `reason for ${JSON.stringify(remote)}`)
   }
 })
 
@@ -226,4 +234,13 @@ t.test('a mapped socket peer matches IPv4 ranges; embedded IPv4 forms do not', a
     t.equal(r.reason, trusted ? 'untrusted-hop' : 'untrusted-peer', remote)
     t.equal(proxy.trust(remote, 0), trusted, `trust(${remote})`)
   }
+})
+
+t.test('canonicalIp is the strict parser: the unspecified address parses, zone ids do not', async t => {
+  // resolve never reports 0.0.0.0 or ::, but they are addresses, and
+  // canonicalIp is used on hosts and certificate names as well
+  t.equal(canonicalIp('0.0.0.0'), '0.0.0.0')
+  t.equal(canonicalIp('[0:0::0]:80'), '::')
+  t.equal(canonicalIp('::ffff:0.0.0.0'), '0.0.0.0')
+  t.equal(canonicalIp('fe80::1%eth0'), undefined)
 })

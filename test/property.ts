@@ -25,8 +25,11 @@ const oracle = (s: string): string | undefined => {
   return host
 }
 
+/** The unspecified address, in canonical form: never a client, a hop or a peer. */
+const isUnspecified = (ip: string | undefined) => ip === '0.0.0.0' || ip === '::'
+
 /** A valid canonical IP: a fixed point of canonicalIp that Node accepts. */
-const isCanonical = (ip: string) => canonicalIp(ip) === ip && isIP(ip) !== 0
+const isCanonical = (ip: string) => canonicalIp(ip) === ip && isIP(ip) !== 0 && !isUnspecified(ip)
 
 // ---- generators ---------------------------------------------------------
 
@@ -34,8 +37,8 @@ const v4 = fc.ipV4()
 const v6 = fc.ipV6()
 const mapped = v4.map(a => `::ffff:${a}`)
 const anyIp = fc.oneof(v4, v6, mapped, v6.map(a => a.toUpperCase()))
-/** an IP, canonicalized: what a well-behaved proxy writes */
-const canonical = fc.oneof(v4, v4, v6).map(a => canonicalIp(a)!)
+/** an IP, canonicalized: what a well-behaved proxy writes (never 0.0.0.0 or ::) */
+const canonical = fc.oneof(v4, v4, v6).map(a => canonicalIp(a)!).filter(a => !isUnspecified(a))
 
 /** Anything a hostile client or a broken proxy might put in one list entry. */
 const entry = fc.oneof(
@@ -102,7 +105,8 @@ t.test('(a) whatever the headers, ip is undefined or a valid canonical IP', asyn
       if (r.ip !== undefined && !isCanonical(r.ip)) return false
       if (!r.ips.every(isCanonical)) return false
       if (r.ip !== r.ips[r.ips.length - 1]) return false
-      if (remote === undefined ? r.ip !== undefined : r.peer !== canonicalIp(remote)) return false
+      const peer = remote === undefined || isUnspecified(canonicalIp(remote)) ? undefined : canonicalIp(remote)
+      if (peer === undefined ? r.ip !== undefined || r.peer !== undefined : r.peer !== peer) return false
       if (r.protocol !== 'http' && r.protocol !== 'https') return false
       if (r.secure !== (r.protocol === 'https')) return false
       if (r.host !== undefined && (r.host !== r.host.toLowerCase() || /[\s/@\\]/.test(r.host))) return false
@@ -118,7 +122,7 @@ t.test('(b) an untrusted peer gets its own canonical address and the socket prot
   const isTrusted = proxyaddr.compile(trusted)
   fc.assert(
     fc.property(
-      anyIp.filter(a => !isTrusted(canonicalIp(a)!, 0)),
+      anyIp.filter(a => !isTrusted(canonicalIp(a)!, 0) && !isUnspecified(canonicalIp(a))),
       headers,
       fc.boolean(),
       fc.constantFrom<TrustProxyOptions['headers']>(['x-forwarded'], ['forwarded'], ['forwarded', 'x-forwarded']),

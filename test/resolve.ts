@@ -3,8 +3,9 @@
 import t from 'tap'
 import http from 'node:http'
 import net from 'node:net'
+import os from 'node:os'
 import type { AddressInfo } from 'node:net'
-import { createTrustProxy, type RequestLike, type Resolution, type TrustProxyOptions } from '../src/index.js'
+import { canonicalIp, createTrustProxy, type RequestLike, type Resolution, type TrustProxyOptions } from '../src/index.js'
 
 type Headers = RequestLike['headers']
 
@@ -166,6 +167,39 @@ t.test('the walk along X-Forwarded-For', async t => {
       remote: '127.0.0.1',
       headers: { 'x-forwarded-for': '9.9.9.9, fe80::1%eth0' },
       expect: { ip: '127.0.0.1', reason: 'invalid-entry' },
+    },
+    {
+      name: 'the unspecified IPv4 address is junk',
+      remote: '127.0.0.1',
+      headers: { 'x-forwarded-for': '9.9.9.9, 0.0.0.0' },
+      expect: { ip: '127.0.0.1', ips: ['127.0.0.1'], hops: 0, reason: 'invalid-entry', source: 'socket' },
+    },
+    {
+      name: 'the unspecified IPv6 address is junk, with a port too',
+      remote: '127.0.0.1',
+      headers: { 'x-forwarded-for': '9.9.9.9, [::]:443, 10.0.0.2' },
+      expect: { ip: '10.0.0.2', ips: ['127.0.0.1', '10.0.0.2'], hops: 1, reason: 'invalid-entry' },
+    },
+    {
+      name: 'the unspecified address is junk even as the leftmost entry, with trust: true',
+      options: { trust: true },
+      remote: '127.0.0.1',
+      headers: { 'x-forwarded-for': '::ffff:0.0.0.0, 10.0.0.2' },
+      expect: { ip: '10.0.0.2', reason: 'invalid-entry' },
+    },
+    {
+      name: 'the unspecified address in Forwarded is junk',
+      options: { headers: ['forwarded'] },
+      remote: '127.0.0.1',
+      headers: { forwarded: 'for=9.9.9.9, for="[::]", for=10.0.0.2' },
+      expect: { ip: '10.0.0.2', ips: ['127.0.0.1', '10.0.0.2'], reason: 'invalid-entry' },
+    },
+    {
+      name: 'for=0.0.0.0 is junk',
+      options: { headers: ['forwarded'] },
+      remote: '127.0.0.1',
+      headers: { forwarded: 'for=0.0.0.0' },
+      expect: { ip: '127.0.0.1', reason: 'invalid-entry', source: 'socket' },
     },
     {
       name: 'an incomplete address is junk',
@@ -346,6 +380,20 @@ t.test('Unix-socket and missing peers', async t => {
       expect: { ip: undefined, ips: [], peer: undefined, reason: 'no-peer', protocol: 'http' },
     },
     {
+      name: 'an unspecified socket peer is no readable peer',
+      options: { trust: true },
+      remote: '0.0.0.0',
+      headers: { 'x-forwarded-for': '198.51.100.7' },
+      expect: { ip: undefined, ips: [], peer: undefined, hops: 0, reason: 'no-peer' },
+    },
+    {
+      name: 'an unspecified IPv6 socket peer is no readable peer, even with trustUnixSocket',
+      options: { trust: true, trustUnixSocket: true },
+      remote: '::',
+      headers: { 'x-forwarded-for': '198.51.100.7' },
+      expect: { ip: undefined, ips: [], peer: undefined, reason: 'no-peer' },
+    },
+    {
       name: 'trustUnixSocket does not trust a bracketed socket address',
       options: { trustUnixSocket: true },
       remote: '[::1]:80',
@@ -405,15 +453,56 @@ t.test('one engine, many requests: each peer is judged on its own', async t => {
   t.equal(viaDynamic(), '10.0.0.1')
 })
 
-t.test('a link-local peer keeps its zone', async t => {
-  const proxy = createTrustProxy({ trust: ['fe80::1%eth0'] })
-  const r = proxy.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: 'fe80::1%eth0' } })
-  t.same(pick(r, ['ip', 'ips', 'peer']), { ip: '198.51.100.7', ips: ['fe80::1%eth0', '198.51.100.7'], peer: 'fe80::1%eth0' })
-  const other = proxy.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: 'fe80::1%eth1' } })
-  t.same(pick(other, ['ip', 'reason']), { ip: 'fe80::1%eth1', reason: 'untrusted-peer' })
-  const linklocal = createTrustProxy({ trust: 'linklocal' })
-  const r2 = linklocal.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: 'fe80::1%eth1' } })
-  t.equal(r2.ip, '198.51.100.7')
+t.test('a link-local peer is reported without its zone and matched on every interface', async t => {
+  // the zone names the interface the packet came in on, not the host: it is
+  // not part of the address (RFC 4007 section 11.2), and a zoned key would
+  // split one client in two for a rate limiter
+  for (const trust of [['fe80::1'], 'linklocal', ['fe80::/64']]) {
+    const proxy = createTrustProxy({ trust: trust as TrustProxyOptions['trust'] })
+    for (const remote of ['fe80::1%eth0', 'fe80::1%eth1', 'fe80::1%4', 'fe80::1']) {
+      const r = proxy.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: remote } })
+      t.same(pick(r, ['ip', 'ips', 'peer', 'reason']), { ip: '198.51.100.7', ips: ['fe80::1', '198.51.100.7'], peer: 'fe80::1', reason: 'untrusted-hop' }, `${String(trust)}: ${remote}`)
+    }
+  }
+  // untrusted: the zone is dropped from the reported ip too
+  const other = createTrustProxy({ trust: 'loopback' })
+  const r = other.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: 'fe80::1%eth1' } })
+  t.same(pick(r, ['ip', 'ips', 'peer', 'reason']), { ip: 'fe80::1', ips: ['fe80::1'], peer: 'fe80::1', reason: 'untrusted-peer' })
+  // a trust function gets the address without its zone
+  const seen: string[] = []
+  createTrustProxy({ trust: a => (seen.push(a), false) }).resolve({ headers: {}, socket: { remoteAddress: 'FE80::A%eth0' } })
+  t.same(seen, ['fe80::a'])
+})
+
+const linkLocal = Object.entries(os.networkInterfaces())
+  .flatMap(([name, infos]) => (infos ?? []).map(info => ({ name, ...info })))
+  .find(info => info.family === 'IPv6' && info.address.startsWith('fe80:') && !info.internal)
+
+t.test('over a real link-local socket: Node reports the zone, proxy-aware drops it', {
+  skip: linkLocal === undefined && 'no link-local IPv6 address on this machine',
+}, async t => {
+  const zoned = `${linkLocal!.address}%${linkLocal!.name}`
+  const proxy = createTrustProxy({ trust: ['linklocal'] })
+  let remoteAddress: string | undefined
+  const server = http.createServer((req, res) => {
+    remoteAddress = req.socket.remoteAddress
+    res.setHeader('content-type', 'application/json')
+    res.end(JSON.stringify(proxy.resolve(req)))
+  })
+  await new Promise<void>(resolve => server.listen(0, zoned, resolve))
+  t.teardown(() => new Promise(resolve => server.close(resolve)))
+  const { port } = server.address() as AddressInfo
+  const body = await new Promise<string>((resolve, reject) => {
+    http.get({ host: zoned, port, localAddress: zoned, family: 6, headers: { 'x-forwarded-for': '198.51.100.7' } }, res => {
+      let data = ''
+      res.setEncoding('utf8')
+      res.on('data', chunk => (data += chunk))
+      res.on('end', () => resolve(data))
+    }).on('error', reject)
+  })
+  const r = JSON.parse(body) as Resolution
+  t.equal(remoteAddress, zoned, 'Node reports the zone')
+  t.same(pick(r, ['ip', 'peer', 'reason']), { ip: '198.51.100.7', peer: canonicalIp(linkLocal!.address), reason: 'untrusted-hop' })
 })
 
 t.test('protocol from X-Forwarded-Proto', async t => {

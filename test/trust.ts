@@ -18,10 +18,13 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['bigint', { trust: 10n }, 'trust', /got 10n/],
   ['symbol', { trust: Symbol('proxies') }, 'trust', /got Symbol\(proxies\)/],
   // hop counts
-  ['negative hops', { trust: -1 }, 'trust', /whole number of hops >= 0, got -1/],
-  ['fractional hops', { trust: 1.5 }, 'trust', /whole number of hops >= 0, got 1\.5/],
-  ['NaN hops', { trust: Number.NaN }, 'trust', /whole number of hops >= 0, got NaN/],
-  ['infinite hops', { trust: Infinity }, 'trust', /whole number of hops >= 0, got Infinity/],
+  ['negative hops', { trust: -1 }, 'trust', /whole number of hops >= 1, got -1/],
+  ['fractional hops', { trust: 1.5 }, 'trust', /whole number of hops >= 1, got 1\.5/],
+  ['NaN hops', { trust: Number.NaN }, 'trust', /whole number of hops >= 1, got NaN/],
+  ['infinite hops', { trust: Infinity }, 'trust', /whole number of hops >= 1, got Infinity/],
+  // 0 hops trusts nobody: almost always a mistake (chi and realclientip-go refuse it too)
+  ['zero hops', { trust: 0 }, 'trust', /is 0, a hop count that trusts no one: to trust no proxy pass an empty array \[\]/],
+  ['negative zero hops', { trust: -0 }, 'trust', /is 0, a hop count that trusts no one/],
   // strings and lists
   ['empty string', { trust: '' }, 'trust', /is an empty string/],
   ['blank string', { trust: ' \t' }, 'trust', /is an empty string/],
@@ -62,8 +65,11 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['port', { trust: '10.0.0.1:80' }, 'trust', /"10\.0\.0\.1:80": not an IP address/],
   ['bracketed', { trust: '[::1]' }, 'trust', /"\[::1\]": not an IP address/],
   // prefixes
-  ['IPv4 /33', { trust: '10.0.0.0/33' }, 'trust', /"10\.0\.0\.0\/33": prefix length must be 1-32/],
-  ['IPv6 /129', { trust: '2001:db8::/129' }, 'trust', /"2001:db8::\/129": prefix length must be 1-128/],
+  ['IPv4 /33', { trust: '10.0.0.0/33' }, 'trust', /"10\.0\.0\.0\/33": the prefix length 33 is out of range \(1-32\)/],
+  ['IPv6 /129', { trust: '2001:db8::/129' }, 'trust', /"2001:db8::\/129": the prefix length 129 is out of range \(1-128\)/],
+  ['four-digit IPv4 prefix', { trust: '10.0.0.1/6000' }, 'trust', /"10\.0\.0\.1\/6000": the prefix length 6000 is out of range \(1-32\)/],
+  ['four-digit IPv6 prefix', { trust: '::1/6000' }, 'trust', /"::1\/6000": the prefix length 6000 is out of range \(1-128\)/],
+  ['huge prefix', { trust: '10.0.0.1/99999999999999999999999' }, 'trust', /is out of range \(1-32\)/],
   ['leading zero prefix', { trust: '10.0.0.0/08' }, 'trust', /"10\.0\.0\.0\/08": the prefix must be a number/],
   ['leading zero IPv6 prefix', { trust: '2001:db8::/032' }, 'trust', /"2001:db8::\/032": the prefix must be a number/],
   ['IPv4 /0', { trust: '0.0.0.0/0' }, 'trust', /"0\.0\.0\.0\/0": a \/0 range trusts every address; .*use trust: true/],
@@ -86,14 +92,26 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['::/64 contains the mapped range', { trust: '::/64' }, 'trust', /"::\/64": it contains the IPv4-mapped range ::ffff:0:0\/96/],
   ['::/1 contains the mapped range', { trust: '2001:db8::1, ::/1' }, 'trust', /"::\/1": it contains the IPv4-mapped range/],
   ['::/80 contains the mapped range', { trust: ['::/80'] }, 'trust', /"::\/80": it contains the IPv4-mapped range/],
-  // zone ids
-  ['zone after the prefix', { trust: 'fe80::/10%eth0' }, 'trust', /"fe80::\/10%eth0": the prefix must be a number/],
-  ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": the zone id after "%" is empty/],
-  ['empty IPv4 zone', { trust: ['10.0.0.1%'] }, 'trust', /"10\.0\.0\.1%": the zone id after "%" is empty/],
-  ['empty zone in a range', { trust: 'fe80::%/10' }, 'trust', /"fe80::%\/10": the zone id after "%" is empty/],
-  ['mapped zone', { trust: '::ffff:10.0.0.1%eth0' }, 'trust', /"::ffff:10\.0\.0\.1%eth0": IPv4-mapped addresses have no zone id/],
-  ['mapped range zone', { trust: '::ffff:10.0.0.0%eth0/104' }, 'trust', /IPv4-mapped addresses have no zone id/],
-  ['IPv4 zone', { trust: '10.0.0.1%eth0' }, 'trust', /"10\.0\.0\.1%eth0": IPv4 addresses have no zone id/],
+  // zone ids: the reported peer carries none, so an entry cannot name one
+  ['zoned address', { trust: 'fe80::abcd%eth0' }, 'trust', /"fe80::abcd%eth0": zone ids \(%eth0\) are not supported: write "fe80::abcd", which matches on every interface/],
+  ['zoned range', { trust: ['fe80::abcd%eth0/64'] }, 'trust', /"fe80::abcd%eth0\/64": zone ids \(%eth0\) are not supported: write "fe80::abcd\/64"/],
+  ['numeric zone', { trust: 'fe80::1%4' }, 'trust', /"fe80::1%4": zone ids \(%4\) are not supported/],
+  ['zone in a list', { trust: 'loopback, fe80::1%eth0' }, 'trust', /"fe80::1%eth0": zone ids/],
+  ['zone after the prefix', { trust: 'fe80::/10%eth0' }, 'trust', /"fe80::\/10%eth0": zone ids \(%eth0\) are not supported/],
+  ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": zone ids/],
+  ['empty IPv4 zone', { trust: ['10.0.0.1%'] }, 'trust', /"10\.0\.0\.1%": zone ids/],
+  ['empty zone in a range', { trust: 'fe80::%/10' }, 'trust', /"fe80::%\/10": zone ids/],
+  ['mapped zone', { trust: '::ffff:10.0.0.1%eth0' }, 'trust', /"::ffff:10\.0\.0\.1%eth0": zone ids/],
+  ['mapped range zone', { trust: '::ffff:10.0.0.0%eth0/104' }, 'trust', /zone ids/],
+  // the unspecified address is never a peer nor a forwarded client
+  ['IPv4 unspecified', { trust: '0.0.0.0' }, 'trust', /"0\.0\.0\.0": the unspecified address is never a peer or a forwarded address \(a listen address\?\)/],
+  ['IPv4 unspecified /32', { trust: '0.0.0.0/32' }, 'trust', /"0\.0\.0\.0\/32": the unspecified address/],
+  ['IPv4 unspecified netmask', { trust: '0.0.0.0/255.255.255.255' }, 'trust', /the unspecified address/],
+  ['IPv6 unspecified', { trust: '::' }, 'trust', /"::": the unspecified address/],
+  ['IPv6 unspecified /128', { trust: ['loopback', '::/128'] }, 'trust', /"::\/128": the unspecified address/],
+  ['IPv6 unspecified, long form', { trust: '0:0:0:0:0:0:0:0' }, 'trust', /the unspecified address/],
+  ['mapped unspecified', { trust: '::ffff:0.0.0.0' }, 'trust', /"::ffff:0\.0\.0\.0": the unspecified address/],
+  ['IPv4 zone', { trust: '10.0.0.1%eth0' }, 'trust', /"10\.0\.0\.1%eth0": zone ids/],
   // other options
   ['headers as a string', { trust: 'loopback', headers: 'forwarded' }, 'headers', /got "forwarded"/],
   ['no headers', { trust: 'loopback', headers: [] }, 'headers', /got \[\]/],
@@ -243,18 +261,25 @@ const matches: [unknown, string, number, boolean][] = [
   ['::10.0.0.0/104', '::a00:1', 0, true],
   ['64:ff9b::10.0.0.1', '64:ff9b::a00:1', 0, true],
   ['64:ff9b::10.0.0.1', '10.0.0.1', 0, false],
-  // zones: socket addresses carry them; a zoned entry needs the same zone
-  ['fe80::1%eth0', 'fe80::1%eth0', 0, true],
-  ['fe80::1%eth0', 'fe80::1%eth1', 0, false],
-  ['fe80::1%eth0', 'fe80::1', 0, false],
-  ['fe80::%eth0/10', 'fe80::9%eth0', 0, true],
-  ['fe80::%eth0/10', 'fe80::9%eth1', 0, false],
-  ['fe80::%eth0/10', 'fe80::9', 0, false],
+  // zones: socket addresses carry them; entries cannot, and match on every interface
   ['linklocal', 'fe80::1%eth0', 0, true],
+  ['linklocal', 'fe80::1%4', 0, true],
   ['fe80::1', 'fe80::1%eth0', 0, true],
+  ['fe80::1', 'fe80::1%eth1', 0, true],
   ['fe80::1', 'fe80::2%eth0', 0, false],
-  [['10.0.0.0/8', 'fe80::1%eth0', 'fe80::/64'], 'fe80::2%eth1', 0, true],
-  [['10.0.0.0/8', 'fe80::1%eth0', 'fe80::/64'], 'fe80:1::2%eth1', 0, false],
+  [['10.0.0.0/8', 'fe80::/64'], 'fe80::2%eth1', 0, true],
+  [['10.0.0.0/8', 'fe80::/64'], 'fe80:1::2%eth1', 0, false],
+  ['fe80::1', 'fe80::1%', 0, false],
+  // the unspecified address is never trusted, whatever the option
+  [true, '0.0.0.0', 0, false],
+  [true, '::', 0, false],
+  [true, '::ffff:0.0.0.0', 0, false],
+  [true, '[::]:80', 1, false],
+  [true, '0.0.0.0:80', 1, false],
+  ['0.0.0.0/8', '0.0.0.0', 0, false],
+  ['0.0.0.0/8', '0.0.0.1', 0, true],
+  ['::/127', '::', 0, false],
+  ['::/127', '::1', 0, true],
   // ports are accepted (Express passes raw header entries), not zones in headers' sense
   ['10.0.0.0/8', '10.0.0.1:8080', 0, true],
   ['::1', '[::1]:8080', 0, true],
@@ -272,7 +297,6 @@ const matches: [unknown, string, number, boolean][] = [
   [2, '8.8.8.8', 0, true],
   [2, '8.8.8.8', 1, true],
   [2, '8.8.8.8', 2, false],
-  [0, '127.0.0.1', 0, false],
 ]
 
 t.test('trust(address, hop) matches the compiled ranges', async t => {
@@ -313,10 +337,6 @@ t.test('a trust function gets canonical addresses and the hop index', async t =>
   t.equal(r.ip, '203.0.113.9')
   t.equal(r.hops, 4)
 
-  // only the boolean true trusts
-  const truthy = createTrustProxy({ trust: (() => 1) as unknown as () => boolean })
-  t.equal(truthy.trust('10.0.0.1', 0), false)
-  t.equal(truthy.resolve({ headers: { 'x-forwarded-for': '1.1.1.1' }, socket: { remoteAddress: '10.0.0.1' } }).ip, '10.0.0.1')
 
   // the public predicate canonicalizes before calling the function too
   calls.length = 0
@@ -327,6 +347,60 @@ t.test('a trust function gets canonical addresses and the hop index', async t =>
   calls.length = 0
   t.equal(proxy.trust('10.0.0.1.nip.io', 0), false)
   t.same(calls, [])
+})
+
+t.test('a trust function that returns a truthy non-boolean warns once per engine', async t => {
+  const warnings: (Error & { code?: string })[] = []
+  const onWarning = (w: Error) => warnings.push(w)
+  process.on('warning', onWarning)
+  t.teardown(() => process.removeListener('warning', onWarning))
+  const mine = () => warnings.filter(w => w.code === 'PROXY_AWARE_TRUST_NOT_BOOLEAN')
+  await new Promise(resolve => setImmediate(resolve))
+  warnings.length = 0
+  // the proxy-addr habit: a match array, truthy but not true
+  const fn = (address: string) => address.match(/^10\./)
+  const proxy = createTrustProxy({ trust: fn as unknown as (address: string) => boolean })
+  const req = () => ({ headers: { 'x-forwarded-for': '6.6.6.6' }, socket: { remoteAddress: '10.0.0.1' } })
+  // still trusts no one (fail closed): only true trusts
+  const r = proxy.resolve(req())
+  t.same([r.ip, r.reason], ['10.0.0.1', 'untrusted-peer'])
+  proxy.resolve(req())
+  t.equal(proxy.trust('10.0.0.2', 0), false)
+  // false and the boolean true say nothing
+  const fine = createTrustProxy({ trust: address => address === '10.0.0.1' })
+  fine.resolve(req())
+  fine.resolve({ headers: {}, socket: { remoteAddress: '10.0.0.9' } })
+  // falsy non-booleans mean "no" in proxy-addr too: no surprise, no warning
+  const falsy = createTrustProxy({ trust: (() => undefined) as unknown as () => boolean })
+  falsy.resolve(req())
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(mine().length, 1, 'one warning for the engine, however many calls')
+  const w = mine()[0]!
+  t.equal(w.name, 'SecurityWarning')
+  t.match(w.message, /proxy-aware: the trust function returned an object \(for "10\.0\.0\.1", hop 0\), not a boolean: only true trusts, so this address was not trusted\. Return a boolean \(e\.g\. \/re\/\.test\(address\), not address\.match\(re\)\)\./)
+  // another engine with the same mistake warns on its own
+  const other = createTrustProxy({ trust: (() => 1) as unknown as () => boolean })
+  t.equal(other.trust('10.0.0.1', 0), false)
+  other.trust('10.0.0.1', 0)
+  await new Promise(resolve => setImmediate(resolve))
+  t.equal(mine().length, 2)
+  t.match(mine()[1]!.message, /returned a number \(for "10\.0\.0\.1", hop 0\)/)
+})
+
+t.test('a trust function is asked about every address walked, the leftmost too (unlike proxy-addr)', async t => {
+  const calls: [string, number][] = []
+  const trustAll = (address: string, hop: number) => {
+    calls.push([address, hop])
+    return true
+  }
+  const proxy = createTrustProxy({ trust: trustAll })
+  const r = proxy.resolve({ headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' }, socket: { remoteAddress: '10.0.0.1' } })
+  t.same(calls, [['10.0.0.1', 0], ['10.0.0.2', 1], ['203.0.113.9', 2]])
+  t.same([r.ip, r.hops, r.reason], ['203.0.113.9', 2, 'end-of-chain'])
+  // its answer for the leftmost entry changes only the reason, never the client
+  const notLeftmost = createTrustProxy({ trust: address => address !== '203.0.113.9' })
+  const r2 = notLeftmost.resolve({ headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' }, socket: { remoteAddress: '10.0.0.1' } })
+  t.same([r2.ip, r2.hops, r2.reason], ['203.0.113.9', 2, 'untrusted-hop'])
 })
 
 t.test('a hop count warns once per engine with PROXY_AWARE_HOP_COUNT', async t => {
@@ -343,9 +417,6 @@ t.test('a hop count warns once per engine with PROXY_AWARE_HOP_COUNT', async t =
   createTrustProxy({ trust: 'loopback' })
   createTrustProxy({ trust: true })
   createTrustProxy({ trust: () => true })
-  // 0 hops trusts nobody: nothing to warn about
-  const none = createTrustProxy({ trust: 0 })
-  t.equal(none.resolve({ headers: { 'x-forwarded-for': '6.6.6.6' }, socket: { remoteAddress: '127.0.0.1' } }).ip, '127.0.0.1')
   await new Promise(resolve => setImmediate(resolve))
   t.equal(mine().length, 1)
   t.equal(warnings.filter(w => (w as Error & { code?: string }).code === 'PROXY_AWARE_HOP_COUNT').length, 1)
