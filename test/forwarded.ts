@@ -184,6 +184,8 @@ t.test('Forwarded host= with forwardedHost', async t => {
   // the client element is well-formed: a bad element further left is not read
   t.same(host('for=6.6.6.6;host=x:1, for=198.51.100.7;host=a.example', true), { host: 'a.example', hostname: 'a.example', port: null })
   t.same(host('for=", for=198.51.100.7;host=a.example', true), { host: 'a.example', hostname: 'a.example', port: null })
+  // no element at all: Host
+  t.same(host(' , ', true), { host: 'app.example', hostname: 'app.example', port: null })
   // the peer is the client: its own element's host=
   t.same(host('host=public.example', true), { host: 'public.example', hostname: 'public.example', port: null })
 })
