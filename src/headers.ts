@@ -91,112 +91,120 @@ const isTchar = (c: number) =>
   c === 33 || (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 ||
   c === 46 || c === 94 || c === 95 || c === 96 || c === 124 || c === 126
 
+/** Characters an unquoted `for=` value may add to tchar: `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`. */
+const isAddressChar = (c: number) => c === 58 || c === 91 || c === 93
+
+/** `s[i]` is preceded by an odd number of backslashes (so it is escaped). */
+const escaped = (s: string, i: number): boolean => {
+  let n = 0
+  while (i > 0 && s.charCodeAt(i - 1) === 92) {
+    n++
+    i--
+  }
+  return (n & 1) === 1
+}
+
 /**
- * Parse an RFC 7239 `Forwarded` header into its elements, left to right.
+ * Parse an RFC 7239 `Forwarded` header from right to left: its elements,
+ * nearest first, at most `limit` of them.
  *
  * forwarded-element = [ forwarded-pair ] *( ";" [ forwarded-pair ] )
  * forwarded-pair    = token "=" value
  * value             = token / quoted-string
  *
- * An element that breaks the grammar (or repeats a parameter) is kept as
- * `valid: false`, and parsing resumes after the next comma outside quotes,
- * so one bad element never shifts the others.
+ * Why right to left: proxies append (", " + element, or a second header line,
+ * which Node joins with ", "), so the elements on the right were written by
+ * trusted proxies and the text on the left by whoever the client is. Read
+ * left to right, an unbalanced quote from the client would swallow the
+ * proxies' elements; read from the right, a well-formed suffix is parsed
+ * the same whatever precedes it. The first element that breaks the grammar
+ * (or repeats a parameter) is returned as `valid: false` and parsing stops
+ * there: the walk never goes past it, and nothing left of it can be
+ * delimited reliably.
+ *
+ * Deviation: an unquoted `for=` may also hold `:`, `[` and `]` (a bare
+ * IPv6 address, `ip:port`, `[v6]:port`), which RFC 7239 section 6 says must
+ * be quoted but hand-written proxy configurations send unquoted. None of
+ * the three is a delimiter of this grammar, so the value is unambiguous;
+ * whether it is an address is decided by the caller.
  */
-export const parseForwarded = (s: string): ForwardedElement[] => {
+export const parseForwarded = (s: string, limit: number): ForwardedElement[] => {
   const out: ForwardedElement[] = []
-  const len = s.length
-  let i = 0
+  let i = s.length // the text left to parse is s[0, i)
   let el: ForwardedElement = { valid: true }
   let empty = true
-  const skipWs = () => {
-    while (i < len && isWs(s.charCodeAt(i))) i++
-  }
-  /** Mark the element invalid; `quoted` when `i` is inside a quoted string. */
-  const fail = (quoted = false) => {
-    el.valid = false
-    // resume after the next comma outside a quoted string
-    for (; i < len; i++) {
-      const c = s.charCodeAt(i)
-      if (quoted) {
-        if (c === 92) i++
-        else if (c === 34) quoted = false
-      } else if (c === 34) quoted = true
-      else if (c === 44) break
-    }
-  }
-  while (i <= len) {
-    skipWs()
-    if (i >= len || s.charCodeAt(i) === 44) {
-      if (!empty || !el.valid) out.push(el)
+  let afterPair = false // a pair was just read: only OWS, ";" or "," may precede it
+  while (out.length < limit) {
+    while (i > 0 && isWs(s.charCodeAt(i - 1))) i--
+    const c = i === 0 ? 44 : s.charCodeAt(i - 1)
+    if (c === 44 || c === 59) {
+      i--
+      afterPair = false
+      if (c === 59) continue
+      if (!empty) out.push(el)
+      if (i <= 0) break
       el = { valid: true }
       empty = true
-      i++
       continue
     }
-    if (s.charCodeAt(i) === 59) {
-      i++
-      continue
-    }
-    // token
-    const ks = i
-    while (i < len && isTchar(s.charCodeAt(i))) i++
-    if (i === ks || s.charCodeAt(i) !== 61) {
-      fail()
-      continue
-    }
-    const key = s.slice(ks, i).toLowerCase()
-    i++
+    if (afterPair) break // e.g. `a=b c=d`, `"x"for=1`
+    // the value, read backwards
     let value: string
-    if (s.charCodeAt(i) === 34) {
-      i++
-      value = ''
-      let closed = false
-      let ctl = false
-      let from = i
-      for (; i < len; i++) {
-        const c = s.charCodeAt(i)
-        if (c === 92) {
-          value += s.slice(from, i)
-          i++
-          from = i
-          if (i >= len) break
-        } else if (c === 34) {
-          closed = true
-          break
-        } else if ((c < 32 && c !== 9) || c === 127) {
-          ctl = true
+    let vs: number // where the value starts
+    let wide = false // holds an address character
+    if (c === 34) {
+      const close = i - 1
+      if (escaped(s, close)) break
+      let open = close - 1
+      for (; open >= 0; open--) {
+        const q = s.charCodeAt(open)
+        if (q === 34 && !escaped(s, open)) break
+        if ((q < 32 && q !== 9) || q === 127) {
+          open = -1
           break
         }
       }
-      if (!closed) {
-        // a control character: skip the rest of the quoted string
-        fail(ctl)
-        continue
+      if (open < 0) break
+      // unescape left to right: inside [open + 1, close) every quote is escaped
+      value = ''
+      let from = open + 1
+      for (let k = from; k < close; k++) {
+        if (s.charCodeAt(k) === 92) {
+          value += s.slice(from, k)
+          from = ++k
+        }
       }
-      value += s.slice(from, i)
-      i++
+      value += s.slice(from, close)
+      vs = open
     } else {
-      const vs = i
-      while (i < len && isTchar(s.charCodeAt(i))) i++
-      if (i === vs) {
-        fail()
-        continue
+      vs = i
+      for (; vs > 0; vs--) {
+        const v = s.charCodeAt(vs - 1)
+        if (isAddressChar(v)) wide = true
+        else if (!isTchar(v)) break
       }
+      if (vs === i) break
       value = s.slice(vs, i)
     }
-    skipWs()
-    if (i < len && s.charCodeAt(i) !== 59 && s.charCodeAt(i) !== 44) {
-      fail()
-      continue
-    }
+    // "=" then the key, with nothing in between
+    if (vs === 0 || s.charCodeAt(vs - 1) !== 61) break
+    let ks = vs - 1
+    while (ks > 0 && isTchar(s.charCodeAt(ks - 1))) ks--
+    if (ks === vs - 1) break
+    const key = s.slice(ks, vs - 1).toLowerCase()
+    if (wide && key !== 'for') break
     if (key === 'for' || key === 'proto' || key === 'host' || key === 'by') {
-      if (el[key] !== undefined) {
-        fail()
-        continue
-      }
+      if (el[key] !== undefined) break
       el[key] = value
     }
     empty = false
+    afterPair = true
+    i = ks
+  }
+  if (out.length < limit && i > 0) {
+    // stopped on a grammar error: the element being read is unusable
+    el.valid = false
+    out.push(el)
   }
   return out
 }

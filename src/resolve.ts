@@ -48,6 +48,17 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    */
   forwardedHost?: boolean
   /**
+   * Which `X-Forwarded-Proto` value is believed when it holds several.
+   * `'nearest'`: the rightmost, written by the nearest proxy that writes one.
+   * `'hop'`: when it has as many values as `X-Forwarded-For` has entries, the
+   * value paired with the client's entry (ASP.NET Core's rule); correct only
+   * if every trusted proxy appends to both headers, since a proxy that passes
+   * X-Forwarded-Proto through (nginx's default) lets the client's own value
+   * be paired with the client.
+   * @default 'nearest'
+   */
+  protoPairing?: 'nearest' | 'hop'
+  /**
    * Most forwarded entries walked per request. Past it the walk stops and
    * the last address reached is the client.
    * @default 20
@@ -168,7 +179,7 @@ export interface TrustProxy {
 }
 
 /** Option names the core understands; adapters add their own. @private */
-export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'maxHops', 'trustUnixSocket'] as const
+export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket'] as const
 
 const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
   if (value === undefined) return ['x-forwarded']
@@ -224,6 +235,11 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
   const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)
+  const protoPairing = options.protoPairing === undefined ? 'nearest' : options.protoPairing
+  if (protoPairing !== 'nearest' && protoPairing !== 'hop') {
+    throw new ProxyAwareConfigError('protoPairing', `must be 'nearest' or 'hop', got ${show(protoPairing)}`)
+  }
+  const pairByHop = protoPairing === 'hop'
   const maxHops = options.maxHops ?? 20
   if (!Number.isInteger(maxHops) || maxHops < 1 || maxHops > 1000) {
     throw new ProxyAwareConfigError('maxHops', `must be a whole number from 1 to 1000, got ${show(maxHops)}`)
@@ -238,6 +254,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     trust: options.trust,
     headers,
     forwardedHost,
+    protoPairing,
     maxHops,
     trustUnixSocket,
   })
@@ -375,13 +392,15 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
       }
     }
     const h = req.headers
-    // Protocol: hop-aligned when XFP and XFF have as many values (the value
-    // paired with the client's entry), else the rightmost value (from the
-    // nearest trusted proxy); a value that is not http(s) is ignored.
+    // Protocol: the rightmost value, written by the nearest trusted proxy
+    // that writes one. Pairing values with XFF entries by hop (protoPairing
+    // 'hop', when the counts match) cannot tell a proxy that appends from
+    // one that passes the client's value through, so it is opt-in. A value
+    // that is not http(s) is ignored.
     let protocol = socketProto
     const xfp = headerString(h['x-forwarded-proto'])
     if (xfp !== undefined) {
-      const aligned = clientEntry > 0 && xfp.includes(',') && countEntries(xfp) === countEntries(xff!)
+      const aligned = pairByHop && clientEntry > 0 && xfp.includes(',') && countEntries(xfp) === countEntries(xff!)
       const p = cursor.reset(xfp)
       let found = p.prev()
       for (let n = aligned ? clientEntry : 0; found && n > 0; n--) found = p.prev()
@@ -404,16 +423,16 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     fwd: string,
     socketProto: 'http' | 'https',
   ): Resolution => {
-    const elements = parseForwarded(fwd)
+    // nearest first; one more than maxHops to tell when the limit cut the walk
+    const elements = parseForwarded(fwd, maxHops + 1)
     let reason: StopReason = 'end-of-chain'
     let client: ForwardedElement | undefined
-    const last = elements.length - 1
     for (let hop = 1; hop <= elements.length; hop++) {
       if (hop > maxHops) {
         reason = 'hop-limit'
         break
       }
-      const el = elements[last - hop + 1]!
+      const el = elements[hop - 1]!
       const f = el.valid ? el.for : undefined
       const kind = f === undefined ? INVALID : parseRequestAddress(f, 0, f.length, true, false)
       if (kind === INVALID) {
@@ -428,12 +447,15 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
         break
       }
     }
-    // proto= and host= of the client's element, or of the nearest element
-    // when the client is the peer itself
-    const el = client ?? elements[last]
+    // proto= and host= of the client's element, written by the trusted proxy
+    // the client connected to; or of the nearest element when the client is
+    // the peer itself. An element that broke the grammar gives neither, and
+    // with forwardedHost no host at all, as a malformed host= does (an empty
+    // host= counts as absent, as an empty X-Forwarded-Host does).
+    const el = client ?? elements[0]
     const usable = el !== undefined && el.valid
     const proto = usable && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
-    const hostValue = forwardedHost && usable && el.host !== '' ? el.host : undefined
+    const hostValue = !forwardedHost || el === undefined ? undefined : !el.valid ? '' : el.host === '' ? undefined : el.host
     return finish(req, ips, peer, client ? 'forwarded' : 'socket', reason, proto ?? socketProto, hostValue)
   }
 

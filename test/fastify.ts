@@ -324,6 +324,54 @@ t.test('registering twice fails clearly', async t => {
   await nested.close()
 })
 
+t.test('forwarded-header attacks, end to end (ip, protocol, redirect, HSTS)', async t => {
+  // The proxy at 127.0.0.1 appends to what the client sent. A client at
+  // 203.0.113.7 sends an unbalanced quote in Forwarded: the proxy's element
+  // on the right must still be read (it was one invalid element, and the
+  // client was reported as the proxy, an internal address).
+  const fwd = Fastify()
+  t.teardown(() => fwd.close())
+  await fwd.register(trustProxy, { trust: ['127.0.0.1', '10.0.0.0/8'], headers: ['forwarded'], hsts: true })
+  fwd.get('/', request => view(request))
+  const appended: (string | string[])[] = [
+    'for=", for=203.0.113.7;proto=https',
+    'for=1.1.1.1;x=", for=203.0.113.7;proto=https',
+    ['for="', 'for=203.0.113.7;proto=https'], // a second header line
+  ]
+  for (const forwarded of appended) {
+    const headers: Record<string, string | string[]> = { host: 'shop.example', forwarded }
+    const res = await fwd.inject({ url: '/', remoteAddress: '127.0.0.1', headers })
+    t.match(res.json(), { ip: '203.0.113.7', protocol: 'https', reason: 'untrusted-hop', hops: 1 }, JSON.stringify(forwarded))
+    t.ok(res.headers['strict-transport-security'], 'HSTS: the proxy said https')
+  }
+  // a hand-written `proxy_set_header Forwarded "for=$remote_addr"` leaves
+  // IPv6 unquoted: the client, not the proxy
+  const v6 = await fwd.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { forwarded: 'for=2001:db8::7' } })
+  t.match(v6.json(), { ip: '2001:db8::7', protocol: 'http', reason: 'untrusted-hop' })
+
+  // X-Forwarded-Proto: an edge proxy (10.0.0.2) adds "http", the nearest
+  // proxy appends to X-Forwarded-For only; the client's own "https" is on
+  // the left and must not skip the redirect.
+  const xfp = Fastify()
+  t.teardown(() => xfp.close())
+  await xfp.register(trustProxy, {
+    trust: ['127.0.0.1', '10.0.0.0/8'],
+    httpsRedirect: { allowedHosts: ['shop.example'] },
+    hsts: true,
+  })
+  xfp.get('/', request => view(request))
+  const headers = { host: 'shop.example', 'x-forwarded-for': '203.0.113.7, 10.0.0.2', 'x-forwarded-proto': ['https', 'http'] }
+  const forged = await xfp.inject({ url: '/', remoteAddress: '127.0.0.1', headers })
+  t.equal(forged.statusCode, 301)
+  t.equal(forged.headers.location, 'https://shop.example/')
+  t.equal(forged.headers['strict-transport-security'], undefined)
+  // and a client's "http" does not force a redirect when the edge said https
+  const honest = await xfp.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { ...headers, 'x-forwarded-proto': 'http, https' } })
+  t.equal(honest.statusCode, 200)
+  t.match(honest.json(), { ip: '203.0.113.7', protocol: 'https' })
+  t.ok(honest.headers['strict-transport-security'])
+})
+
 t.test('bad options fail at ready() with the option named', async t => {
   const cases: [unknown, string, RegExp][] = [
     [undefined, 'trust', /is required/],
@@ -334,6 +382,7 @@ t.test('bad options fail at ready() with the option named', async t => {
     [{ trust: 'loopback', headers: ['x'] }, 'headers', /\["x"\]/],
     [{ trust: 'loopback', forwardedHost: 'yes' }, 'forwardedHost', /"yes"/],
     [{ trust: 'loopback', maxHops: 0 }, 'maxHops', /got 0/],
+    [{ trust: 'loopback', protoPairing: 'aligned' }, 'protoPairing', /"aligned"/],
     [{ trust: 'loopback', trsut: 'loopback' }, 'trsut', /is not a known option/],
   ]
   for (const [options, option, message] of cases) {

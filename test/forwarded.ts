@@ -49,10 +49,26 @@ const cases: [string | string[], Partial<Resolution>][] = [
   ['for=010.0.0.1', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['proto=https', { ip: '10.0.0.1', reason: 'invalid-entry', protocol: 'https' }],
   ['by=10.0.0.1', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  // unquoted for= forms RFC 7239 forbids but that are unambiguous (':' '[' ']'
+  // are no separators of its grammar): accepted, a documented deviation
+  ['for=2001:db8::1', { ip: '2001:db8::1', reason: 'untrusted-hop', source: 'forwarded' }],
+  ['for=2001:DB8:0::1;proto=https', { ip: '2001:db8::1', protocol: 'https' }],
+  ['for=198.51.100.7:80', { ip: '198.51.100.7', reason: 'untrusted-hop' }],
+  ['for=[2001:db8::1]', { ip: '2001:db8::1', reason: 'untrusted-hop' }],
+  ['for=[2001:db8::1]:443;proto=https', { ip: '2001:db8::1', protocol: 'https' }],
+  ['for=::ffff:198.51.100.7', { ip: '198.51.100.7' }],
+  ['for=198.51.100.7, for=::1', { ip: '198.51.100.7', ips: ['10.0.0.1', '::1', '198.51.100.7'], hops: 2 }],
+  // anything else with those characters is still junk
+  ['for=[2001:db8::1', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=2001:db8::1]', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=[198.51.100.7]', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=198.51.100.7:99999', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=a:b', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=fe80::1%25eth0', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=198.51.100.7;proto=ht:tps', { ip: '10.0.0.1', reason: 'invalid-entry', protocol: 'http' }],
+  ['for=198.51.100.7;by=[::1]', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=198.51.100.7;host=app.example:8443', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   // grammar errors make that element invalid, and only that one
-  ['for=2001:db8::1', { ip: '10.0.0.1', reason: 'invalid-entry' }],
-  ['for=198.51.100.7:80', { ip: '10.0.0.1', reason: 'invalid-entry' }],
-  ['for=[2001:db8::1]', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['for = 198.51.100.7', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['for', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['for=', { ip: '10.0.0.1', reason: 'invalid-entry' }],
@@ -88,6 +104,29 @@ const cases: [string | string[], Partial<Resolution>][] = [
   ['for=198.51.100.7;proto=http, for=10.0.0.2;proto=https', { ip: '198.51.100.7', protocol: 'http' }],
   ['for=6.6.6.6;proto=https, for=198.51.100.7;proto=http', { ip: '198.51.100.7', protocol: 'http' }],
   ['for=198.51.100.7, for=10.0.0.2;proto=https', { ip: '198.51.100.7', protocol: 'http' }],
+  // attack: the client's garbage on the left (an unbalanced quote, a dangling
+  // escape) must not swallow what the trusted proxy appended on the right,
+  // as ", element" or as a second header line
+  ['for=", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop', hops: 1, source: 'forwarded' }],
+  ['for=1.1.1.1;x=", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop' }],
+  ['for="10.0.0.9, for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop' }],
+  [['for="', 'for=198.51.100.7;proto=https'], { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop' }],
+  [['for=1.1.1.1;x="', 'for=198.51.100.7;proto=https'], { ip: '198.51.100.7', protocol: 'https' }],
+  ['x="a, for="[2001:db8::7]:4711";proto=https', { ip: '2001:db8::7', protocol: 'https', reason: 'untrusted-hop' }],
+  ['for="\\", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https' }],
+  ['for=\\, for="198.51.100.7";proto="https"', { ip: '198.51.100.7', protocol: 'https' }],
+  ['for="\\"", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https' }],
+  ['for=6.6.6.6;proto=https";x=", for=198.51.100.7;proto=http', { ip: '198.51.100.7', protocol: 'http' }],
+  // two trusted proxies after the garbage: both elements are read
+  ['for=";proto=https, for=198.51.100.7;proto=http, for=10.0.0.2;proto=https', { ip: '198.51.100.7', protocol: 'http', hops: 2 }],
+  // garbage the walk reaches stops it at the last address, as before
+  ['for=", for=10.0.0.3;proto=https', { ip: '10.0.0.3', reason: 'invalid-entry', hops: 1, protocol: 'https' }],
+  // quotes and escapes inside a well-formed quoted string
+  ['for="[2001:db8::7]";x="a\\\\", for=10.0.0.2', { ip: '2001:db8::7', hops: 2 }],
+  ['for=198.51.100.7;x="a\\"b,c"', { ip: '198.51.100.7', reason: 'untrusted-hop' }],
+  ['for=198.51.100.7;x="a\\\\"b"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=198.51.100.7;x=b"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
+  ['for=198.51.100.7;x="b\\"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
 ]
 
 t.test('Forwarded: walk, values, grammar, protocol', async t => {
@@ -135,7 +174,18 @@ t.test('Forwarded host= with forwardedHost', async t => {
   t.same(host('for=198.51.100.7;host="evil.example/x"', true), { host: undefined, hostname: undefined, port: null })
   t.same(host('for=198.51.100.7;host="a@b"', true), { host: undefined, hostname: undefined, port: null })
   t.same(host('for=198.51.100.7;host=""', true), { host: 'app.example', hostname: 'app.example', port: null })
-  t.same(host('for=198.51.100.7;host=a.example;host=b.example', true), { host: 'app.example', hostname: 'app.example', port: null })
+  // a malformed element gives no host either (not Host): an unquoted
+  // host:port, host= twice
+  t.same(host('for=198.51.100.7;host=a.example;host=b.example', true), { host: undefined, hostname: undefined, port: null })
+  t.same(host('for=198.51.100.7;host=example.org:9292', true), { host: undefined, hostname: undefined, port: null })
+  t.same(host('host=example.org:9292', true), { host: undefined, hostname: undefined, port: null })
+  t.same(host('for=6.6.6.6;host=evil.example, for=198.51.100.7;host=a.example;host=b.example', true), { host: undefined, hostname: undefined, port: null })
+  t.same(host('for=198.51.100.7;host=example.org:9292', false), { host: 'app.example', hostname: 'app.example', port: null })
+  // the client element is well-formed: a bad element further left is not read
+  t.same(host('for=6.6.6.6;host=x:1, for=198.51.100.7;host=a.example', true), { host: 'a.example', hostname: 'a.example', port: null })
+  t.same(host('for=", for=198.51.100.7;host=a.example', true), { host: 'a.example', hostname: 'a.example', port: null })
+  // no element at all: Host
+  t.same(host(' , ', true), { host: 'app.example', hostname: 'app.example', port: null })
   // the peer is the client: its own element's host=
   t.same(host('host=public.example', true), { host: 'public.example', hostname: 'public.example', port: null })
 })

@@ -236,6 +236,46 @@ t.test('(e) the RFC 7239 parser never throws and never yields a non-IP', async t
   t.pass(`${RUNS * 5} runs`)
 })
 
+t.test('(g) Forwarded: whatever the client put on the left, the proxies\' elements on the right are read intact', async t => {
+  // what a trusted proxy appends: the address it saw (in any spelling proxies
+  // use), proto= and host=, parameters in any order
+  const spelled = (ip: string, port: number) => fc.constantFrom(
+    ...(ip.includes(':')
+      ? [`"[${ip}]:${port}"`, `"[${ip}]"`, `"${ip}"`, ip, `[${ip}]:${port}`]
+      : [ip, `"${ip}"`, `"${ip}:${port}"`, `${ip}:${port}`]),
+  )
+  const element = (ip: fc.Arbitrary<string>) => fc.tuple(ip, fc.integer({ min: 1, max: 65535 }))
+    .chain(([a, port]) => fc.record({
+      ip: fc.constant(a),
+      proto: fc.constantFrom('http', 'https'),
+      host: fc.domain(),
+      forText: spelled(a, port),
+      quoteHost: fc.boolean(),
+      order: fc.constantFrom(0, 1, 2),
+    }))
+    .map(e => {
+      const pairs = [`for=${e.forText}`, `proto=${e.proto}`, `host=${e.quoteHost ? `"${e.host}"` : e.host}`]
+      const text = e.order === 0 ? pairs.join(';') : e.order === 1 ? pairs.reverse().join(';') : `${pairs[1]};by="[::1]";${pairs[0]};${pairs[2]}`
+      return { ...e, text }
+    })
+  const client = element(canonical.filter(a => !a.startsWith('10.')))
+  const inner = fc.array(element(fc.integer({ min: 0, max: 255 }).map(n => `10.0.${n}.2`)), { maxLength: 3 })
+  const prefix = fc.oneof(forwardedText, fc.string({ maxLength: 20 }), fc.constantFrom('for="', 'for=1.1.1.1;x="', 'for="\\', '"', '\\', 'for="a\\"'))
+  const proxy = createTrustProxy({ trust: '10.0.0.0/8', headers: ['forwarded'], forwardedHost: true })
+  fc.assert(
+    fc.property(prefix, client, inner, fc.boolean(), (p, c, proxies, lines) => {
+      const appended = [c, ...proxies].map(e => e.text)
+      const forwarded = lines ? [p, ...appended] : `${p}, ${appended.join(', ')}`
+      const r = proxy.resolve({ headers: { forwarded, host: 'app.example' }, socket: { remoteAddress: '10.0.0.1' } })
+      return r.ip === c.ip && r.reason === 'untrusted-hop' && r.hops === proxies.length + 1 &&
+        r.ips.join() === ['10.0.0.1', ...proxies.map(e => e.ip).reverse(), c.ip].join() &&
+        r.protocol === c.proto && r.host === c.host.toLowerCase()
+    }),
+    { numRuns: RUNS * 5 },
+  )
+  t.pass(`${RUNS * 5} runs`)
+})
+
 t.test('(f) one engine answers a sequence of requests as fresh engines do', async t => {
   const request = fc.record({
     remote: fc.oneof(anyIp, fc.constantFrom('10.0.0.1', '::ffff:10.0.0.1', '127.0.0.1', 'fe80::1%eth0', 'bogus'), fc.constant(undefined)),

@@ -507,10 +507,10 @@ t.test('over a real link-local socket: Node reports the zone, proxy-aware drops 
 
 t.test('protocol from X-Forwarded-Proto', async t => {
   const p = (xff: string | undefined, xfp: string | string[] | undefined, expected: 'http' | 'https', extra: Partial<Case> = {}): Case => ({
-    name: `XFF ${JSON.stringify(xff)}, XFP ${JSON.stringify(xfp)}${extra.encrypted ? ' on TLS' : ''}`,
     remote: '10.0.0.1',
     headers: { 'x-forwarded-for': xff, 'x-forwarded-proto': xfp },
     ...extra,
+    name: `${extra.name ?? `XFF ${JSON.stringify(xff)}, XFP ${JSON.stringify(xfp)}`}${extra.encrypted ? ' on TLS' : ''}`,
     expect: { protocol: expected, secure: expected === 'https', ...extra.expect },
   })
   check(t, [
@@ -548,18 +548,39 @@ t.test('protocol from X-Forwarded-Proto', async t => {
     p('6.6.6.6, 198.51.100.7, 10.0.0.2', 'https, http', 'http'),
     p('6.6.6.6, 198.51.100.7, 10.0.0.2', 'http, https', 'https'),
     p('198.51.100.7', 'http, junk', 'https', { encrypted: true }),
-    // as many values as entries: hop-aligned with the client entry
-    p('198.51.100.7, 10.0.0.2', 'https, http', 'https'),
-    p('198.51.100.7, 10.0.0.2', 'http, https', 'http'),
-    p('198.51.100.7, 10.0.0.2', 'HTTPS,http', 'https'),
-    p('198.51.100.7, 10.0.0.2', ['https', 'http'], 'https'),
-    p('6.6.6.6, 198.51.100.7, 10.0.0.2', 'http, https, http', 'https'),
-    p('6.6.6.6, 198.51.100.7, 10.0.0.2', 'https, http, https', 'http'),
-    p('10.0.0.3, 10.0.0.2', 'https, http', 'https'),
-    p('198.51.100.7, unknown, 10.0.0.2', 'http, http, https', 'https', { expect: { ip: '10.0.0.2' } }),
-    p('198.51.100.7, 10.0.0.2', 'junk, http', 'https', { encrypted: true }),
-    p('198.51.100.7, 10.0.0.2', 'junk, https', 'http'),
-    p(',198.51.100.7,, 10.0.0.2', 'https,, http', 'https'),
+    // as many values as entries: still the rightmost, written by the nearest
+    // proxy. Attack: an edge proxy adds "http", the nearest proxy appends to
+    // XFF but passes XFP through; pairing by hop would pick the client's own
+    // "https" (skipped redirect, HSTS over http)
+    p('198.51.100.7, 10.0.0.2', 'https, http', 'http'),
+    p('198.51.100.7, 10.0.0.2', ['https', 'http'], 'http'),
+    p('198.51.100.7, 10.0.0.2', 'http, https', 'https'),
+    p('198.51.100.7, 10.0.0.2', 'HTTPS,http', 'http'),
+    p('6.6.6.6, 198.51.100.7, 10.0.0.2', 'http, https, http', 'http'),
+    p('198.51.100.7, 10.0.0.2', 'https, junk', 'http'),
+    p('198.51.100.7, 10.0.0.2', 'http, junk', 'https', { encrypted: true }),
+    // protoPairing: 'hop' pairs the value with the client's entry when the
+    // counts match (every proxy appends to both headers)
+    ...([
+      ['198.51.100.7, 10.0.0.2', 'https, http', 'https'],
+      ['198.51.100.7, 10.0.0.2', 'http, https', 'http'],
+      ['198.51.100.7, 10.0.0.2', 'HTTPS,http', 'https'],
+      ['198.51.100.7, 10.0.0.2', ['https', 'http'], 'https'],
+      ['6.6.6.6, 198.51.100.7, 10.0.0.2', 'http, https, http', 'https'],
+      ['6.6.6.6, 198.51.100.7, 10.0.0.2', 'https, http, https', 'http'],
+      ['10.0.0.3, 10.0.0.2', 'https, http', 'https'],
+      ['198.51.100.7, unknown, 10.0.0.2', 'http, http, https', 'https'],
+      ['198.51.100.7, 10.0.0.2', 'junk, http', 'https', true],
+      ['198.51.100.7, 10.0.0.2', 'junk, https', 'http'],
+      [',198.51.100.7,, 10.0.0.2', 'https,, http', 'https'],
+      // counts differ: the rightmost, as by default
+      ['198.51.100.7', 'https, http', 'http'],
+      ['6.6.6.6, 198.51.100.7, 10.0.0.2', 'http, https', 'https'],
+      ['198.51.100.7', 'https', 'https'],
+      [undefined, 'https', 'https'],
+    ] as [string | undefined, string | string[], 'http' | 'https', boolean?][]).map(([xff, xfp, expected, encrypted]) =>
+      p(xff, xfp, expected, { options: { protoPairing: 'hop' }, encrypted, name: `hop: XFF ${JSON.stringify(xff)}, XFP ${JSON.stringify(xfp)}` })),
+    p('198.51.100.7, 10.0.0.2', 'https, http', 'http', { options: { protoPairing: 'nearest' } }),
     // no usable XFF entry: the nearest proxy's word
     p(undefined, 'https', 'https'),
     p('unknown', 'https', 'https'),
@@ -788,4 +809,13 @@ t.test('handle runs the compiled features: first answer wins, else responders', 
   t.same(seen, ['check 198.51.100.7', 'check 198.51.100.66', 'check 198.51.100.66'])
   // the features' option names are known options; others still are not
   t.throws(() => create({ trust: 'loopback', dney: 1 } as unknown as TrustProxyOptions), { name: 'ProxyAwareConfigError', message: /"dney" is not a known option/ })
+})
+
+t.test('protoPairing is validated at startup', async t => {
+  for (const bad of ['Hop', 'aligned', '', true, null, 1]) {
+    t.throws(() => createTrustProxy({ trust: 'loopback', protoPairing: bad } as unknown as TrustProxyOptions),
+      { name: 'ProxyAwareConfigError', option: 'protoPairing', message: /"protoPairing".*'nearest' or 'hop'/ }, JSON.stringify(bad))
+  }
+  t.equal(createTrustProxy({ trust: 'loopback' }).options.protoPairing, 'nearest')
+  t.equal(createTrustProxy({ trust: 'loopback', protoPairing: 'hop' }).options.protoPairing, 'hop')
 })

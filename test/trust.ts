@@ -130,7 +130,7 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['maxHops string', { trust: 'loopback', maxHops: '5' }, 'maxHops', /got "5"/],
   ['maxHops NaN', { trust: 'loopback', maxHops: Number.NaN }, 'maxHops', /got NaN/],
   // typos must not silently turn a setting off
-  ['unknown option', { trust: 'loopback', forwardedhost: true }, 'forwardedhost', /is not a known option \(known: trust, headers, forwardedHost, maxHops, trustUnixSocket/],
+  ['unknown option', { trust: 'loopback', forwardedhost: true }, 'forwardedhost', /is not a known option \(known: trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket/],
   ['Fastify option name', { trust: 'loopback', trustProxy: true }, 'trustProxy', /is not a known option/],
 ]
 
@@ -451,14 +451,16 @@ t.test('normalised options and defaults', async t => {
     trust: 'loopback',
     headers: ['x-forwarded'],
     forwardedHost: false,
+    protoPairing: 'nearest',
     maxHops: 20,
     trustUnixSocket: false,
   })
-  const q = createTrustProxy({ trust: ['10.0.0.1'], headers: ['forwarded'], forwardedHost: true, maxHops: 1000, trustUnixSocket: true })
+  const q = createTrustProxy({ trust: ['10.0.0.1'], headers: ['forwarded'], forwardedHost: true, protoPairing: 'hop', maxHops: 1000, trustUnixSocket: true })
   t.same(q.options, {
     trust: ['10.0.0.1'],
     headers: ['forwarded'],
     forwardedHost: true,
+    protoPairing: 'hop',
     maxHops: 1000,
     trustUnixSocket: true,
   })

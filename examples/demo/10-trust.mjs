@@ -90,6 +90,12 @@ const SCRIPT = [
     want: { ip: '203.0.113.7', protocol: 'http', host: null, reason: 'untrusted-hop', hops: 1 },
   },
   {
+    note: 'client forged X-Forwarded-Proto, an edge proxy added "http",\nour proxy passed both through: the rightmost wins',
+    from: PROXY,
+    headers: { 'x-forwarded-for': '203.0.113.7, 10.1.2.3', 'x-forwarded-proto': ['https', 'http'] },
+    want: { ip: '203.0.113.7', protocol: 'http', host: null, reason: 'untrusted-hop', hops: 2 },
+  },
+  {
     note: 'malformed X-Forwarded-Host: no host at all (not a fallback to Host)',
     from: PROXY,
     headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-host': 'evil.example/reset?x=' },
@@ -100,6 +106,24 @@ const SCRIPT = [
     from: PROXY,
     headers: { forwarded: 'for="[2001:db8::9]:443";proto=https;host=api.example' },
     want: { ip: '2001:db8::9', protocol: 'https', host: 'api.example', reason: 'untrusted-hop', hops: 1 },
+  },
+  {
+    note: 'client sent an unbalanced quote in Forwarded; our proxy appended its element: still read',
+    from: PROXY,
+    headers: { forwarded: 'for=1.1.1.1;x=", for=203.0.113.7;proto=https' },
+    want: { ip: '203.0.113.7', protocol: 'https', host: null, reason: 'untrusted-hop', hops: 1 },
+  },
+  {
+    note: 'the same as a second Forwarded line, with an unquoted IPv6 address',
+    from: PROXY,
+    headers: { forwarded: ['for="', 'for=2001:db8::9;proto=https'] },
+    want: { ip: '2001:db8::9', protocol: 'https', host: null, reason: 'untrusted-hop', hops: 1 },
+  },
+  {
+    note: 'Forwarded host= unquoted with a port breaks the grammar: no host (not a fallback to Host)',
+    from: PROXY,
+    headers: { forwarded: 'for=203.0.113.7;host=shop.example:8443' },
+    want: { ip: PROXY, protocol: 'http', host: NONE, reason: 'invalid-entry', hops: 0 },
   },
   {
     note: 'attacker talks to the app directly: no forwarded header is read',

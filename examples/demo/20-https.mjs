@@ -5,7 +5,8 @@
  * else; 127.0.0.66 plays an attacker that reaches the app directly. The
  * script shows a safe redirect, forged hosts refused with 400 (never a
  * redirect elsewhere), a forged X-Forwarded-Proto that does not skip the
- * redirect, and a session cookie made Secure (plus HSTS) behind the proxy.
+ * redirect (sent directly, or passed through by a proxy that appends only
+ * X-Forwarded-For), and a session cookie made Secure (plus HSTS) behind the proxy.
  *
  * Self-contained on purpose (only node: modules and the built package), so
  * it runs with `node examples/demo.mjs https` or on its own.
@@ -41,6 +42,12 @@ const SCRIPT = [
     note: 'forged X-Forwarded-Proto from a client: still redirected',
     from: ATTACKER,
     head: 'GET /login HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-Proto: https',
+    want: { status: 301, location: 'https://shop.example/login' },
+  },
+  {
+    note: 'forged X-Forwarded-Proto passed through by a proxy that appends only X-Forwarded-For: still redirected',
+    from: PROXY,
+    head: 'GET /login HTTP/1.1\r\nHost: shop.example\r\nX-Forwarded-For: 203.0.113.7, 127.0.0.2\r\nX-Forwarded-Proto: https\r\nX-Forwarded-Proto: http',
     want: { status: 301, location: 'https://shop.example/login' },
   },
   {

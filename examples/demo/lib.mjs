@@ -96,4 +96,4 @@ export const printTable = (header, rows) => {
 
 /** Format request headers for a table cell, one per line. */
 export const headerLines = headers =>
-  Object.entries(headers).map(([k, v]) => `${k}: ${v}`).join('\n') || '(none)'
+  Object.entries(headers).flatMap(([k, v]) => [v].flat().map(line => `${k}: ${line}`)).join('\n') || '(none)'
