@@ -3,37 +3,20 @@
 // a Fastify app that trusts only the proxy's address. Outside CI a missing
 // proxy binary skips its test; in CI it fails.
 import t, { type Test } from 'tap'
-import { freePort, need, nginxConf, runProxy, waitForPort } from './fixtures/proxies.js'
+import { freePort, need, nginxConf, proxyDir, startProxy } from './support/proxies.js'
 import Fastify from 'fastify'
-import { execFileSync } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { request as httpRequest } from 'node:http'
-import { request as httpsRequest } from 'node:https'
-import type { AddressInfo } from 'node:net'
-import { tmpdir } from 'node:os'
+import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { trustProxy } from '../src/fastify.js'
+import { portOf, request } from './support/http.js'
 
 interface Seen { ip: string, ips: string[], protocol: string, host: string, reason: string }
 
-const get = (
-  port: number,
-  headers: Record<string, string>,
-  opts: { localAddress: string, tls?: boolean },
-) =>
-  new Promise<Seen>((resolve, reject) => {
-    const req = (opts.tls ? httpsRequest : httpRequest)({
-      host: '127.0.0.1', port, path: '/whoami', headers, localAddress: opts.localAddress,
-      rejectUnauthorized: false, agent: false,
-    }, res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', c => { body += c })
-      res.on('end', () => res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${res.statusCode} ${body}`)))
-    })
-    req.on('error', reject)
-    req.end()
-  })
+const get = async (port: number, headers: Record<string, string>, opts: { localAddress: string, tls?: boolean }) => {
+  const r = await request(port, { path: '/whoami', headers, from: opts.localAddress, secure: opts.tls === true })
+  if (r.status !== 200) throw new Error(`${r.status} ${r.body}`)
+  return r.json as Seen
+}
 
 const startApp = async (t: Test) => {
   const app = Fastify()
@@ -44,22 +27,13 @@ const startApp = async (t: Test) => {
   }))
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
-  return (app.server.address() as AddressInfo).port
-}
-
-const selfSigned = (dir: string) => {
-  execFileSync('openssl', [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '2',
-    '-subj', '/CN=localhost',
-  ], { stdio: 'ignore' })
+  return portOf(app.server)
 }
 
 t.test('nginx: appends with $proxy_add_x_forwarded_for and sets X-Forwarded-Proto', async t => {
   const nginx = need(t, 'nginx')
   if (!nginx) return
-  const dir = mkdtempSync(join(tmpdir(), 'pa-nginx-'))
-  selfSigned(dir)
+  const dir = proxyDir(t)
   const appPort = await startApp(t)
   const httpPort = await freePort()
   const tlsPort = await freePort()
@@ -67,8 +41,8 @@ t.test('nginx: appends with $proxy_add_x_forwarded_for and sets X-Forwarded-Prot
   server {
     listen 127.0.0.1:${httpPort};
     listen 127.0.0.1:${tlsPort} ssl;
-    ssl_certificate ${dir}/cert.pem;
-    ssl_certificate_key ${dir}/key.pem;
+    ssl_certificate ${dir}/server.pem;
+    ssl_certificate_key ${dir}/server.key;
     location / {
       proxy_pass http://127.0.0.1:${appPort};
       proxy_set_header Host $host;
@@ -77,9 +51,7 @@ t.test('nginx: appends with $proxy_add_x_forwarded_for and sets X-Forwarded-Prot
     }
   }
 `))
-  const { child, log } = runProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
-  await waitForPort(httpPort, child, log)
-  await waitForPort(tlsPort, child, log)
+  await startProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'], [httpPort, tlsPort])
 
   const plain = await get(httpPort, {}, { localAddress: '127.0.0.5' })
   t.match(plain, { ip: '127.0.0.5', protocol: 'http', reason: 'untrusted-hop' }, 'client seen through nginx')
@@ -99,9 +71,7 @@ t.test('nginx: appends with $proxy_add_x_forwarded_for and sets X-Forwarded-Prot
 t.test('HAProxy: option forwardfor adds its own header line', async t => {
   const haproxy = need(t, 'haproxy')
   if (!haproxy) return
-  const dir = mkdtempSync(join(tmpdir(), 'pa-haproxy-'))
-  selfSigned(dir)
-  execFileSync('sh', ['-c', `cat ${dir}/cert.pem ${dir}/key.pem > ${dir}/both.pem`])
+  const dir = proxyDir(t)
   const appPort = await startApp(t)
   const httpPort = await freePort()
   const tlsPort = await freePort()
@@ -123,9 +93,7 @@ frontend web
 backend app
   server app1 127.0.0.1:${appPort}
 `)
-  const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')])
-  await waitForPort(httpPort, child, log)
-  await waitForPort(tlsPort, child, log)
+  await startProxy(t, haproxy, ['-db', '-f', join(dir, 'haproxy.cfg')], [httpPort, tlsPort])
 
   const spoofed = await get(httpPort, { 'x-forwarded-for': '6.6.6.6, 10.0.0.1', 'x-forwarded-proto': 'https' }, { localAddress: '127.0.0.7' })
   t.match(spoofed, { ip: '127.0.0.7', protocol: 'http' }, 'HAProxy\'s own X-Forwarded-For line is rightmost')
