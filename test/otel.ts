@@ -10,6 +10,9 @@ import { tls } from './fixtures/https-helpers.js'
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import Fastify from 'fastify'
 import express from 'express'
 import { createTrustProxy } from '../src/index.js'
@@ -205,3 +208,27 @@ for (const [name, { hooks, start }] of Object.entries(apps)) {
     })
   })
 }
+
+t.test('an untrusted Unix-socket peer: no client address rather than a forged one', async t => {
+  const proxy = createTrustProxy({ trust: PROXY })
+  configure(otelHooks(proxy))
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-otel-'))
+  const socketPath = join(dir, 'app.sock')
+  const server = http.createServer((req, res) => res.end(String(proxy.resolve(req).ip)))
+  await new Promise<void>(resolve => server.listen(socketPath, resolve))
+  t.teardown(() => new Promise(resolve => server.close(() => {
+    rmSync(dir, { recursive: true, force: true })
+    resolve(undefined)
+  })))
+  const body = await new Promise<string>((resolve, reject) => {
+    http.request({ socketPath, path: '/unix', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example' } }, res => {
+      let b = ''
+      res.on('data', c => { b += c })
+      res.on('end', () => resolve(b))
+    }).on('error', reject).end()
+  })
+  t.equal(body, 'undefined')
+  const span = await serverSpan(exporter, '/unix')
+  t.notOk('client.address' in span.attributes, 'the forged X-Forwarded-For is removed')
+  t.equal(span.attributes['server.address'], 'localhost', 'the Host header, not the forged X-Forwarded-Host')
+})

@@ -96,7 +96,8 @@ const OLD_NAMES: ReadonlyArray<readonly [string, (r: Resolution) => SpanAttribut
  */
 export function otelHooks(proxy: TrustProxy | TrustProxyOptions): OtelHooks {
   // `logger` is the Express middleware's own option: the same object works
-  const { resolve } = typeof (proxy as TrustProxy).resolve === 'function'
+  // (anything else, null included, is options: compileEngine says what is wrong)
+  const { resolve } = typeof (proxy as TrustProxy | null)?.resolve === 'function'
     ? proxy as TrustProxy
     : compileEngine(proxy as TrustProxyOptions, ['logger'])
   return {
