@@ -18,7 +18,7 @@ const FORGED = { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' }
 
 /** Wait (bounded) until `find` finds a log line: loggers write on response finish. */
 const logged = async <T>(find: () => T | undefined): Promise<T> => {
-  for (let i = 0; i < 400; i++) {
+  for (let i = 0; i < 2000; i++) {
     const found = find()
     if (found !== undefined) return found
     await new Promise(resolve => setTimeout(resolve, 5))
