@@ -6,7 +6,7 @@ import { createServer } from 'node:http'
 import { trustProxy } from '../src/express.js'
 import { ProxyAwareConfigError } from '../src/errors.js'
 import { FEATURES, type FeatureCompiler, type FeatureContext } from '../src/features.js'
-import { listen, portOf, request } from './support/http.js'
+import { listen, request } from './support/http.js'
 
 /** Everything the request reports, JSON-safe (undefined becomes null). */
 const view = (req: Request) => ({
@@ -379,10 +379,7 @@ t.test('works as plain connect-style middleware without Express', async t => {
       res.end(JSON.stringify({ ip: r.ip, ips: r.ips, host: r.host, hostname: r.hostname, secure: r.secure }))
     })
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  const port = portOf(server)
+  const port = await listen(t, server)
   const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' } })
   t.same(res.json, { ip: '198.51.100.3', ips: ['198.51.100.3'], host: `127.0.0.1:${port}`, hostname: '127.0.0.1', secure: true })
 })
