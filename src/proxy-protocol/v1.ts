@@ -53,35 +53,49 @@ export const parseV1 = (b: Buffer): ParseResult => {
   }
   const v6 = line.startsWith('TCP6 ')
   if (!v6 && !line.startsWith('TCP4 ')) return fail('v1-syntax', `unknown protocol ${JSON.stringify(line.slice(0, 8))} (TCP4, TCP6 or UNKNOWN)`)
-  const fields = line.slice(5).split(' ')
-  if (fields.length !== 4) return fail('v1-syntax', `${fields.length} fields after the protocol, expected 4 separated by single spaces`)
-  const src = address(fields[0]!, v6)
-  const dst = address(fields[1]!, v6)
-  if (src === undefined || dst === undefined) {
-    return fail('v1-address', `${JSON.stringify(src === undefined ? fields[0] : fields[1])} is not a canonical ${v6 ? 'IPv6' : 'IPv4'} address`)
+  // four fields after "TCPx ", separated by single spaces (scanned, not split)
+  const at = [5, 0, 0, 0, 0]
+  let n = 1
+  for (let i = 5; i < line.length; i++) {
+    if (line.charCodeAt(i) !== 32) continue
+    if (n === 4) return fail('v1-syntax', 'more than 4 fields after the protocol')
+    at[n++] = i + 1
   }
-  const sport = port(fields[2]!)
-  const dport = port(fields[3]!)
-  if (sport < 0 || dport < 0) return fail('v1-port', `${JSON.stringify(sport < 0 ? fields[2] : fields[3])} is not a port (0-65535, no leading zeros)`)
+  if (n !== 4) return fail('v1-syntax', `${n} field(s) after the protocol, expected 4 separated by single spaces`)
+  at[4] = line.length + 1
+  const src = address(line, at[0]!, at[1]! - 1, v6)
+  const dst = address(line, at[1]!, at[2]! - 1, v6)
+  if (src === undefined || dst === undefined) {
+    const [from, to] = src === undefined ? [at[0]!, at[1]! - 1] : [at[1]!, at[2]! - 1]
+    return fail('v1-address', `${JSON.stringify(line.slice(from, to))} is not a canonical ${v6 ? 'IPv6' : 'IPv4'} address`)
+  }
+  const sport = port(line, at[2]!, at[3]! - 1)
+  const dport = port(line, at[3]!, at[4]! - 1)
+  if (sport < 0 || dport < 0) {
+    const [from, to] = sport < 0 ? [at[2]!, at[3]! - 1] : [at[3]!, at[4]! - 1]
+    return fail('v1-port', `${JSON.stringify(line.slice(from, to))} is not a port (0-65535, no leading zeros)`)
+  }
   const source: ProxyEndpoint = { address: src, port: sport }
   const destination: ProxyEndpoint = { address: dst, port: dport }
   return { ok: true, header: { version: 1, command: 'PROXY', family: v6 ? 'IPv6' : 'IPv4', transport: 'STREAM', source, destination, tlvs: NO_TLVS(), length } }
 }
 
-/** The canonical form of a v1 address of the announced family, or undefined. */
-const address = (s: string, v6: boolean): string | undefined => {
+/** The canonical form of the v1 address in `s[from, to)` of the announced family, or undefined. */
+const address = (s: string, from: number, to: number, v6: boolean): string | undefined => {
   // IPv4 has no colon, IPv6 always has one (ip.ts would read "::ffff:1.2.3.4" as IPv4)
-  if (s.includes(':') !== v6) return undefined
-  const kind = parseAddress(s, 0, s.length, false, false)
+  const colon = s.indexOf(':', from)
+  if ((colon >= 0 && colon < to) !== v6) return undefined
+  const kind = parseAddress(s, from, to, false, false)
   if (kind === INVALID || (!v6 && kind !== V4)) return undefined
   return formatParsed(kind)
 }
 
-/** A decimal port 0-65535 without leading zeros, or -1. */
-const port = (s: string): number => {
-  if (s.length === 0 || s.length > 5 || (s.length > 1 && s.charCodeAt(0) === 48)) return -1
+/** The decimal port in `s[from, to)`, 0-65535 without leading zeros, or -1. */
+const port = (s: string, from: number, to: number): number => {
+  const len = to - from
+  if (len <= 0 || len > 5 || (len > 1 && s.charCodeAt(from) === 48)) return -1
   let n = 0
-  for (let i = 0; i < s.length; i++) {
+  for (let i = from; i < to; i++) {
     const c = s.charCodeAt(i)
     if (c < 48 || c > 57) return -1
     n = n * 10 + c - 48
