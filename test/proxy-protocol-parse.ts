@@ -65,6 +65,7 @@ t.test('v1: every deviation is refused', async t => {
     ['PROXY TCP4 ::1 192.168.0.11 56324 443\r\n', 'v1-address'], // family mismatch
     ['PROXY TCP4 ::ffff:1.2.3.4 192.168.0.11 56324 443\r\n', 'v1-address'],
     ['PROXY TCP6 192.168.0.1 ::1 56324 443\r\n', 'v1-address'],
+    ['PROXY TCP4 192.168.0.1 ::1 56324 443\r\n', 'v1-address'], // the destination
     ['PROXY TCP6 fe80::1%eth0 ::1 56324 443\r\n', 'v1-address'], // no zones
     ['PROXY TCP6 1::2::3 ::1 56324 443\r\n', 'v1-address'],
     ['PROXY TCP4 192.168.0.1 192.168.0.11 056324 443\r\n', 'v1-port'],

@@ -10,6 +10,10 @@ import { PassThrough } from 'node:stream'
 import t, { type Test } from 'tap'
 import { ProxyAwareConfigError, type ProxyProtocolOptions, proxyProtocol, proxyProtocolOf } from '../src/proxy-protocol/index.js'
 import { createTrustProxy } from '../src/index.js'
+import express from 'express'
+import Fastify from 'fastify'
+import { trustProxy as expressTrustProxy } from '../src/express.js'
+import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { certs } from './fixtures/certs.js'
 import { recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
 import { bytes, raw, tlsOverHeader } from './fixtures/proxy-client.js'
@@ -189,6 +193,7 @@ t.test('every rejection closes before the server sees a byte, and is logged with
     ['v2-crc32c', [v2({ tlvs: [[0x20, sslValue(1, 0, [[0x21, 'TLSv1.3']])]], crc: 1 })], false],
     ['incomplete', [V1.slice(0, 20)], true],
     ['timeout', [V1.slice(0, 20)], false],
+    ['timeout', [], false], // connected, silent
   ]
   for (const [reason, chunks, end] of cases) {
     const before = log.entries.length
@@ -258,4 +263,23 @@ t.test('other events pass through; bad options throw at startup', async t => {
   t.throws(() => proxyProtocol({} as net.Server, { trust: 'loopback' }), new ProxyAwareConfigError('server', 'must be a net, http, https, tls or http2 server, got {}'))
   t.equal(proxyProtocolOf(null), undefined)
   t.equal(proxyProtocolOf({}), undefined)
+})
+
+t.test('Fastify (serverFactory) and Express: request.proxyProtocol, and the header\'s source as the trust engine\'s peer', async t => {
+  const fastify = Fastify({ serverFactory: handler => proxyProtocol(http.createServer(handler), { trust: '127.0.0.1' }) })
+  await fastify.register(fastifyTrustProxy, { trust: '203.0.113.0/24' })
+  fastify.get('/', req => `${req.ip} ${req.proxyProtocol?.source?.address} ${req.proxyProtocol?.peer.address}`)
+  await fastify.listen({ port: 0, host: '127.0.0.1' })
+  t.teardown(() => fastify.close())
+  const fport = (fastify.server.address() as AddressInfo).port
+  const xff = 'GET / HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n'
+  t.same(bodies((await raw({ port: fport, chunks: [V1 + xff] })).data), ['198.51.100.9 203.0.113.7 127.0.0.1'], 'the CDN (header source) is trusted: its X-Forwarded-For counts')
+  t.same(bodies((await raw({ port: fport, chunks: ['PROXY TCP4 192.0.2.66 198.51.100.2 1 2\r\n' + xff] })).data), ['192.0.2.66 192.0.2.66 127.0.0.1'], 'any other client cannot spoof')
+  t.equal((await fastify.inject('/')).body, '127.0.0.1 undefined undefined', 'no header: undefined')
+
+  const app = express()
+  app.use(expressTrustProxy({ trust: '203.0.113.0/24' }))
+  app.get('/', (req, res) => { res.send(`${req.ip} ${req.proxyProtocol?.version}`) })
+  const eport = await listen(t, proxyProtocol(http.createServer(app), { trust: '127.0.0.1' }))
+  t.same(bodies((await raw({ port: eport, chunks: [V1 + xff] })).data), ['198.51.100.9 1'])
 })

@@ -152,8 +152,6 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
   }
   const refuse = (reason: ProxyProtocolRejection, detail: string) => {
     done()
-    // the error listener stays: destroying may still report a write error
-    socket.on('error', ignore)
     socket.destroy()
     cfg.log.warn(
       { proxyProtocol: { reason, detail }, peer: peerAddress, peerPort: socket.remotePort },
@@ -190,7 +188,6 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
     // a bare connect-and-close (a port check) is not worth a warning
     if (buf === undefined) {
       done()
-      socket.on('error', ignore)
       socket.destroy()
       return
     }
@@ -205,8 +202,6 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
   socket.on('error', onError)
   socket.on('end', onEnd)
 }
-
-const ignore = () => {}
 
 const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
   Object.assign(header, { peer: { address: socket.remoteAddress ?? '', port: socket.remotePort } })
