@@ -7,6 +7,7 @@ import http2 from 'node:http2'
 import https from 'node:https'
 import net, { type AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
+import tls from 'node:tls'
 import t, { type Test } from 'tap'
 import { ProxyAwareConfigError, type ProxyProtocolOptions, proxyProtocol, proxyProtocolOf } from '../src/proxy-protocol/index.js'
 import { createTrustProxy } from '../src/index.js'
@@ -17,7 +18,7 @@ import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { certs } from './fixtures/certs.js'
 import { recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
 import { bytes, raw, tlsOverHeader } from './fixtures/proxy-client.js'
-import { sslValue, v2 } from './fixtures/proxy-protocol.js'
+import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 
 const c = certs()
 const V1 = 'PROXY TCP4 203.0.113.7 198.51.100.2 41000 443\r\n'
@@ -120,7 +121,23 @@ t.test('http2: secure (h2 over TLS behind the header) and cleartext', async t =>
   const secure = proxyProtocol(http2.createSecureServer({ key: c.server.key, cert: c.server.cert, allowHTTP1: true }, handler), { trust: '127.0.0.1' })
   const sport = await listen(t, secure)
   const r = await tlsOverHeader({ port: sport, header: Buffer.from(V1), request: GET('/'), ca: c.root.cert, servername: 'localhost', ALPNProtocols: ['http/1.1'] })
-  t.match(r.text, /203\.0\.113\.7 1$/)
+  t.match(r.text, /203\.0\.113\.7 1$/, 'HTTP/1.1 over TLS (allowHTTP1)')
+  const h2 = await new Promise<string>((resolve, reject) => {
+    const session = http2.connect(`https://localhost:${sport}`, {
+      createConnection: () => {
+        const s = net.connect({ port: sport, host: '127.0.0.1' })
+        s.write(v2({ fam: 0x21, addr: ipv6Block(Buffer.from('20010db8000000000000000000000042', 'hex'), Buffer.alloc(16), 1, 2) }))
+        return tls.connect({ socket: s, ALPNProtocols: ['h2'], ca: c.root.cert, servername: 'localhost' })
+      },
+    })
+    const req = session.request({ ':path': '/' })
+    let text = ''
+    req.setEncoding('utf8')
+    req.on('data', d => { text += d })
+    req.on('end', () => { session.close(); resolve(text) })
+    req.on('error', reject)
+  })
+  t.equal(h2, '2001:db8::42 2', 'h2 over TLS')
   const plain = proxyProtocol(http2.createServer(handler), { trust: '127.0.0.1' })
   const pport = await listen(t, plain)
   // an h2c client session over a socket that starts with the header

@@ -94,8 +94,16 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
       // a TLS socket asks its TCP handle for the peer address: give it the
       // header's (its `_parent` is the socket we read the header from)
       const tls = args[0] as Addressed
-      const parent = tls._parent as Addressed | undefined
-      const info = parent?.[kInfo]
+      const parent = tls._parent as Addressed | null | undefined
+      /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
+         future Node did not, the TLS socket would report the balancer as its peer: refuse */
+      if (parent == null) {
+        cfg.log.warn({ proxyProtocol: { reason: 'socket-error' } }, 'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused')
+        tls.destroy()
+        return true
+      }
+      /* c8 ignore stop */
+      const info = parent[kInfo]
       if (info !== undefined) label(tls, info)
     }
     return emit.call(this, event, ...args)
