@@ -88,7 +88,7 @@ const keepAlive = async (server, n) => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
   if (server.name === 'pp') {
     // the balancer's side: the header once, when the connection opens
-    agent.createConnection = (options, cb) => {
+    agent.createConnection = options => {
       const s = net.connect(options.port, options.host)
       s.write(HEADER)
       return s
