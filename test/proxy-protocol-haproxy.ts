@@ -19,6 +19,9 @@ import { certs } from './fixtures/certs.js'
 import { getTls, tlsServerOptions } from './fixtures/mtls-helpers.js'
 import { freePort, need, runProxy, waitForPort } from './fixtures/proxies.js'
 
+// real sockets and child processes on a shared machine: more than tap's default 30 s
+t.setTimeout(120_000)
+
 const c = certs()
 
 interface Seen { ip: string, peer: string, pp: ProxyProtocolInfo | undefined, cn?: string }
@@ -80,6 +83,8 @@ defaults
   timeout connect 5s
   timeout client 10s
   timeout server 10s
+  # a loaded machine must not mark the app down (it would answer 503)
+  timeout check 5s
   unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt
 ${body.replaceAll('DIR', dir)}
 `)
@@ -112,7 +117,7 @@ frontend v2
 backend v2
   mode http
   option httpchk GET /health
-  server app 127.0.0.1:${app2} send-proxy-v2 proxy-v2-options ssl,cert-cn,ssl-cipher,unique-id,authority,crc32c check inter 200ms
+  server app 127.0.0.1:${app2} send-proxy-v2 proxy-v2-options ssl,cert-cn,ssl-cipher,unique-id,authority,crc32c check inter 200ms fall 1000
 `, [p1, p2])
 
     // v1: the client's address from the header; a CDN's X-Forwarded-For is believed only from the CDN
@@ -135,7 +140,7 @@ backend v2
     t.match(uid, /^7F000006:/, 'the unique id arrives')
 
     // HAProxy's health checks reach the app with a LOCAL header
-    for (let i = 0; i < 50 && health2.length === 0; i++) await new Promise(r => setTimeout(r, 50))
+    for (let i = 0; i < 200 && health2.length === 0; i++) await new Promise(r => setTimeout(r, 50))
     t.match(summary(health2[0]), { version: 2, command: 'LOCAL', source: undefined, peer: '127.0.0.1', crc32c: 'number' })
   })
 }

@@ -6,6 +6,9 @@ import { parseProxyHeader } from '../src/proxy-protocol/index.js'
 import { crc32c } from '../src/proxy-protocol/crc32c.js'
 import { ipv4Block, ipv6Block, SIG, sslValue, unixBlock, v2 } from './fixtures/proxy-protocol.js'
 
+// fast-check runs many cases: more than tap's default 30 s on a loaded machine
+t.setTimeout(120_000)
+
 const ok = (b: Buffer, max?: number) => {
   const r = parseProxyHeader(b, max)
   if (r === undefined || !r.ok) throw new Error(`expected a header, got ${JSON.stringify(r)}`)

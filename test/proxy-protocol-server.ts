@@ -20,6 +20,9 @@ import { recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
 import { bytes, raw, tlsOverHeader } from './fixtures/proxy-client.js'
 import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 
+// real sockets and child processes on a shared machine: more than tap's default 30 s
+t.setTimeout(120_000)
+
 const c = certs()
 const V1 = 'PROXY TCP4 203.0.113.7 198.51.100.2 41000 443\r\n'
 const GET = (path: string, close = true) => `GET ${path} HTTP/1.1\r\nHost: app\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
