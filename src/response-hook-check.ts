@@ -56,26 +56,29 @@ const http2 = (): string | undefined => {
   return undefined
 }
 
+/** Run the self-test (uncached); returns what failed, or null. @private */
+export const selfTest = (): string | null => {
+  try {
+    // both shapes _storeHeader is handed: the response's own header map,
+    // and the object given to writeHead
+    return http1(res => {
+      res.setHeader('Set-Cookie', 'a=1')
+      res.writeHead(200)
+    }) ??
+      http1(res => res.writeHead(200, { 'Set-Cookie': 'a=1' })) ??
+      http2() ??
+      null
+  } catch (e) {
+    return `the self-test threw: ${(e as Error).message}`
+  }
+}
+
 /** undefined: not run yet; null: passed; a string: what failed. */
 let verdict: string | null | undefined
 
-/** Run the self-test once per process; returns what failed, or null. */
+/** The self-test's result, run once per process. */
 export const responseHookProblem = (): string | null => {
-  if (verdict === undefined) {
-    try {
-      // both shapes _storeHeader is handed: the response's own header
-      // map, and the object given to writeHead
-      verdict = http1(res => {
-        res.setHeader('Set-Cookie', 'a=1')
-        res.writeHead(200)
-      }) ??
-        http1(res => res.writeHead(200, { 'Set-Cookie': 'a=1' })) ??
-        http2() ??
-        null
-    } catch (e) {
-      verdict = `the self-test threw: ${(e as Error).message}`
-    }
-  }
+  if (verdict === undefined) verdict = selfTest()
   return verdict
 }
 
@@ -83,12 +86,16 @@ export const responseHookProblem = (): string | null => {
  * `compiler`, refusing to compile (when configured) on a Node whose
  * internals fail the self-test: never run without the hook. @private
  */
-export const needsResponseHook = (compiler: FeatureCompiler, without: string): FeatureCompiler => ({
+export const needsResponseHook = (
+  compiler: FeatureCompiler,
+  without: string,
+  problemOf: () => string | null = responseHookProblem,
+): FeatureCompiler => ({
   options: compiler.options,
   compile(options) {
     const feature = compiler.compile(options)
     if (feature === undefined) return undefined
-    const problem = responseHookProblem()
+    const problem = problemOf()
     if (problem !== null) {
       throw new ProxyAwareConfigError(
         compiler.options[0]!,

@@ -7,7 +7,9 @@ import t from 'tap'
 import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createTrustProxy } from '../src/index.js'
-import { responseHookProblem } from '../src/response-hook-check.js'
+import { ServerResponse } from 'node:http'
+import { secureCookiesFeature } from '../src/cookies.js'
+import { needsResponseHook, responseHookProblem, selfTest } from '../src/response-hook-check.js'
 
 // seven Node start-ups: more than tap's default 30 s on a busy machine
 t.setTimeout(180_000)
@@ -26,6 +28,27 @@ t.test('this Node passes the self-test', async t => {
   t.equal(responseHookProblem(), null)
   t.doesNotThrow(() => createTrustProxy({ trust: 'loopback', secureCookies: true, hsts: true }))
   t.same(run('none', [{ secureCookies: true, hsts: true }]), [{ ok: true }])
+})
+
+// The same paths in this process (the children's coverage is not counted):
+// a self-test that throws, and a compiler refusing on a failed self-test.
+t.test('in process: a throwing self-test and a refusing compiler', async t => {
+  const proto = ServerResponse.prototype as unknown as Record<string, unknown>
+  const writeHead = Object.getOwnPropertyDescriptor(proto, 'writeHead')!
+  proto.writeHead = () => { throw new Error('simulated') }
+  try {
+    t.equal(selfTest(), 'the self-test threw: simulated')
+  } finally {
+    Object.defineProperty(proto, 'writeHead', writeHead)
+  }
+  t.equal(selfTest(), null, 'restored')
+  const refusing = needsResponseHook(secureCookiesFeature, 'send cookies without Secure', () => 'simulated problem')
+  t.equal(refusing.compile({}), undefined, 'not configured: no self-test needed')
+  t.throws(() => refusing.compile({ secureCookies: true }), {
+    name: 'ProxyAwareConfigError',
+    option: 'secureCookies',
+    message: `cannot be enforced on Node ${process.version}: simulated problem. proxy-aware hooks these Node internals and is tested on Node 20, 22, 24 and 26; it refuses to start rather than send cookies without Secure.`,
+  })
 })
 
 const broken: [string, RegExp][] = [
