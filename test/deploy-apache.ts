@@ -3,9 +3,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { certs } from './fixtures/certs.js'
+import { certs } from './support/certs.js'
 import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps } from './fixtures/deployments.js'
-import { apacheConf, freePort, need, runProxy, waitForPort } from './fixtures/proxies.js'
+import { apacheConf, freePort, need, runProxy, waitForPort } from './support/proxies.js'
 
 const apache = need(t, 'apache2')
 if (apache !== undefined) {

@@ -5,8 +5,8 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { certFiles, hasIpv6Loopback, recipe, scenarios, startApps } from './fixtures/deployments.js'
-import { get } from './fixtures/mtls-helpers.js'
-import { freePort, need, nginxConf, runProxy, waitForPort } from './fixtures/proxies.js'
+import { request } from './support/http.js'
+import { freePort, need, nginxConf, runProxy, waitForPort } from './support/proxies.js'
 
 const caddy = need(t, 'caddy')
 const nginx = need(t, 'nginx')
@@ -35,7 +35,7 @@ if (caddy !== undefined && nginx !== undefined) {
 
     // a client that finds nginx and skips Caddy
     for (const fw of ['fastify', 'express']) {
-      const r = await get({ port: nginxPort, path: `/${fw}/whoami`, from: '127.0.0.5', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', host: 'localhost' } })
+      const r = await request(nginxPort, { path: `/${fw}/whoami`, from: '127.0.0.5', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', host: 'localhost' } })
       t.match(JSON.parse(r.body), { ip: '127.0.0.5', protocol: 'http' }, `${fw}: a client reaching nginx directly is believed about nothing`)
     }
   })

@@ -4,9 +4,9 @@ import { X509Certificate } from 'node:crypto'
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { certs } from './fixtures/certs.js'
+import { certs } from './support/certs.js'
 import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps, withoutIpv6 } from './fixtures/deployments.js'
-import { freePort, need, runProxy, waitForPort } from './fixtures/proxies.js'
+import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
 
 const haproxy = need(t, 'haproxy')
 if (haproxy !== undefined) {

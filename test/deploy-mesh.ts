@@ -7,7 +7,7 @@
 import { createHash, X509Certificate } from 'node:crypto'
 import { connect } from 'node:net'
 import t from 'tap'
-import { certs } from './fixtures/certs.js'
+import { certs } from './support/certs.js'
 import { FRAMEWORKS, recipe, startApps } from './fixtures/deployments.js'
 
 /** Send `raw` (LF line ends, as committed) over HTTP/1.1 from 127.0.0.1; the status and JSON body. */

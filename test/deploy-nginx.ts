@@ -3,9 +3,9 @@
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { certs } from './fixtures/certs.js'
+import { certs } from './support/certs.js'
 import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps, withoutIpv6 } from './fixtures/deployments.js'
-import { freePort, need, nginxConf, runProxy, waitForPort } from './fixtures/proxies.js'
+import { freePort, need, nginxConf, runProxy, waitForPort } from './support/proxies.js'
 
 const nginx = need(t, 'nginx')
 const ipv6 = await hasIpv6Loopback()

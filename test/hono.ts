@@ -6,7 +6,7 @@ import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { Hono, type MiddlewareHandler } from 'hono'
 import type { Server } from 'node:http'
 import { createTrustProxy, type Resolution, type TrustProxyOptions } from '../src/index.js'
-import { CLIENT, listen, PROXY, request } from './fixtures/https-helpers.js'
+import { CLIENT, PROXY, listen, siteRequest as request } from './support/http.js'
 
 type Env = { Bindings: HttpBindings, Variables: { proxyAware: Resolution } }
 

@@ -6,7 +6,7 @@ import Fastify from 'fastify'
 import { createTrustProxy, ProxyAwareConfigError, type TrustProxyOptions } from '../src/index.js'
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
-import { CLIENT, listen, PROXY, raw, recorder, request, tls } from './fixtures/https-helpers.js'
+import { CLIENT, PROXY, listen, raw, recorder, siteRequest as request, tls } from './support/http.js'
 
 type Options = Omit<TrustProxyOptions, 'trust'> & { trust?: TrustProxyOptions['trust'] }
 

@@ -5,7 +5,7 @@ import t from 'tap'
 import Koa from 'koa'
 import http from 'node:http'
 import { createTrustProxy, type Resolution, type TrustProxyOptions } from '../src/index.js'
-import { CLIENT, listen, PROXY, request } from './fixtures/https-helpers.js'
+import { CLIENT, PROXY, listen, siteRequest as request } from './support/http.js'
 
 const koaTrustProxy = (options: TrustProxyOptions): Koa.Middleware => {
   const proxy = createTrustProxy(options)

@@ -1,7 +1,7 @@
 // The clientCert option is validated at startup, naming the option and the value.
 import t from 'tap'
 import { createTrustProxy, ProxyAwareConfigError } from '../src/index.js'
-import { certs } from './fixtures/certs.js'
+import { certs } from './support/certs.js'
 
 const c = certs()
 

@@ -15,9 +15,9 @@ import t, { type Test } from 'tap'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { type ProxyProtocolInfo, proxyProtocol } from '../src/proxy-protocol/index.js'
-import { certs } from './fixtures/certs.js'
-import { getTls, tlsServerOptions } from './fixtures/mtls-helpers.js'
-import { freePort, need, runProxy, waitForPort } from './fixtures/proxies.js'
+import { certs, tlsServerOptions } from './support/certs.js'
+import { request } from './support/http.js'
+import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
 
 // real sockets and child processes on a shared machine: more than tap's default 30 s
 t.setTimeout(120_000)
@@ -159,9 +159,9 @@ backend tcp
   mode tcp
   server app 127.0.0.1:${appPort} send-proxy-v2 proxy-v2-options crc32c
 `, [port])
-  const res = await getTls({ port, from: '127.0.0.6', client: c.valid })
+  const res = await request(port, { secure: true, from: '127.0.0.6', client: c.valid })
   t.equal(res.status, 200)
   t.match(JSON.parse(res.body), { ip: '127.0.0.6', peer: '127.0.0.6', cn: 'CN=client-one' })
-  const cdn = await getTls({ port, from: '127.0.0.5', client: c.valid, headers: { 'x-forwarded-for': '198.51.100.7' } })
+  const cdn = await request(port, { secure: true, from: '127.0.0.5', client: c.valid, headers: { 'x-forwarded-for': '198.51.100.7' } })
   t.match(JSON.parse(cdn.body), { ip: '198.51.100.7', peer: '127.0.0.5', cn: 'CN=client-one', pp: { version: 2, command: 'PROXY' } })
 })

@@ -15,8 +15,8 @@ import express from 'express'
 import Fastify from 'fastify'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
-import { certs } from './fixtures/certs.js'
-import { recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { certs, tlsServerOptions } from './support/certs.js'
+import { recorder } from './support/http.js'
 import { bytes, raw, tlsOverHeader } from './fixtures/proxy-client.js'
 import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 
@@ -38,7 +38,7 @@ const listen = async (t: Test, server: net.Server) => {
 
 /** An http server answering "<path> <remoteAddress>:<remotePort> <header source>". */
 const httpApp = async (t: Test, options: Partial<ProxyProtocolOptions> = {}) => {
-  const log = recordingLogger()
+  const log = recorder()
   const server = proxyProtocol(http.createServer((req, res) => {
     const info = proxyProtocolOf(req)
     res.end(`${req.url} ${req.socket.remoteAddress}:${req.socket.remotePort} ${req.socket.remoteFamily} ${info?.command ?? '-'} ${info?.peer.address ?? '-'}`)
@@ -95,7 +95,7 @@ t.test('https with mTLS: the ClientHello right behind the header; certificate an
 })
 
 t.test('https: the TLS 1.3 resumption guard keeps working behind the header', async t => {
-  const log = recordingLogger()
+  const log = recorder()
   const proxy = createTrustProxy({ trust: 'loopback', clientCert: {} })
   const reused: boolean[] = []
   const server = proxyProtocol(https.createServer(tlsServerOptions(), (req, res) => {
@@ -192,7 +192,7 @@ t.test('peers outside trust: served with their real address; a header from them 
 
 t.test('every rejection closes before the server sees a byte, and is logged with its reason and the peer', async t => {
   const hits: string[] = []
-  const log = recordingLogger()
+  const log = recorder()
   const server = proxyProtocol(http.createServer((req, res) => { hits.push(req.url!); res.end() }), { trust: '127.0.0.1', logger: log, headerTimeout: 100 })
   let connections = 0
   server.on('connection', () => connections++)
@@ -234,7 +234,7 @@ t.test('every rejection closes before the server sees a byte, and is logged with
 })
 
 t.test('socket errors during the header, and Unix-socket peers (trustUnixSocket)', async t => {
-  const log = recordingLogger()
+  const log = recorder()
   const seen: unknown[] = []
   const server = proxyProtocol(net.createServer(s => seen.push(proxyProtocolOf(s)?.source)), { trust: '127.0.0.1', trustUnixSocket: true, logger: log })
   // a stream without an address, as on a Unix socket

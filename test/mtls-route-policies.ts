@@ -1,7 +1,7 @@
-// Client-certificate policies across apps, routers and routes: fixes for
-// defects a review found (route caches shared between apps, router
-// policies that dropped the global allow-list, route policies nothing
-// enforced, unchecked loggers, lost Vary). Server checks: mtls-server-check.ts.
+// Client-certificate policies of routes and routers: one route config under
+// two apps, router policies merged onto the global allow-list, route
+// policies that need the clientCert option, their logger checked at startup,
+// the Vary header kept. Server checks: mtls-server-check.ts.
 import t from 'tap'
 import Fastify from 'fastify'
 import express from 'express'
@@ -9,9 +9,9 @@ import https from 'node:https'
 import { X509Certificate } from 'node:crypto'
 import trustProxyFastify from '../src/fastify.js'
 import { clientCertPolicy, trustProxy as trustProxyExpress } from '../src/express.js'
-import { certs } from './fixtures/certs.js'
-import { get, getTls, listen, tlsServerOptions } from './fixtures/mtls-helpers.js'
-import { urlPem } from './fixtures/forwarded-certs.js'
+import { certs, tlsServerOptions } from './support/certs.js'
+import { listen, request } from './support/http.js'
+import { urlPem } from './support/forwarded-certs.js'
 
 const c = certs()
 const fpValid = new X509Certificate(c.valid.cert).fingerprint256
@@ -29,9 +29,9 @@ t.test('Fastify: one route config object under two apps keeps each app\'s allow-
   }
   const a = await make(fpValid)
   const b = await make(fpTricky)
-  t.equal((await getTls({ port: a, path: '/admin', client: c.valid })).status, 200, 'A admits the certificate it lists')
-  t.equal((await getTls({ port: b, path: '/admin', client: c.valid })).status, 403, 'B does not, after A compiled the same route object')
-  t.equal((await getTls({ port: b, path: '/admin', client: c.tricky })).status, 200, 'B admits the one it lists')
+  t.equal((await request(a, { secure: true, path: '/admin', client: c.valid })).status, 200, 'A admits the certificate it lists')
+  t.equal((await request(b, { secure: true, path: '/admin', client: c.valid })).status, 403, 'B does not, after A compiled the same route object')
+  t.equal((await request(b, { secure: true, path: '/admin', client: c.tricky })).status, 200, 'B admits the one it lists')
 })
 
 t.test('Express: clientCertPolicy merges onto the global allow-list and status', async t => {
@@ -47,14 +47,13 @@ t.test('Express: clientCertPolicy merges onto the global allow-list and status',
   app.use('/own-list', open)
   app.get('/', (req, res) => { res.json({ reason: req.clientCertError?.reason ?? null }) })
   const server = https.createServer(tlsServerOptions(), app)
-  const port = await listen(server)
-  t.teardown(() => server.close())
+  const port = await listen(t, server)
 
-  t.same(JSON.parse((await getTls({ port, path: '/', client: c.valid })).body), { reason: 'not_allowed' })
-  t.equal((await getTls({ port, path: '/admin', client: c.valid })).status, 401, 'not on the global list, refused with the global status')
-  t.equal((await getTls({ port, path: '/admin', client: c.tricky })).status, 200, 'on the global list')
-  t.equal((await getTls({ port, path: '/own-list', client: c.valid })).status, 200, 'a router\'s own allow-list replaces the global one')
-  t.equal((await getTls({ port, path: '/own-list', client: c.tricky })).status, 401)
+  t.same(JSON.parse((await request(port, { secure: true, path: '/', client: c.valid })).body), { reason: 'not_allowed' })
+  t.equal((await request(port, { secure: true, path: '/admin', client: c.valid })).status, 401, 'not on the global list, refused with the global status')
+  t.equal((await request(port, { secure: true, path: '/admin', client: c.tricky })).status, 200, 'on the global list')
+  t.equal((await request(port, { secure: true, path: '/own-list', client: c.valid })).status, 200, 'a router\'s own allow-list replaces the global one')
+  t.equal((await request(port, { secure: true, path: '/own-list', client: c.tricky })).status, 401)
 })
 
 t.test('Fastify: a route clientCert policy without the clientCert option is a startup error', async t => {
@@ -86,7 +85,7 @@ t.test('Fastify: the RFC 9440 Vary survives a route that sets its own', async t 
   t.teardown(() => app.close())
   const port = (app.server.address() as { port: number }).port
   const headers = { 'x-ssl-client-cert': urlPem(c.valid), 'x-ssl-client-verify': 'SUCCESS' }
-  t.equal((await get({ port, path: '/plain', headers })).headers.vary, 'x-ssl-client-cert, x-ssl-client-verify')
-  t.equal((await get({ port, path: '/cors', headers })).headers.vary, 'Origin, x-ssl-client-cert, x-ssl-client-verify')
+  t.equal((await request(port, { path: '/plain', headers })).headers.vary, 'x-ssl-client-cert, x-ssl-client-verify')
+  t.equal((await request(port, { path: '/cors', headers })).headers.vary, 'Origin, x-ssl-client-cert, x-ssl-client-verify')
 })
 
