@@ -190,12 +190,11 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
     }
     if (engine.hasFeatures) {
       const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }
-      const answer = engine.check(ctx)
+      const answer = engine.run(ctx)
       if (answer !== undefined) {
         sendAnswer(req, res, answer)
         return
       }
-      engine.respond(ctx)
     }
     next()
   } as TrustProxyMiddleware

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from './errors.js'
-import { type Answer, type FeatureContext, type Logger, type Phase, sendAnswer } from './features.js'
+import { type Answer, type Logger, sendAnswer } from './features.js'
 import { compileEngine, type Resolution, type TrustProxyOptions } from './resolve.js'
 import {
   assertClientCertServer,
@@ -189,12 +189,6 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       warn: (obj, msg) => logOf(req).warn(obj, msg),
       info: (obj, msg) => logOf(req).info(obj, msg),
     })
-    // a phase's checks, then (when none answered) its response hooks
-    const run = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
-      const answer = engine.check(ctx, phase)
-      if (answer === undefined) engine.respond(ctx, phase)
-      return answer
-    }
     const policies = function proxyAwarePolicies(request: FastifyRequest, reply: FastifyReply, next: () => void) {
       const ctx = {
         req: request.raw,
@@ -208,7 +202,7 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
       const raw = request.raw as Marked
       const early = raw[kEarly] !== undefined
       raw[kEarly] = request.log
-      const answer = (early ? undefined : run(ctx, 'request')) ?? run(ctx, 'route')
+      const answer = (early ? undefined : engine.run(ctx, 'request')) ?? engine.run(ctx, 'route')
       if (answer !== undefined) {
         reply.code(answer.status).headers(answer.headers).send(answer.body)
         return
@@ -225,7 +219,7 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
         runFirst(fastify.server, (req, res) => {
           let answer: Answer | undefined
           try {
-            answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
+            answer = engine.run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
           } catch {
             // an app's callback threw (an `exempt` predicate): not marked,
             // so the hook runs the policies again and Fastify answers the

@@ -166,12 +166,13 @@ export interface TrustProxy {
    */
   handle(req: IncomingMessage, res: ServerResponse, log?: Logger): boolean
   /**
-   * The policy checks alone, for adapters: the answer to send, if any.
-   * Call `respond` afterwards when it returns undefined. @internal
+   * Run the policies of `phase` (both phases in order when undefined): the
+   * checks, then, when none answered, the response hooks (HSTS, Secure
+   * cookies). Returns the answer to send, if any. An answer of the route
+   * phase (a clientCert refusal) goes out on a response the request phase
+   * already hooked, so it carries HSTS. @internal
    */
-  check(ctx: FeatureContext, phase?: Phase): Answer | undefined
-  /** Hook the response (HSTS, Secure cookies). @internal */
-  respond(ctx: FeatureContext, phase?: Phase): void
+  run(ctx: FeatureContext, phase?: Phase): Answer | undefined
   /** Whether any feature is configured (adapters skip their hooks if not). @internal */
   readonly hasFeatures: boolean
   /** Whether any feature of each phase is configured. @internal */
@@ -475,37 +476,33 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
     const feature = f.compile(options as unknown as Readonly<Record<string, unknown>>)
     if (feature !== undefined) features.push(feature)
   }
-  // per phase (see Phase): all, before routing, once the route is known
+  // per phase (see Phase): before routing, once the route is known
   const select = (fs: Feature[]) => ({
     checks: fs.filter(f => f.check !== undefined),
     responders: fs.filter(f => f.onResponse !== undefined),
   })
-  const all = select(features)
   const phases = { request: select(features.filter(f => f.route !== true)), route: select(features.filter(f => f.route === true)) }
-  const check = (ctx: FeatureContext, phase?: Phase): Answer | undefined => {
-    for (const f of (phase === undefined ? all : phases[phase]).checks) {
+  const runPhase = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
+    const { checks, responders } = phases[phase]
+    for (const f of checks) {
       const answer = f.check!(ctx)
       if (answer !== undefined) return answer
     }
+    for (const f of responders) f.onResponse!(ctx)
     return undefined
   }
-  const respond = (ctx: FeatureContext, phase?: Phase): void => {
-    for (const f of (phase === undefined ? all : phases[phase]).responders) f.onResponse!(ctx)
-  }
+  const run = (ctx: FeatureContext, phase?: Phase): Answer | undefined =>
+    phase !== undefined ? runPhase(ctx, phase) : runPhase(ctx, 'request') ?? runPhase(ctx, 'route')
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
-    const ctx: FeatureContext = { req, res, resolution: resolve(req), log, route: undefined }
-    const answer = check(ctx)
-    if (answer !== undefined) {
-      sendAnswer(req, res, answer)
-      return true
-    }
-    respond(ctx)
-    return false
+    const answer = run({ req, res, resolution: resolve(req), log, route: undefined })
+    if (answer === undefined) return false
+    sendAnswer(req, res, answer)
+    return true
   }
 
   const hasPhase = {
     request: features.some(f => f.route !== true),
     route: features.some(f => f.route === true),
   }
-  return { resolve, trust, options: normalized, handle, check, respond, hasFeatures: features.length > 0, hasPhase }
+  return { resolve, trust, options: normalized, handle, run, hasFeatures: features.length > 0, hasPhase }
 }
