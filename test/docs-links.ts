@@ -1,8 +1,10 @@
 // Every relative link in README.md, CHANGELOG.md and docs/*.md points at a
 // file that exists, and every #anchor at a heading of the target file, with
 // GitHub's slug rules (github-slugger: lower-case, drop punctuation, a space
-// becomes '-', repeats get -1, -2, ...).
+// becomes '-', repeats get -1, -2, ...). And every export of every entry
+// point in package.json has its entry in docs/api.md and its line in README.md.
 import t from 'tap'
+import ts from 'typescript'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -139,4 +141,77 @@ t.test('README, CHANGELOG and docs/ links resolve', async t => {
   for (const file of files) count += links(disk(file) ?? '').length
   t.ok(count > 20, `${count} links read`)
   t.same(files.flatMap(file => check(file, disk)), [])
+})
+
+/**
+ * The names a module exports, types included, read from its syntax (fast:
+ * no type checking); `export * from` is followed.
+ */
+const exportNames = (file: string): string[] => {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest)
+  const names: string[] = []
+  const exported = (node: ts.Node) => ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some(m => m.kind === ts.SyntaxKind.ExportKeyword)
+  for (const node of source.statements) {
+    if (ts.isExportDeclaration(node)) {
+      if (node.exportClause && ts.isNamedExports(node.exportClause)) names.push(...node.exportClause.elements.map(e => e.name.text))
+      else if (node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+        names.push(...exportNames(resolve(dirname(file), node.moduleSpecifier.text.replace(/\.js$/, '.ts'))))
+      }
+    } else if (exported(node)) {
+      if (ts.isVariableStatement(node)) {
+        for (const d of node.declarationList.declarations) if (ts.isIdentifier(d.name)) names.push(d.name.text)
+      } else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) || ts.isEnumDeclaration(node)) && node.name) {
+        names.push(node.name.text)
+      }
+    }
+  }
+  return [...new Set(names)].filter(n => n !== 'default')
+}
+
+/** The names each entry point of package.json (tshy's map) exports. */
+const exportsByEntry = (): Map<string, string[]> => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string, tshy: { exports: Record<string, string> } }
+  const out = new Map<string, string[]>()
+  for (const [subpath, file] of Object.entries(pkg.tshy.exports)) {
+    if (!file.endsWith('.ts')) continue
+    out.set(subpath === '.' ? pkg.name : `${pkg.name}/${subpath.slice(2)}`, exportNames(join(root, file)))
+  }
+  return out
+}
+
+/** The text of each `## \`entry\`` section of docs/api.md. */
+const apiSections = (text: string): Map<string, string> => {
+  const out = new Map<string, string>()
+  let current: string | undefined
+  for (const line of text.split('\n')) {
+    const m = /^## `([^`]+)`/.exec(line)
+    if (m) current = m[1] as string
+    else if (line.startsWith('## ')) current = undefined
+    else if (current !== undefined) out.set(current, (out.get(current) ?? '') + line + '\n')
+  }
+  return out
+}
+
+t.test('every export is documented', async t => {
+  const byEntry = exportsByEntry()
+  t.ok(byEntry.size >= 3, 'entry points read')
+  const core = byEntry.get('proxy-aware') ?? []
+  for (const name of ['PRESETS', 'createTrustProxy', 'Resolution', 'ProxyAwareConfigError']) t.ok(core.includes(name), `the core exports ${name}`)
+  const api = apiSections(readFileSync(join(root, 'docs', 'api.md'), 'utf8'))
+  const readme = readFileSync(join(root, 'README.md'), 'utf8')
+  const missing: string[] = []
+  for (const [entry, names] of byEntry) {
+    const section = api.get(entry)
+    if (section === undefined) {
+      missing.push(`docs/api.md: no section for ${entry}`)
+      continue
+    }
+    if (!readme.includes(`\`${entry}\``)) missing.push(`README.md: no mention of ${entry}`)
+    for (const name of names) {
+      // an entry is a heading, or a mention in the entry point's re-exports
+      if (!new RegExp(`^### \`${name}\``, 'm').test(section) && !section.includes(`\`${name}\``)) missing.push(`docs/api.md: ${entry} ${name}`)
+      if (!readme.includes(`\`${name}`)) missing.push(`README.md: ${entry} ${name}`)
+    }
+  }
+  t.same(missing, [])
 })
