@@ -38,10 +38,13 @@ export const slug = (heading: string): string =>
     .replace(/[^\p{L}\p{M}\p{N}\p{Pc} -]/gu, '')
     .replace(/ /g, '-')
 
-/** Every anchor a Markdown text defines. */
-export const anchors = (text: string): Set<string> => {
+/** Every anchor a Markdown text defines, and the slugs several headings share. */
+export const anchors = (text: string): Set<string> => anchorsAndRepeats(text).anchors
+
+const anchorsAndRepeats = (text: string): { anchors: Set<string>, repeated: Set<string> } => {
   const seen = new Map<string, number>()
   const out = new Set<string>()
+  const repeated = new Set<string>()
   for (const line of prose(text)) {
     const m = /^ {0,3}#{1,6}\s+(.*?)\s*#*\s*$/.exec(line)
     if (!m) continue
@@ -49,8 +52,9 @@ export const anchors = (text: string): Set<string> => {
     const n = seen.get(base) ?? 0
     seen.set(base, n + 1)
     out.add(n === 0 ? base : `${base}-${n}`)
+    if (n > 0) repeated.add(base)
   }
-  return out
+  return { anchors: out, repeated }
 }
 
 /** Every link target in a Markdown text: inline links and reference definitions. */
@@ -81,7 +85,12 @@ export const check = (file: string, read: (path: string) => string | undefined):
       problems.push(`${where}: no such file`)
     } else if (anchor !== undefined) {
       if (!dest.endsWith('.md')) problems.push(`${where}: anchor into a file that is not Markdown`)
-      else if (!anchors(body).has(anchor)) problems.push(`${where}: no heading with anchor #${anchor}`)
+      else {
+        const { anchors: defined, repeated } = anchorsAndRepeats(body)
+        if (!defined.has(anchor)) problems.push(`${where}: no heading with anchor #${anchor}`)
+        // `clientCertPolicy` and `ClientCertPolicy` share a slug: the link goes to whichever comes first
+        else if (repeated.has(anchor)) problems.push(`${where}: several headings have anchor #${anchor}`)
+      }
     }
   }
   return problems
@@ -115,13 +124,13 @@ t.test('the checker finds broken links', async t => {
     [join(root, 'x.md')]: [
       '# Top',
       '[ok](#top) [ok](y.md#sub-part) [ok](dir) [ok](https://example.com/#nothing) `[code](nowhere.md)`',
-      '[bad](#nope) [bad](missing.md) [bad](y.md#top) [bad](dir#x)',
+      '[bad](#nope) [bad](missing.md) [bad](y.md#top) [bad](dir#x) [bad](y.md#f) [ok](y.md#f-1)',
       '```',
       '[in a block](missing2.md)',
       '```',
       '[ref]: gone.md',
     ].join('\n'),
-    [join(root, 'y.md')]: '# Y\n## Sub part\n',
+    [join(root, 'y.md')]: '# Y\n## Sub part\n## `f`\n## `F`\n',
     [join(root, 'dir')]: '',
   }
   t.same(check(join(root, 'x.md'), path => files[path]), [
@@ -129,6 +138,7 @@ t.test('the checker finds broken links', async t => {
     'x.md: missing.md: no such file',
     'x.md: y.md#top: no heading with anchor #top',
     'x.md: dir#x: anchor into a file that is not Markdown',
+    'x.md: y.md#f: several headings have anchor #f',
     'x.md: gone.md: no such file',
   ])
 })
