@@ -18,8 +18,10 @@ import {
   clientCertOf,
   type ClientCertRoutePolicy,
 } from './mtls.js'
+import { type ProxyProtocolInfo, proxyProtocolOf } from './proxy-protocol/info.js'
 
 export type { Resolution, TrustProxyOptions } from './resolve.js'
+export type { ProxyProtocolInfo } from './proxy-protocol/info.js'
 export { ProxyAwareConfigError } from './errors.js'
 
 /** Options of the Fastify plugin. @public */
@@ -36,6 +38,12 @@ declare module 'fastify' {
     readonly clientCert: ClientCertificate | undefined
     /** why there is no accepted client certificate, or undefined */
     readonly clientCertError: ClientCertError | undefined
+    /**
+     * The PROXY protocol header of this request's connection (server
+     * wrapped with `proxyProtocol()` from `proxy-aware/proxy-protocol`),
+     * or undefined.
+     */
+    readonly proxyProtocol: ProxyProtocolInfo | undefined
   }
   interface FastifyContextConfig {
     /** per-route client-certificate policy, or `false` to skip the check on this route */
@@ -104,6 +112,11 @@ const plugin: FastifyPluginAsync<FastifyTrustProxyOptions> = async function prox
   fastify.decorateRequest('proxyAware', {
     getter() {
       return resolve(this.raw)
+    },
+  })
+  fastify.decorateRequest('proxyProtocol', {
+    getter() {
+      return proxyProtocolOf(this.raw)
     },
   })
   // request.ip and friends are getters on Fastify's Request prototype:
