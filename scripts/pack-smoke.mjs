@@ -10,7 +10,10 @@ const root = resolve(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-pack-'))
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
 try {
-  const tgz = run('npm', ['pack', '--silent', '--pack-destination', dir], root).trim().split('\n').pop()
+  // `npm test` built dist just before: pack without running `prepare` again
+  const tgz = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], root).trim().split('\n').pop()
+  // the package's shape under every TypeScript resolution mode, on the same tarball
+  process.stdout.write(run('npx', ['attw', join(dir, tgz)], root))
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'smoke', private: true }))
   const fastify = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.fastify'], root))
   const express = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.express'], root))

@@ -11,6 +11,7 @@ import type { Resolution } from './resolve.js'
 import { hstsFeature, httpsRedirectFeature } from './https.js'
 import { secureCookiesFeature } from './cookies.js'
 import { clientCertCompiler } from './mtls.js'
+import { needsResponseHook } from './response-hook-check.js'
 
 /**
  * A response a feature wants sent instead of running the app (a redirect,
@@ -102,7 +103,10 @@ export interface FeatureCompiler {
  */
 export const FEATURES: readonly FeatureCompiler[] = [
   // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
-  httpsRedirectFeature, hstsFeature, secureCookiesFeature,
+  httpsRedirectFeature,
+  // both edit response headers through Node internals: self-tested first
+  needsResponseHook(hstsFeature, 'send https responses without Strict-Transport-Security'),
+  needsResponseHook(secureCookiesFeature, 'send cookies without Secure'),
 
   // client certificates (clientCert)
   clientCertCompiler,
