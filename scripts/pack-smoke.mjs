@@ -1,5 +1,5 @@
 // Pack the package, install the tarball into a scratch project, and import
-// all three entry points from it in both ESM and CommonJS.
+// all four entry points from it in both ESM and CommonJS.
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,17 +20,19 @@ try {
     if (r.ip !== '203.0.113.9') throw new Error('core: wrong ip ' + r.ip)
     if (typeof fastifyEntry.trustProxy !== 'function' || fastifyEntry.default !== fastifyEntry.trustProxy) throw new Error('fastify entry')
     if (typeof expressEntry.trustProxy !== 'function' || expressEntry.default !== expressEntry.trustProxy) throw new Error('express entry')
+    if (tlsEntry.tlsOptions({ key: 'k', cert: 'c' }).minVersion !== 'TLSv1.2') throw new Error('tls entry')
     const app = Fastify()
     await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
     app.get('/', req => req.ip)
     const res = await app.inject({ url: '/', headers: { 'x-forwarded-for': '198.51.100.7' } })
     if (res.body !== '198.51.100.7') throw new Error('fastify: wrong ip ' + res.body)
-    console.log(MODE + ': all three entry points load and work')
+    console.log(MODE + ': all four entry points load and work')
   `
   writeFileSync(join(dir, 'esm.mjs'), `
     import * as core from 'proxy-aware'
     import * as fastifyEntry from 'proxy-aware/fastify'
     import * as expressEntry from 'proxy-aware/express'
+    import * as tlsEntry from 'proxy-aware/tls'
     import Fastify from 'fastify'
     const MODE = 'ESM'
     ${checks}`)
@@ -38,6 +40,7 @@ try {
     const core = require('proxy-aware')
     const fastifyEntry = require('proxy-aware/fastify')
     const expressEntry = require('proxy-aware/express')
+    const tlsEntry = require('proxy-aware/tls')
     const Fastify = require('fastify')
     const MODE = 'CommonJS'
     ;(async () => { ${checks} })().catch(e => { console.error(e); process.exit(1) })`)

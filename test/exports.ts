@@ -2,6 +2,7 @@ import t from 'tap'
 import * as core from '../src/index.js'
 import * as fastifyEntry from '../src/fastify.js'
 import * as expressEntry from '../src/express.js'
+import * as tlsEntry from '../src/tls/index.js'
 
 t.test('entry points export what the README promises', async t => {
   t.type(core.createTrustProxy, 'function')
@@ -12,4 +13,6 @@ t.test('entry points export what the README promises', async t => {
   t.equal(expressEntry.default, expressEntry.trustProxy)
   t.equal(fastifyEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
   t.equal(expressEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
+  t.type(tlsEntry.tlsOptions, 'function')
+  t.equal(tlsEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
 })
