@@ -20,7 +20,7 @@ try {
     if (r.ip !== '203.0.113.9') throw new Error('core: wrong ip ' + r.ip)
     if (typeof fastifyEntry.trustProxy !== 'function' || fastifyEntry.default !== fastifyEntry.trustProxy) throw new Error('fastify entry')
     if (typeof expressEntry.trustProxy !== 'function' || expressEntry.default !== expressEntry.trustProxy) throw new Error('express entry')
-    if (tlsEntry.tlsOptions({ key: 'k', cert: 'c' }).minVersion !== 'TLSv1.2') throw new Error('tls entry')
+    if (tlsEntry.tlsOptions({ key: 'k', cert: 'c' }).minVersion !== 'TLSv1.2' || typeof tlsEntry.watchTls !== 'function') throw new Error('tls entry')
     const app = Fastify()
     await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
     app.get('/', req => req.ip)

@@ -14,5 +14,6 @@ t.test('entry points export what the README promises', async t => {
   t.equal(fastifyEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
   t.equal(expressEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
   t.type(tlsEntry.tlsOptions, 'function')
+  t.type(tlsEntry.watchTls, 'function')
   t.equal(tlsEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
 })

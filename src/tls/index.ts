@@ -5,5 +5,6 @@
  * @module
  */
 export { type ClientCertMode, MOZILLA_INTERMEDIATE, type SecureServerOptions, type TlsMaterial, tlsOptions, type TlsOptionsInput } from './options.js'
+export { type TlsReloadResult, type TlsServerLike, type TlsWatcher, watchTls, type WatchTlsOptions } from './watch.js'
 export { ProxyAwareConfigError } from '../errors.js'
 export type { Logger } from '../features.js'
