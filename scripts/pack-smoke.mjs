@@ -27,6 +27,7 @@ try {
     if (typeof otelEntry.otelHooks !== 'function' || otelEntry.default !== otelEntry.otelHooks) throw new Error('otel entry')
     const attrs = otelEntry.otelHooks({ trust: 'loopback' }).startIncomingSpanHook({ headers: { host: 'a.example', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
     if (attrs['client.address'] !== '203.0.113.9') throw new Error('otel: wrong client.address ' + attrs['client.address'])
+    if (tlsEntry.tlsOptions({ key: 'k', cert: 'c' }).minVersion !== 'TLSv1.2' || typeof tlsEntry.watchTls !== 'function') throw new Error('tls entry')
     const app = Fastify()
     await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
     app.get('/', req => req.ip)
@@ -53,6 +54,7 @@ try {
     import * as expressEntry from 'proxy-aware/express'
     import * as otelEntry from 'proxy-aware/otel'
     import * as ppEntry from 'proxy-aware/proxy-protocol'
+    import * as tlsEntry from 'proxy-aware/tls'
     import Fastify from 'fastify'
     import http from 'node:http'
     import net from 'node:net'
@@ -64,6 +66,7 @@ try {
     const expressEntry = require('proxy-aware/express')
     const otelEntry = require('proxy-aware/otel')
     const ppEntry = require('proxy-aware/proxy-protocol')
+    const tlsEntry = require('proxy-aware/tls')
     const Fastify = require('fastify')
     const http = require('node:http')
     const net = require('node:net')
