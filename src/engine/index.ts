@@ -1,140 +1,22 @@
 /**
- * The trust engine: `createTrustProxy(options)` validates the options once
+ * The trust engine: `compileEngine(options, ...)` validates the options once
  * and returns `resolve(req)`, which decides client IP, protocol and host
  * for one request, and `trust(address, hop)`, the compiled predicate.
  */
-import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
-import {
-  countEntries,
-  type ForwardedElement,
-  type HostParts,
-  headerString,
-  ListCursor,
-  parseForwarded,
-  parseHost,
-  protoOf,
-} from './headers.js'
-import { formatParsed, INVALID, parseRequestAddress } from './ip.js'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { type Answer, FEATURES, type Feature, type FeatureContext, type Logger, type Phase, sendAnswer, silentLogger } from './features.js'
-import type { HttpsOptions } from './https.js'
-import type { ClientCertOptions } from './mtls.js'
-import { compileTrust, type Matcher, type TrustFunction, type TrustOption } from './trust.js'
-
-/** A forwarding convention to read. @public */
-export type HeaderConvention = 'x-forwarded' | 'forwarded'
-
-/** Options of the trust engine, shared by the core and both adapters. @public */
-export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
-  /**
-   * Which peers are proxies whose forwarded headers are believed. Required.
-   * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
-   * `uniquelocal`, `private`), as a comma-separated string or an array; a
-   * function `(address, hop) => boolean`; a hop count >= 1 (warns); or `true`
-   * (trust every hop: the client then chooses its own IP).
-   */
-  trust: TrustOption
-  /**
-   * Forwarding conventions to read, in priority order: the first one whose
-   * client-IP header is present on the request is used.
-   * @default ['x-forwarded']
-   */
-  headers?: readonly HeaderConvention[]
-  /**
-   * Take the host from `X-Forwarded-Host` / `Forwarded: host=` when the
-   * peer is trusted. Off by default: host injection poisons password-reset
-   * links and redirects.
-   * @default false
-   */
-  forwardedHost?: boolean
-  /**
-   * Which `X-Forwarded-Proto` value is believed when it holds several.
-   * `'nearest'`: the rightmost, written by the nearest proxy that writes one.
-   * `'hop'`: when it has as many values as `X-Forwarded-For` has entries, the
-   * value paired with the client's entry (ASP.NET Core's rule); correct only
-   * if every trusted proxy appends to both headers, since a proxy that passes
-   * X-Forwarded-Proto through (nginx's default) lets the client's own value
-   * be paired with the client.
-   * @default 'nearest'
-   */
-  protoPairing?: 'nearest' | 'hop'
-  /**
-   * Most forwarded entries walked per request. Past it the walk stops and
-   * the last address reached is the client.
-   * @default 20
-   */
-  maxHops?: number
-  /**
-   * Trust a peer on a Unix domain socket (which has no address), e.g. an
-   * nginx `proxy_pass http://unix:/run/app.sock`.
-   * @default false
-   */
-  trustUnixSocket?: boolean
-}
-
-/** Why the walk along the chain stopped. @public */
-export type StopReason =
-  /** the socket peer is not trusted: no forwarded header was read */
-  | 'untrusted-peer'
-  /**
-   * the socket has no address (Unix socket, destroyed) and is not trusted,
-   * or its address is unreadable: not an IP, or the unspecified `0.0.0.0` /
-   * `::` (never trusted, whatever `trust` and `trustUnixSocket` say)
-   */
-  | 'no-peer'
-  /** reached an address that is not trusted: that is the client */
-  | 'untrusted-hop'
-  /** reached an entry that is not an IP: the last address before it is the client */
-  | 'invalid-entry'
-  /** walked `maxHops` trusted entries */
-  | 'hop-limit'
-  /** every address was trusted: the leftmost one is the client */
-  | 'end-of-chain'
-
-/** What proxy-aware decided about one request. A plain object. @public */
-export interface Resolution {
-  /**
-   * canonical client IP (no port, no zone id, never `0.0.0.0` or `::`);
-   * `undefined` exactly when no IP address was reached: the peer is a Unix
-   * socket and `trustUnixSocket` is off; the peer's address is unreadable
-   * (`reason: 'no-peer'`: no socket, not an IP, or unspecified); or the peer
-   * is a trusted Unix socket whose proxy sent no valid address (no header,
-   * or junk as its nearest entry)
-   */
-  ip: string | undefined
-  /**
-   * the addresses walked, nearest first: the peer (absent for a Unix
-   * socket), trusted proxies, then the client
-   */
-  ips: string[]
-  /**
-   * canonical socket peer address, without its zone id (`fe80::1%eth0` is
-   * `fe80::1`); `undefined` on a Unix socket or when unreadable
-   */
-  peer: string | undefined
-  /** how many trusted proxies were walked past to reach the client */
-  hops: number
-  /** where `ip` came from */
-  source: 'socket' | 'x-forwarded-for' | 'forwarded'
-  /** why the walk stopped */
-  reason: StopReason
-  /** `https` when the connection, or a trusted proxy's word for it, says so */
-  protocol: 'http' | 'https'
-  /** `protocol === 'https'` */
-  secure: boolean
-  /** validated, lower-cased `hostname[:port]`; `undefined` when missing or malformed */
-  host: string | undefined
-  /** `host` without the port (IPv6 keeps its brackets) */
-  hostname: string | undefined
-  /** the port written in `host`, or `null` */
-  port: number | null
-}
-
-/** The request view the core needs: a Node `IncomingMessage` fits. @public */
-export interface RequestLike {
-  headers: Record<string, string | string[] | undefined>
-  socket?: { remoteAddress?: string | undefined, encrypted?: boolean } | null
-}
+import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { bool, type Logger, silentLogger } from '../core/options.js'
+import type { Answer, Feature, FeatureCompiler, FeatureContext, Phase } from '../features/feature.js'
+import { sendAnswer } from '../features/feature.js'
+import type { ClientCertOptions } from '../features/client-cert/options.js'
+import type { HttpsOptions } from '../features/index.js'
+import { type ForwardedElement, parseForwarded } from '../parse/forwarded.js'
+import { type HostParts, parseHost } from '../parse/host.js'
+import { formatParsed, INVALID, parseRequestAddress } from '../parse/ip.js'
+import { countEntries, headerString, ListCursor, protoOf } from '../parse/list.js'
+import { CORE_OPTIONS, normalizeHeaders, type TrustProxyOptions } from './options.js'
+import type { RequestLike, Resolution, StopReason } from './resolution.js'
+import { compileTrust, type Matcher, type TrustFunction } from './trust.js'
 
 /** The compiled trust engine. @public */
 export interface TrustProxy {
@@ -178,59 +60,20 @@ export interface TrustProxy {
   readonly hasPhase: Readonly<Record<Phase, boolean>>
 }
 
-/** Option names the core understands; adapters add their own. @private */
-export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket'] as const
-
-const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
-  if (value === undefined) return ['x-forwarded']
-  if (
-    !Array.isArray(value) || value.length === 0 || value.length > 2 ||
-    // Array.from visits holes too: [, 'forwarded'] is refused
-    Array.from(value).some(v => v !== 'x-forwarded' && v !== 'forwarded') ||
-    new Set(value).size !== value.length
-  ) {
-    throw new ProxyAwareConfigError(
-      'headers',
-      `must be ['x-forwarded'], ['forwarded'] or both in priority order, got ${show(value)}`,
-    )
-  }
-  return Object.freeze([...value])
-}
-
-const bool = (name: string, value: unknown, fallback: boolean): boolean => {
-  if (value === undefined) return fallback
-  if (typeof value !== 'boolean') throw new ProxyAwareConfigError(name, `must be a boolean, got ${show(value)}`)
-  return value
-}
-
-
 /**
- * Compile the options into a trust engine. Throws `ProxyAwareConfigError`
- * for anything doubtful.
- *
- * @example
- * const proxy = createTrustProxy({ trust: ['loopback', '10.0.0.0/8'] })
- * http.createServer((req, res) => {
- *   const { ip, protocol } = proxy.resolve(req)
- * })
- * @public
+ * Compile the options into a trust engine running `featureList`. Adapters
+ * own a few options of their own (`adapterOptions`, e.g. Express's `logger`).
+ * Throws `ProxyAwareConfigError` for anything doubtful.
  */
-export function createTrustProxy(options: TrustProxyOptions): TrustProxy {
-  return compileEngine(options, [])
-}
-
-/** All option names the core understands, features included. @private */
-export const ENGINE_OPTIONS: readonly string[] = [...CORE_OPTIONS, ...FEATURES.flatMap(f => f.options)]
-
-/**
- * `createTrustProxy` for adapters, which own a few options of their own
- * (`adapterOptions`, e.g. Express's `logger`). @private
- */
-export function compileEngine(options: TrustProxyOptions, adapterOptions: readonly string[]): TrustProxy {
+export function compileEngine(
+  options: TrustProxyOptions,
+  adapterOptions: readonly string[],
+  featureList: readonly FeatureCompiler[],
+): TrustProxy {
   if (options === null || typeof options !== 'object') {
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
-  checkOptionNames(options, [...ENGINE_OPTIONS, ...adapterOptions])
+  checkOptionNames(options, [...CORE_OPTIONS, ...featureList.flatMap(f => f.options), ...adapterOptions])
   const compiled = compileTrust(options.trust)
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
@@ -471,7 +314,7 @@ export function compileEngine(options: TrustProxyOptions, adapterOptions: readon
   }
 
   const features: Feature[] = []
-  for (const f of FEATURES) {
+  for (const f of featureList) {
     const feature = f.compile(options as unknown as Readonly<Record<string, unknown>>)
     if (feature !== undefined) features.push(feature)
   }

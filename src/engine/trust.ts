@@ -4,8 +4,8 @@
  * that `ip.ts` left in its scratch record.
  */
 import ipaddr from 'ipaddr.js'
-import { ProxyAwareConfigError, show } from './errors.js'
-import { INVALID, parseAddress, scratch, V4 } from './ip.js'
+import { ProxyAwareConfigError, show } from '../core/errors.js'
+import { INVALID, parseAddress, scratch, V4 } from '../parse/ip.js'
 
 /**
  * A trust predicate: is `address` (canonical form, no port, no zone id) a

@@ -6,11 +6,8 @@
  * response. @private
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { ProxyAwareConfigError, show } from './errors.js'
-import type { Resolution } from './resolve.js'
-import { hstsFeature, httpsRedirectFeature } from './https.js'
-import { secureCookiesFeature } from './cookies.js'
-import { clientCertCompiler } from './mtls.js'
+import type { Logger } from '../core/options.js'
+import type { Resolution } from '../engine/resolution.js'
 
 /**
  * A response a feature wants sent instead of running the app (a redirect,
@@ -20,15 +17,6 @@ export interface Answer {
   status: number
   headers: Record<string, string>
   body: string
-}
-
-/**
- * Where proxy-aware reports what it decided (pino-compatible: Fastify's
- * `request.log`, or any object with these methods). @public
- */
-export interface Logger {
-  warn(obj: object, msg?: string): void
-  info(obj: object, msg?: string): void
 }
 
 /** Per-request context handed to features. @private */
@@ -72,22 +60,6 @@ export const sendAnswer = (req: IncomingMessage, res: ServerResponse, answer: An
   res.end(req.method === 'HEAD' ? undefined : answer.body)
 }
 
-/** A logger that drops everything, for callers that pass none. @private */
-export const silentLogger: Logger = { warn() {}, info() {} }
-
-/**
- * Validate a `logger` option: undefined (a silent logger) or an object
- * with `warn` and `info` methods. @private
- */
-export const checkLogger = (option: string, value: unknown): Logger => {
-  if (value === undefined) return silentLogger
-  const log = value as Partial<Logger> | null
-  if (typeof log !== 'object' || log === null || typeof log.warn !== 'function' || typeof log.info !== 'function') {
-    throw new ProxyAwareConfigError(option, `must be a logger with warn() and info() methods (pino, console), got ${show(value)}`)
-  }
-  return log as Logger
-}
-
 /** Compiles one feature from the options (validating them). @private */
 export interface FeatureCompiler {
   /** the option names this feature owns */
@@ -95,15 +67,3 @@ export interface FeatureCompiler {
   /** Returns undefined when the feature is not configured. */
   compile(options: Readonly<Record<string, unknown>>): Feature | undefined
 }
-
-/**
- * Every feature, in the order their checks run. Issue-sized features add
- * themselves here. @private
- */
-export const FEATURES: readonly FeatureCompiler[] = [
-  // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
-  httpsRedirectFeature, hstsFeature, secureCookiesFeature,
-
-  // client certificates (clientCert)
-  clientCertCompiler,
-]

@@ -8,7 +8,7 @@
  * "nothing found". Splitting `subjectAltName` strings is how
  * CVE-2021-44532 happened: we never do. @private
  */
-import { canonicalIp } from './ip.js'
+import { canonicalIp } from '../../parse/ip.js'
 
 /** Subject alternative names by kind, in certificate order. @public */
 export interface SubjectAltNames {

@@ -4,10 +4,10 @@
  * when the immediate peer is trusted. @private
  */
 import { X509Certificate } from 'node:crypto'
-import { headerString, ListCursor } from './headers.js'
-import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './mtls-options.js'
-import type { ForwardedConfig } from './mtls-options.js'
-import { sha256 } from './mtls-verify.js'
+import { headerString, ListCursor } from '../../parse/list.js'
+import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './options.js'
+import type { ForwardedConfig } from './options.js'
+import { sha256 } from './verify.js'
 
 type Headers = Record<string, string | string[] | undefined>
 

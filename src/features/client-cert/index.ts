@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
-import { ProxyAwareConfigError, show } from './errors.js'
-import { type Answer, checkLogger, type FeatureCompiler, type FeatureContext, type Logger } from './features.js'
-import { forwardedKey, readForwarded, stripForwarded } from './mtls-forwarded.js'
+import { ProxyAwareConfigError, show } from '../../core/errors.js'
+import { checkLogger, type Logger } from '../../core/options.js'
+import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
+import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
 import {
   type ClientCertConfig,
   type ClientCertError,
@@ -18,8 +19,8 @@ import {
   compileRoutePolicy,
   type ForwardedConfig,
   type RouteConfig,
-} from './mtls-options.js'
-import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './mtls-verify.js'
+} from './options.js'
+import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './verify.js'
 
 export type {
   ClientCertAllow,
@@ -31,8 +32,8 @@ export type {
   ClientCertRoutePolicy,
   ForwardedCertSource,
   ForwardedClientCertOptions,
-} from './mtls-options.js'
-export type { SubjectAltNames } from './mtls-der.js'
+} from './options.js'
+export type { SubjectAltNames } from './der.js'
 
 const kEvaluation = Symbol.for('proxy-aware.clientCert.evaluation')
 const kResult = Symbol.for('proxy-aware.clientCert')

@@ -3,10 +3,10 @@
  * @private
  */
 import { X509Certificate } from 'node:crypto'
-import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
-import { parseAddress } from './ip.js'
-import type { SubjectAltNames } from './mtls-der.js'
-import { compileTrust } from './trust.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from '../../core/errors.js'
+import { parseAddress } from '../../parse/ip.js'
+import type { SubjectAltNames } from './der.js'
+import { compileTrust } from '../../engine/trust.js'
 
 /** Where a forwarded client certificate comes from. @public */
 export type ForwardedCertSource = 'rfc9440' | 'xfcc' | 'nginx' | 'haproxy' | 'aws-alb' | 'traefik'

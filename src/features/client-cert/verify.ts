@@ -5,8 +5,8 @@
  */
 import { createHash, X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
-import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './mtls-der.js'
-import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './mtls-options.js'
+import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './der.js'
+import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './options.js'
 
 /** A checked certificate with its validity as numbers. @private */
 export interface Checked {
