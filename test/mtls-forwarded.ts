@@ -88,6 +88,8 @@ const cases: Case[] = [
   ['xfcc: an injected last element cannot hide behind quotes', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `${xfccElement(c.valid)};Subject="CN=x,By=evil;Cert=zzz"` }, 200, 'client-one'],
   ['xfcc quoted values with escaped quotes, commas and semicolons', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `By=x;Subject="CN=\\"a,b;c\\"",${xfccElement(c.valid, ';Subject="O=\\"x\\",CN=y;z"')}` }, 200, 'client-one'],
   ['xfcc escaped quote inside a quoted Cert', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `Cert="\\${urlPem(c.valid)}"` }, 200, 'client-one'],
+  ['xfcc: a client\'s unbalanced quote cannot swallow the element our proxy appended', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `x=",${xfccElement(c.valid)}` }, 200, 'client-one'],
+  ['xfcc: a client\'s escaped quotes before our proxy\'s element', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': `By="a\\\\",x="\\",${xfccElement(c.valid)}` }, 200, 'client-one'],
   ['xfcc nothing', { forwarded: { source: 'xfcc', proxyVerifies: true } }, {}, 403, 'missing'],
   ['xfcc lower-case keys', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': xfccElement(c.valid).replace('Cert=', 'cert=').replace('Hash=', 'hash=') }, 200, 'client-one'],
   ['xfcc element without Cert', { forwarded: { source: 'xfcc', proxyVerifies: true } }, { 'x-forwarded-client-cert': 'By=spiffe://x;Hash=abc;URI=spiffe://example.org/a' }, 403, 'missing'],

@@ -215,13 +215,33 @@ const unquote = (v: string): string => {
   return out
 }
 
+/**
+ * The last element of an XFCC value: the text after the rightmost comma
+ * outside double quotes, found by scanning from the right. The element our
+ * trusted proxy appended is read the same whatever a client put before it
+ * (an unbalanced quote on the left cannot swallow it). A quote counts as
+ * escaped when an odd number of backslashes precede it.
+ */
+const lastElement = (s: string): string => {
+  let quoted = false
+  for (let i = s.length - 1; i >= 0; i--) {
+    const c = s.charCodeAt(i)
+    if (c === 34) {
+      let slashes = 0
+      while (i - slashes - 1 >= 0 && s.charCodeAt(i - slashes - 1) === 92) slashes++
+      if (slashes % 2 === 0) quoted = !quoted
+    } else if (c === 44 && !quoted) {
+      return s.slice(i + 1)
+    }
+  }
+  return s
+}
+
 const xfcc: Reader = (cfg, h) => {
   const value = one(h, 'x-forwarded-client-cert')
   if (value === undefined) return { kind: 'none', detail: 'no x-forwarded-client-cert header' }
-  const elements = splitQuoted(value, 44)
   // the last element is the one our trusted proxy appended
-  const last = elements?.[elements.length - 1]
-  const pairs = last === undefined ? undefined : splitQuoted(last, 59)
+  const pairs = splitQuoted(lastElement(value), 59)
   if (pairs === undefined) return bad('x-forwarded-client-cert has an unterminated quote')
   const fields: Record<string, string> = {}
   for (const pair of pairs) {
