@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Logger, silentLogger } from '../core/options.js'
-import { type FeatureCompiler, type FeatureContext, sendAnswer } from '../features/feature.js'
+import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import { type NormalizedOptions, normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
 import type { RequestLike, Resolution } from './resolution.js'
@@ -58,19 +58,15 @@ export function compileEngine(
 ): Engine {
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions])
   const { resolve, trust } = compileResolver(config)
-  const { check, respond, hasFeatures, hasPhase } = compilePolicies(options, featureList)
+  const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
   /** The features for a plain Node server: answer, or hook the response. */
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
-    const ctx: FeatureContext = { req, res, resolution: resolve(req), log, route: undefined }
-    const answer = check(ctx)
-    if (answer !== undefined) {
-      sendAnswer(req, res, answer)
-      return true
-    }
-    respond(ctx)
-    return false
+    const answer = run({ req, res, resolution: resolve(req), log, route: undefined })
+    if (answer === undefined) return false
+    sendAnswer(req, res, answer)
+    return true
   }
-  return { resolve, trust, options: config.options, handle, check, respond, hasFeatures, hasPhase }
+  return { resolve, trust, options: config.options, handle, run, hasFeatures, hasPhase }
 }
 
 /** The public face of an engine: what `createTrustProxy` returns. */

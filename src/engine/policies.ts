@@ -7,10 +7,14 @@ import type { Answer, Feature, FeatureCompiler, FeatureContext, Phase } from '..
 
 /** The compiled features, as the adapters and `handle` run them. */
 export interface Policies {
-  /** The first answer a feature gives (send it instead of running the app), if any. */
-  check(ctx: FeatureContext, phase?: Phase): Answer | undefined
-  /** Hook the response (HSTS, Secure cookies); after `check` found nothing. */
-  respond(ctx: FeatureContext, phase?: Phase): void
+  /**
+   * Run the policies of `phase` (both phases in order when undefined): the
+   * checks, then, when none answered, the response hooks (HSTS, Secure
+   * cookies). Returns the answer to send, if any. An answer of the route
+   * phase (a clientCert refusal) goes out on a response the request phase
+   * already hooked, so it carries HSTS.
+   */
+  run(ctx: FeatureContext, phase?: Phase): Answer | undefined
   /** Whether any feature is configured (adapters skip their hooks if not). */
   readonly hasFeatures: boolean
   /** Whether any feature of each phase is configured. */
@@ -30,22 +34,21 @@ export function compilePolicies(options: object, featureList: readonly FeatureCo
     const feature = f.compile(options as Readonly<Record<string, unknown>>)
     if (feature !== undefined) features.push(feature)
   }
-  // per phase (see Phase): all, before routing, once the route is known
-  const all = byRole(features)
+  // per phase (see Phase): before routing, once the route is known
   const phases = { request: byRole(features.filter(f => f.route !== true)), route: byRole(features.filter(f => f.route === true)) }
-  const check = (ctx: FeatureContext, phase?: Phase): Answer | undefined => {
-    for (const f of (phase === undefined ? all : phases[phase]).checks) {
+  const runPhase = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
+    const { checks, responders } = phases[phase]
+    for (const f of checks) {
       const answer = f.check!(ctx)
       if (answer !== undefined) return answer
     }
+    for (const f of responders) f.onResponse!(ctx)
     return undefined
   }
-  const respond = (ctx: FeatureContext, phase?: Phase): void => {
-    for (const f of (phase === undefined ? all : phases[phase]).responders) f.onResponse!(ctx)
-  }
+  const run = (ctx: FeatureContext, phase?: Phase): Answer | undefined =>
+    phase !== undefined ? runPhase(ctx, phase) : runPhase(ctx, 'request') ?? runPhase(ctx, 'route')
   return {
-    check,
-    respond,
+    run,
     hasFeatures: features.length > 0,
     hasPhase: { request: features.some(f => f.route !== true), route: features.some(f => f.route === true) },
   }
