@@ -8,7 +8,7 @@ import { headerString } from '../parse/list.js'
 import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict } from './resolution.js'
 import type { TrustFunction } from './trust.js'
-import { compileWalker, type Walk } from './walk.js'
+import { AddressList, compileWalker, type Walk } from './walk.js'
 
 /** What step 2 produces. */
 interface Resolver {
@@ -48,13 +48,16 @@ export function compileResolver(config: EngineConfig): Resolver {
   let lastRemote: string | undefined
   let lastPeer: string | undefined
   let lastTrusted = false
+  // not re-entrant, as the walks' cursor is not: a trust function must not
+  // call resolve()
+  const addresses = new AddressList()
 
   /** Decide one request (uncached). */
   const compute = (req: RequestLike): Resolution => {
     const socket = req.socket
     const socketProto = socket?.encrypted === true ? 'https' : 'http'
     const remote = socket?.remoteAddress
-    const ips: string[] = []
+    const ips = addresses.clear()
     let peer: string | undefined
     if (typeof remote === 'string') {
       let trusted: boolean
@@ -72,11 +75,11 @@ export function compileResolver(config: EngineConfig): Resolver {
         }
       }
       // an address we cannot read is no Unix socket: never trusted
-      if (peer === undefined) return resolutionOf(ips, undefined, socketVerdict('no-peer', socketProto), ownHost(req))
+      if (peer === undefined) return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
       ips.push(peer)
-      if (!trusted) return resolutionOf(ips, peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
+      if (!trusted) return resolutionOf(ips.take(), peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
     } else if (!trustUnixSocket) {
-      return resolutionOf(ips, undefined, socketVerdict('no-peer', socketProto), ownHost(req))
+      return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
     }
     // The peer is trusted: read the configured convention.
     const h = req.headers
@@ -85,11 +88,11 @@ export function compileResolver(config: EngineConfig): Resolver {
     let walk: Walk
     if (fwd !== undefined && (forwardedFirst || xff === undefined)) walk = walker.forwarded(ips, fwd, socketProto)
     // X-Forwarded-Proto and -Host belong to the x-forwarded convention
-    else if (!readXForwarded) return resolutionOf(ips, peer, socketVerdict('end-of-chain', socketProto), ownHost(req))
+    else if (!readXForwarded) return resolutionOf(ips.take(), peer, socketVerdict('end-of-chain', socketProto), ownHost(req))
     else walk = walker.xForwarded(h, ips, xff, socketProto)
     // A forwarded host that is present but malformed is not replaced by
     // Host: the app asked for the proxy's word, and that word is unusable.
-    return resolutionOf(ips, peer, walk, walk.host !== undefined ? parseHost(walk.host) : ownHost(req))
+    return resolutionOf(ips.take(), peer, walk, walk.host !== undefined ? parseHost(walk.host) : ownHost(req))
   }
 
   // one cache slot per engine: two engines (an Express sub-app with its own

@@ -9,6 +9,40 @@ import { countEntries, headerString, ListCursor, protoOf } from '../parse/list.j
 import type { EngineConfig } from './options.js'
 import type { RequestLike, StopReason, Verdict } from './resolution.js'
 
+/**
+ * The addresses one request's walk reaches, peer first. One list per engine,
+ * cleared per request: `take()` copies them into an array of exactly their
+ * number, so a request allocates no array that grows (push on an empty
+ * array reserves 17 slots, and every result is kept alive by its request).
+ */
+export class AddressList {
+  private readonly slots: string[] = ['', '', '', '', '', '', '', '']
+  length = 0
+
+  clear(): this {
+    this.length = 0
+    return this
+  }
+
+  push(address: string): void {
+    if (this.length === this.slots.length) this.slots.push(address)
+    else this.slots[this.length] = address
+    this.length++
+  }
+
+  /** The addresses as an array of their exact size. */
+  take(): string[] {
+    const s = this.slots
+    switch (this.length) {
+      case 0: return []
+      case 1: return [s[0]!]
+      case 2: return [s[0]!, s[1]!]
+      case 3: return [s[0]!, s[1]!, s[2]!]
+      default: return s.slice(0, this.length)
+    }
+  }
+}
+
 /** What a walk found, besides the addresses it appended. */
 export interface Walk extends Verdict {
   /**
@@ -24,8 +58,8 @@ export interface Walk extends Verdict {
  * per-request path allocates nothing for it).
  */
 interface Walker {
-  xForwarded(h: RequestLike['headers'], ips: string[], xff: string | undefined, socketProto: 'http' | 'https'): Walk
-  forwarded(ips: string[], fwd: string, socketProto: 'http' | 'https'): Walk
+  xForwarded(h: RequestLike['headers'], ips: AddressList, xff: string | undefined, socketProto: 'http' | 'https'): Walk
+  forwarded(ips: AddressList, fwd: string, socketProto: 'http' | 'https'): Walk
 }
 
 /** Compile the walks for `config`. */
@@ -38,7 +72,7 @@ export function compileWalker(config: EngineConfig): Walker {
    * `X-Forwarded-For` right to left until an untrusted or invalid entry or
    * `maxHops`; then the protocol and host the nearest proxy wrote.
    */
-  const xForwarded = (h: RequestLike['headers'], ips: string[], xff: string | undefined, socketProto: 'http' | 'https'): Walk => {
+  const xForwarded = (h: RequestLike['headers'], ips: AddressList, xff: string | undefined, socketProto: 'http' | 'https'): Walk => {
     let reason: StopReason = 'end-of-chain'
     let clientEntry = -1 // index from the right of the XFF entry that is the client
     if (xff !== undefined) {
@@ -84,6 +118,8 @@ export function compileWalker(config: EngineConfig): Walker {
   ): 'http' | 'https' => {
     const xfp = headerString(h['x-forwarded-proto'])
     if (xfp === undefined) return socketProto
+    // the usual single value, without scanning
+    if (xfp === 'https' || xfp === 'http') return xfp
     const aligned = pairByHop && clientEntry > 0 && xfp.includes(',') && countEntries(xfp) === countEntries(xff!)
     const p = cursor.reset(xfp)
     let found = p.prev()
@@ -98,7 +134,7 @@ export function compileWalker(config: EngineConfig): Walker {
   }
 
   /** `Forwarded` elements nearest first, until an untrusted or invalid `for=` or `maxHops`. */
-  const forwarded = (ips: string[], fwd: string, socketProto: 'http' | 'https'): Walk => {
+  const forwarded = (ips: AddressList, fwd: string, socketProto: 'http' | 'https'): Walk => {
     // one more than maxHops to tell when the limit cut the walk
     const elements = parseForwarded(fwd, maxHops + 1)
     let reason: StopReason = 'end-of-chain'
