@@ -137,8 +137,11 @@ t.test('TLS 1.3 session resumption without a certificate is refused (nodejs/node
   for (let i = 0; i < 20 && !seen.some(s => s.reused); i++) second = await getTls({ port, agent, tls: 'TLSv1.3' })
   const resumed = seen.find(s => s.reused)
   t.ok(resumed, 'the session was resumed')
-  t.equal(resumed!.authorized, true, 'Node reports the resumed no-certificate session as authorized')
-  t.equal(second.status, 403, 'but the request is refused')
+  // Node 20.20.2 and 22.23.5 report this resumed no-certificate session as
+  // authorized (the bug); 24.22.3 and 26.12.1 report it as not authorized.
+  // Either way the request must be refused, so Node's answer is not asserted.
+  t.comment(`Node ${process.version} reports the resumed session as authorized: ${resumed!.authorized}`)
+  t.equal(second.status, 403, 'the request is refused')
   t.equal(log.entries.at(-1)!.obj.clientCert && (log.entries.at(-1)!.obj.clientCert as { reason: string }).reason, 'missing')
 })
 
