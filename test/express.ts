@@ -4,8 +4,9 @@ import express4 from 'express4'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { trustProxy } from '../src/express.js'
-import { ProxyAwareConfigError } from '../src/errors.js'
-import { FEATURES, type FeatureCompiler, type FeatureContext } from '../src/features.js'
+import { ProxyAwareConfigError } from '../src/core/errors.js'
+import { expressMiddleware } from '../src/adapters/express.js'
+import type { FeatureCompiler, FeatureContext } from '../src/features/feature.js'
 import { listen, request } from './support/http.js'
 
 /** Everything the request reports, JSON-safe (undefined becomes null). */
@@ -402,14 +403,7 @@ t.test('the feature seam: checks answer, responders run, the logger is passed', 
     }),
   }
   const logger = { warn() {}, info() {} }
-  const features = FEATURES as FeatureCompiler[]
-  features.push(compiler)
-  let mw: ReturnType<typeof trustProxy>
-  try {
-    mw = trustProxy({ trust: '127.0.0.2', logger })
-  } finally {
-    features.splice(features.indexOf(compiler), 1)
-  }
+  const mw = expressMiddleware({ trust: '127.0.0.2', logger }, [compiler])
   const app = express5()
   app.use(mw)
   app.all('/', (req, res) => { res.send(`hello ${req.ip}`) })

@@ -1,10 +1,12 @@
 import t from 'tap'
-import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
+import Fastify, { type FastifyRequest } from 'fastify'
 import { connect as h2connect } from 'node:http2'
 import { connect } from 'node:net'
 import trustProxy from '../src/fastify.js'
-import { ProxyAwareConfigError } from '../src/errors.js'
-import { FEATURES, type FeatureCompiler, type FeatureContext } from '../src/features.js'
+import fp from 'fastify-plugin'
+import { ProxyAwareConfigError } from '../src/core/errors.js'
+import { fastifyPlugin } from '../src/adapters/fastify.js'
+import type { FeatureCompiler, FeatureContext } from '../src/features/feature.js'
 import { portOf, recorder, request } from './support/http.js'
 
 /** Everything the request reports, JSON-safe (undefined becomes null). */
@@ -419,15 +421,8 @@ t.test('the feature seam: checks answer, responders run, route config is passed'
       },
     }),
   }
-  const features = FEATURES as FeatureCompiler[]
-  features.push(compiler)
-  let app: FastifyInstance
-  try {
-    app = Fastify()
-    await app.register(trustProxy, { trust: 'loopback' })
-  } finally {
-    features.splice(features.indexOf(compiler), 1)
-  }
+  const app = Fastify()
+  await app.register(fp(fastifyPlugin([compiler])), { trust: 'loopback' })
   t.teardown(() => app.close())
   app.get('/', { config: { policy: 'strict' } }, request => `hello ${request.ip}`)
 

@@ -7,6 +7,7 @@ import { createTrustProxy, ProxyAwareConfigError, type TrustProxyOptions } from 
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
 import { CLIENT, PROXY, listen, raw, recorder, siteRequest as request, tls } from './support/http.js'
+import { engineOf } from './support/engine.js'
 
 type Options = Omit<TrustProxyOptions, 'trust'> & { trust?: TrustProxyOptions['trust'] }
 
@@ -75,8 +76,8 @@ t.test('configuration errors name the option and the value', async t => {
   // the adapters validate the same way, at startup
   t.throws(() => trustProxyExpress({ trust: PROXY, httpsRedirect: {} }), { option: 'httpsRedirect', message: /needs `host`/ })
   // off unless configured
-  t.equal(createTrustProxy({ trust: PROXY }).hasFeatures, false)
-  t.equal(createTrustProxy({ trust: PROXY, httpsRedirect: undefined }).hasFeatures, false)
+  t.equal(engineOf({ trust: PROXY }).hasFeatures, false)
+  t.equal(engineOf({ trust: PROXY, httpsRedirect: undefined }).hasFeatures, false)
 })
 
 t.test('http is redirected; https, directly or from a trusted proxy, is not', async t => {
@@ -269,7 +270,7 @@ t.test('paths and queries are kept byte for byte and never leave our host', asyn
   t.equal((await raw(port, 'GET evil.com/x HTTP/1.1\r\nHost: good.com')).status, 400)
   // Latin-1 bytes that Node lets through are kept; a character that cannot
   // go in a header line is refused
-  const core = createTrustProxy({ trust: PROXY, httpsRedirect: ALLOWED })
+  const core = engineOf({ trust: PROXY, httpsRedirect: ALLOWED })
   const fake = (url: string) => {
     const req = new http.IncomingMessage(null as never)
     Object.assign(req, { url, method: 'GET', headers: { host: 'good.com' }, rawHeaders: ['Host', 'good.com'] })

@@ -3,7 +3,7 @@
 // for the shapes OpenSSL-made test certificates do not have.
 import { X509Certificate } from 'node:crypto'
 import t from 'tap'
-import { derFields } from '../src/mtls-der.js'
+import { derFields } from '../src/features/client-cert/der.js'
 import { certs, der } from './support/certs.js'
 
 const c = certs()

@@ -6,6 +6,8 @@ import net from 'node:net'
 import os from 'node:os'
 import { listen, request } from './support/http.js'
 import { canonicalIp, createTrustProxy, type RequestLike, type Resolution, type TrustProxyOptions } from '../src/index.js'
+import { compileEngine } from '../src/engine/index.js'
+import type { FeatureCompiler } from '../src/features/feature.js'
 
 type Headers = RequestLike['headers']
 
@@ -749,10 +751,9 @@ t.test('over real sockets: Node joins duplicate lines, peers by source address',
 })
 
 t.test('handle runs the compiled features: first answer wins, else responders', async t => {
-  // a feature of our own, through the real seam (src/features.ts)
+  // features of our own, through the real seam (src/features/feature.ts)
   const seen: string[] = []
-  const features = await import('../src/features.js')
-  const FEATURES: import('../src/features.js').FeatureCompiler[] = [
+  const features: FeatureCompiler[] = [
     {
       options: ['deny'],
       compile: options => options.deny === undefined ? undefined : {
@@ -775,9 +776,7 @@ t.test('handle runs the compiled features: first answer wins, else responders', 
       } : undefined,
     },
   ]
-  const { createTrustProxy: create } = await t.mockImport<typeof import('../src/resolve.js')>('../src/resolve.js', {
-    '../src/features.js': { ...features, FEATURES },
-  })
+  const create = (options: TrustProxyOptions) => compileEngine(options, [], features)
   const options = { trust: ['127.0.0.2'], deny: '198.51.100.66', stamp: true } as unknown as TrustProxyOptions
   const proxy = create(options)
   t.equal(proxy.hasFeatures, true)

@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { createTrustProxy } from '../src/index.js'
 import { ServerResponse } from 'node:http'
-import { secureCookiesFeature } from '../src/cookies.js'
-import { needsResponseHook, responseHookProblem, selfTest } from '../src/response-hook-check.js'
+import { secureCookiesFeature } from '../src/features/secure-cookies.js'
+import { needsResponseHook, responseHookProblem, selfTest } from '../src/response/self-test.js'
 
 // seven Node start-ups: more than tap's default 30 s on a busy machine
 t.setTimeout(180_000)

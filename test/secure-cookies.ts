@@ -9,10 +9,11 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import fastifyCookie from '@fastify/cookie'
 import fastifySession from '@fastify/session'
 import { createTrustProxy, type TrustProxyOptions } from '../src/index.js'
-import { type HeaderSet, onHeaders as hookHeaders } from '../src/cookies.js'
+import { type HeaderSet, onHeaders as hookHeaders } from '../src/response/hook.js'
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
 import { CLIENT, PROXY, listen, recorder, siteRequest as request, tls } from './support/http.js'
+import { engineOf } from './support/engine.js'
 
 type App = (req: http.IncomingMessage, res: http.ServerResponse) => void
 
@@ -49,8 +50,8 @@ t.test('configuration errors', async t => {
   for (const [secureCookies, option, message] of cases) {
     t.throws(() => createTrustProxy({ trust: PROXY, secureCookies } as TrustProxyOptions), { name: 'ProxyAwareConfigError', option, message })
   }
-  t.equal(createTrustProxy({ trust: PROXY, secureCookies: false }).hasFeatures, false)
-  t.equal(createTrustProxy({ trust: PROXY, secureCookies: {} }).hasFeatures, true)
+  t.equal(engineOf({ trust: PROXY, secureCookies: false }).hasFeatures, false)
+  t.equal(engineOf({ trust: PROXY, secureCookies: {} }).hasFeatures, true)
 })
 
 t.test('Set-Cookie spellings (Rails ssl_test and more)', async t => {

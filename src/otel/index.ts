@@ -10,10 +10,15 @@
  * @module
  */
 import { type ClientRequest, IncomingMessage } from 'node:http'
-import { compileEngine, type Resolution, type TrustProxy, type TrustProxyOptions } from '../resolve.js'
+import { compileEngine, type TrustProxy } from '../engine/index.js'
+import type { TrustProxyOptions } from '../engine/options.js'
+import type { Resolution } from '../engine/resolution.js'
+import { DEFAULT_FEATURES } from '../features/index.js'
 
-export type { Resolution, TrustProxy, TrustProxyOptions } from '../resolve.js'
-export { ProxyAwareConfigError } from '../errors.js'
+export type { TrustProxy } from '../engine/index.js'
+export type { TrustProxyOptions } from '../engine/options.js'
+export type { Resolution } from '../engine/resolution.js'
+export { ProxyAwareConfigError } from '../core/errors.js'
 
 /** An OpenTelemetry attribute value, as far as these hooks set them. @public */
 export type SpanAttributeValue = string | number
@@ -99,7 +104,7 @@ export function otelHooks(proxy: TrustProxy | TrustProxyOptions): OtelHooks {
   // (anything else, null included, is options: compileEngine says what is wrong)
   const { resolve } = typeof (proxy as TrustProxy | null)?.resolve === 'function'
     ? proxy as TrustProxy
-    : compileEngine(proxy as TrustProxyOptions, ['logger'])
+    : compileEngine(proxy as TrustProxyOptions, ['logger'], DEFAULT_FEATURES)
   return {
     startIncomingSpanHook: function proxyAwareSpanAttributes(request) {
       return stableAttributes(resolve(request), request)

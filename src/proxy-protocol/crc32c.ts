@@ -17,17 +17,17 @@ const TABLE = (() => {
   return t
 })()
 
-/** Feed `b[from, to)` into a running (pre-inversion) crc. @private */
+/** Feed `b[from, to)` into a running (pre-inversion) crc. @internal */
 export const crcUpdate = (crc: number, b: Uint8Array, from: number, to: number): number => {
   for (let i = from; i < to; i++) crc = TABLE[(crc ^ b[i]!) & 0xff]! ^ (crc >>> 8)
   return crc
 }
 
-/** Feed `n` zero bytes. @private */
+/** Feed `n` zero bytes. @internal */
 export const crcZeros = (crc: number, n: number): number => {
   for (let i = 0; i < n; i++) crc = TABLE[crc & 0xff]! ^ (crc >>> 8)
   return crc
 }
 
-/** The CRC32c of `b` as an unsigned 32-bit number. @private */
+/** The CRC32c of `b` as an unsigned 32-bit number. @internal */
 export const crc32c = (b: Uint8Array): number => (crcUpdate(-1, b, 0, b.length) ^ -1) >>> 0

@@ -17,4 +17,4 @@ export type {
   ProxySslInfo,
   ProxyTlvs,
 } from './types.js'
-export { ProxyAwareConfigError } from '../errors.js'
+export { ProxyAwareConfigError } from '../core/errors.js'

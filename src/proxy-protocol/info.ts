@@ -15,7 +15,7 @@ export interface ProxyProtocolInfo extends ProxyHeader {
   peer: ProxyEndpoint
 }
 
-/** @private */
+/** @internal */
 export const kInfo = Symbol.for('proxy-aware.proxyProtocol')
 
 type Carrier = { [kInfo]?: ProxyProtocolInfo, socket?: unknown }

@@ -12,13 +12,13 @@ import { checkV2Fixed, parseV2, V2_FIXED, V2_SIGNATURE } from './v2.js'
 
 export type { ParseResult } from './result.js'
 
-/** The default and largest accepted `maxHeaderBytes` (16 + 65535 for v2). @private */
+/** The default and largest accepted `maxHeaderBytes` (16 + 65535 for v2). @internal */
 export const DEFAULT_MAX_HEADER = 4096
 export const LARGEST_HEADER = V2_FIXED + 0xffff
 
 /**
  * How the first bytes of a connection relate to the PROXY signatures:
- * 1 a full signature, 0 a prefix of one (wait), -1 neither. @private
+ * 1 a full signature, 0 a prefix of one (wait), -1 neither. @internal
  */
 export const signatureMatch = (b: Uint8Array): -1 | 0 | 1 => {
   const sig = b[0] === 0x0d ? V2_SIGNATURE : V1_SIGNATURE

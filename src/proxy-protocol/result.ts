@@ -1,4 +1,4 @@
-/** The parsers' result type. @private */
+/** The parsers' result type. @internal */
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
 
 export type ParseResult =

@@ -10,10 +10,10 @@
  * complete and valid (haproxy doc/proxy-protocol.txt, 2020/03/05, section 2).
  */
 import type { Server, Socket } from 'node:net'
-import { ProxyAwareConfigError, checkOptionNames, show } from '../errors.js'
-import { checkLogger, type Logger } from '../features.js'
-import { createTrustProxy } from '../resolve.js'
-import type { TrustOption } from '../trust.js'
+import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js'
+import { checkLogger, type Logger } from '../core/options.js'
+import { compileEngine } from '../engine/index.js'
+import type { TrustOption } from '../engine/trust.js'
 import { kInfo, type ProxyProtocolInfo } from './info.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
@@ -127,7 +127,8 @@ const compile = (options: ProxyProtocolOptions): Config => {
   if (typeof options.trust === 'number') {
     throw new ProxyAwareConfigError('trust', `is a hop count (${options.trust}): PROXY protocol senders are one hop away; list their addresses or ranges`)
   }
-  const engine = createTrustProxy({ trust: options.trust, trustUnixSocket: options.trustUnixSocket })
+  // the trust predicate alone: no feature runs on a connection
+  const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
   const untrusted = options.untrusted ?? 'close'
   if (untrusted !== 'close' && untrusted !== 'serve') {
     throw new ProxyAwareConfigError('untrusted', `must be 'close' or 'serve', got ${show(untrusted)}`)

@@ -11,7 +11,7 @@
  * ports 0-65535 without leading zeros; the address form must match the
  * announced family. Anything else aborts the connection.
  */
-import { formatParsed, INVALID, parseAddress, V4 } from '../ip.js'
+import { BARE, formatParsed, INVALID, parseAddress, V4 } from '../parse/ip.js'
 import { fail, NO_TLVS, type ParseResult } from './result.js'
 import type { ProxyEndpoint } from './types.js'
 
@@ -22,7 +22,7 @@ export const V1_MAX = 107
 
 /**
  * Parse a v1 header at the start of `b` (its first bytes are `PROXY `).
- * @private
+ * @internal
  */
 export const parseV1 = (b: Buffer): ParseResult => {
   // find the CRLF: a CR must be followed by LF, and no LF comes alone
@@ -85,7 +85,7 @@ const address = (s: string, from: number, to: number, v6: boolean): string | und
   // IPv4 has no colon, IPv6 always has one (ip.ts would read "::ffff:1.2.3.4" as IPv4)
   const colon = s.indexOf(':', from)
   if ((colon >= 0 && colon < to) !== v6) return undefined
-  const kind = parseAddress(s, from, to, false, false)
+  const kind = parseAddress(s, from, to, BARE)
   if (kind === INVALID || (!v6 && kind !== V4)) return undefined
   return formatParsed(kind)
 }

@@ -20,7 +20,7 @@
  * endpoint id (AWS Network Load Balancer guide, "Target groups", "Proxy
  * protocol", read 2026-11-29).
  */
-import { formatParsed, parseAddress } from '../ip.js'
+import { BARE, formatParsed, parseAddress } from '../parse/ip.js'
 import { crcUpdate, crcZeros } from './crc32c.js'
 import { fail, type ParseResult } from './result.js'
 import type { ProxyEndpoint, ProxyHeader, ProxySslInfo, ProxyTlvs } from './types.js'
@@ -41,7 +41,7 @@ const FAMILIES: Record<number, [ProxyHeader['family'], ProxyHeader['transport'],
 
 /**
  * Check the fixed part once its 16 bytes are there; returns the total
- * header length, or a rejection. @private
+ * header length, or a rejection. @internal
  */
 export const checkV2Fixed = (b: Buffer, maxBytes: number): number | ParseResult => {
   const verCmd = b[12]!
@@ -55,7 +55,7 @@ export const checkV2Fixed = (b: Buffer, maxBytes: number): number | ParseResult 
 
 /**
  * Parse a complete v2 header of `total` bytes at the start of `b` (the
- * fixed part already checked). @private
+ * fixed part already checked). @internal
  */
 export const parseV2 = (b: Buffer, total: number): ParseResult => {
   const local = (b[12]! & 0xf) === 0
@@ -96,7 +96,7 @@ const ip6 = (b: Buffer, at: number): string => {
   let s = ''
   for (let i = 0; i < 16; i += 2) s += (i === 0 ? '' : ':') + b.readUInt16BE(at + i).toString(16)
   // the uncompressed form always parses; ip.ts gives the RFC 5952 form
-  return formatParsed(parseAddress(s, 0, s.length, false, false))
+  return formatParsed(parseAddress(s, 0, s.length, BARE))
 }
 
 /** A UNIX socket path: the bytes up to the first NUL. */

@@ -6,5 +6,5 @@
  */
 export { type ClientCertMode, MOZILLA_INTERMEDIATE, type SecureServerOptions, type TlsMaterial, tlsOptions, type TlsOptionsInput } from './options.js'
 export { type TlsReloadResult, type TlsServerLike, type TlsWatcher, watchTls, type WatchTlsOptions } from './watch.js'
-export { ProxyAwareConfigError } from '../errors.js'
-export type { Logger } from '../features.js'
+export { ProxyAwareConfigError } from '../core/errors.js'
+export type { Logger } from '../core/options.js'

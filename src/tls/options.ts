@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
-import { ProxyAwareConfigError, show } from '../errors.js'
+import { ProxyAwareConfigError, show } from '../core/errors.js'
 
 /**
  * Mozilla's "intermediate" configuration, guidelines version 6.0: file

@@ -5,8 +5,8 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto'
 import { type FSWatcher, watch } from 'node:fs'
 import { dirname } from 'node:path'
-import { checkOptionNames, ProxyAwareConfigError, show } from '../errors.js'
-import { checkLogger, type Logger } from '../features.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { checkLogger, type Logger } from '../core/options.js'
 import { readStable, type TlsFiles, validate } from './material.js'
 import { contextOptions, type TlsOptionsInput } from './options.js'
 

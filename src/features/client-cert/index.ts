@@ -7,9 +7,10 @@
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
-import { ProxyAwareConfigError, show } from './errors.js'
-import { type Answer, checkLogger, type FeatureCompiler, type FeatureContext, type Logger } from './features.js'
-import { forwardedKey, readForwarded, stripForwarded } from './mtls-forwarded.js'
+import { ProxyAwareConfigError, show } from '../../core/errors.js'
+import { checkLogger, type Logger } from '../../core/options.js'
+import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
+import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
 import {
   type ClientCertConfig,
   type ClientCertError,
@@ -18,8 +19,8 @@ import {
   compileRoutePolicy,
   type ForwardedConfig,
   type RouteConfig,
-} from './mtls-options.js'
-import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './mtls-verify.js'
+} from './options.js'
+import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './verify.js'
 
 export type {
   ClientCertAllow,
@@ -31,14 +32,14 @@ export type {
   ClientCertRoutePolicy,
   ForwardedCertSource,
   ForwardedClientCertOptions,
-} from './mtls-options.js'
-export type { SubjectAltNames } from './mtls-der.js'
+} from './options.js'
+export type { SubjectAltNames } from './der.js'
 
 const kEvaluation = Symbol.for('proxy-aware.clientCert.evaluation')
 const kResult = Symbol.for('proxy-aware.clientCert')
 const kBase = Symbol.for('proxy-aware.clientCert.policy')
 
-/** What was decided for one request. @private */
+/** What was decided for one request. @internal */
 interface Result {
   cert: ClientCertificate | undefined
   error: ClientCertError | undefined
@@ -140,7 +141,7 @@ const CACHE_SIZE = 128
 /** how long a cached chain verification stands (intermediates and CAs expire too) */
 const CACHE_MS = 60_000
 
-/** Results of forwarded-certificate verification by header values. @private */
+/** Results of forwarded-certificate verification by header values. @internal */
 type ForwardedCache = Map<string, { at: number, result: Evaluation }>
 
 /**
@@ -182,8 +183,8 @@ const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: bool
   return result
 }
 
-/** What a policy decision needs. @private */
-export interface PolicyContext {
+/** What a policy decision needs. @internal */
+interface PolicyContext {
   req: object
   log: Logger
   /** the socket peer, for the log */
@@ -226,9 +227,9 @@ const appendVary = (res: ServerResponse, names: readonly string[]) => {
  * A route-level `clientCert` override (Fastify route `config`) merged
  * onto the plugin's policy, compiled once per route. `cache` belongs to
  * one compiled feature: the same route object under two apps with
- * different global policies must not share a merge. @private
+ * different global policies must not share a merge. @internal
  */
-export const routePolicy = (
+const routePolicy = (
   base: RouteConfig,
   value: unknown,
   cache?: WeakMap<object, RouteConfig>,
@@ -248,22 +249,22 @@ export const routePolicy = (
 
 /**
  * Validate a route-level `clientCert` override at startup (Fastify's
- * onRoute); throws `ProxyAwareConfigError`. @private
+ * onRoute); throws `ProxyAwareConfigError`. @internal
  */
 export const checkRoutePolicy = (value: unknown): void => {
   routePolicy({ required: true, allow: undefined, status: 403 }, value)
 }
 
-/** The compiled feature, with what the adapters need. @private */
-export interface ClientCertFeature {
+/** The compiled feature, with what the adapters need. @internal */
+interface ClientCertFeature {
   route: true
   check(ctx: FeatureContext): Answer | undefined
   onResponse(ctx: FeatureContext): void
   config: ClientCertConfig
 }
 
-/** Compile `clientCert` into a feature. @private */
-export function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
+/** Compile `clientCert` into a feature. @internal */
+function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
   const config = compileClientCert(options.clientCert, options.trust)
   if (config === undefined) return undefined
   const fwd = config.forwarded
@@ -294,7 +295,7 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
   }
 }
 
-/** The `FEATURES` entry. @private */
+/** The `FEATURES` entry. @internal */
 export const clientCertCompiler: FeatureCompiler = {
   options: ['clientCert'],
   compile: compileClientCertFeature,
@@ -303,7 +304,7 @@ export const clientCertCompiler: FeatureCompiler = {
 /**
  * A per-route (Express router) policy on top of the `clientCert` the
  * global middleware evaluated: set the global `mode: 'optional'` and
- * require or restrict certificates where needed. @private (wrapped by the
+ * require or restrict certificates where needed. @internal (wrapped by the
  * Express adapter)
  */
 export function compileClientCertPolicy(options: unknown): { apply: (ctx: PolicyContext) => Answer | undefined, logger: Logger } {

@@ -1,15 +1,15 @@
 /**
- * HTTPS enforcement: `httpsRedirect` (a safe redirect from http to https)
- * and `hsts` (`Strict-Transport-Security` on https responses only). Both
- * act on the trust engine's verdict, so a forged `X-Forwarded-Proto` from
- * an untrusted peer never skips the redirect nor earns HSTS.
+ * `httpsRedirect`: a safe redirect from http to https, acting on the trust
+ * engine's verdict, so a forged `X-Forwarded-Proto` from an untrusted peer
+ * never skips it.
  */
+import { QUESTION, SLASH } from '../parse/chars.js'
 import type { IncomingMessage } from 'node:http'
-import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
-import { addHeader, hasHeader, onHeaders, type SecureCookiesOptions } from './cookies.js'
-import type { Answer, Feature, FeatureCompiler, FeatureContext } from './features.js'
-import { parseHost } from './headers.js'
-import { canonicalIp } from './ip.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { plainObject } from '../core/options.js'
+import { parseHost } from '../parse/host.js'
+import { compileHosts, urlName } from './hosts.js'
+import type { Answer, Feature, FeatureCompiler, FeatureContext } from './feature.js'
 
 /** Paths never redirected. @public */
 export type ExemptOption =
@@ -52,99 +52,6 @@ export interface HttpsRedirectOptions {
   exempt?: ExemptOption
 }
 
-/** Options of `hsts` (`true` means all defaults). @public */
-export interface HstsOptions {
-  /** `max-age` in seconds. @default 31536000 (one year) */
-  maxAge?: number
-  /** @default true */
-  includeSubDomains?: boolean
-  /**
-   * Ask to be on browsers' preload list: needs `maxAge >= 31536000` and
-   * `includeSubDomains`. @default false
-   */
-  preload?: boolean
-  /**
-   * Hosts that never get the header (same patterns as
-   * `httpsRedirect.allowedHosts`): HSTS on `localhost` would break every
-   * other app a developer runs on it.
-   * @default ['localhost', '*.localhost', '127.0.0.1', '[::1]']
-   */
-  excludedHosts?: readonly string[]
-}
-
-/** HTTPS enforcement options, each off by default. @public */
-export interface HttpsOptions {
-  /**
-   * Redirect requests whose resolved protocol is `http` to https. Needs
-   * `host` or `allowedHosts`: a redirect target must never come from an
-   * unchecked request.
-   */
-  httpsRedirect?: HttpsRedirectOptions
-  /** Send `Strict-Transport-Security` on responses to https requests. */
-  hsts?: boolean | HstsOptions
-  /** Add `Secure` to every `Set-Cookie` on responses to https requests. */
-  secureCookies?: boolean | SecureCookiesOptions
-}
-
-type Opts = Readonly<Record<string, unknown>>
-
-const plainObject = (name: string, value: unknown): Opts => {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ProxyAwareConfigError(name, `must be an options object, got ${show(value)}`)
-  }
-  return value as Opts
-}
-
-
-/** A (lower-cased) hostname without its trailing dot, as written in a URL. */
-const urlName = (hostname: string): string =>
-  hostname.charCodeAt(hostname.length - 1) === 46 ? hostname.slice(0, -1) : hostname
-
-/**
- * A hostname for comparison: `urlName`, and IPv6 literals in canonical
- * form inside their brackets (`[0:0::1]` is `[::1]`).
- */
-const matchName = (hostname: string): string =>
-  hostname.charCodeAt(0) === 91 ? `[${canonicalIp(hostname.slice(1, -1))}]` : urlName(hostname)
-
-/** A compiled host list: `(hostname) => boolean`. */
-type HostMatcher = (hostname: string) => boolean
-
-/**
- * Compile a host list. For `allowedHosts` (`strict`) the list must not be
- * empty and a wildcard must name at least two labels (`*.com` would allow
- * any .com host).
- */
-const compileHosts = (name: string, value: unknown, strict: boolean): HostMatcher => {
-  if (!Array.isArray(value) || (strict && value.length === 0)) {
-    throw new ProxyAwareConfigError(name, `must be a${strict ? ' non-empty' : 'n'} array of host names, got ${show(value)}`)
-  }
-  const exact = new Set<string>()
-  const suffixes: string[] = []
-  for (const entry of value as unknown[]) {
-    const wildcard = typeof entry === 'string' && entry.startsWith('*.')
-    const parts = typeof entry === 'string' ? parseHost(wildcard ? entry.slice(2) : entry) : undefined
-    if (parts === undefined || parts.port !== null || (wildcard && parts.hostname.charCodeAt(0) === 91)) {
-      throw new ProxyAwareConfigError(
-        name,
-        `must list host names without port (\`example.com\`, \`*.example.com\`, \`[::1]\`), got ${show(entry)}`,
-      )
-    }
-    const host = matchName(parts.hostname)
-    if (wildcard && strict && !host.includes('.')) {
-      throw new ProxyAwareConfigError(name, `has a wildcard for a whole top-level domain, got ${show(entry)}`)
-    }
-    if (wildcard) suffixes.push(`.${host}`)
-    else exact.add(host)
-  }
-  return hostname => {
-    const h = matchName(hostname)
-    if (exact.has(h)) return true
-    for (const s of suffixes) if (h.length > s.length && h.endsWith(s)) return true
-    return false
-  }
-}
-
 /** Whether a path has a `.` or `..` segment, percent-encoded or not. */
 const hasDotSegment = (path: string): boolean => {
   for (const segment of path.split('/')) {
@@ -157,22 +64,22 @@ const hasDotSegment = (path: string): boolean => {
 const compileExempt = (value: unknown): ((path: string, req: IncomingMessage) => boolean) | undefined => {
   if (value === undefined) return undefined
   if (typeof value === 'function') return value as (path: string, req: IncomingMessage) => boolean
-  const bad = (entry: unknown, why: string) =>
+  const invalidExempt = (entry: unknown, why: string) =>
     new ProxyAwareConfigError('httpsRedirect.exempt', `${why}, got ${show(entry)}${entry instanceof RegExp ? ` (${entry})` : ''}`)
-  if (!Array.isArray(value)) throw bad(value, 'must be an array of paths and RegExps, or a function')
+  if (!Array.isArray(value)) throw invalidExempt(value, 'must be an array of paths and RegExps, or a function')
   const exact = new Set<string>()
   const prefixes: string[] = []
   const patterns: RegExp[] = []
   for (const entry of value as unknown[]) {
     if (entry instanceof RegExp) {
       // a global or sticky RegExp remembers lastIndex between requests
-      if (entry.global || entry.sticky) throw bad(entry, 'must not use the g or y flag')
+      if (entry.global || entry.sticky) throw invalidExempt(entry, 'must not use the g or y flag')
       patterns.push(entry)
-    } else if (typeof entry === 'string' && entry.charCodeAt(0) === 47) {
+    } else if (typeof entry === 'string' && entry.charCodeAt(0) === SLASH) {
       if (entry.endsWith('/')) prefixes.push(entry)
       else exact.add(entry)
     } else {
-      throw bad(entry, 'entries must be paths starting with "/" or RegExps')
+      throw invalidExempt(entry, 'entries must be paths starting with "/" or RegExps')
     }
   }
   return path => {
@@ -203,14 +110,14 @@ const answer = (status: number, body: string, location?: string): Answer => {
  */
 const originForm = (url: string): string | undefined => {
   let start = 0
-  if (url.charCodeAt(0) !== 47) {
+  if (url.charCodeAt(0) !== SLASH) {
     // absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]
     const sep = url.indexOf('://')
     if (sep < 1) return undefined
     let i = sep + 3
     while (i < url.length) {
       const c = url.charCodeAt(i)
-      if (c === 47 || c === 63) break // '/' or '?'
+      if (c === SLASH || c === QUESTION) break // '/' or '?'
       i++
     }
     if (i === url.length) return '/'
@@ -221,7 +128,7 @@ const originForm = (url: string): string | undefined => {
     if (c <= 32 || c === 127 || c > 255) return undefined
   }
   const rest = start === 0 ? url : url.slice(start)
-  return rest.charCodeAt(0) === 63 ? `/${rest}` : rest
+  return rest.charCodeAt(0) === QUESTION ? `/${rest}` : rest
 }
 
 /** Whether the request carries a forwarded-protocol header at all. */
@@ -239,7 +146,7 @@ const hostLines = (req: IncomingMessage): number => {
   return n
 }
 
-/** Compile `httpsRedirect`. @private */
+/** Compile `httpsRedirect`. @internal */
 const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = plainObject('httpsRedirect', value)
@@ -332,56 +239,8 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   }
 }
 
-const HSTS_KEYS = ['maxAge', 'includeSubDomains', 'preload', 'excludedHosts']
-const LOCAL_HOSTS = ['localhost', '*.localhost', '127.0.0.1', '[::1]']
-
-/** Compile `hsts`. @private */
-const compileHsts = (value: unknown): Feature | undefined => {
-  if (value === undefined || value === false) return undefined
-  const o = value === true ? {} : plainObject('hsts', value)
-  checkOptionNames(o, HSTS_KEYS, 'hsts')
-  const maxAge = o.maxAge ?? 31536000
-  // past MAX_SAFE_INTEGER a number prints as 1e+21: an invalid header
-  if (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge) || maxAge < 0) {
-    throw new ProxyAwareConfigError('hsts.maxAge', `must be a whole number of seconds (0 to ${Number.MAX_SAFE_INTEGER}), got ${show(maxAge)}`)
-  }
-  for (const key of ['includeSubDomains', 'preload']) {
-    if (o[key] !== undefined && typeof o[key] !== 'boolean') {
-      throw new ProxyAwareConfigError(`hsts.${key}`, `must be a boolean, got ${show(o[key])}`)
-    }
-  }
-  const includeSubDomains = o.includeSubDomains ?? true
-  const preload = o.preload ?? false
-  if (preload && (maxAge < 31536000 || !includeSubDomains)) {
-    throw new ProxyAwareConfigError(
-      'hsts.preload',
-      `needs maxAge >= 31536000 and includeSubDomains: true (the preload list's rules), got maxAge ${maxAge} and includeSubDomains ${includeSubDomains}`,
-    )
-  }
-  const excluded = compileHosts('hsts.excludedHosts', o.excludedHosts ?? LOCAL_HOSTS, false)
-  const header = `max-age=${maxAge}${includeSubDomains ? '; includeSubDomains' : ''}${preload ? '; preload' : ''}`
-  return {
-    onResponse(ctx: FeatureContext) {
-      const r = ctx.resolution
-      if (r.protocol !== 'https') return
-      if (r.hostname !== undefined && excluded(r.hostname)) return
-      const hooked = onHeaders(ctx.res, (headers, out) =>
-        hasHeader(headers, out, 'strict-transport-security')
-          ? headers
-          : addHeader(headers, out, 'Strict-Transport-Security', header))
-      if (!hooked) ctx.res.setHeader('Strict-Transport-Security', header)
-    },
-  }
-}
-
-/** `httpsRedirect`. @private */
+/** `httpsRedirect`. @internal */
 export const httpsRedirectFeature: FeatureCompiler = {
   options: ['httpsRedirect'],
   compile: options => compileHttpsRedirect(options.httpsRedirect),
-}
-
-/** `hsts`. @private */
-export const hstsFeature: FeatureCompiler = {
-  options: ['hsts'],
-  compile: options => compileHsts(options.hsts),
 }

@@ -1,19 +1,19 @@
 /**
  * Startup self-test of the Node internals the response hook (`onHeaders`
- * in cookies.ts) relies on: HTTP/1 `ServerResponse.prototype._storeHeader`
+ * in hook.ts) relies on: HTTP/1 `ServerResponse.prototype._storeHeader`
  * and the HTTP/2 compatibility layer sending its headers through
  * `res.stream.respond`. A Node release may change either; then
  * `secureCookies` and `hsts` would silently stop working, so they refuse to
  * start instead. The test runs the real hook on responses that are never
- * sent. @private
+ * sent. @internal
  */
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Http2ServerResponse } from 'node:http2'
 import { EventEmitter } from 'node:events'
 import { Socket } from 'node:net'
-import { addHeader, type HeaderSet, onHeaders } from './cookies.js'
-import { ProxyAwareConfigError } from './errors.js'
-import type { FeatureCompiler } from './features.js'
+import { ProxyAwareConfigError } from '../core/errors.js'
+import type { FeatureCompiler } from '../features/feature.js'
+import { addHeader, type HeaderSet, onHeaders } from './hook.js'
 
 const MARK = 'X-Proxy-Aware-Self-Test'
 const mark = (headers: HeaderSet, out: boolean): HeaderSet => addHeader(headers, out, MARK, '1')
@@ -56,7 +56,7 @@ const http2 = (): string | undefined => {
   return undefined
 }
 
-/** Run the self-test (uncached); returns what failed, or null. @private */
+/** Run the self-test (uncached); returns what failed, or null. @internal */
 export const selfTest = (): string | null => {
   try {
     // both shapes _storeHeader is handed: the response's own header map,
@@ -84,7 +84,7 @@ export const responseHookProblem = (): string | null => {
 
 /**
  * `compiler`, refusing to compile (when configured) on a Node whose
- * internals fail the self-test: never run without the hook. @private
+ * internals fail the self-test: never run without the hook. @internal
  */
 export const needsResponseHook = (
   compiler: FeatureCompiler,

@@ -1,27 +1,11 @@
 /**
- * `secureCookies`: every `Set-Cookie` on a response to an `https` request
- * gets the `Secure` attribute exactly once, whatever wrote it and whenever.
- *
- * Also the response hook HSTS uses: `onHeaders(res, edit)` runs `edit` on
- * the exact header set about to be serialised. @private
+ * The response hook: `onHeaders(res, edit)` runs `edit` on the exact header
+ * set about to be serialised (HTTP/1 `_storeHeader`, HTTP/2 `respond` /
+ * `pushStream`), whatever wrote the headers and whenever.
  */
 import { OutgoingMessage, ServerResponse } from 'node:http'
-import { checkOptionNames, ProxyAwareConfigError, show } from './errors.js'
-import type { Feature, FeatureCompiler, FeatureContext, Logger } from './features.js'
 
-/** Options of `secureCookies` (`true` means all defaults). @public */
-export interface SecureCookiesOptions {
-  /**
-   * Warn through the logger (Fastify's `request.log`, Express's `logger`
-   * option) about cookies browsers will reject: a `__Host-` cookie with
-   * `Domain` or without `Path=/`, and, on http responses, `__Host-` /
-   * `__Secure-` cookies and `SameSite=None` cookies.
-   * @default true
-   */
-  warn?: boolean
-}
-
-/** A header set in any of the shapes Node serialises. @private */
+/** A header set in any of the shapes Node serialises. @internal */
 export type HeaderSet =
   | Record<string, unknown>
   | unknown[]
@@ -33,7 +17,7 @@ export type HeaderSet =
  * (the same object when nothing changed). `out` is true when `headers` is
  * the response's own header map (`{ lowercased: [name, value] }`).
  */
-export type HeaderEdit = (headers: HeaderSet, out: boolean) => HeaderSet
+type HeaderEdit = (headers: HeaderSet, out: boolean) => HeaderSet
 
 // Node keeps the headers set with setHeader/appendHeader under this symbol;
 // writeHead passes that map (or, when none was set, its own argument
@@ -99,7 +83,7 @@ interface Respondable { stream?: Stream }
  * are not edited.
  *
  * Returns false when `res` is neither, and nothing is hooked.
- * @private
+ * @internal
  */
 export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
   if (res instanceof ServerResponse && kOutHeaders !== undefined && patchStoreHeader()) {
@@ -164,9 +148,9 @@ const sameName = (name: unknown, lower: string): boolean =>
  * Apply `map` to every value of header `lower` in `headers`, whatever its
  * shape. Returns `headers` itself when `map` changed nothing; a caller's
  * object or array is copied, never mutated; the response's own map is
- * updated in place. @private
+ * updated in place. @internal
  */
-const mapHeader = (
+export const mapHeader = (
   headers: HeaderSet,
   out: boolean,
   lower: string,
@@ -211,7 +195,7 @@ const mapHeader = (
   return copy ?? headers
 }
 
-/** Whether header `lower` is present in `headers`. @private */
+/** Whether header `lower` is present in `headers`. @internal */
 export const hasHeader = (headers: HeaderSet, out: boolean, lower: string): boolean => {
   if (headers == null) return false
   if (out) return (headers as Record<string, unknown>)[lower] !== undefined
@@ -228,7 +212,7 @@ export const hasHeader = (headers: HeaderSet, out: boolean, lower: string): bool
 
 /**
  * Add header `name: value` to `headers` (same shape rules as `mapHeader`).
- * @private
+ * @internal
  */
 export const addHeader = (headers: HeaderSet, out: boolean, name: string, value: string): HeaderSet => {
   if (headers == null) return { [name]: value }
@@ -249,145 +233,4 @@ export const addHeader = (headers: HeaderSet, out: boolean, name: string, value:
   for (const key in object) if (Object.hasOwn(object, key)) flat.push(key, object[key])
   flat.push(name, value)
   return flat as HeaderSet
-}
-
-/** What one `Set-Cookie` value says about itself. @private */
-interface CookieFacts {
-  /** the cookie name (before the first `=` of the name-value pair), trimmed */
-  name: string
-  secure: boolean
-  sameSiteNone: boolean
-  domain: boolean
-  /** the `Path` attribute value, or undefined when absent */
-  path: string | undefined
-}
-
-const isWs = (c: number) => c === 32 || c === 9
-
-/**
- * Read a `Set-Cookie` value (RFC 6265bis 5.6): the name-value pair runs to
- * the first `;`, attributes follow, separated by `;`, names compared
- * case-insensitively. A cookie named or valued `secure` is not the
- * attribute; a comma (as in `Expires=Wed, 21 Oct 2026 ...`) is just a
- * character. @private
- */
-const readCookie = (s: string): CookieFacts => {
-  const len = s.length
-  let semi = s.indexOf(';')
-  if (semi < 0) semi = len
-  let eq = s.indexOf('=')
-  if (eq < 0 || eq > semi) eq = -1
-  let ns = 0
-  let ne = eq < 0 ? 0 : eq // no `=`: a nameless cookie (the pair is its value)
-  while (ns < ne && isWs(s.charCodeAt(ns))) ns++
-  while (ne > ns && isWs(s.charCodeAt(ne - 1))) ne--
-  const facts: CookieFacts = { name: s.slice(ns, ne), secure: false, sameSiteNone: false, domain: false, path: undefined }
-  let i = semi + 1
-  while (i < len) {
-    let end = s.indexOf(';', i)
-    if (end < 0) end = len
-    let as = i
-    while (as < end && isWs(s.charCodeAt(as))) as++
-    let an = as
-    while (an < end && s.charCodeAt(an) !== 61) an++ // '='
-    let ae = an
-    while (ae > as && isWs(s.charCodeAt(ae - 1))) ae--
-    const attr = s.slice(as, ae).toLowerCase()
-    let vs = an + 1
-    let ve = end
-    while (vs < ve && isWs(s.charCodeAt(vs))) vs++
-    while (ve > vs && isWs(s.charCodeAt(ve - 1))) ve--
-    if (attr === 'secure') facts.secure = true
-    else if (attr === 'domain') facts.domain = true
-    else if (attr === 'path') facts.path = an < end ? s.slice(vs, ve) : ''
-    else if (attr === 'samesite') facts.sameSiteNone = an < end && s.slice(vs, ve).toLowerCase() === 'none'
-    i = end + 1
-  }
-  return facts
-}
-
-/** `s` starts with `prefix` (lower case), case-insensitively. */
-const startsWithI = (s: string, prefix: string) =>
-  s.length >= prefix.length && s.slice(0, prefix.length).toLowerCase() === prefix
-
-/**
- * Why browsers will reject a cookie (its name prefix rules, or
- * `SameSite=None` over http), or undefined. Called after `Secure` was
- * added on https, so only what proxy-aware cannot fix is reported.
- */
-const cookieProblem = (facts: CookieFacts, secureOrigin: boolean): string | undefined => {
-  const host = startsWithI(facts.name, '__host-')
-  if (!host && !startsWithI(facts.name, '__secure-')) {
-    return !secureOrigin && facts.sameSiteNone ? 'a SameSite=None cookie set over http is rejected by browsers' : undefined
-  }
-  const prefix = host ? '__Host-' : '__Secure-'
-  if (!secureOrigin) return `a ${prefix} cookie set over http is rejected by browsers`
-  if (host && facts.domain) return 'a __Host- cookie must not have a Domain attribute'
-  if (host && facts.path !== '/') return 'a __Host- cookie must have Path=/'
-  return undefined
-}
-
-/** Append `; Secure` to a cookie string, respecting a trailing `;`. */
-const addSecure = (s: string): string => {
-  let end = s.length
-  while (end > 0 && isWs(s.charCodeAt(end - 1))) end--
-  return end > 0 && s.charCodeAt(end - 1) === 59 ? `${s.slice(0, end)} Secure` : `${s}; Secure`
-}
-
-
-/**
- * Compile `secureCookies` (`true`, `false`, `undefined` or an options
- * object). @private
- */
-const compileSecureCookies = (value: unknown): Feature | undefined => {
-  if (value === undefined || value === false) return undefined
-  if (value !== true && (value === null || typeof value !== 'object' || Array.isArray(value))) {
-    throw new ProxyAwareConfigError('secureCookies', `must be true, false or an options object, got ${show(value)}`)
-  }
-  let warn = true
-  if (value !== true) {
-    checkOptionNames(value, ['warn'], 'secureCookies')
-    const w = (value as SecureCookiesOptions).warn
-    if (w !== undefined && typeof w !== 'boolean') {
-      throw new ProxyAwareConfigError('secureCookies.warn', `must be a boolean, got ${show(w)}`)
-    }
-    warn = w ?? true
-  }
-  return {
-    onResponse(ctx: FeatureContext) {
-      const secure = ctx.resolution.protocol === 'https'
-      // Over http cookies are left alone; only prefix warnings are useful.
-      if (!secure && !warn) return
-      const log: Logger = ctx.log
-      const fix = (cookie: unknown): unknown => {
-        if (cookie === undefined || cookie === null) return cookie
-        const s = typeof cookie === 'string' ? cookie : String(cookie)
-        const facts = readCookie(s)
-        if (warn) {
-          const problem = cookieProblem(facts, secure)
-          if (problem !== undefined) log.warn({ cookie: facts.name }, `proxy-aware: secureCookies: ${problem}`)
-        }
-        return secure && !facts.secure ? addSecure(s) : cookie
-      }
-      const map = (value: unknown): unknown => {
-        if (!Array.isArray(value)) return fix(value)
-        let copy: unknown[] | undefined
-        for (let i = 0; i < value.length; i++) {
-          const v = fix(value[i])
-          if (v === value[i]) continue
-          copy ??= value.slice()
-          copy[i] = v
-        }
-        return copy ?? value
-      }
-      const hooked = onHeaders(ctx.res, (headers, out) => mapHeader(headers, out, 'set-cookie', map))
-      if (!hooked) log.warn({}, 'proxy-aware: secureCookies: this response is neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone')
-    },
-  }
-}
-
-/** The `secureCookies` feature. @private */
-export const secureCookiesFeature: FeatureCompiler = {
-  options: ['secureCookies'],
-  compile: options => compileSecureCookies(options.secureCookies),
 }

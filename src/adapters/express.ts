@@ -1,0 +1,194 @@
+/**
+ * The Express glue: request getters on the app's prototypes, the `trust
+ * proxy` setting, and the middleware that runs the features (wrapped by
+ * `src/express.ts`).
+ */
+import type { NextFunction, Request, Response } from 'express'
+import { checkLogger, type Logger } from '../core/options.js'
+import { compileEngine } from '../engine/index.js'
+import type { TrustProxyOptions } from '../engine/options.js'
+import type { Resolution } from '../engine/resolution.js'
+import type { TrustFunction } from '../engine/trust.js'
+import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
+import {
+  type ClientCertError,
+  type ClientCertificate,
+  clientCertErrorOf,
+  clientCertOf,
+} from '../features/client-cert/index.js'
+import { type ProxyProtocolInfo, proxyProtocolOf } from '../proxy-protocol/info.js'
+
+
+/** Options of the Express middleware. @public */
+export interface ExpressTrustProxyOptions extends TrustProxyOptions {
+  /**
+   * Where warnings and rejected requests are reported (pino-compatible).
+   * Express has no logger of its own. @default a logger that drops everything
+   */
+  logger?: Logger
+}
+
+declare global {
+  // Express's Request type lives in the global Express namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /**
+       * Everything proxy-aware decided about this request: client IP, the
+       * chain walked, protocol, host, and why the walk stopped.
+       */
+      proxyAware: Resolution
+      /** the verified, allowed client certificate (`clientCert` option), or undefined */
+      readonly clientCert: ClientCertificate | undefined
+      /** why there is no accepted client certificate, or undefined */
+      readonly clientCertError: ClientCertError | undefined
+      /**
+       * The PROXY protocol header of this request's connection (server
+       * wrapped with `proxyProtocol()` from `proxy-aware/proxy-protocol`),
+       * or undefined.
+       */
+      readonly proxyProtocol: ProxyProtocolInfo | undefined
+    }
+  }
+}
+
+/** The middleware, with the compiled trust predicate attached. @public */
+export interface TrustProxyMiddleware {
+  (req: Request, res: Response, next: NextFunction): void
+  /** The compiled predicate, also installed as the app's `trust proxy` (`trust: true` is installed as `true`). */
+  trust: TrustFunction
+}
+
+
+type Readers = Record<string, (r: Resolution, req: Request) => unknown>
+/** what warnIfPartial reads of an Express router (4 and 5 alike) */
+type Stack = { stack: Array<{ handle: unknown, route?: unknown, name?: string }> }
+
+/** every getter proxy-aware installed and every trust predicate it set as `trust proxy`, in any app */
+const ours = new WeakSet<object>()
+/** the getter `name` has on the prototypes above `proto`, if any */
+const getterAbove = (proto: object, name: string): ((this: unknown) => unknown) | undefined => {
+  for (let p = Object.getPrototypeOf(proto) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    const d = Object.getOwnPropertyDescriptor(p, name)
+    if (d !== undefined) return d.get
+  }
+  return undefined
+}
+
+/** What each request property reports, from the resolution (Express 5). */
+const READERS_5: Readers = {
+  proxyAware: r => r,
+  ip: r => r.ip,
+  // Express's order: client first, the socket peer left out
+  // (a trusted Unix-socket peer has no address and is not in r.ips)
+  ips: r => (r.peer === undefined ? r.ips.slice() : r.ips.slice(1)).reverse(),
+  protocol: r => r.protocol,
+  secure: r => r.secure,
+  host: r => r.host,
+  hostname: r => r.hostname,
+  clientCert: (_r, req) => clientCertOf(req),
+  clientCertError: (_r, req) => clientCertErrorOf(req),
+  proxyProtocol: (_r, req) => proxyProtocolOf(req),
+}
+/** Express 4's req.host is (a deprecated alias of) the hostname, no port. */
+const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
+
+/** The Express middleware running `features` (see `trustProxy` in src/express.ts). */
+export function expressMiddleware(options: ExpressTrustProxyOptions, features: readonly FeatureCompiler[]): TrustProxyMiddleware {
+  const engine = compileEngine(options, ['logger'], features)
+  const { resolve, trust } = engine
+  const log = checkLogger('logger', options.logger)
+  ours.add(trust)
+  const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
+  // marks the requests that came through this middleware
+  const kPassed = Symbol('proxy-aware.passed')
+  type Marked = Request & { [kPassed]?: true }
+  const trustEveryone = options.trust === true
+  // the apps whose request prototype carries our getters
+  const installed = new WeakSet<object>()
+
+  /**
+   * Getters on an app's request prototype (`app.request`): defined once,
+   * they cost nothing per request, whereas own accessors defined on every
+   * request cost ~15 µs (V8 turns the request into a dictionary object).
+   * They answer for every request of the app and its sub-apps, not only
+   * those that pass the middleware: a route before it, outside its mount
+   * path or a limiter ahead of it would otherwise reach Express's getters,
+   * which read the `trust proxy` set below the Express way (X-Forwarded-Host
+   * whatever `forwardedHost` says, the leftmost X-Forwarded-Proto).
+   */
+  const install = (proto: object, readers: Readers) => {
+    for (const name of Object.keys(readers)) {
+      const read = readers[name]!
+      const before = Object.getOwnPropertyDescriptor(proto, name)?.get
+      const get = function (this: Marked) {
+        if (this[kPassed] !== true) {
+          // another proxy-aware middleware installed earlier on this app, or
+          // on the app this one is mounted in, answers requests that did not
+          // pass this one (it decides for them the same way, in turn)
+          const up = before ?? getterAbove(proto, name)
+          if (up !== undefined && ours.has(up)) return up.call(this) as unknown
+        }
+        return read(result(this), this)
+      }
+      ours.add(get)
+      Object.defineProperty(proto, name, { configurable: true, enumerable: true, get })
+    }
+  }
+  const warnIfPartial = (req: Request) => {
+    // until the first request through the middleware, Express answered with
+    // a setting the app chose: warn when that was looser than no trust
+    const prior: unknown = req.app.get('trust proxy')
+    if (prior !== false && !(prior === true && trustEveryone) && !ours.has(prior as object)) {
+      log.warn({ trustProxy: String(prior) }, 'proxy-aware: the app set trust proxy itself; routes before the middleware used it until the first request passed the middleware; leave it unset')
+    }
+    // the getters cover the whole app; the policies only what comes after
+    // the middleware, and the getters nothing of an app this one is mounted in
+    if (req.baseUrl !== '') {
+      log.warn({ mountPath: req.baseUrl }, `proxy-aware: the middleware runs under ${req.baseUrl}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`)
+      return
+    }
+    // Express 4 keeps the router in app._router, Express 5 in app.router
+    const app = req.app as unknown as { _router?: Stack, router: Stack }
+    const { stack } = app._router ?? app.router
+    const at = stack.findIndex(layer => layer.handle === middleware)
+    const routes = stack.slice(0, Math.max(at, 0)).filter(layer => layer.route !== undefined || layer.name === 'router' || layer.name === 'mounted_app').length
+    if (routes > 0) log.warn({ routes }, `proxy-aware: ${routes} route(s) or router(s) come before the middleware: its policies do not run for them; mount it first`)
+  }
+  // without Express (plain http, connect): own accessors on the request
+  const own: PropertyDescriptorMap = {}
+  for (const name of Object.keys(READERS_5)) {
+    const read = READERS_5[name]!
+    own[name] = { configurable: true, enumerable: true, get(this: Request) { return read(result(this), this) } }
+  }
+
+  const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
+    const app = req.app as Request['app'] | undefined
+    if (app === undefined) {
+      Object.defineProperties(req, own)
+    } else {
+      if (!installed.has(app)) {
+        installed.add(app)
+        warnIfPartial(req)
+        // Keep Express's own setting in agreement, so libraries that read it
+        // (express-rate-limit's validations) see the same decision; `true`
+        // stays `true`, so their warnings about trusting everyone still fire.
+        app.set('trust proxy', trustEveryone ? true : trust)
+        // req.param() is Express 4 only (removed in 5)
+        install((app as unknown as { request: object }).request, typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5)
+      }
+      ;(req as Marked)[kPassed] = true
+    }
+    if (engine.hasFeatures) {
+      const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }
+      const answer = engine.run(ctx)
+      if (answer !== undefined) {
+        sendAnswer(req, res, answer)
+        return
+      }
+    }
+    next()
+  } as TrustProxyMiddleware
+  middleware.trust = trust
+  return middleware
+}

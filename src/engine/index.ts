@@ -1,0 +1,75 @@
+/**
+ * The trust engine: `compileEngine(options, ...)` validates the options once
+ * (step 1, `normalizeOptions`), compiles the per-request resolver (step 2,
+ * `compileResolver`) and the features (step 3, `compilePolicies`).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { type Logger, silentLogger } from '../core/options.js'
+import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
+import type { ClientCertOptions } from '../features/client-cert/options.js'
+import type { HttpsOptions } from '../features/index.js'
+import { normalizeOptions, type TrustProxyOptions } from './options.js'
+import { compilePolicies, type Policies } from './policies.js'
+import type { RequestLike, Resolution } from './resolution.js'
+import { compileResolver } from './resolver.js'
+import type { TrustFunction } from './trust.js'
+
+/** The compiled trust engine. @public */
+export interface TrustProxy {
+  /**
+   * Decide client IP, protocol and host for `req`. The result is cached on
+   * the request: calling again returns the same object.
+   */
+  resolve(req: RequestLike): Resolution
+  /**
+   * The compiled predicate, usable as Express's `trust proxy` setting or
+   * Fastify's `trustProxy`. Accepts any address form proxy-aware accepts
+   * (a port or a zone id is dropped); returns false for anything that is
+   * not an IP, and for `0.0.0.0` / `::`.
+   */
+  trust: TrustFunction
+  /** The normalised options. */
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
+  /**
+   * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
+   * client certificates) for a plain Node `http`/`https` server. Returns
+   * true when proxy-aware has answered the request itself (a redirect, a
+   * 400 or a 403): the app must then not handle it.
+   *
+   * @example
+   * http.createServer((req, res) => {
+   *   if (proxy.handle(req, res)) return
+   *   res.end(`hello ${proxy.resolve(req).ip}`)
+   * })
+   */
+  handle(req: IncomingMessage, res: ServerResponse, log?: Logger): boolean
+}
+
+/** The engine as the adapters see it: the public face and the compiled features. */
+export interface Engine extends TrustProxy, Policies {}
+
+/**
+ * Compile the options into a trust engine running `featureList`. Adapters
+ * own a few options of their own (`adapterOptions`, e.g. Express's `logger`).
+ * Throws `ProxyAwareConfigError` for anything doubtful.
+ */
+export function compileEngine(
+  options: TrustProxyOptions,
+  adapterOptions: readonly string[],
+  featureList: readonly FeatureCompiler[],
+): Engine {
+  const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions])
+  const { resolve, trust } = compileResolver(config)
+  const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
+  /** The features for a plain Node server: answer, or hook the response. */
+  const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
+    const answer = run({ req, res, resolution: resolve(req), log, route: undefined })
+    if (answer === undefined) return false
+    sendAnswer(req, res, answer)
+    return true
+  }
+  return { resolve, trust, options: config.options, handle, run, hasFeatures, hasPhase }
+}
+
+/** The public face of an engine: what `createTrustProxy` returns. */
+export const publicFace = ({ resolve, trust, options, handle }: Engine): TrustProxy => ({ resolve, trust, options, handle })

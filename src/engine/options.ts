@@ -1,0 +1,140 @@
+/**
+ * The trust engine's own options: their type and their normalisation.
+ */
+import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { bool, integerIn } from '../core/options.js'
+import type { ClientCertOptions } from '../features/client-cert/options.js'
+import type { HttpsOptions } from '../features/index.js'
+import { compileTrust, type Matcher, type TrustOption } from './trust.js'
+
+/** A forwarding convention to read. @public */
+export type HeaderConvention = 'x-forwarded' | 'forwarded'
+
+/** Options of the trust engine, shared by the core and both adapters. @public */
+export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
+  /**
+   * Which peers are proxies whose forwarded headers are believed. Required.
+   * IPs, CIDRs, `ip/netmask`, presets (`loopback`, `linklocal`,
+   * `uniquelocal`, `private`), as a comma-separated string or an array; a
+   * function `(address, hop) => boolean`; a hop count >= 1 (warns); or `true`
+   * (trust every hop: the client then chooses its own IP).
+   */
+  trust: TrustOption
+  /**
+   * Forwarding conventions to read, in priority order: the first one whose
+   * client-IP header is present on the request is used.
+   * @default ['x-forwarded']
+   */
+  headers?: readonly HeaderConvention[]
+  /**
+   * Take the host from `X-Forwarded-Host` / `Forwarded: host=` when the
+   * peer is trusted. Off by default: host injection poisons password-reset
+   * links and redirects.
+   * @default false
+   */
+  forwardedHost?: boolean
+  /**
+   * Which `X-Forwarded-Proto` value is believed when it holds several.
+   * `'nearest'`: the rightmost, written by the nearest proxy that writes one.
+   * `'hop'`: when it has as many values as `X-Forwarded-For` has entries, the
+   * value paired with the client's entry (ASP.NET Core's rule); correct only
+   * if every trusted proxy appends to both headers, since a proxy that passes
+   * X-Forwarded-Proto through (nginx's default) lets the client's own value
+   * be paired with the client.
+   * @default 'nearest'
+   */
+  protoPairing?: 'nearest' | 'hop'
+  /**
+   * Most forwarded entries walked per request. Past it the walk stops and
+   * the last address reached is the client.
+   * @default 20
+   */
+  maxHops?: number
+  /**
+   * Trust a peer on a Unix domain socket (which has no address), e.g. an
+   * nginx `proxy_pass http://unix:/run/app.sock`.
+   * @default false
+   */
+  trustUnixSocket?: boolean
+}
+
+/** Option names the core understands; features and adapters add their own. */
+const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket'] as const
+
+/** Validate `headers`: one or both conventions, in priority order. */
+const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
+  if (value === undefined) return ['x-forwarded']
+  if (
+    !Array.isArray(value) || value.length === 0 || value.length > 2 ||
+    // Array.from visits holes too: [, 'forwarded'] is refused
+    Array.from(value).some(v => v !== 'x-forwarded' && v !== 'forwarded') ||
+    new Set(value).size !== value.length
+  ) {
+    throw new ProxyAwareConfigError(
+      'headers',
+      `must be ['x-forwarded'], ['forwarded'] or both in priority order, got ${show(value)}`,
+    )
+  }
+  return Object.freeze([...value])
+}
+
+/** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
+export type NormalizedOptions = Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
+
+/** What the resolver is compiled from: the options, checked and digested. */
+export interface EngineConfig {
+  /** the normalised options (frozen) */
+  options: NormalizedOptions
+  /** the compiled `trust` list */
+  match: Matcher
+  /** `match` depends only on its arguments (not a user function): its verdicts may be cached */
+  pure: boolean
+  readXForwarded: boolean
+  readForwarded: boolean
+  /** `Forwarded` wins when both conventions are present */
+  forwardedFirst: boolean
+  forwardedHost: boolean
+  /** protoPairing 'hop' */
+  pairByHop: boolean
+  maxHops: number
+  trustUnixSocket: boolean
+}
+
+/**
+ * Step 1 of compiling an engine: check every option (names included:
+ * `knownOptions` are those of the features and the adapter) and normalise
+ * the engine's own. Throws `ProxyAwareConfigError` naming the option.
+ */
+export function normalizeOptions(options: TrustProxyOptions, knownOptions: readonly string[]): EngineConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
+  }
+  checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
+  const compiled = compileTrust(options.trust)
+  const headers = normalizeHeaders(options.headers)
+  const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
+  const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)
+  const protoPairing = options.protoPairing === undefined ? 'nearest' : options.protoPairing
+  if (protoPairing !== 'nearest' && protoPairing !== 'hop') {
+    throw new ProxyAwareConfigError('protoPairing', `must be 'nearest' or 'hop', got ${show(protoPairing)}`)
+  }
+  const maxHops = integerIn('maxHops', options.maxHops ?? 20, 1, 1000)
+  if (compiled.hopCount) {
+    process.emitWarning(
+      `proxy-aware: trust: ${show(options.trust)} is a hop count. Any client that reaches the app directly is believed (its X-Forwarded-* headers are read as if a proxy had sent them). List your proxies' addresses instead.`,
+      { code: 'PROXY_AWARE_HOP_COUNT', type: 'SecurityWarning' },
+    )
+  }
+  return {
+    options: Object.freeze({ trust: options.trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket }),
+    match: compiled.match,
+    pure: compiled.pure,
+    readXForwarded: headers.includes('x-forwarded'),
+    readForwarded: headers.includes('forwarded'),
+    forwardedFirst: headers[0] === 'forwarded',
+    forwardedHost,
+    pairByHop: protoPairing === 'hop',
+    maxHops,
+    trustUnixSocket,
+  }
+}
