@@ -9,7 +9,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { certs, tlsServerOptions } from './support/certs.js'
-import { CLIENT, PROXY, siteRequest as request } from './support/http.js'
+import { CLIENT, PROXY, request as direct, siteRequest as request } from './support/http.js'
 
 // two Nest start-ups per platform: more than tap's default 30 s on a busy machine
 t.setTimeout(240_000)
@@ -73,12 +73,12 @@ for (const platform of ['express', 'fastify']) {
     const port = await start(t, platform, { trust: [], clientCert: { mode: 'optional' } }, {
       key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false,
     })
-    const withCert = await request(port, { secure: true, client: c.valid })
+    const withCert = await direct(port, { secure: true, client: c.valid })
     t.equal(withCert.status, 200)
     t.same(JSON.parse(withCert.body), { ip: '127.0.0.1', protocol: 'https', host: `127.0.0.1:${port}`, cert: 'client-one' })
-    const without = await request(port, { secure: true })
+    const without = await direct(port, { secure: true })
     t.same(JSON.parse(without.body), { ip: '127.0.0.1', protocol: 'https', host: `127.0.0.1:${port}`, cert: null })
-    const untrusted = await request(port, { secure: true, client: c.wrongCa })
+    const untrusted = await direct(port, { secure: true, client: c.wrongCa })
     t.same(JSON.parse(untrusted.body).cert, null, 'a certificate from another CA is not reported')
   })
 }
