@@ -9,6 +9,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import ts from 'typescript'
+import { childEnv } from './support/child-env.js'
 
 // one process per module, on a machine that may be busy
 t.setTimeout(5 * 60_000)
@@ -20,7 +21,7 @@ const modules = readdirSync(src, { recursive: true, encoding: 'utf8' })
 
 const importFirst = (file: string) => new Promise<{ code: number, stderr: string }>(resolve => {
   const code = `await import(${JSON.stringify(pathToFileURL(file).href)})`
-  execFile(process.execPath, ['--input-type=module', '-e', code], (err, _stdout, stderr) =>
+  execFile(process.execPath, ['--input-type=module', '-e', code], { env: childEnv() }, (err, _stdout, stderr) =>
     resolve({ code: err === null ? 0 : 1, stderr }))
 })
 

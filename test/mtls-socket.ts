@@ -18,6 +18,7 @@ import {
 } from '../src/index.js'
 import { certs, type Pair, rogueContextOptions, tlsServerOptions } from './support/certs.js'
 import { listen, recorder, request } from './support/http.js'
+import { childEnv } from './support/child-env.js'
 
 const c = certs()
 /** the part of a tap test the helpers use */
@@ -367,7 +368,7 @@ t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not 
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'extra.pem'), c.otherRoot.cert)
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('fixtures/sni-no-ca-server.ts', import.meta.url))], {
-    env: { ...process.env, NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') },
+    env: childEnv({ NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') }),
     stdio: ['pipe', 'pipe', 'inherit'],
   })
   t.teardown(() => { child.kill() })

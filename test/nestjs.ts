@@ -10,6 +10,7 @@ import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { certs, tlsServerOptions } from './support/certs.js'
 import { CLIENT, PROXY, request as direct, siteRequest as request } from './support/http.js'
+import { childEnv } from './support/child-env.js'
 
 // two Nest start-ups per platform: more than tap's default 30 s on a busy machine
 t.setTimeout(240_000)
@@ -19,7 +20,7 @@ const child = fileURLToPath(new URL('./fixtures/nestjs-app.ts', import.meta.url)
 /** Start the Nest app in a child; resolves to its port. */
 const start = async (t: Tap, platform: string, options: object, https?: object): Promise<number> => {
   const proc = spawn(process.execPath, ['--import', 'tsx/esm', child], {
-    env: { ...process.env, NEST_TEST: JSON.stringify({ platform, options, https }) },
+    env: childEnv({ NEST_TEST: JSON.stringify({ platform, options, https }) }),
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   t.teardown(async () => {

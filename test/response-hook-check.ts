@@ -10,18 +10,19 @@ import { createTrustProxy } from '../src/index.js'
 import { ServerResponse } from 'node:http'
 import { secureCookiesFeature } from '../src/features/secure-cookies.js'
 import { needsResponseHook, responseHookProblem, selfTest } from '../src/response/self-test.js'
+import { childEnv } from './support/child-env.js'
 
 // seven Node start-ups: more than tap's default 30 s on a busy machine
 t.setTimeout(180_000)
 
 const child = fileURLToPath(new URL('./fixtures/hook-check-child.ts', import.meta.url))
 type Result = { ok?: true, name?: string, option?: string, message?: string }
-// tsx, not tap's slower TypeScript loader; tap's NODE_OPTIONS (inherited)
-// still collects the child's coverage
+// tsx, not tap's slower TypeScript loader; the child's coverage is not
+// collected (see support/child-env.ts)
 const run = (simulation: string, options: object[]) => JSON.parse(execFileSync(
   process.execPath,
   ['--import', 'tsx/esm', '--enable-source-maps', child, simulation, JSON.stringify(options)],
-  { encoding: 'utf8' },
+  { encoding: 'utf8', env: childEnv() },
 )) as Result[]
 
 t.test('this Node passes the self-test', async t => {
