@@ -16,6 +16,7 @@ import { formatParsed, INVALID, parseRequestAddress } from '../parse/ip.js'
 import { countEntries, headerString, ListCursor, protoOf } from '../parse/list.js'
 import { CORE_OPTIONS, normalizeHeaders, type TrustProxyOptions } from './options.js'
 import type { RequestLike, Resolution, StopReason } from './resolution.js'
+import { checkPlatform } from './presets.js'
 import { compileTrust, type Matcher, type TrustFunction } from './trust.js'
 
 /** The compiled trust engine. @public */
@@ -33,7 +34,7 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns
@@ -74,7 +75,11 @@ export function compileEngine(
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
   checkOptionNames(options, [...CORE_OPTIONS, ...featureList.flatMap(f => f.options), ...adapterOptions])
-  const compiled = compileTrust(options.trust)
+  const compiled = compileTrust(options.trust, options)
+  checkPlatform(options.platform)
+  if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
+    throw new ProxyAwareConfigError('gcpForwardingRule', `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`)
+  }
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
   const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)

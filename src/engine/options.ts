@@ -4,6 +4,7 @@
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import type { Platform } from './presets.js'
 import type { TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
@@ -19,6 +20,18 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * (trust every hop: the client then chooses its own IP).
    */
   trust: TrustOption
+  /**
+   * Confirms the platform the app runs on, for the platform presets (`fly`,
+   * `heroku`, `vercel`), which trust whatever connects to the app and so
+   * refuse to activate without it (or the platform's own environment
+   * variable: `FLY_APP_NAME`, `DYNO`, `VERCEL`).
+   */
+  platform?: Platform
+  /**
+   * With the `gcp-lb` preset (required there): the load balancer's
+   * external IP address(es), which Google appends after the client's.
+   */
+  gcpForwardingRule?: string | readonly string[]
   /**
    * Forwarding conventions to read, in priority order: the first one whose
    * client-IP header is present on the request is used.
@@ -58,7 +71,7 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
 }
 
 /** Option names the core understands; adapters add their own. @private */
-export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket'] as const
+export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket', 'platform', 'gcpForwardingRule'] as const
 
 export const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
   if (value === undefined) return ['x-forwarded']

@@ -265,7 +265,7 @@ export interface ClientCertFeature {
 
 /** Compile `clientCert` into a feature. @private */
 export function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
-  const config = compileClientCert(options.clientCert, options.trust)
+  const config = compileClientCert(options.clientCert, options.trust, options)
   if (config === undefined) return undefined
   const fwd = config.forwarded
   const cache: ForwardedCache = new Map()
