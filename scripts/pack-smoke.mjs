@@ -1,5 +1,6 @@
 // Pack the package, install the tarball into a scratch project, and import
-// all three entry points from it in both ESM and CommonJS.
+// every entry point from it in both ESM and CommonJS. proxy-aware/otel must
+// load without OpenTelemetry installed (none is installed here).
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,17 +21,21 @@ try {
     if (r.ip !== '203.0.113.9') throw new Error('core: wrong ip ' + r.ip)
     if (typeof fastifyEntry.trustProxy !== 'function' || fastifyEntry.default !== fastifyEntry.trustProxy) throw new Error('fastify entry')
     if (typeof expressEntry.trustProxy !== 'function' || expressEntry.default !== expressEntry.trustProxy) throw new Error('express entry')
+    if (typeof otelEntry.otelHooks !== 'function' || otelEntry.default !== otelEntry.otelHooks) throw new Error('otel entry')
+    const attrs = otelEntry.otelHooks({ trust: 'loopback' }).startIncomingSpanHook({ headers: { host: 'a.example', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
+    if (attrs['client.address'] !== '203.0.113.9') throw new Error('otel: wrong client.address ' + attrs['client.address'])
     const app = Fastify()
     await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
     app.get('/', req => req.ip)
     const res = await app.inject({ url: '/', headers: { 'x-forwarded-for': '198.51.100.7' } })
     if (res.body !== '198.51.100.7') throw new Error('fastify: wrong ip ' + res.body)
-    console.log(MODE + ': all three entry points load and work')
+    console.log(MODE + ': all four entry points load and work')
   `
   writeFileSync(join(dir, 'esm.mjs'), `
     import * as core from 'proxy-aware'
     import * as fastifyEntry from 'proxy-aware/fastify'
     import * as expressEntry from 'proxy-aware/express'
+    import * as otelEntry from 'proxy-aware/otel'
     import Fastify from 'fastify'
     const MODE = 'ESM'
     ${checks}`)
@@ -38,6 +43,7 @@ try {
     const core = require('proxy-aware')
     const fastifyEntry = require('proxy-aware/fastify')
     const expressEntry = require('proxy-aware/express')
+    const otelEntry = require('proxy-aware/otel')
     const Fastify = require('fastify')
     const MODE = 'CommonJS'
     ;(async () => { ${checks} })().catch(e => { console.error(e); process.exit(1) })`)

@@ -2,7 +2,7 @@
  * proxy-aware: the framework-free core. Imports no framework.
  * @module
  */
-import { compileEngine, type TrustProxy } from './engine/index.js'
+import { compileEngine, publicFace, type TrustProxy } from './engine/index.js'
 import type { TrustProxyOptions } from './engine/options.js'
 import { DEFAULT_FEATURES } from './features/index.js'
 
@@ -46,5 +46,5 @@ export {
  * @public
  */
 export function createTrustProxy(options: TrustProxyOptions): TrustProxy {
-  return compileEngine(options, [], DEFAULT_FEATURES)
+  return publicFace(compileEngine(options, [], DEFAULT_FEATURES))
 }

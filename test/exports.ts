@@ -2,6 +2,7 @@ import t from 'tap'
 import * as core from '../src/index.js'
 import * as fastifyEntry from '../src/fastify.js'
 import * as expressEntry from '../src/express.js'
+import * as otelEntry from '../src/otel/index.js'
 
 t.test('entry points export what the README promises', async t => {
   t.type(core.createTrustProxy, 'function')
@@ -12,4 +13,6 @@ t.test('entry points export what the README promises', async t => {
   t.equal(expressEntry.default, expressEntry.trustProxy)
   t.equal(fastifyEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
   t.equal(expressEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
+  t.equal(otelEntry.default, otelEntry.otelHooks)
+  t.equal(otelEntry.ProxyAwareConfigError, core.ProxyAwareConfigError)
 })

@@ -7,6 +7,7 @@ import { createTrustProxy, ProxyAwareConfigError, type TrustProxyOptions } from 
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
 import { CLIENT, listen, PROXY, raw, recorder, request, tls } from './fixtures/https-helpers.js'
+import { engineOf } from './fixtures/engine.js'
 
 type Options = Omit<TrustProxyOptions, 'trust'> & { trust?: TrustProxyOptions['trust'] }
 
@@ -75,8 +76,8 @@ t.test('configuration errors name the option and the value', async t => {
   // the adapters validate the same way, at startup
   t.throws(() => trustProxyExpress({ trust: PROXY, httpsRedirect: {} }), { option: 'httpsRedirect', message: /needs `host`/ })
   // off unless configured
-  t.equal(createTrustProxy({ trust: PROXY }).hasFeatures, false)
-  t.equal(createTrustProxy({ trust: PROXY, httpsRedirect: undefined }).hasFeatures, false)
+  t.equal(engineOf({ trust: PROXY }).hasFeatures, false)
+  t.equal(engineOf({ trust: PROXY, httpsRedirect: undefined }).hasFeatures, false)
 })
 
 t.test('http is redirected; https, directly or from a trusted proxy, is not', async t => {
@@ -269,11 +270,11 @@ t.test('paths and queries are kept byte for byte and never leave our host', asyn
   t.equal((await raw(port, 'GET evil.com/x HTTP/1.1\r\nHost: good.com')).status, 400)
   // Latin-1 bytes that Node lets through are kept; a character that cannot
   // go in a header line is refused
-  const core = createTrustProxy({ trust: PROXY, httpsRedirect: ALLOWED })
+  const core = engineOf({ trust: PROXY, httpsRedirect: ALLOWED })
   const fake = (url: string) => {
     const req = new http.IncomingMessage(null as never)
     Object.assign(req, { url, method: 'GET', headers: { host: 'good.com' }, rawHeaders: ['Host', 'good.com'] })
-    return core.check({ req, res: null as never, resolution: core.resolve(req), log: recorder(), route: undefined })
+    return core.run({ req, res: null as never, resolution: core.resolve(req), log: recorder(), route: undefined })
   }
   t.equal(fake('/\u00e9')?.headers.location, 'https://good.com/\u00e9')
   t.equal(fake('/\u0100')?.status, 400)

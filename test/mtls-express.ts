@@ -4,7 +4,7 @@ import http from 'node:http'
 import https from 'node:https'
 import t from 'tap'
 import { clientCertPolicy, trustProxy } from '../src/express.js'
-import { assertClientCertServer } from '../src/index.js'
+import { assertClientCertServer, createTrustProxy } from '../src/index.js'
 import { certs } from './fixtures/certs.js'
 import { urlPem } from './fixtures/forwarded-certs.js'
 import { get, getTls, listen, recordingLogger, rogueContextOptions, tlsServerOptions } from './fixtures/mtls-helpers.js'
@@ -129,4 +129,32 @@ t.test('Express: an SNI context trusting another CA does not widen the server ca
   t.match(JSON.parse(res.body).error, { reason: 'untrusted', detail: /configured CA/ }, 'not attached through the SNI context')
   t.equal((await getTls({ port, path: '/admin', client: c.wrongCa, servername: 'rogue.test' })).status, 403)
   t.equal((await getTls({ port, path: '/admin', client: c.valid, servername: 'rogue.test' })).status, 200)
+})
+
+t.test('a clientCert refusal over https carries HSTS (Express and the core handle(), as on Fastify)', async t => {
+  const options = {
+    trust: '127.0.0.1',
+    hsts: { maxAge: 600 },
+    clientCert: { mode: 'required' as const, forwarded: { source: 'nginx' as const } },
+  }
+  const app = express()
+  app.use(trustProxy(options))
+  app.get('/', (_req, res) => { res.end('ok') })
+  const proxy = createTrustProxy(options)
+  const core = http.createServer((req, res) => {
+    if (proxy.handle(req, res)) return
+    res.end('ok')
+  })
+  for (const [name, srv] of [['express', http.createServer(app)], ['core', core]] as const) {
+    const port = await listen(srv)
+    t.teardown(() => new Promise(r => srv.close(r)))
+    const refused = await get({ port, from: '127.0.0.1', headers: { host: 'app.example', 'x-forwarded-proto': 'https' } })
+    t.equal(refused.status, 403, `${name}: no certificate, refused`)
+    t.equal(refused.headers['strict-transport-security'], 'max-age=600; includeSubDomains', `${name}: the refusal carries HSTS`)
+    const ok = await get({ port, from: '127.0.0.1', headers: { host: 'app.example', 'x-forwarded-proto': 'https', ...nginx() } })
+    t.equal(ok.status, 200, `${name}: with a certificate`)
+    t.equal(ok.headers['strict-transport-security'], 'max-age=600; includeSubDomains')
+    const plain = await get({ port, from: '127.0.0.1', headers: { host: 'app.example' } })
+    t.equal(plain.headers['strict-transport-security'], undefined, `${name}: no HSTS over http`)
+  }
 })

@@ -8,6 +8,7 @@ import { clientCertErrorOf, clientCertOf, createTrustProxy, type ClientCertPolic
 import { certs } from './fixtures/certs.js'
 import { albPem, urlPem } from './fixtures/forwarded-certs.js'
 import { get, listen, recordingLogger } from './fixtures/mtls-helpers.js'
+import { engineOf } from './fixtures/engine.js'
 
 const c = certs()
 const TRUSTED = '127.0.0.1'
@@ -117,10 +118,10 @@ t.test('forwarded certificates need a trust option that checks the peer', async 
     }
   }
   // without forwarded, the socket's certificate does not depend on trust
-  t.equal(createTrustProxy({ trust: true, clientCert: {} }).hasFeatures, true)
+  t.equal(engineOf({ trust: true, clientCert: {} }).hasFeatures, true)
   // trust: [] trusts no peer: forwarded certificates are never read, which fails closed
   for (const trust of [[], TRUSTED, [TRUSTED], (a: string) => a === TRUSTED]) {
-    t.equal(createTrustProxy({ trust, clientCert }).hasFeatures, true, `trust: ${String(trust)} is accepted`)
+    t.equal(engineOf({ trust, clientCert }).hasFeatures, true, `trust: ${String(trust)} is accepted`)
   }
 })
 
@@ -218,6 +219,6 @@ t.test('certHeader and verifyHeader must be headers of their own', async t => {
     { source: 'haproxy', certHeader: 'x-ssl-cert-der' },
     { source: 'rfc9440', verifyHeader: 'x-client-cert-chain-verified', verifyValue: 'true' },
   ] as const) {
-    t.equal(createTrustProxy({ trust: TRUSTED, clientCert: { forwarded } }).hasFeatures, true, JSON.stringify(forwarded))
+    t.equal(engineOf({ trust: TRUSTED, clientCert: { forwarded } }).hasFeatures, true, JSON.stringify(forwarded))
   }
 })

@@ -2,6 +2,7 @@
 import t from 'tap'
 import { createTrustProxy, ProxyAwareConfigError } from '../src/index.js'
 import { certs } from './fixtures/certs.js'
+import { engineOf } from './fixtures/engine.js'
 
 const c = certs()
 
@@ -78,10 +79,10 @@ t.test('good clientCert options compile', async t => {
     { forwarded: { source: 'rfc9440', verifyHeader: 'X-Client-Cert-Chain-Verified', verifyValue: 'true' } },
   ]
   for (const clientCert of good) {
-    const proxy = createTrustProxy({ trust: 'loopback', clientCert: clientCert as never })
+    const proxy = engineOf({ trust: 'loopback', clientCert: clientCert as never })
     t.equal(proxy.hasFeatures, true, JSON.stringify(clientCert))
   }
-  t.equal(createTrustProxy({ trust: 'loopback' }).hasFeatures, false, 'no clientCert, no feature')
+  t.equal(engineOf({ trust: 'loopback' }).hasFeatures, false, 'no clientCert, no feature')
 })
 
 t.test('a request object without rawHeaders still has forged headers deleted', async t => {

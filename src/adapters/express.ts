@@ -173,12 +173,11 @@ export function expressMiddleware(options: ExpressTrustProxyOptions, features: r
     }
     if (engine.hasFeatures) {
       const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }
-      const answer = engine.check(ctx)
+      const answer = engine.run(ctx)
       if (answer !== undefined) {
         sendAnswer(req, res, answer)
         return
       }
-      engine.respond(ctx)
     }
     next()
   } as TrustProxyMiddleware

@@ -10,7 +10,7 @@ import type { Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
 import type { Resolution } from '../engine/resolution.js'
-import { type Answer, type FeatureCompiler, type FeatureContext, type Phase, sendAnswer } from '../features/feature.js'
+import { type Answer, type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import {
   assertClientCertServer,
   checkRoutePolicy,
@@ -190,12 +190,6 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
       warn: (obj, msg) => logOf(req).warn(obj, msg),
       info: (obj, msg) => logOf(req).info(obj, msg),
     })
-    // a phase's checks, then (when none answered) its response hooks
-    const run = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
-      const answer = engine.check(ctx, phase)
-      if (answer === undefined) engine.respond(ctx, phase)
-      return answer
-    }
     const policies = function proxyAwarePolicies(request: FastifyRequest, reply: FastifyReply, next: () => void) {
       const ctx = {
         req: request.raw,
@@ -209,7 +203,7 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
       const raw = request.raw as Marked
       const early = raw[kEarly] !== undefined
       raw[kEarly] = request.log
-      const answer = (early ? undefined : run(ctx, 'request')) ?? run(ctx, 'route')
+      const answer = (early ? undefined : engine.run(ctx, 'request')) ?? engine.run(ctx, 'route')
       if (answer !== undefined) {
         reply.code(answer.status).headers(answer.headers).send(answer.body)
         return
@@ -226,7 +220,7 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
         runFirst(fastify.server, (req, res) => {
           let answer: Answer | undefined
           try {
-            answer = run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
+            answer = engine.run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
           } catch {
             // an app's callback threw (an `exempt` predicate): not marked,
             // so the hook runs the policies again and Fastify answers the

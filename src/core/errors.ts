@@ -21,7 +21,7 @@ export class ProxyAwareConfigError extends TypeError {
   }
 }
 
-/** Render a user-supplied value for an error message. @private */
+/** Render a user-supplied value for an error message. @internal */
 export const show = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value)
   // JSON.stringify would print NaN and Infinity as null
@@ -39,7 +39,7 @@ export const show = (value: unknown): string => {
 /**
  * Throw on option names nobody understands (a typo would otherwise turn a
  * security setting off silently). `prefix` names the parent option, e.g.
- * `hsts` for `hsts.maxAge`. @private
+ * `hsts` for `hsts.maxAge`. @internal
  */
 export const checkOptionNames = (options: object, known: readonly string[], prefix?: string): void => {
   for (const key of Object.keys(options)) {

@@ -4,7 +4,7 @@
  */
 import { ProxyAwareConfigError, show } from './errors.js'
 
-export type Opts = Readonly<Record<string, unknown>>
+type Opts = Readonly<Record<string, unknown>>
 
 /** An options object (not null, not an array). */
 export const plainObject = (name: string, value: unknown): Opts => {
@@ -20,6 +20,14 @@ export const bool = (name: string, value: unknown, fallback: boolean): boolean =
   if (value === undefined) return fallback
   if (typeof value !== 'boolean') throw new ProxyAwareConfigError(name, `must be a boolean, got ${show(value)}`)
   return value
+}
+
+/** A whole-number option from `min` to `max`. */
+export const integerIn = (name: string, value: unknown, min: number, max: number): number => {
+  if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+    throw new ProxyAwareConfigError(name, `must be a whole number from ${min} to ${max}, got ${show(value)}`)
+  }
+  return value as number
 }
 
 /**

@@ -1,11 +1,12 @@
 /**
  * The trust engine's own options: their type and their normalisation.
  */
-import { ProxyAwareConfigError, show } from '../core/errors.js'
+import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { bool, integerIn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
-import type { Platform } from './presets.js'
-import type { TrustOption } from './trust.js'
+import { checkPlatform, type Platform } from './presets.js'
+import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
 export type HeaderConvention = 'x-forwarded' | 'forwarded'
@@ -70,10 +71,11 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
   trustUnixSocket?: boolean
 }
 
-/** Option names the core understands; adapters add their own. @private */
-export const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket', 'platform', 'gcpForwardingRule'] as const
+/** Option names the core understands; features and adapters add their own. */
+const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket', 'platform', 'gcpForwardingRule'] as const
 
-export const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
+/** Validate `headers`: one or both conventions, in priority order. */
+const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
   if (value === undefined) return ['x-forwarded']
   if (
     !Array.isArray(value) || value.length === 0 || value.length > 2 ||
@@ -87,4 +89,69 @@ export const normalizeHeaders = (value: unknown): readonly HeaderConvention[] =>
     )
   }
   return Object.freeze([...value])
+}
+
+/** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
+export type NormalizedOptions = Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
+
+/** What the resolver is compiled from: the options, checked and digested. */
+export interface EngineConfig {
+  /** the normalised options (frozen) */
+  options: NormalizedOptions
+  /** the compiled `trust` list */
+  match: Matcher
+  /** `match` depends only on its arguments (not a user function): its verdicts may be cached */
+  pure: boolean
+  readXForwarded: boolean
+  readForwarded: boolean
+  /** `Forwarded` wins when both conventions are present */
+  forwardedFirst: boolean
+  forwardedHost: boolean
+  /** protoPairing 'hop' */
+  pairByHop: boolean
+  maxHops: number
+  trustUnixSocket: boolean
+}
+
+/**
+ * Step 1 of compiling an engine: check every option (names included:
+ * `knownOptions` are those of the features and the adapter) and normalise
+ * the engine's own. Throws `ProxyAwareConfigError` naming the option.
+ */
+export function normalizeOptions(options: TrustProxyOptions, knownOptions: readonly string[]): EngineConfig {
+  if (options === null || typeof options !== 'object') {
+    throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
+  }
+  checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
+  const compiled = compileTrust(options.trust, options)
+  checkPlatform(options.platform)
+  if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
+    throw new ProxyAwareConfigError('gcpForwardingRule', `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`)
+  }
+  const headers = normalizeHeaders(options.headers)
+  const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
+  const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)
+  const protoPairing = options.protoPairing === undefined ? 'nearest' : options.protoPairing
+  if (protoPairing !== 'nearest' && protoPairing !== 'hop') {
+    throw new ProxyAwareConfigError('protoPairing', `must be 'nearest' or 'hop', got ${show(protoPairing)}`)
+  }
+  const maxHops = integerIn('maxHops', options.maxHops ?? 20, 1, 1000)
+  if (compiled.hopCount) {
+    process.emitWarning(
+      `proxy-aware: trust: ${show(options.trust)} is a hop count. Any client that reaches the app directly is believed (its X-Forwarded-* headers are read as if a proxy had sent them). List your proxies' addresses instead.`,
+      { code: 'PROXY_AWARE_HOP_COUNT', type: 'SecurityWarning' },
+    )
+  }
+  return {
+    options: Object.freeze({ trust: options.trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket }),
+    match: compiled.match,
+    pure: compiled.pure,
+    readXForwarded: headers.includes('x-forwarded'),
+    readForwarded: headers.includes('forwarded'),
+    forwardedFirst: headers[0] === 'forwarded',
+    forwardedHost,
+    pairByHop: protoPairing === 'hop',
+    maxHops,
+    trustUnixSocket,
+  }
 }

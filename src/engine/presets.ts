@@ -74,7 +74,7 @@ const dataDir = (): string => {
 
 const loaded = new Map<string, PresetData>()
 
-/** Read a vendor's data file (cached). @private */
+/** Read a vendor's data file (cached). @internal */
 export const presetData = (vendor: string): PresetData => {
   let data = loaded.get(vendor)
   if (data === undefined) {
@@ -84,7 +84,7 @@ export const presetData = (vendor: string): PresetData => {
   return data
 }
 
-/** Options beside `trust` that the presets read. @private */
+/** Options beside `trust` that the presets read. @internal */
 export interface PresetContext {
   platform?: unknown
   gcpForwardingRule?: unknown
@@ -92,12 +92,12 @@ export interface PresetContext {
   env?: NodeJS.ProcessEnv
 }
 
-/** What a preset name expands to. @private */
+/** What a preset name expands to. @internal */
 export type PresetExpansion =
   | { kind: 'ranges', ranges: readonly string[] }
   | { kind: 'platform', hops: number }
 
-/** Validate the `platform` option. @private */
+/** Validate the `platform` option. @internal */
 export const checkPlatform = (value: unknown): Platform | undefined => {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || !isPlatform(value)) {

@@ -1,6 +1,8 @@
 /**
- * What the engine decides about one request, and the request view it reads.
+ * What the engine decides about one request, the request view it reads,
+ * and building the decision.
  */
+import type { HostParts } from '../parse/host.js'
 
 /** Why the walk along the chain stopped. @public */
 export type StopReason =
@@ -65,3 +67,50 @@ export interface RequestLike {
   headers: Record<string, string | string[] | undefined>
   socket?: { remoteAddress?: string | undefined, encrypted?: boolean } | null
 }
+
+/** How a request was resolved: where its IP came from, why the walk stopped, its protocol. */
+export interface Verdict {
+  source: Resolution['source']
+  reason: StopReason
+  protocol: 'http' | 'https'
+}
+
+const socketVerdicts = (reason: StopReason) => ({
+  http: Object.freeze<Verdict>({ source: 'socket', reason, protocol: 'http' }),
+  https: Object.freeze<Verdict>({ source: 'socket', reason, protocol: 'https' }),
+})
+const SOCKET_VERDICTS = {
+  'no-peer': socketVerdicts('no-peer'),
+  'untrusted-peer': socketVerdicts('untrusted-peer'),
+  'end-of-chain': socketVerdicts('end-of-chain'),
+}
+
+/** The verdict for a request decided by its socket alone (no header read). */
+export const socketVerdict = (reason: keyof typeof SOCKET_VERDICTS, protocol: 'http' | 'https'): Verdict =>
+  SOCKET_VERDICTS[reason][protocol]
+
+/**
+ * The resolution: `ips` are the addresses reached (peer first when there is
+ * one, the client last), `host` the host parsed from the proxy's word or the
+ * request's own Host header.
+ */
+export const resolutionOf = (
+  ips: string[],
+  peer: string | undefined,
+  verdict: Verdict,
+  host: HostParts | undefined,
+): Resolution => ({
+  ip: ips.length === 0 ? undefined : ips[ips.length - 1],
+  ips,
+  peer,
+  // proxies walked past: the peer (or a trusted Unix socket) and the
+  // trusted entries before the client
+  hops: peer === undefined ? ips.length : ips.length - 1,
+  source: verdict.source,
+  reason: verdict.reason,
+  protocol: verdict.protocol,
+  secure: verdict.protocol === 'https',
+  host: host?.host,
+  hostname: host?.hostname,
+  port: host === undefined ? null : host.port,
+})

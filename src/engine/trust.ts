@@ -5,7 +5,7 @@
  */
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { INVALID, parseAddress, scratch, V4 } from '../parse/ip.js'
+import { BARE, INVALID, parseAddress, scratch, V4 } from '../parse/ip.js'
 import { expandVendorPreset, type PresetContext } from './presets.js'
 
 /**
@@ -36,7 +36,7 @@ export type TrustOption = true | number | string | readonly string[] | TrustFunc
 
 /**
  * Internal matcher: `kind` and the scratch record describe the parsed
- * address, `address` is its canonical text. @private
+ * address, `address` is its canonical text. @internal
  */
 export type Matcher = (kind: number, hop: number, address: string) => boolean
 
@@ -58,7 +58,7 @@ interface Range6 {
   prefix: number
 }
 
-const bad = (entry: string, why: string) =>
+const invalidEntry = (entry: string, why: string) =>
   new ProxyAwareConfigError('trust', `has an invalid entry ${show(entry)}: ${why}`)
 
 /** Parse one configured address (no port), strictly. */
@@ -68,15 +68,15 @@ const parseConfigAddress = (entry: string, addr: string): ipaddr.IPv4 | ipaddr.I
     // ipaddr.js reads "::1.2.3.4" leniently (and as "::ffff:1.2.3.4", which
     // would make an IPv4-compatible entry trust IPv4): our own strict parser
     // decides, and its groups are the address
-    if (parseAddress(addr, 0, addr.length, false, false) === INVALID) {
-      throw bad(entry, 'not a valid IPv6 address')
+    if (parseAddress(addr, 0, addr.length, BARE) === INVALID) {
+      throw invalidEntry(entry, 'not a valid IPv6 address')
     }
     return new ipaddr.IPv6(Array.from(scratch.g))
   }
   if (/^[0-9.]+$/.test(addr) || /^0x/i.test(addr)) {
-    throw bad(entry, 'IPv4 addresses must be four decimal parts without leading zeros')
+    throw invalidEntry(entry, 'IPv4 addresses must be four decimal parts without leading zeros')
   }
-  throw bad(
+  throw invalidEntry(
     entry,
     'not an IP address, CIDR range or preset (hostnames are not resolved; presets are loopback, linklocal, uniquelocal, private, cloudflare, cloudfront, fastly, gcp-lb, azure-front-door, fly, heroku, vercel)',
   )
@@ -84,7 +84,7 @@ const parseConfigAddress = (entry: string, addr: string): ipaddr.IPv4 | ipaddr.I
 
 /**
  * Compile the entries of a `trust` list into IPv4 and IPv6 range tables.
- * @private
+ * @internal
  */
 const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
   const v4net: number[] = []
@@ -125,15 +125,15 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
       continue
     }
     if (/^(true|false)$/i.test(entry)) {
-      throw bad(entry, 'use the boolean true (trust everything), not a string')
+      throw invalidEntry(entry, 'use the boolean true (trust everything), not a string')
     }
-    if (entry.includes(';')) throw bad(entry, 'separate entries with commas, not semicolons')
+    if (entry.includes(';')) throw invalidEntry(entry, 'separate entries with commas, not semicolons')
     if (entry.includes('%')) {
       // reported peers carry no zone (see ip.ts), so a zoned entry could
       // only be matched by ignoring its zone: say so instead (realclientip-go
       // refuses zones in ranges too, AddressesAndRangesToIPNets, 2026-11-29)
       const zone = /%[^/]*/.exec(entry)![0]
-      throw bad(entry, `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`)
+      throw invalidEntry(entry, `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`)
     }
     const slash = entry.indexOf('/')
     const ip = parseConfigAddress(entry, slash < 0 ? entry : entry.slice(0, slash))
@@ -143,25 +143,25 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
       const p = entry.slice(slash + 1)
       if (/^(0|[1-9]\d*)$/.test(p)) {
         prefix = Number(p)
-        if (prefix > max) throw bad(entry, `the prefix length ${p} is out of range (1-${max})`)
+        if (prefix > max) throw invalidEntry(entry, `the prefix length ${p} is out of range (1-${max})`)
       } else if (ip.kind() === 'ipv4' && ipaddr.IPv4.isValidFourPartDecimal(p)) {
         const mask = ipaddr.IPv4.parse(p).prefixLengthFromSubnetMask()
-        if (mask === null) throw bad(entry, 'the netmask is not contiguous')
+        if (mask === null) throw invalidEntry(entry, 'the netmask is not contiguous')
         prefix = mask
       } else {
-        throw bad(entry, 'the prefix must be a number or, for IPv4, a netmask')
+        throw invalidEntry(entry, 'the prefix must be a number or, for IPv4, a netmask')
       }
       if (prefix === 0) {
-        throw bad(entry, 'a /0 range trusts every address; if you really mean that, use trust: true')
+        throw invalidEntry(entry, 'a /0 range trusts every address; if you really mean that, use trust: true')
       }
     }
     if (prefix === max && isUnspecified(ip)) {
-      throw bad(entry, 'the unspecified address is never a peer or a forwarded address (a listen address?); proxy-aware treats it as no address')
+      throw invalidEntry(entry, 'the unspecified address is never a peer or a forwarded address (a listen address?); proxy-aware treats it as no address')
     }
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
       // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
       if (prefix <= 96) {
-        throw bad(
+        throw invalidEntry(
           entry,
           prefix === 96
             ? 'it covers every IPv4 address; if you really mean that, use trust: true'
@@ -183,7 +183,7 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
     // peers, but mapped peers are matched as IPv4: it matches none of them.
     const mapped = [0, 0, 0, 0, 0, 0xffff, 0, 0]
     if (prefix <= 96 && mapped.every((group, i) => (group & maskOf(prefix, i)) === net[i])) {
-      throw bad(entry, 'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately')
+      throw invalidEntry(entry, 'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately')
     }
     v6.push({ net, prefix })
   }
@@ -220,8 +220,8 @@ const trustAll: Matcher = () => true
 const entriesOf = (trust: string | readonly string[]): readonly string[] =>
   typeof trust === 'string' ? trust.split(',') : trust
 
-/** Result of compiling the `trust` option. @private */
-export interface CompiledTrust {
+/** Result of compiling the `trust` option. @internal */
+interface CompiledTrust {
   match: Matcher
   /** true when the option was a hop count */
   hopCount: boolean
@@ -233,7 +233,7 @@ export interface CompiledTrust {
 
 /**
  * Compile the `trust` option, throwing `ProxyAwareConfigError` on anything
- * doubtful. @private
+ * doubtful. @internal
  */
 export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledTrust => {
   if (trust === undefined || trust === null) {

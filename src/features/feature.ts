@@ -3,7 +3,7 @@
  * enforcement, client certificates). Each feature is compiled from the
  * options once; the core and both adapters then run every compiled
  * feature's `check` before the app and its `onResponse` on the raw
- * response. @private
+ * response. @internal
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../core/options.js'
@@ -19,7 +19,7 @@ export interface Answer {
   body: string
 }
 
-/** Per-request context handed to features. @private */
+/** Per-request context handed to features. @internal */
 export interface FeatureContext {
   req: IncomingMessage
   res: ServerResponse
@@ -34,7 +34,7 @@ export interface FeatureContext {
   route: Record<string, unknown> | undefined
 }
 
-/** A compiled feature. @private */
+/** A compiled feature. @internal */
 export interface Feature {
   /** Runs before the app. Returns an answer to short-circuit the request. */
   check?(ctx: FeatureContext): Answer | undefined
@@ -50,17 +50,17 @@ export interface Feature {
 
 /**
  * Which features to run: those that need the route (`'route'`), the
- * others (`'request'`), or all (undefined). @private
+ * others (`'request'`), or all (undefined). @internal
  */
 export type Phase = 'request' | 'route'
 
-/** Send a feature's answer on a raw response (no body for HEAD). @private */
+/** Send a feature's answer on a raw response (no body for HEAD). @internal */
 export const sendAnswer = (req: IncomingMessage, res: ServerResponse, answer: Answer): void => {
   res.writeHead(answer.status, answer.headers)
   res.end(req.method === 'HEAD' ? undefined : answer.body)
 }
 
-/** Compiles one feature from the options (validating them). @private */
+/** Compiles one feature from the options (validating them). @internal */
 export interface FeatureCompiler {
   /** the option names this feature owns */
   options: readonly string[]

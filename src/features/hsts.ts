@@ -31,7 +31,7 @@ export interface HstsOptions {
 const HSTS_KEYS = ['maxAge', 'includeSubDomains', 'preload', 'excludedHosts']
 const LOCAL_HOSTS = ['localhost', '*.localhost', '127.0.0.1', '[::1]']
 
-/** Compile `hsts`. @private */
+/** Compile `hsts`. @internal */
 const compileHsts = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = value === true ? {} : plainObject('hsts', value)
@@ -70,7 +70,7 @@ const compileHsts = (value: unknown): Feature | undefined => {
   }
 }
 
-/** `hsts`. @private */
+/** `hsts`. @internal */
 export const hstsFeature: FeatureCompiler = {
   options: ['hsts'],
   compile: options => compileHsts(options.hsts),

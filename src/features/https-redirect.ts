@@ -3,6 +3,7 @@
  * engine's verdict, so a forged `X-Forwarded-Proto` from an untrusted peer
  * never skips it.
  */
+import { QUESTION, SLASH } from '../parse/chars.js'
 import type { IncomingMessage } from 'node:http'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { plainObject } from '../core/options.js'
@@ -63,22 +64,22 @@ const hasDotSegment = (path: string): boolean => {
 const compileExempt = (value: unknown): ((path: string, req: IncomingMessage) => boolean) | undefined => {
   if (value === undefined) return undefined
   if (typeof value === 'function') return value as (path: string, req: IncomingMessage) => boolean
-  const bad = (entry: unknown, why: string) =>
+  const invalidExempt = (entry: unknown, why: string) =>
     new ProxyAwareConfigError('httpsRedirect.exempt', `${why}, got ${show(entry)}${entry instanceof RegExp ? ` (${entry})` : ''}`)
-  if (!Array.isArray(value)) throw bad(value, 'must be an array of paths and RegExps, or a function')
+  if (!Array.isArray(value)) throw invalidExempt(value, 'must be an array of paths and RegExps, or a function')
   const exact = new Set<string>()
   const prefixes: string[] = []
   const patterns: RegExp[] = []
   for (const entry of value as unknown[]) {
     if (entry instanceof RegExp) {
       // a global or sticky RegExp remembers lastIndex between requests
-      if (entry.global || entry.sticky) throw bad(entry, 'must not use the g or y flag')
+      if (entry.global || entry.sticky) throw invalidExempt(entry, 'must not use the g or y flag')
       patterns.push(entry)
-    } else if (typeof entry === 'string' && entry.charCodeAt(0) === 47) {
+    } else if (typeof entry === 'string' && entry.charCodeAt(0) === SLASH) {
       if (entry.endsWith('/')) prefixes.push(entry)
       else exact.add(entry)
     } else {
-      throw bad(entry, 'entries must be paths starting with "/" or RegExps')
+      throw invalidExempt(entry, 'entries must be paths starting with "/" or RegExps')
     }
   }
   return path => {
@@ -109,14 +110,14 @@ const answer = (status: number, body: string, location?: string): Answer => {
  */
 const originForm = (url: string): string | undefined => {
   let start = 0
-  if (url.charCodeAt(0) !== 47) {
+  if (url.charCodeAt(0) !== SLASH) {
     // absolute-form: scheme "://" authority [ path-abempty ] [ "?" query ]
     const sep = url.indexOf('://')
     if (sep < 1) return undefined
     let i = sep + 3
     while (i < url.length) {
       const c = url.charCodeAt(i)
-      if (c === 47 || c === 63) break // '/' or '?'
+      if (c === SLASH || c === QUESTION) break // '/' or '?'
       i++
     }
     if (i === url.length) return '/'
@@ -127,7 +128,7 @@ const originForm = (url: string): string | undefined => {
     if (c <= 32 || c === 127 || c > 255) return undefined
   }
   const rest = start === 0 ? url : url.slice(start)
-  return rest.charCodeAt(0) === 63 ? `/${rest}` : rest
+  return rest.charCodeAt(0) === QUESTION ? `/${rest}` : rest
 }
 
 /** Whether the request carries a forwarded-protocol header at all. */
@@ -145,7 +146,7 @@ const hostLines = (req: IncomingMessage): number => {
   return n
 }
 
-/** Compile `httpsRedirect`. @private */
+/** Compile `httpsRedirect`. @internal */
 const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
   const o = plainObject('httpsRedirect', value)
@@ -238,7 +239,7 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   }
 }
 
-/** `httpsRedirect`. @private */
+/** `httpsRedirect`. @internal */
 export const httpsRedirectFeature: FeatureCompiler = {
   options: ['httpsRedirect'],
   compile: options => compileHttpsRedirect(options.httpsRedirect),

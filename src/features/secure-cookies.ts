@@ -2,6 +2,7 @@
  * `secureCookies`: every `Set-Cookie` on a response to an `https` request
  * gets the `Secure` attribute exactly once, whatever wrote it and whenever.
  */
+import { EQUALS, SEMICOLON, isWs } from '../parse/chars.js'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import type { Logger } from '../core/options.js'
 import { mapHeader, onHeaders } from '../response/hook.js'
@@ -20,7 +21,7 @@ export interface SecureCookiesOptions {
 }
 
 
-/** What one `Set-Cookie` value says about itself. @private */
+/** What one `Set-Cookie` value says about itself. @internal */
 interface CookieFacts {
   /** the cookie name (before the first `=` of the name-value pair), trimmed */
   name: string
@@ -31,14 +32,13 @@ interface CookieFacts {
   path: string | undefined
 }
 
-const isWs = (c: number) => c === 32 || c === 9
 
 /**
  * Read a `Set-Cookie` value (RFC 6265bis 5.6): the name-value pair runs to
  * the first `;`, attributes follow, separated by `;`, names compared
  * case-insensitively. A cookie named or valued `secure` is not the
  * attribute; a comma (as in `Expires=Wed, 21 Oct 2026 ...`) is just a
- * character. @private
+ * character. @internal
  */
 const readCookie = (s: string): CookieFacts => {
   const len = s.length
@@ -58,7 +58,7 @@ const readCookie = (s: string): CookieFacts => {
     let as = i
     while (as < end && isWs(s.charCodeAt(as))) as++
     let an = as
-    while (an < end && s.charCodeAt(an) !== 61) an++ // '='
+    while (an < end && s.charCodeAt(an) !== EQUALS) an++ // '='
     let ae = an
     while (ae > as && isWs(s.charCodeAt(ae - 1))) ae--
     const attr = s.slice(as, ae).toLowerCase()
@@ -100,13 +100,13 @@ const cookieProblem = (facts: CookieFacts, secureOrigin: boolean): string | unde
 const addSecure = (s: string): string => {
   let end = s.length
   while (end > 0 && isWs(s.charCodeAt(end - 1))) end--
-  return end > 0 && s.charCodeAt(end - 1) === 59 ? `${s.slice(0, end)} Secure` : `${s}; Secure`
+  return end > 0 && s.charCodeAt(end - 1) === SEMICOLON ? `${s.slice(0, end)} Secure` : `${s}; Secure`
 }
 
 
 /**
  * Compile `secureCookies` (`true`, `false`, `undefined` or an options
- * object). @private
+ * object). @internal
  */
 const compileSecureCookies = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
@@ -155,7 +155,7 @@ const compileSecureCookies = (value: unknown): Feature | undefined => {
   }
 }
 
-/** The `secureCookies` feature. @private */
+/** The `secureCookies` feature. @internal */
 export const secureCookiesFeature: FeatureCompiler = {
   options: ['secureCookies'],
   compile: options => compileSecureCookies(options.secureCookies),

@@ -2,8 +2,8 @@
  * Character codes the scanners compare against (`charCodeAt` results), named.
  */
 
-export const TAB = 9
-export const SPACE = 32
+const TAB = 9
+const SPACE = 32
 export const QUOTE = 34
 export const PERCENT = 37
 export const COMMA = 44
@@ -12,6 +12,7 @@ export const SLASH = 47
 export const COLON = 58
 export const SEMICOLON = 59
 export const EQUALS = 61
+export const QUESTION = 63
 export const OPEN_BRACKET = 91
 export const BACKSLASH = 92
 export const CLOSE_BRACKET = 93

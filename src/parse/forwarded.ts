@@ -1,7 +1,7 @@
 /**
  * RFC 7239 `Forwarded` parser for the per-request path, read right to left.
  */
-import { isWs } from './chars.js'
+import { BACKSLASH, CLOSE_BRACKET, COLON, COMMA, EQUALS, OPEN_BRACKET, QUOTE, SEMICOLON, isWs } from './chars.js'
 
 /** One element of an RFC 7239 `Forwarded` header. */
 export interface ForwardedElement {
@@ -20,12 +20,12 @@ const isTchar = (c: number) =>
   c === 46 || c === 94 || c === 95 || c === 96 || c === 124 || c === 126
 
 /** Characters an unquoted `for=` value may add to tchar: `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`. */
-const isAddressChar = (c: number) => c === 58 || c === 91 || c === 93
+const isAddressChar = (c: number) => c === COLON || c === OPEN_BRACKET || c === CLOSE_BRACKET
 
 /** `s[i]` is preceded by an odd number of backslashes (so it is escaped). */
 const escaped = (s: string, i: number): boolean => {
   let n = 0
-  while (i > 0 && s.charCodeAt(i - 1) === 92) {
+  while (i > 0 && s.charCodeAt(i - 1) === BACKSLASH) {
     n++
     i--
   }
@@ -65,10 +65,10 @@ export const parseForwarded = (s: string, limit: number): ForwardedElement[] => 
   while (out.length < limit) {
     while (i > 0 && isWs(s.charCodeAt(i - 1))) i--
     const c = i === 0 ? 44 : s.charCodeAt(i - 1)
-    if (c === 44 || c === 59) {
+    if (c === COMMA || c === SEMICOLON) {
       i--
       afterPair = false
-      if (c === 59) continue
+      if (c === SEMICOLON) continue
       if (!empty) out.push(el)
       if (i <= 0) break
       el = { valid: true }
@@ -80,13 +80,13 @@ export const parseForwarded = (s: string, limit: number): ForwardedElement[] => 
     let value: string
     let vs: number // where the value starts
     let wide = false // holds an address character
-    if (c === 34) {
+    if (c === QUOTE) {
       const close = i - 1
       if (escaped(s, close)) break
       let open = close - 1
       for (; open >= 0; open--) {
         const q = s.charCodeAt(open)
-        if (q === 34 && !escaped(s, open)) break
+        if (q === QUOTE && !escaped(s, open)) break
         if ((q < 32 && q !== 9) || q === 127) {
           open = -1
           break
@@ -97,7 +97,7 @@ export const parseForwarded = (s: string, limit: number): ForwardedElement[] => 
       value = ''
       let from = open + 1
       for (let k = from; k < close; k++) {
-        if (s.charCodeAt(k) === 92) {
+        if (s.charCodeAt(k) === BACKSLASH) {
           value += s.slice(from, k)
           from = ++k
         }
@@ -115,7 +115,7 @@ export const parseForwarded = (s: string, limit: number): ForwardedElement[] => 
       value = s.slice(vs, i)
     }
     // "=" then the key, with nothing in between
-    if (vs === 0 || s.charCodeAt(vs - 1) !== 61) break
+    if (vs === 0 || s.charCodeAt(vs - 1) !== EQUALS) break
     let ks = vs - 1
     while (ks > 0 && isTchar(s.charCodeAt(ks - 1))) ks--
     if (ks === vs - 1) break

@@ -1,7 +1,8 @@
 /**
  * `host[:port]` validation for the per-request path.
  */
-import { INVALID, parseAddress } from './ip.js'
+import { COLON, DOT, OPEN_BRACKET } from './chars.js'
+import { BARE, INVALID, parseAddress } from './ip.js'
 
 /** A validated host: `host` is `hostname[:port]`, lower-cased. */
 export interface HostParts {
@@ -26,11 +27,11 @@ export const parseHost = (s: string): HostParts | undefined => {
   const len = s.length
   if (len === 0 || len > 1024) return undefined
   let i = 0
-  if (s.charCodeAt(0) === 91) {
+  if (s.charCodeAt(0) === OPEN_BRACKET) {
     // an IP-literal is IPv6: "[1.2.3.4]" is not a host
     const close = s.indexOf(']')
     const colon = s.indexOf(':')
-    if (close < 0 || colon < 0 || colon > close || parseAddress(s, 1, close, false, false) === INVALID) {
+    if (close < 0 || colon < 0 || colon > close || parseAddress(s, 1, close, BARE) === INVALID) {
       return undefined
     }
     i = close + 1
@@ -40,7 +41,7 @@ export const parseHost = (s: string): HostParts | undefined => {
     let label = 0
     for (; i < len; i++) {
       const c = s.charCodeAt(i)
-      if (c === 46) {
+      if (c === DOT) {
         if (label === 0) return undefined
         label = 0
       } else if (isNameChar(c)) {
@@ -53,7 +54,7 @@ export const parseHost = (s: string): HostParts | undefined => {
   }
   let port: number | null = null
   if (i < len) {
-    if (s.charCodeAt(i) !== 58 || len - i - 1 < 1 || len - i - 1 > 5) return undefined
+    if (s.charCodeAt(i) !== COLON || len - i - 1 < 1 || len - i - 1 > 5) return undefined
     port = 0
     for (let k = i + 1; k < len; k++) {
       const c = s.charCodeAt(k)

@@ -9,9 +9,9 @@
  *   hex, integer or short forms (`010.0.0.1`, `0x7f.0.0.1`, `2130706433`,
  *   `127.1` are invalid).
  * - IPv6 per RFC 4291 section 2.2, including a dotted IPv4 tail.
- * - With `ports`, `1.2.3.4:80` and `[2001:db8::1]:443` (the port is dropped)
+ * - With `WITH_PORT`, `1.2.3.4:80` and `[2001:db8::1]:443` (the port is dropped)
  *   and `[2001:db8::1]`.
- * - With `zones`, an IPv6 zone id (`fe80::1%eth0`), for socket addresses:
+ * - With `WITH_ZONE`, an IPv6 zone id (`fe80::1%eth0`), for socket addresses:
  *   it is dropped. It names the node's own interface, not the peer, and one
  *   link has several spellings (`fe80::1234%1`, `fe80::1234%ne0`: RFC 4007
  *   section 11.3, read 2026-11-29), so the canonical address has none.
@@ -19,15 +19,24 @@
  * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is reported as IPv4. IPv4-compatible
  * (`::1.2.3.4`), NAT64 and 6to4 forms stay IPv6.
  */
+import { COLON, DOT, OPEN_BRACKET, PERCENT } from './chars.js'
 
-/** Parse result kinds. @private */
+/**
+ * What `parseAddress` accepts besides a bare address (bit flags): a port
+ * (`1.2.3.4:80`, `[v6]:443`, and `[v6]`), an IPv6 zone id (`fe80::1%eth0`).
+ */
+export const BARE = 0
+export const WITH_PORT = 1
+export const WITH_ZONE = 2
+
+/** Parse result kinds. */
 export const INVALID = 0
 export const V4 = 4
-export const V6 = 6
+const V6 = 6
 
 /**
  * The last parsed address. `v4` is a signed 32-bit integer, `g` the eight
- * IPv6 groups. @private
+ * IPv6 groups. @internal
  */
 export const scratch = {
   v4: 0,
@@ -56,7 +65,7 @@ const parse4 = (s: string, start: number, end: number): boolean => {
       if (digits === 1 && part === 0) return false
       part = digits === 0 ? c - 48 : part * 10 + (c - 48)
       if (++digits > 3 || part > 255) return false
-    } else if (c === 46) {
+    } else if (c === DOT) {
       if (digits === 0 || ++dots > 3) return false
       value = (value << 8) | part
       digits = 0
@@ -81,9 +90,9 @@ const parse6 = (s: string, start: number, end: number): boolean => {
   let gap = -1 // index in g where "::" stands
   let i = start
   if (end - start < 2) return false
-  if (s.charCodeAt(i) === 58) {
+  if (s.charCodeAt(i) === COLON) {
     // must be "::"
-    if (s.charCodeAt(i + 1) !== 58) return false
+    if (s.charCodeAt(i + 1) !== COLON) return false
     gap = 0
     i += 2
     if (i === end) {
@@ -104,7 +113,7 @@ const parse6 = (s: string, start: number, end: number): boolean => {
       if (++digits > 4) return false
       value = (value << 4) | h
     }
-    if (i < end && c === 46) {
+    if (i < end && c === DOT) {
       // dotted IPv4 tail: must be last and fit in two groups
       if (n > 6 || !parse4(s, groupStart, end)) return false
       const v = scratch.v4
@@ -116,10 +125,10 @@ const parse6 = (s: string, start: number, end: number): boolean => {
     if (digits === 0) return false
     g[n++] = value
     if (i === end) break
-    if (c !== 58) return false
+    if (c !== COLON) return false
     i++
     if (i === end) return false // trailing single ":"
-    if (s.charCodeAt(i) === 58) {
+    if (s.charCodeAt(i) === COLON) {
       if (gap >= 0) return false // second "::"
       gap = n
       i++
@@ -144,15 +153,15 @@ const unmap = (): boolean => {
 }
 
 /**
- * Parse the address in `s[start, end)`. Returns `V4`, `V6` or `INVALID`.
- * The caller has trimmed whitespace. @private
+ * Parse the address in `s[start, end)`, accepting the `accept` flags
+ * (`BARE`, or `WITH_PORT | WITH_ZONE`...). Returns `V4`, `V6` or `INVALID`.
+ * The caller has trimmed whitespace. @internal
  */
 export const parseAddress = (
   s: string,
   start: number,
   end: number,
-  ports: boolean,
-  zones: boolean,
+  accept: number,
 ): number => {
   if (end <= start) return INVALID
   const first = s.charCodeAt(start)
@@ -164,9 +173,9 @@ export const parseAddress = (
     return V4
   }
   scratch.text = ''
-  if (first === 91) {
+  if (first === OPEN_BRACKET) {
     // "[v6]" or "[v6]:port"
-    if (!ports) return INVALID
+    if ((accept & WITH_PORT) === 0) return INVALID
     const close = s.indexOf(']', start)
     if (close < 0 || close >= end) return INVALID
     if (close + 1 !== end && !isPort(s, close + 1, end)) return INVALID
@@ -181,22 +190,22 @@ export const parseAddress = (
   let percent = -1
   for (let i = start; i < end; i++) {
     const c = s.charCodeAt(i)
-    if (c === 58) {
+    if (c === COLON) {
       if (colons++ === 0) colon = i
-    } else if (c === 37 && percent < 0) {
+    } else if (c === PERCENT && percent < 0) {
       percent = i
     }
   }
   if (colons === 0) return INVALID // not plain IPv4 (tried above)
   if (colons === 1) {
-    if (!ports || !isPort(s, colon, end) || !parse4(s, start, colon)) return INVALID
+    if ((accept & WITH_PORT) === 0 || !isPort(s, colon, end) || !parse4(s, start, colon)) return INVALID
     scratch.text = s
     scratch.from = start
     scratch.to = colon
     return V4
   }
   if (percent >= 0) {
-    if (!zones || percent + 1 === end) return INVALID
+    if ((accept & WITH_ZONE) === 0 || percent + 1 === end) return INVALID
     end = percent
   }
   if (!parse6(s, start, end)) return INVALID
@@ -209,16 +218,15 @@ export const parseAddress = (
  * too. It means "no address" (RFC 4291 section 2.5.2: never assigned to a
  * node; RFC 1122 section 3.2.1.3: sent only as a source while a host learns
  * its own address; both read 2026-11-29), so in a header it is junk and as a
- * peer it is no readable peer, as realclientip-go's goodIPAddr does. @private
+ * peer it is no readable peer, as realclientip-go's goodIPAddr does. @internal
  */
 export const parseRequestAddress = (
   s: string,
   start: number,
   end: number,
-  ports: boolean,
-  zones: boolean,
+  accept: number,
 ): number => {
-  const kind = parseAddress(s, start, end, ports, zones)
+  const kind = parseAddress(s, start, end, accept)
   if (kind === V4) return scratch.v4 === 0 ? INVALID : V4
   if (kind === V6 && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0 && g[6] === 0 && g[7] === 0) {
     return INVALID
@@ -228,7 +236,7 @@ export const parseRequestAddress = (
 
 /** `s[colon, end)` is `:` followed by a port number 0-65535. */
 const isPort = (s: string, colon: number, end: number): boolean => {
-  if (s.charCodeAt(colon) !== 58) return false
+  if (s.charCodeAt(colon) !== COLON) return false
   const len = end - colon - 1
   if (len < 1 || len > 5) return false
   let port = 0
@@ -240,16 +248,16 @@ const isPort = (s: string, colon: number, end: number): boolean => {
   return port <= 65535
 }
 
-/** Format `scratch.v4` as dotted decimal. @private */
-export const format4 = (v: number = scratch.v4): string =>
+/** Format `scratch.v4` as dotted decimal. @internal */
+const format4 = (v: number = scratch.v4): string =>
   `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
 
 /**
  * Format `scratch.g` in RFC 5952 form: lower case, no leading zeros, the
  * longest run (first on a tie) of two or more zero groups compressed.
- * @private
+ * @internal
  */
-export const format6 = (): string => {
+const format6 = (): string => {
   let bestStart = -1
   let bestLen = 1
   for (let i = 0; i < 8; ) {
@@ -278,7 +286,7 @@ export const format6 = (): string => {
   return out
 }
 
-/** Format the last parsed address of the given kind. @private */
+/** Format the last parsed address of the given kind. @internal */
 export const formatParsed = (kind: number): string =>
   kind !== V4 ? format6()
   : scratch.text === '' ? format4()
@@ -299,6 +307,6 @@ export const formatParsed = (kind: number): string =>
  */
 export const canonicalIp = (address: string): string | undefined => {
   if (typeof address !== 'string') return undefined
-  const kind = parseAddress(address, 0, address.length, true, false)
+  const kind = parseAddress(address, 0, address.length, WITH_PORT)
   return kind === INVALID ? undefined : formatParsed(kind)
 }

@@ -1,7 +1,7 @@
 /**
  * Comma-separated header lists for the per-request path, read right to left.
  */
-import { isWs } from './chars.js'
+import { COMMA, isWs } from './chars.js'
 
 /**
  * Cursor over a comma-separated list read from right to left. After
@@ -25,7 +25,7 @@ export class ListCursor {
     while (i > 0) {
       let end = i
       let j = i - 1
-      while (j >= 0 && s.charCodeAt(j) !== 44) j--
+      while (j >= 0 && s.charCodeAt(j) !== COMMA) j--
       // entry is (j, end)
       let start = j + 1
       while (start < end && isWs(s.charCodeAt(start))) start++

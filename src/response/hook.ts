@@ -5,7 +5,7 @@
  */
 import { OutgoingMessage, ServerResponse } from 'node:http'
 
-/** A header set in any of the shapes Node serialises. @private */
+/** A header set in any of the shapes Node serialises. @internal */
 export type HeaderSet =
   | Record<string, unknown>
   | unknown[]
@@ -17,7 +17,7 @@ export type HeaderSet =
  * (the same object when nothing changed). `out` is true when `headers` is
  * the response's own header map (`{ lowercased: [name, value] }`).
  */
-export type HeaderEdit = (headers: HeaderSet, out: boolean) => HeaderSet
+type HeaderEdit = (headers: HeaderSet, out: boolean) => HeaderSet
 
 // Node keeps the headers set with setHeader/appendHeader under this symbol;
 // writeHead passes that map (or, when none was set, its own argument
@@ -83,7 +83,7 @@ interface Respondable { stream?: Stream }
  * are not edited.
  *
  * Returns false when `res` is neither, and nothing is hooked.
- * @private
+ * @internal
  */
 export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
   if (res instanceof ServerResponse && kOutHeaders !== undefined && patchStoreHeader()) {
@@ -148,7 +148,7 @@ const sameName = (name: unknown, lower: string): boolean =>
  * Apply `map` to every value of header `lower` in `headers`, whatever its
  * shape. Returns `headers` itself when `map` changed nothing; a caller's
  * object or array is copied, never mutated; the response's own map is
- * updated in place. @private
+ * updated in place. @internal
  */
 export const mapHeader = (
   headers: HeaderSet,
@@ -195,7 +195,7 @@ export const mapHeader = (
   return copy ?? headers
 }
 
-/** Whether header `lower` is present in `headers`. @private */
+/** Whether header `lower` is present in `headers`. @internal */
 export const hasHeader = (headers: HeaderSet, out: boolean, lower: string): boolean => {
   if (headers == null) return false
   if (out) return (headers as Record<string, unknown>)[lower] !== undefined
@@ -212,7 +212,7 @@ export const hasHeader = (headers: HeaderSet, out: boolean, lower: string): bool
 
 /**
  * Add header `name: value` to `headers` (same shape rules as `mapHeader`).
- * @private
+ * @internal
  */
 export const addHeader = (headers: HeaderSet, out: boolean, name: string, value: string): HeaderSet => {
   if (headers == null) return { [name]: value }

@@ -6,7 +6,7 @@
  * constraints. Runs on DER that OpenSSL has already
  * parsed (`X509Certificate.raw`), so it only walks; any surprise yields
  * "nothing found". Splitting `subjectAltName` strings is how
- * CVE-2021-44532 happened: we never do. @private
+ * CVE-2021-44532 happened: we never do. @internal
  */
 import { canonicalIp } from '../../parse/ip.js'
 
@@ -19,7 +19,7 @@ export interface SubjectAltNames {
   readonly ip: readonly string[]
 }
 
-/** What the DER walk found about extensions, for chain verification. @private */
+/** What the DER walk found about extensions, for chain verification. @internal */
 export interface DerExtensions {
   /**
    * keyUsage: the first two bytes of the BIT STRING, big-endian (bit 0,
@@ -32,11 +32,11 @@ export interface DerExtensions {
   nameConstraints: boolean
 }
 
-/** keyUsage bit 0, digitalSignature, in `DerExtensions.keyUsage`. @private */
+/** keyUsage bit 0, digitalSignature, in `DerExtensions.keyUsage`. @internal */
 export const KU_DIGITAL_SIGNATURE = 0x8000
 
-/** What the DER walk found. @private */
-export interface DerFields {
+/** What the DER walk found. @internal */
+interface DerFields {
   commonNames: string[]
   san: { dns: string[], uri: string[], email: string[], ip: string[] }
   /** basicConstraints pathLenConstraint, `undefined` when absent */
@@ -154,7 +154,7 @@ const extensionsOf = (der: Uint8Array, fields: Tlv[]): Extension[] => {
   return out
 }
 
-/** Read common names, SANs and the path length from a DER certificate. @private */
+/** Read common names, SANs and the path length from a DER certificate. @internal */
 export function derFields(der: Uint8Array): DerFields {
   const out: DerFields = { commonNames: [], san: { dns: [], uri: [], email: [], ip: [] }, pathLen: undefined }
   const fields = tbsFields(der)
@@ -204,7 +204,7 @@ export function derFields(der: Uint8Array): DerFields {
 /**
  * Read the key usage, the critical extensions and name constraints from a
  * DER certificate (one OpenSSL has parsed: the chain verifier's input).
- * @private
+ * @internal
  */
 export function derExtensions(der: Uint8Array): DerExtensions {
   const out: DerExtensions = { keyUsage: undefined, critical: [], nameConstraints: false }

@@ -1,8 +1,9 @@
 /**
  * Certificates forwarded by a trusted proxy: strict decoders for each
  * source's headers, and the same hop's verification signal. Read only
- * when the immediate peer is trusted. @private
+ * when the immediate peer is trusted. @internal
  */
+import { BACKSLASH, COLON, COMMA, EQUALS, QUOTE, SEMICOLON } from '../../parse/chars.js'
 import { X509Certificate } from 'node:crypto'
 import { headerString, ListCursor } from '../../parse/list.js'
 import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './options.js'
@@ -11,8 +12,8 @@ import { sha256 } from './verify.js'
 
 type Headers = Record<string, string | string[] | undefined>
 
-/** What the headers hold. @private */
-export type Decoded =
+/** What the headers hold. @internal */
+type Decoded =
   /** no certificate forwarded */
   | { kind: 'none', detail: string }
   /** the headers do not decode */
@@ -32,20 +33,20 @@ const listItems = (s: string): string[] => {
   return out.reverse()
 }
 
-const bad = (detail: string, status: 400 | 431 = 400): Decoded => ({ kind: 'bad', status, detail })
+const badRequest = (detail: string, status: 400 | 431 = 400): Decoded => ({ kind: 'bad', status, detail })
 
 const one = (h: Headers, name: string): string | undefined => headerString(h[name])
 
 const isB64 = (c: number) =>
   (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47
 
-/** Standard Base64 with padding, nothing else (no whitespace, no base64url). @private */
-export const strictBase64 = (s: string): Buffer | undefined => {
+/** Standard Base64 with padding, nothing else (no whitespace, no base64url). @internal */
+const strictBase64 = (s: string): Buffer | undefined => {
   const n = s.length
   if (n === 0 || n % 4 !== 0) return undefined
   let end = n
-  if (s.charCodeAt(end - 1) === 61) end--
-  if (s.charCodeAt(end - 1) === 61) end--
+  if (s.charCodeAt(end - 1) === EQUALS) end--
+  if (s.charCodeAt(end - 1) === EQUALS) end--
   for (let i = 0; i < end; i++) if (!isB64(s.charCodeAt(i))) return undefined
   return Buffer.from(s, 'base64')
 }
@@ -99,21 +100,21 @@ const urlDecode = (s: string): string | undefined => {
 const urlPem = (value: string, what: string, max: number): X509Certificate[] | Decoded => {
   const text = urlDecode(value)
   const blocks = text === undefined ? undefined : pemBlocks(text)
-  if (blocks === undefined || blocks.length === 0) return bad(`${what} is not URL-encoded PEM`)
-  if (blocks.length > max) return bad(`${what} holds ${blocks.length} certificates, expected at most ${max}`)
+  if (blocks === undefined || blocks.length === 0) return badRequest(`${what} is not URL-encoded PEM`)
+  if (blocks.length > max) return badRequest(`${what} holds ${blocks.length} certificates, expected at most ${max}`)
   return blocks
 }
 
 const derItem = (s: string, what: string): X509Certificate | Decoded => {
   const der = strictBase64(s)
   const x = der && parseDer(der)
-  return x ?? bad(`${what} is not base64 DER of one certificate`)
+  return x ?? badRequest(`${what} is not base64 DER of one certificate`)
 }
 
 /** An RFC 8941 byte sequence `:base64:`. */
 const byteSequence = (s: string, what: string): X509Certificate | Decoded => {
   const n = s.length
-  if (n < 2 || s.charCodeAt(0) !== 58 || s.charCodeAt(n - 1) !== 58) return bad(`${what} is not a :base64: byte sequence`)
+  if (n < 2 || s.charCodeAt(0) !== COLON || s.charCodeAt(n - 1) !== COLON) return badRequest(`${what} is not a :base64: byte sequence`)
   return derItem(s.slice(1, n - 1), what)
 }
 
@@ -163,14 +164,14 @@ const rfc9440: Reader = (cfg, h) => {
   const value = one(h, 'client-cert')
   const chainValue = one(h, 'client-cert-chain')
   if (value === undefined) {
-    return chainValue === undefined ? { kind: 'none', detail: 'no Client-Cert header' } : bad('Client-Cert-Chain without Client-Cert')
+    return chainValue === undefined ? { kind: 'none', detail: 'no Client-Cert header' } : badRequest('Client-Cert-Chain without Client-Cert')
   }
   const leaf = byteSequence(value.trim(), 'Client-Cert')
   if (isDecoded(leaf)) return leaf
   const chain: X509Certificate[] = []
   if (chainValue !== undefined) {
     const items = listItems(chainValue)
-    if (items.length === 0 || items.length > cfg.maxChainLength) return bad(`Client-Cert-Chain must hold 1 to ${cfg.maxChainLength} certificates`)
+    if (items.length === 0 || items.length > cfg.maxChainLength) return badRequest(`Client-Cert-Chain must hold 1 to ${cfg.maxChainLength} certificates`)
     for (const item of items) {
       const x = byteSequence(item, 'Client-Cert-Chain')
       if (isDecoded(x)) return x
@@ -191,9 +192,9 @@ const splitQuoted = (s: string, sep: number): string[] | undefined => {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
     if (quoted) {
-      if (c === 92) i++ // backslash escapes the next character
-      else if (c === 34) quoted = false
-    } else if (c === 34) {
+      if (c === BACKSLASH) i++ // backslash escapes the next character
+      else if (c === QUOTE) quoted = false
+    } else if (c === QUOTE) {
       quoted = true
     } else if (c === sep) {
       out.push(s.slice(start, i))
@@ -206,10 +207,10 @@ const splitQuoted = (s: string, sep: number): string[] | undefined => {
 }
 
 const unquote = (v: string): string => {
-  if (v.length < 2 || v.charCodeAt(0) !== 34) return v
+  if (v.length < 2 || v.charCodeAt(0) !== QUOTE) return v
   let out = ''
   for (let i = 1; i < v.length - 1; i++) {
-    if (v.charCodeAt(i) === 92) i++
+    if (v.charCodeAt(i) === BACKSLASH) i++
     out += v[i]
   }
   return out
@@ -226,11 +227,11 @@ const lastElement = (s: string): string => {
   let quoted = false
   for (let i = s.length - 1; i >= 0; i--) {
     const c = s.charCodeAt(i)
-    if (c === 34) {
+    if (c === QUOTE) {
       let slashes = 0
-      while (i - slashes - 1 >= 0 && s.charCodeAt(i - slashes - 1) === 92) slashes++
+      while (i - slashes - 1 >= 0 && s.charCodeAt(i - slashes - 1) === BACKSLASH) slashes++
       if (slashes % 2 === 0) quoted = !quoted
-    } else if (c === 44 && !quoted) {
+    } else if (c === COMMA && !quoted) {
       return s.slice(i + 1)
     }
   }
@@ -241,15 +242,15 @@ const xfcc: Reader = (cfg, h) => {
   const value = one(h, 'x-forwarded-client-cert')
   if (value === undefined) return { kind: 'none', detail: 'no x-forwarded-client-cert header' }
   // the last element is the one our trusted proxy appended
-  const pairs = splitQuoted(lastElement(value), 59)
-  if (pairs === undefined) return bad('x-forwarded-client-cert has an unterminated quote')
+  const pairs = splitQuoted(lastElement(value), SEMICOLON)
+  if (pairs === undefined) return badRequest('x-forwarded-client-cert has an unterminated quote')
   const fields: Record<string, string> = {}
   for (const pair of pairs) {
     const eq = pair.indexOf('=')
-    if (eq <= 0) return bad('x-forwarded-client-cert has a pair without a key')
+    if (eq <= 0) return badRequest('x-forwarded-client-cert has a pair without a key')
     const key = pair.slice(0, eq).trim().toLowerCase()
     if (key === 'cert' || key === 'chain' || key === 'hash') {
-      if (fields[key] !== undefined) return bad(`x-forwarded-client-cert repeats ${key}`)
+      if (fields[key] !== undefined) return badRequest(`x-forwarded-client-cert repeats ${key}`)
       fields[key] = unquote(pair.slice(eq + 1).trim())
     }
   }
@@ -259,7 +260,7 @@ const xfcc: Reader = (cfg, h) => {
   const leaf = urlPem(fields.cert, 'XFCC Cert', 1)
   if (isDecoded(leaf)) return leaf
   if (fields.hash !== undefined && fields.hash.toLowerCase() !== sha256(leaf[0]!.raw)) {
-    return bad('XFCC Hash is not the SHA-256 of Cert')
+    return badRequest('XFCC Hash is not the SHA-256 of Cert')
   }
   let chain: X509Certificate[] = []
   if (fields.chain !== undefined) {
@@ -302,7 +303,7 @@ const awsAlb: Reader = (cfg, h) => {
   const verify = cfg.albMode === 'verify'
   const other = verify ? ALB_CHAIN : ALB_LEAF
   if (h[other] !== undefined) {
-    return bad(`${verify ? 'X-Amzn-Mtls-Clientcert' : 'X-Amzn-Mtls-Clientcert-Leaf'} is not sent in ${cfg.albMode} mode`)
+    return badRequest(`${verify ? 'X-Amzn-Mtls-Clientcert' : 'X-Amzn-Mtls-Clientcert-Leaf'} is not sent in ${cfg.albMode} mode`)
   }
   if (verify) {
     // the ALB verified the chain against its trust store and sends the leaf
@@ -323,7 +324,7 @@ const traefik: Reader = (cfg, h) => {
   if (value === undefined) return { kind: 'none', detail: 'no X-Forwarded-Tls-Client-Cert header' }
   const items = listItems(value)
   if (items.length === 0 || items.length > cfg.maxChainLength + 1) {
-    return bad(`X-Forwarded-Tls-Client-Cert must hold 1 to ${cfg.maxChainLength + 1} certificates`)
+    return badRequest(`X-Forwarded-Tls-Client-Cert must hold 1 to ${cfg.maxChainLength + 1} certificates`)
   }
   const certs: X509Certificate[] = []
   for (const item of items) {
@@ -336,15 +337,15 @@ const traefik: Reader = (cfg, h) => {
 
 const READERS: Record<ForwardedCertSource, Reader> = { rfc9440, xfcc, nginx, haproxy, 'aws-alb': awsAlb, traefik }
 
-/** The source's header values, as an unambiguous cache key. @private */
+/** The source's header values, as an unambiguous cache key. @internal */
 export const forwardedKey = (cfg: ForwardedConfig, h: Headers): string =>
   JSON.stringify(cfg.headers.map(name => one(h, name) ?? null))
 
-/** Decode the certificate the trusted proxy forwarded. @private */
+/** Decode the certificate the trusted proxy forwarded. @internal */
 export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
   let size = 0
   for (const name of cfg.headers) size += one(h, name)?.length ?? 0
-  if (size > cfg.maxHeaderBytes) return bad(`certificate headers hold ${size} bytes, more than ${cfg.maxHeaderBytes}`, 431)
+  if (size > cfg.maxHeaderBytes) return badRequest(`certificate headers hold ${size} bytes, more than ${cfg.maxHeaderBytes}`, 431)
   return READERS[cfg.source](cfg, h)
 }
 
@@ -354,7 +355,7 @@ export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
  * Node builds `headers` and `headersDistinct` lazily from `rawHeaders`
  * and a header count taken at parse time, so both are built before
  * `rawHeaders` shrinks (else a later read throws, or a copy built
- * earlier keeps the forged value). @private
+ * earlier keeps the forged value). @internal
  */
 export const stripForwarded = (
   cfg: ForwardedConfig,

@@ -39,7 +39,7 @@ const kEvaluation = Symbol.for('proxy-aware.clientCert.evaluation')
 const kResult = Symbol.for('proxy-aware.clientCert')
 const kBase = Symbol.for('proxy-aware.clientCert.policy')
 
-/** What was decided for one request. @private */
+/** What was decided for one request. @internal */
 interface Result {
   cert: ClientCertificate | undefined
   error: ClientCertError | undefined
@@ -141,7 +141,7 @@ const CACHE_SIZE = 128
 /** how long a cached chain verification stands (intermediates and CAs expire too) */
 const CACHE_MS = 60_000
 
-/** Results of forwarded-certificate verification by header values. @private */
+/** Results of forwarded-certificate verification by header values. @internal */
 type ForwardedCache = Map<string, { at: number, result: Evaluation }>
 
 /**
@@ -183,8 +183,8 @@ const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: bool
   return result
 }
 
-/** What a policy decision needs. @private */
-export interface PolicyContext {
+/** What a policy decision needs. @internal */
+interface PolicyContext {
   req: object
   log: Logger
   /** the socket peer, for the log */
@@ -227,9 +227,9 @@ const appendVary = (res: ServerResponse, names: readonly string[]) => {
  * A route-level `clientCert` override (Fastify route `config`) merged
  * onto the plugin's policy, compiled once per route. `cache` belongs to
  * one compiled feature: the same route object under two apps with
- * different global policies must not share a merge. @private
+ * different global policies must not share a merge. @internal
  */
-export const routePolicy = (
+const routePolicy = (
   base: RouteConfig,
   value: unknown,
   cache?: WeakMap<object, RouteConfig>,
@@ -249,22 +249,22 @@ export const routePolicy = (
 
 /**
  * Validate a route-level `clientCert` override at startup (Fastify's
- * onRoute); throws `ProxyAwareConfigError`. @private
+ * onRoute); throws `ProxyAwareConfigError`. @internal
  */
 export const checkRoutePolicy = (value: unknown): void => {
   routePolicy({ required: true, allow: undefined, status: 403 }, value)
 }
 
-/** The compiled feature, with what the adapters need. @private */
-export interface ClientCertFeature {
+/** The compiled feature, with what the adapters need. @internal */
+interface ClientCertFeature {
   route: true
   check(ctx: FeatureContext): Answer | undefined
   onResponse(ctx: FeatureContext): void
   config: ClientCertConfig
 }
 
-/** Compile `clientCert` into a feature. @private */
-export function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
+/** Compile `clientCert` into a feature. @internal */
+function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
   const config = compileClientCert(options.clientCert, options.trust, options)
   if (config === undefined) return undefined
   const fwd = config.forwarded
@@ -295,7 +295,7 @@ export function compileClientCertFeature(options: Readonly<Record<string, unknow
   }
 }
 
-/** The `FEATURES` entry. @private */
+/** The `FEATURES` entry. @internal */
 export const clientCertCompiler: FeatureCompiler = {
   options: ['clientCert'],
   compile: compileClientCertFeature,
@@ -304,7 +304,7 @@ export const clientCertCompiler: FeatureCompiler = {
 /**
  * A per-route (Express router) policy on top of the `clientCert` the
  * global middleware evaluated: set the global `mode: 'optional'` and
- * require or restrict certificates where needed. @private (wrapped by the
+ * require or restrict certificates where needed. @internal (wrapped by the
  * Express adapter)
  */
 export function compileClientCertPolicy(options: unknown): { apply: (ctx: PolicyContext) => Answer | undefined, logger: Logger } {

@@ -1,10 +1,11 @@
 /**
  * The `clientCert` option: public types and their validation at startup.
- * @private
+ * @internal
  */
 import { X509Certificate } from 'node:crypto'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../../core/errors.js'
-import { parseAddress } from '../../parse/ip.js'
+import { integerIn } from '../../core/options.js'
+import { BARE, parseAddress } from '../../parse/ip.js'
 import type { SubjectAltNames } from './der.js'
 import type { PresetContext } from '../../engine/presets.js'
 import { compileTrust } from '../../engine/trust.js'
@@ -159,7 +160,7 @@ export interface ClientCertOptions {
   clientCert?: ClientCertPolicy
 }
 
-/** Normalised forwarded options. @private */
+/** Normalised forwarded options. @internal */
 export interface ForwardedConfig {
   source: ForwardedCertSource
   /** `aws-alb`'s mode, undefined for other sources */
@@ -175,14 +176,14 @@ export interface ForwardedConfig {
   headers: string[]
 }
 
-/** Normalised route-level policy. @private */
+/** Normalised route-level policy. @internal */
 export interface RouteConfig {
   required: boolean
   allow: ((cert: ClientCertificate) => boolean) | undefined
   status: number
 }
 
-/** Normalised policy. @private */
+/** Normalised policy. @internal */
 export interface ClientCertConfig extends RouteConfig {
   forwarded: ForwardedConfig | undefined
   clockSkewMs: number
@@ -190,7 +191,7 @@ export interface ClientCertConfig extends RouteConfig {
 
 const SOURCES: readonly ForwardedCertSource[] = ['rfc9440', 'xfcc', 'nginx', 'haproxy', 'aws-alb', 'traefik']
 
-const fail = (option: string, message: string): never => {
+const invalidOption = (option: string, message: string): never => {
   throw new ProxyAwareConfigError(option, message)
 }
 
@@ -201,20 +202,20 @@ const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typ
 const headerName = (option: string, value: unknown, fallback: string | undefined): string | undefined => {
   if (value === undefined) return fallback
   if (typeof value !== 'string' || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/i.test(value)) {
-    fail(option, `must be a header name, got ${show(value)}`)
+    invalidOption(option, `must be a header name, got ${show(value)}`)
   }
   return (value as string).toLowerCase()
 }
 
 const stringList = (option: string, value: unknown, map: (s: string) => string | undefined): Set<string> => {
   if (!Array.isArray(value) || value.some(v => typeof v !== 'string' || map(v) === undefined)) {
-    fail(option, `must be an array of strings, got ${show(value)}`)
+    invalidOption(option, `must be an array of strings, got ${show(value)}`)
   }
   return new Set((value as string[]).map(v => map(v)!))
 }
 
-/** `AB:CD:...` from any spelling of a SHA-256 fingerprint. @private */
-export const normalizeFingerprint = (s: string): string | undefined => {
+/** `AB:CD:...` from any spelling of a SHA-256 fingerprint. @internal */
+const normalizeFingerprint = (s: string): string | undefined => {
   const hex = s.replace(/:/g, '').toUpperCase()
   if (!/^[0-9A-F]{64}$/.test(hex)) return undefined
   return hex.match(/../g)!.join(':')
@@ -222,7 +223,7 @@ export const normalizeFingerprint = (s: string): string | undefined => {
 
 const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
   if (typeof allow === 'function') return allow as (cert: ClientCertificate) => boolean
-  if (!isObject(allow)) return fail(option, `must be an object of lists or a function, got ${show(allow)}`)
+  if (!isObject(allow)) return invalidOption(option, `must be an object of lists or a function, got ${show(allow)}`)
   checkOptionNames(allow, ['fingerprint256', 'uri', 'dns', 'email', 'commonName'], option)
   const lower = (s: string) => s.toLowerCase()
   const same = (s: string) => s
@@ -232,7 +233,7 @@ const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
   const email = allow.email === undefined ? undefined : stringList(`${option}.email`, allow.email, lower)
   const cn = allow.commonName === undefined ? undefined : stringList(`${option}.commonName`, allow.commonName, same)
   if (fp === undefined && uri === undefined && dns === undefined && email === undefined && cn === undefined) {
-    fail(option, 'lists nothing: every certificate would be refused')
+    invalidOption(option, 'lists nothing: every certificate would be refused')
   }
   return cert =>
     (fp?.has(cert.fingerprint256) ?? false) ||
@@ -242,7 +243,7 @@ const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
     (cn !== undefined && cert.commonNames.some(c => cn.has(c)))
 }
 
-/** Validate the route-overridable part. @private */
+/** Validate the route-overridable part. @internal */
 export const compileRoutePolicy = (
   option: string,
   value: Record<string, unknown>,
@@ -252,11 +253,11 @@ export const compileRoutePolicy = (
   checkOptionNames(value, ['mode', 'allow', 'status', ...extra], option)
   const mode = value.mode
   if (mode !== undefined && mode !== 'required' && mode !== 'optional') {
-    fail(`${option}.mode`, `must be 'required' or 'optional', got ${show(mode)}`)
+    invalidOption(`${option}.mode`, `must be 'required' or 'optional', got ${show(mode)}`)
   }
   const status = value.status
   if (status !== undefined && (!Number.isInteger(status) || (status as number) < 400 || (status as number) > 499)) {
-    fail(`${option}.status`, `must be a 4xx status code, got ${show(status)}`)
+    invalidOption(`${option}.status`, `must be a 4xx status code, got ${show(status)}`)
   }
   return {
     required: mode === undefined ? base?.required ?? true : mode === 'required',
@@ -270,19 +271,19 @@ const caList = (value: unknown): X509Certificate[] => {
   const out: X509Certificate[] = []
   for (const item of items) {
     if (typeof item !== 'string' && !Buffer.isBuffer(item)) {
-      fail('clientCert.forwarded.ca', `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`)
+      invalidOption('clientCert.forwarded.ca', `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`)
     }
     const pem = item.toString()
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
-    if (blocks.length === 0) fail('clientCert.forwarded.ca', `holds no PEM certificate: ${show(pem.slice(0, 40))}`)
+    if (blocks.length === 0) invalidOption('clientCert.forwarded.ca', `holds no PEM certificate: ${show(pem.slice(0, 40))}`)
     for (const block of blocks) {
       let cert: X509Certificate
       try {
         cert = new X509Certificate(block)
       } catch {
-        return fail('clientCert.forwarded.ca', `holds a certificate that does not parse: ${show(block.slice(0, 60))}`)
+        return invalidOption('clientCert.forwarded.ca', `holds a certificate that does not parse: ${show(block.slice(0, 60))}`)
       }
-      if (!cert.ca) fail('clientCert.forwarded.ca', `holds a certificate that is not a CA: ${show(cert.subject)}`)
+      if (!cert.ca) invalidOption('clientCert.forwarded.ca', `holds a certificate that is not a CA: ${show(cert.subject)}`)
       out.push(cert)
     }
   }
@@ -320,56 +321,52 @@ const STANDARD_PREFIXES = ['accept', 'content-', 'if-', 'proxy-', 'sec-']
 /** A configured header name must be the source's own, used once. */
 const ownHeader = (option: string, name: string, taken: readonly string[]): void => {
   if (STANDARD_HEADERS.has(name) || STANDARD_PREFIXES.some(p => name.startsWith(p))) {
-    fail(option, `must not be a standard header, got ${show(name)}: the certificate headers are deleted from untrusted peers' requests and listed in Vary; use a header of its own (e.g. x-ssl-client-cert)`)
+    invalidOption(option, `must not be a standard header, got ${show(name)}: the certificate headers are deleted from untrusted peers' requests and listed in Vary; use a header of its own (e.g. x-ssl-client-cert)`)
   }
-  if (taken.includes(name)) fail(option, `names a header already read for this source (${taken.join(', ')}), got ${show(name)}`)
+  if (taken.includes(name)) invalidOption(option, `names a header already read for this source (${taken.join(', ')}), got ${show(name)}`)
 }
 
-const positive = (option: string, value: unknown, fallback: number, max: number): number => {
-  if (value === undefined) return fallback
-  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > max) {
-    fail(option, `must be a whole number from 1 to ${max}, got ${show(value)}`)
-  }
-  return value as number
-}
+/** A whole number from 1 to `max`, `fallback` when undefined. */
+const positive = (option: string, value: unknown, fallback: number, max: number): number =>
+  value === undefined ? fallback : integerIn(option, value, 1, max)
 
 const compileForwarded = (value: unknown): ForwardedConfig => {
   const o = 'clientCert.forwarded'
-  if (!isObject(value)) return fail(o, `must be an object with a source, got ${show(value)}`)
+  if (!isObject(value)) return invalidOption(o, `must be an object with a source, got ${show(value)}`)
   checkOptionNames(value, ['source', 'mode', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
   const source = value.source as ForwardedCertSource
-  if (!SOURCES.includes(source)) fail(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
+  if (!SOURCES.includes(source)) invalidOption(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
   const alb = source === 'aws-alb'
   const albMode = value.mode
-  if (!alb && albMode !== undefined) fail(`${o}.mode`, `applies to the aws-alb source only, got ${show(albMode)}`)
+  if (!alb && albMode !== undefined) invalidOption(`${o}.mode`, `applies to the aws-alb source only, got ${show(albMode)}`)
   if (alb && albMode !== 'verify' && albMode !== 'passthrough') {
-    fail(`${o}.mode`, `is required for aws-alb: 'verify' (the load balancer verifies against its trust store and sends X-Amzn-Mtls-Clientcert-Leaf) or 'passthrough' (it sends the unverified chain in X-Amzn-Mtls-Clientcert; needs ca), got ${show(albMode)}`)
+    invalidOption(`${o}.mode`, `is required for aws-alb: 'verify' (the load balancer verifies against its trust store and sends X-Amzn-Mtls-Clientcert-Leaf) or 'passthrough' (it sends the unverified chain in X-Amzn-Mtls-Clientcert; needs ca), got ${show(albMode)}`)
   }
   const own = source === 'nginx' || source === 'haproxy'
   if (!own && value.certHeader !== undefined) {
-    fail(`${o}.certHeader`, `applies to the nginx and haproxy sources only (${source} has fixed header names)`)
+    invalidOption(`${o}.certHeader`, `applies to the nginx and haproxy sources only (${source} has fixed header names)`)
   }
   const certHeader = headerName(`${o}.certHeader`, value.certHeader, own ? 'x-ssl-client-cert' : '')!
   const verifyHeader = headerName(`${o}.verifyHeader`, value.verifyHeader, own ? 'x-ssl-client-verify' : undefined)
   const verifyValue = value.verifyValue
   if (own && verifyValue !== undefined) {
-    fail(`${o}.verifyValue`, `is fixed for ${source} (${source === 'nginx' ? 'SUCCESS' : '0'})`)
+    invalidOption(`${o}.verifyValue`, `is fixed for ${source} (${source === 'nginx' ? 'SUCCESS' : '0'})`)
   }
   if (!own && (verifyValue === undefined) !== (value.verifyHeader === undefined)) {
-    fail(`${o}.verifyValue`, `and verifyHeader go together, got ${show(verifyValue)} and ${show(value.verifyHeader)}`)
+    invalidOption(`${o}.verifyValue`, `and verifyHeader go together, got ${show(verifyValue)} and ${show(value.verifyHeader)}`)
   }
   if (verifyValue !== undefined && (typeof verifyValue !== 'string' || verifyValue === '')) {
-    fail(`${o}.verifyValue`, `must be a non-empty string, got ${show(verifyValue)}`)
+    invalidOption(`${o}.verifyValue`, `must be a non-empty string, got ${show(verifyValue)}`)
   }
   const proxyVerifies = value.proxyVerifies ?? false
-  if (typeof proxyVerifies !== 'boolean') fail(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
+  if (typeof proxyVerifies !== 'boolean') invalidOption(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
   const anchors = value.ca === undefined ? [] : caList(value.ca)
   if (albMode === 'passthrough' && anchors.length === 0) {
-    fail(`${o}.ca`, 'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it')
+    invalidOption(`${o}.ca`, 'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it')
   }
   // aws-alb verify mode: the load balancer refuses certificates its trust store does not verify
   if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && !alb) {
-    fail(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
+    invalidOption(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
   }
   const headers = [...SOURCE_HEADERS[source]]
   if (own) {
@@ -411,8 +408,8 @@ const checkTrustProbe = (trust: unknown, ctx: PresetContext): void => {
   for (const address of NEVER_A_PROXY) {
     for (const hop of [0, 1]) {
       // parseAddress fills the scratch record the matcher reads
-      if (match(parseAddress(address, 0, address.length, false, false), hop, address)) {
-        fail('trust', `trusts ${address} (hop ${hop}), a documentation address (RFC 5737 / RFC 3849) that is never your proxy: with clientCert.forwarded, every client could send its own certificate header. List your proxies' addresses, or make the function return true only for them, got ${show(trust)}`)
+      if (match(parseAddress(address, 0, address.length, BARE), hop, address)) {
+        invalidOption('trust', `trusts ${address} (hop ${hop}), a documentation address (RFC 5737 / RFC 3849) that is never your proxy: with clientCert.forwarded, every client could send its own certificate header. List your proxies' addresses, or make the function return true only for them, got ${show(trust)}`)
       }
     }
   }
@@ -421,20 +418,20 @@ const checkTrustProbe = (trust: unknown, ctx: PresetContext): void => {
 /**
  * Validate the `clientCert` option; undefined when it is not set. `trust`
  * is the engine's (already validated) `trust` option: a forwarded
- * certificate is believed only from a peer that `trust` checks. @private
+ * certificate is believed only from a peer that `trust` checks. @internal
  */
 export function compileClientCert(value: unknown, trust?: unknown, ctx: PresetContext = {}): ClientCertConfig | undefined {
   if (value === undefined) return undefined
-  if (!isObject(value)) return fail('clientCert', `must be an object, got ${show(value)}`)
+  if (!isObject(value)) return invalidOption('clientCert', `must be an object, got ${show(value)}`)
   // a number here is a hop count >= 1 (compileTrust refuses 0)
   if (value.forwarded !== undefined && (trust === true || typeof trust === 'number')) {
-    fail('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
+    invalidOption('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
   }
   if (value.forwarded !== undefined) checkTrustProbe(trust, ctx)
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
   const skew = value.clockSkew ?? 60
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {
-    fail('clientCert.clockSkew', `must be a number of seconds from 0 to 86400, got ${show(skew)}`)
+    invalidOption('clientCert.clockSkew', `must be a number of seconds from 0 to 86400, got ${show(skew)}`)
   }
   return {
     ...route,

@@ -1,15 +1,15 @@
 /**
  * Certificate checks: the leaf checks we always do ourselves, chain
  * verification against a CA bundle (for forwarded certificates), and the
- * per-socket verification of mTLS the app terminates. @private
+ * per-socket verification of mTLS the app terminates. @internal
  */
 import { createHash, X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './der.js'
 import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './options.js'
 
-/** A checked certificate with its validity as numbers. @private */
-export interface Checked {
+/** A checked certificate with its validity as numbers. @internal */
+interface Checked {
   cert: ClientCertificate
   from: number
   to: number
@@ -17,7 +17,7 @@ export interface Checked {
   keyUsage: number | undefined
 }
 
-/** The outcome of obtaining and verifying a certificate. @private */
+/** The outcome of obtaining and verifying a certificate. @internal */
 export type Evaluation = { ok: true, checked: Checked } | { ok: false, error: ClientCertError, status?: 400 | 431 }
 
 export const failure = (reason: ClientCertFailure, detail: string, status?: 400 | 431): Evaluation =>
@@ -25,7 +25,7 @@ export const failure = (reason: ClientCertFailure, detail: string, status?: 400 
 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
 
-/** Describe a parsed certificate. @private */
+/** Describe a parsed certificate. @internal */
 export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCertSource): Checked => {
   const fields = derFields(x509.raw)
   const validFrom = new Date(x509.validFrom)
@@ -51,8 +51,8 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
   }
 }
 
-/** The validity window, with the allowed clock skew. @private */
-export const checkTime = (c: { from: number, to: number }, now: number, skewMs: number, what: string): ClientCertError | undefined => {
+/** The validity window, with the allowed clock skew. @internal */
+const checkTime = (c: { from: number, to: number }, now: number, skewMs: number, what: string): ClientCertError | undefined => {
   if (now + skewMs < c.from) return { reason: 'not_yet_valid', detail: `${what} is not valid before ${new Date(c.from).toISOString()}` }
   if (now - skewMs > c.to) return { reason: 'expired', detail: `${what} expired at ${new Date(c.to).toISOString()}` }
   return undefined
@@ -70,7 +70,7 @@ const noClientAuth = (x509: X509Certificate): string | undefined => {
 
 /**
  * Leaf checks: validity window, not a CA, extended key usage `clientAuth`,
- * key usage (when present) `digitalSignature`. @private
+ * key usage (when present) `digitalSignature`. @internal
  */
 export const checkLeaf = (c: Checked, now: number, skewMs: number): ClientCertError | undefined => {
   const time = checkTime(c, now, skewMs, 'the certificate')
@@ -139,7 +139,7 @@ const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
  * usage, and no name constraints or unknown critical extensions anywhere
  * (Node has no chain verifier outside the TLS handshake). The first path
  * found is the only one tried; its intermediates are pushed onto `path`.
- * @private
+ * @internal
  */
 export const verifyChain = (
   leaf: X509Certificate,
@@ -178,13 +178,13 @@ const NODE_REASONS: Record<string, ClientCertFailure> = {
   INVALID_PURPOSE: 'wrong_purpose',
 }
 
-/** The TLS socket view we need. @private */
+/** The TLS socket view we need. @internal */
 export type SocketLike = Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerX509Certificate' | 'getPeerCertificate'>> & {
   server?: { requestCert?: boolean, ca?: unknown } | null
 }
 
-/** The PEM certificates of a CA option (string, Buffer or an array of them). @private */
-export const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
+/** The PEM certificates of a CA option (string, Buffer or an array of them). @internal */
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g
 
 /**
  * A TLS server's trust anchors, parsed from its `ca` (re-read when
@@ -246,7 +246,7 @@ const peerChain = (socket: SocketLike): X509Certificate[] => {
  * `ca`, whichever context was used. Node reports `authorized === true`
  * with no certificate on a TLS 1.3 session resumed by a client that never
  * sent one (nodejs/node#35317): no certificate is always `missing`,
- * whatever `authorized` says. @private
+ * whatever `authorized` says. @internal
  */
 export const verifySocket = (socket: SocketLike | null | undefined, now: number, skewMs: number): Evaluation => {
   if (socket == null || typeof socket.getPeerX509Certificate !== 'function') {
@@ -274,5 +274,5 @@ export const verifySocket = (socket: SocketLike | null | undefined, now: number,
   return { ok: true, checked: describe(x509, 'socket') }
 }
 
-/** SHA-256 of bytes, lower-case hex. @private */
+/** SHA-256 of bytes, lower-case hex. @internal */
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')

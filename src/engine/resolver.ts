@@ -1,0 +1,111 @@
+/**
+ * Step 2 of compiling an engine: the per-request resolver (`resolve(req)`)
+ * and the compiled trust predicate, specialised for one configuration.
+ */
+import { type HostParts, parseHost } from '../parse/host.js'
+import { formatParsed, INVALID, parseRequestAddress, WITH_PORT, WITH_ZONE } from '../parse/ip.js'
+import { headerString } from '../parse/list.js'
+import type { EngineConfig } from './options.js'
+import { type RequestLike, type Resolution, resolutionOf, socketVerdict } from './resolution.js'
+import type { TrustFunction } from './trust.js'
+import { AddressList, compileWalker, type Walk } from './walk.js'
+
+/** What step 2 produces. */
+interface Resolver {
+  resolve(req: RequestLike): Resolution
+  trust: TrustFunction
+}
+
+/** Compile the resolver for `config`. */
+export function compileResolver(config: EngineConfig): Resolver {
+  const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst } = config
+  const walker = compileWalker(config)
+
+  /** The compiled predicate, for the frameworks' `trust proxy` settings. */
+  const trust: TrustFunction = (address, hop) => {
+    if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
+    const kind = parseRequestAddress(address, 0, address.length, WITH_PORT | WITH_ZONE)
+    return kind !== INVALID && match(kind, hop, formatParsed(kind))
+  }
+
+  // Most requests carry one of a few Host values: remember the last one.
+  let lastHost: string | undefined
+  let lastHostParts: HostParts | undefined
+  /** Host from the request's own Host header (or HTTP/2 :authority). */
+  const ownHost = (req: RequestLike): HostParts | undefined => {
+    const h = req.headers
+    const value = h.host ?? h[':authority']
+    if (typeof value !== 'string') return undefined
+    if (value !== lastHost) {
+      lastHostParts = parseHost(value)
+      lastHost = value
+    }
+    return lastHostParts
+  }
+
+  // Most requests come from the same few proxies: remember the last peer's
+  // verdict (only when the matcher is pure, not a user function).
+  let lastRemote: string | undefined
+  let lastPeer: string | undefined
+  let lastTrusted = false
+  // not re-entrant, as the walks' cursor is not: a trust function must not
+  // call resolve()
+  const addresses = new AddressList()
+
+  /** Decide one request (uncached). */
+  const compute = (req: RequestLike): Resolution => {
+    const socket = req.socket
+    const socketProto = socket?.encrypted === true ? 'https' : 'http'
+    const remote = socket?.remoteAddress
+    const ips = addresses.clear()
+    let peer: string | undefined
+    if (typeof remote === 'string') {
+      let trusted: boolean
+      if (remote === lastRemote) {
+        peer = lastPeer
+        trusted = lastTrusted
+      } else {
+        const kind = parseRequestAddress(remote, 0, remote.length, WITH_ZONE)
+        peer = kind === INVALID ? undefined : formatParsed(kind)
+        trusted = peer !== undefined && match(kind, 0, peer)
+        if (pure) {
+          lastRemote = remote
+          lastPeer = peer
+          lastTrusted = trusted
+        }
+      }
+      // an address we cannot read is no Unix socket: never trusted
+      if (peer === undefined) return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
+      ips.push(peer)
+      if (!trusted) return resolutionOf(ips.take(), peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
+    } else if (!trustUnixSocket) {
+      return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
+    }
+    // The peer is trusted: read the configured convention.
+    const h = req.headers
+    const xff = readXForwarded ? headerString(h['x-forwarded-for']) : undefined
+    const fwd = readForwarded ? headerString(h.forwarded) : undefined
+    let walk: Walk
+    if (fwd !== undefined && (forwardedFirst || xff === undefined)) walk = walker.forwarded(ips, fwd, socketProto)
+    // X-Forwarded-Proto and -Host belong to the x-forwarded convention
+    else if (!readXForwarded) return resolutionOf(ips.take(), peer, socketVerdict('end-of-chain', socketProto), ownHost(req))
+    else walk = walker.xForwarded(h, ips, xff, socketProto)
+    // A forwarded host that is present but malformed is not replaced by
+    // Host: the app asked for the proxy's word, and that word is unusable.
+    return resolutionOf(ips.take(), peer, walk, walk.host !== undefined ? parseHost(walk.host) : ownHost(req))
+  }
+
+  // one cache slot per engine: two engines (an Express sub-app with its own
+  // middleware) must not answer with each other's decision
+  const kResolution = Symbol('proxy-aware.resolution')
+  type Cached = { [kResolution]?: Resolution }
+  const resolve = (req: RequestLike): Resolution => {
+    const cached = (req as Cached)[kResolution]
+    if (cached !== undefined) return cached
+    const result = compute(req)
+    ;(req as Cached)[kResolution] = result
+    return result
+  }
+
+  return { resolve, trust }
+}
