@@ -192,3 +192,12 @@ t.test('through Fastify: a preset in trust, a forged header from outside', async
   const edge = await app.inject({ url: '/', remoteAddress: firstV4('cloudflare'), headers: { 'x-forwarded-for': CLIENT, 'x-forwarded-proto': 'https' } })
   t.same(edge.json(), { ip: CLIENT, protocol: 'https' })
 })
+
+t.test('platform presets are refused with forwarded client certificates', async t => {
+  // they trust any peer, so any client could send its own certificate header
+  for (const platform of ['fly', 'heroku', 'vercel'] as const) {
+    throwsConfig(t, () => createTrustProxy({ trust: platform, platform, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } }), 'trust', /trusts 192\.0\.2\.1 \(hop 0\), a documentation address/, platform)
+  }
+  // a vendor range preset passes the same probe
+  t.ok(createTrustProxy({ trust: 'cloudflare', clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } }))
+})
