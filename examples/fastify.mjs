@@ -5,7 +5,7 @@
  *   curl -H 'X-Forwarded-For: 203.0.113.7' http://127.0.0.1:3000/
  *
  * TRUST (comma-separated) names the proxies in front; default `loopback`,
- * i.e. an nginx on the same machine (see nginx.conf). PORT defaults to 3000.
+ * i.e. an nginx on the same machine (recipes: docs/deployments.md). PORT defaults to 3000.
  * In your own code, import from 'proxy-aware/fastify'.
  */
 import Fastify from 'fastify'

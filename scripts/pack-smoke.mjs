@@ -10,7 +10,10 @@ const root = resolve(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-pack-'))
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
 try {
-  const tgz = run('npm', ['pack', '--silent', '--pack-destination', dir], root).trim().split('\n').pop()
+  // `npm test` built dist just before: pack without running `prepare` again
+  const tgz = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], root).trim().split('\n').pop()
+  // the package's shape under every TypeScript resolution mode, on the same tarball
+  process.stdout.write(run('npx', ['attw', join(dir, tgz)], root))
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'smoke', private: true }))
   const fastify = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.fastify'], root))
   const express = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.express'], root))
@@ -24,19 +27,37 @@ try {
     if (typeof otelEntry.otelHooks !== 'function' || otelEntry.default !== otelEntry.otelHooks) throw new Error('otel entry')
     const attrs = otelEntry.otelHooks({ trust: 'loopback' }).startIncomingSpanHook({ headers: { host: 'a.example', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
     if (attrs['client.address'] !== '203.0.113.9') throw new Error('otel: wrong client.address ' + attrs['client.address'])
+    if (tlsEntry.tlsOptions({ key: 'k', cert: 'c' }).minVersion !== 'TLSv1.2' || typeof tlsEntry.watchTls !== 'function') throw new Error('tls entry')
     const app = Fastify()
     await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
     app.get('/', req => req.ip)
     const res = await app.inject({ url: '/', headers: { 'x-forwarded-for': '198.51.100.7' } })
     if (res.body !== '198.51.100.7') throw new Error('fastify: wrong ip ' + res.body)
-    console.log(MODE + ': all four entry points load and work')
+    const pp = ppEntry.parseProxyHeader(Buffer.from('PROXY TCP4 203.0.113.7 10.0.0.1 4000 443\\r\\n'))
+    if (!pp || !pp.ok || pp.header.source.address !== '203.0.113.7') throw new Error('proxy-protocol: parse ' + JSON.stringify(pp))
+    const server = ppEntry.proxyProtocol(http.createServer((req, res) => res.end(req.socket.remoteAddress + ' ' + ppEntry.proxyProtocolOf(req).version)), { trust: 'loopback' })
+    await new Promise(r => server.listen(0, '127.0.0.1', r))
+    const answer = await new Promise((resolve, reject) => {
+      const s = net.connect(server.address().port, '127.0.0.1', () => s.end('PROXY TCP4 203.0.113.7 10.0.0.1 4000 443\\r\\nGET / HTTP/1.1\\r\\nHost: x\\r\\nConnection: close\\r\\n\\r\\n'))
+      let text = ''
+      s.on('data', d => { text += d })
+      s.on('end', () => resolve(text))
+      s.on('error', reject)
+    })
+    server.close()
+    if (!answer.endsWith('203.0.113.7 1')) throw new Error('proxy-protocol: wrong answer ' + answer)
+    console.log(MODE + ': all entry points load and work')
   `
   writeFileSync(join(dir, 'esm.mjs'), `
     import * as core from 'proxy-aware'
     import * as fastifyEntry from 'proxy-aware/fastify'
     import * as expressEntry from 'proxy-aware/express'
     import * as otelEntry from 'proxy-aware/otel'
+    import * as ppEntry from 'proxy-aware/proxy-protocol'
+    import * as tlsEntry from 'proxy-aware/tls'
     import Fastify from 'fastify'
+    import http from 'node:http'
+    import net from 'node:net'
     const MODE = 'ESM'
     ${checks}`)
   writeFileSync(join(dir, 'cjs.cjs'), `
@@ -44,7 +65,11 @@ try {
     const fastifyEntry = require('proxy-aware/fastify')
     const expressEntry = require('proxy-aware/express')
     const otelEntry = require('proxy-aware/otel')
+    const ppEntry = require('proxy-aware/proxy-protocol')
+    const tlsEntry = require('proxy-aware/tls')
     const Fastify = require('fastify')
+    const http = require('node:http')
+    const net = require('node:net')
     const MODE = 'CommonJS'
     ;(async () => { ${checks} })().catch(e => { console.error(e); process.exit(1) })`)
   process.stdout.write(run('node', ['esm.mjs'], dir))

@@ -1,13 +1,13 @@
-import t, { type Test } from 'tap'
+import t from 'tap'
 import express5, { type Express, type Request } from 'express'
 import express4 from 'express4'
 import { once } from 'node:events'
-import { createServer, type Server } from 'node:http'
+import { createServer } from 'node:http'
 import { trustProxy } from '../src/express.js'
 import { ProxyAwareConfigError } from '../src/core/errors.js'
 import { expressMiddleware } from '../src/adapters/express.js'
 import type { FeatureCompiler, FeatureContext } from '../src/features/feature.js'
-import { portOf, send } from './fixtures/http.js'
+import { listen, request } from './support/http.js'
 
 /** Everything the request reports, JSON-safe (undefined becomes null). */
 const view = (req: Request) => ({
@@ -22,12 +22,6 @@ const view = (req: Request) => ({
   hops: (req.proxyAware as typeof req.proxyAware | undefined)?.hops ?? null,
 })
 
-const listen = async (t: Test, app: Express, host = '127.0.0.1'): Promise<number> => {
-  const server: Server = app.listen(0, host)
-  await once(server, 'listening')
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  return portOf(server)
-}
 
 const viaProxy = {
   'x-forwarded-for': '203.0.113.7, 10.1.2.3',
@@ -60,11 +54,11 @@ for (const { name, express, major } of majors) {
       const app = express()
       app.use(trustProxy(opts))
       app.get('/', (req, res) => { res.json(view(req)) })
-      const port = await listen(t, app)
+      const port = await listen(t, createServer(app))
 
-      t.same((await send(port, { from: '127.0.0.2', headers: viaProxy })).json, proxied, 'via the proxy')
+      t.same((await request(port, { from: '127.0.0.2', headers: viaProxy })).json, proxied, 'via the proxy')
 
-      t.same((await send(port, { from: '127.0.0.3', headers: viaProxy })).json, {
+      t.same((await request(port, { from: '127.0.0.3', headers: viaProxy })).json, {
         ip: '127.0.0.3',
         ips: [],
         protocol: 'http',
@@ -75,7 +69,7 @@ for (const { name, express, major } of majors) {
         hops: 0,
       }, 'direct: every forwarded header ignored')
 
-      t.same((await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'HTTPS' } })).json, {
+      t.same((await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'HTTPS' } })).json, {
         ip: '10.0.0.9',
         ips: ['10.0.0.9'],
         protocol: 'https',
@@ -86,7 +80,7 @@ for (const { name, express, major } of majors) {
         hops: 1,
       }, 'every hop trusted: the leftmost is the client; forwardedHost without X-Forwarded-Host keeps Host')
 
-      t.same((await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1, not-an-ip' } })).json, {
+      t.same((await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1, not-an-ip' } })).json, {
         ip: '127.0.0.2',
         ips: [],
         protocol: 'http',
@@ -114,9 +108,9 @@ for (const { name, express, major } of majors) {
       sub.use('/router', subRouter)
       app.use('/sub', sub)
       app.use('/router', router)
-      const port = await listen(t, app)
+      const port = await listen(t, createServer(app))
       for (const path of ['/sub/info', '/sub/deeper/info', '/router/info', '/sub/router/info']) {
-        t.same((await send(port, { from: '127.0.0.2', path, headers: viaProxy })).json, proxied, path)
+        t.same((await request(port, { from: '127.0.0.2', path, headers: viaProxy })).json, proxied, path)
       }
       t.equal(app.get('trust proxy'), mw.trust, 'the app\'s trust proxy is our predicate')
       t.equal(sub.get('trust proxy'), mw.trust, 'a mounted sub-app inherits it')
@@ -142,19 +136,19 @@ for (const { name, express, major } of majors) {
       lone.get('/', (req, res) => { res.json(view(req)) })
       loneApp.use('/lone', lone)
       loneApp.get('/', (req, res) => { res.json(view(req)) })
-      const port = await listen(t, app)
+      const port = await listen(t, createServer(app))
       const headers = { 'x-forwarded-for': '198.51.100.7' }
-      const res = await send(port, { from: '127.0.0.2', path: '/strict', headers })
+      const res = await request(port, { from: '127.0.0.2', path: '/strict', headers })
       t.same(rootSaw, ['198.51.100.7'], 'the root trusts 127.0.0.2')
       t.match(res.json, { ip: '127.0.0.2', ips: [], reason: 'untrusted-peer' }, 'the sub-app does not')
-      t.match((await send(port, { from: '127.0.0.2', path: '/strict/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
+      t.match((await request(port, { from: '127.0.0.2', path: '/strict/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
         'a sub-app route before its middleware: the decision of the one it passed')
 
-      const lonePort = await listen(t, loneApp)
-      await send(lonePort, { from: '127.0.0.2', path: '/lone', headers })
-      t.match((await send(lonePort, { from: '127.0.0.4', path: '/lone/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
+      const lonePort = await listen(t, createServer(loneApp))
+      await request(lonePort, { from: '127.0.0.2', path: '/lone', headers })
+      t.match((await request(lonePort, { from: '127.0.0.4', path: '/lone/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
         'a sub-app route before its middleware, nothing passed: the sub-app\'s decision')
-      t.match((await send(lonePort, { from: '127.0.0.4', path: '/', headers })).json, { ip: '127.0.0.4', reason: null },
+      t.match((await request(lonePort, { from: '127.0.0.4', path: '/', headers })).json, { ip: '127.0.0.4', reason: null },
         'the app it is mounted in keeps Express\'s defaults (no trust)')
     })
 
@@ -175,7 +169,7 @@ for (const { name, express, major } of majors) {
       app.use('/api', trustProxy({ trust: '127.0.0.2' }))
       app.get('/api', (req, res) => { res.json(full(req)) })
       app.get('/other', (req, res) => { res.json(full(req)) })
-      const port = await listen(t, app)
+      const port = await listen(t, createServer(app))
       const uncovered = ['/early', '/sub', '/router', '/other']
       // a client behind the proxy forges host and protocol; the proxy
       // appends its own X-Forwarded-For and X-Forwarded-Proto entries
@@ -196,20 +190,20 @@ for (const { name, express, major } of majors) {
       // before any request has passed the middleware: Express's own getters
       // with the default `trust proxy` (false) believe no header at all
       for (const path of uncovered) {
-        t.match((await send(port, { from: '127.0.0.2', path, headers: forged })).json, { ...strict, ip: '127.0.0.2', ips: [] }, `${path} before`)
+        t.match((await request(port, { from: '127.0.0.2', path, headers: forged })).json, { ...strict, ip: '127.0.0.2', ips: [] }, `${path} before`)
       }
 
-      const decided = (await send(port, { from: '127.0.0.2', path: '/api', headers: forged })).json
+      const decided = (await request(port, { from: '127.0.0.2', path: '/api', headers: forged })).json
       t.match(decided, { ...strict, ip: '203.0.113.7', ips: ['203.0.113.7'], reason: 'untrusted-hop' }, 'proxy-aware: no forwarded host, the proxy\'s protocol')
 
       // after: every route of the app gets proxy-aware's decision
       for (const path of uncovered) {
-        t.same((await send(port, { from: '127.0.0.2', path, headers: forged })).json, decided, `${path} after, via the proxy`)
+        t.same((await request(port, { from: '127.0.0.2', path, headers: forged })).json, decided, `${path} after, via the proxy`)
       }
-      const direct = (await send(port, { from: '127.0.0.3', path: '/api', headers: forged })).json
+      const direct = (await request(port, { from: '127.0.0.3', path: '/api', headers: forged })).json
       t.match(direct, { ...strict, ip: '127.0.0.3', ips: [], reason: 'untrusted-peer' })
       for (const path of uncovered) {
-        t.same((await send(port, { from: '127.0.0.3', path, headers: forged })).json, direct, `${path} after, direct`)
+        t.same((await request(port, { from: '127.0.0.3', path, headers: forged })).json, direct, `${path} after, direct`)
       }
     })
 
@@ -219,11 +213,11 @@ for (const { name, express, major } of majors) {
       app.use((req, res, next) => { seen.push(`${req.ip} ${req.protocol} ${req.hostname}`); next() })
       app.use(trustProxy({ trust: '127.0.0.2' }))
       app.get('/', (req, res) => { res.end() })
-      const port = await listen(t, app)
+      const port = await listen(t, createServer(app))
       const headers = { host: 'app.example', 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'evil.example' }
-      await send(port, { from: '127.0.0.2', headers })
-      await send(port, { from: '127.0.0.2', headers })
-      await send(port, { from: '127.0.0.3', headers })
+      await request(port, { from: '127.0.0.2', headers })
+      await request(port, { from: '127.0.0.2', headers })
+      await request(port, { from: '127.0.0.3', headers })
       t.same(seen, [
         '127.0.0.2 http app.example', // the first request: Express's defaults, no header believed
         '198.51.100.7 http app.example',
@@ -238,11 +232,11 @@ for (const { name, express, major } of majors) {
       app.use('/strict', trustProxy({ trust: '10.0.0.0/8' }))
       app.get('/strict', (req, res) => { res.json(view(req)) })
       app.get('/', (req, res) => { res.json(view(req)) })
-      const port = await listen(t, app)
+      const port = await listen(t, createServer(app))
       const headers = { 'x-forwarded-for': '198.51.100.7' }
-      t.match((await send(port, { from: '127.0.0.2', path: '/strict', headers })).json, { ip: '127.0.0.2', reason: 'untrusted-peer' })
-      t.match((await send(port, { from: '127.0.0.2', path: '/', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' })
-      t.match((await send(port, { from: '127.0.0.2', path: '/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
+      t.match((await request(port, { from: '127.0.0.2', path: '/strict', headers })).json, { ip: '127.0.0.2', reason: 'untrusted-peer' })
+      t.match((await request(port, { from: '127.0.0.2', path: '/', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' })
+      t.match((await request(port, { from: '127.0.0.2', path: '/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
         'a route before both: the decision of the first one installed')
     })
 
@@ -260,8 +254,8 @@ for (const { name, express, major } of majors) {
         for (let i = 0; i < 50; i++) v = view(req)
         res.json({ v, calls: calls - before, same: req.proxyAware === req.proxyAware })
       })
-      const port = await listen(t, app)
-      const body = (await send(port, { from: '127.0.0.2', headers: viaProxy })).json
+      const port = await listen(t, createServer(app))
+      const body = (await request(port, { from: '127.0.0.2', headers: viaProxy })).json
       t.same(body.v, proxied)
       // peer, 10.1.2.3, 203.0.113.7: three trust decisions for 51 reads
       t.equal(body.calls, 3)
@@ -275,11 +269,11 @@ for (const { name, express, major } of majors) {
       const mw = trustProxy({ trust: '127.0.0.2', logger: { warn: (...args: unknown[]) => { warnings.push(args) }, info() {} } })
       app.use(mw)
       app.get('/', (req, res) => { res.json(view(req)) })
-      const port = await listen(t, app)
-      const direct = await send(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '6.6.6.6' } })
+      const port = await listen(t, createServer(app))
+      const direct = await request(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '6.6.6.6' } })
       t.equal(direct.json.ip, '127.0.0.3', 'a direct client cannot pick its IP')
       t.equal(app.get('trust proxy'), mw.trust)
-      await send(port, { from: '127.0.0.3' })
+      await request(port, { from: '127.0.0.3' })
       t.match(warnings, [[{ trustProxy: 'true' }, /set trust proxy itself/]], 'warned once: routes before it used Express\'s reading until then')
     })
 
@@ -306,9 +300,9 @@ for (const { name, express, major } of majors) {
         const app = express()
         mount(app, trustProxy({ trust: '127.0.0.2', logger }))
         app.use((req, res) => { res.end() })
-        const port = await listen(t, app)
-        await send(port, { from: '127.0.0.2', path })
-        await send(port, { from: '127.0.0.2', path })
+        const port = await listen(t, createServer(app))
+        await request(port, { from: '127.0.0.2', path })
+        await request(port, { from: '127.0.0.2', path })
         t.match(warnings, expected, label)
         t.equal(warnings.length, expected.length, `${label}: once`)
       }
@@ -318,8 +312,8 @@ for (const { name, express, major } of majors) {
       const app = express()
       app.use(trustProxy({ trust: true }))
       app.get('/', (req, res) => { res.json(view(req)) })
-      const port = await listen(t, app)
-      const res = await send(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '198.51.100.1, 10.0.0.1' } })
+      const port = await listen(t, createServer(app))
+      const res = await request(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '198.51.100.1, 10.0.0.1' } })
       t.equal(res.json.ip, '198.51.100.1', 'every hop trusted: the leftmost entry')
       t.equal(app.get('trust proxy'), true, 'Express and libraries reading it see trust-everyone')
     })
@@ -328,8 +322,8 @@ for (const { name, express, major } of majors) {
       const app = express()
       app.use(trustProxy({ trust: '127.0.0.2' }))
       app.get('/', (req, res) => { res.json({ ...view(req), peer: req.proxyAware.peer, raw: req.socket.remoteAddress }) })
-      const port = await listen(t, app, '::')
-      const res = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' } })
+      const port = await listen(t, createServer(app), '::')
+      const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' } })
       t.equal(res.json.raw, '::ffff:127.0.0.2', 'the socket says ::ffff:127.0.0.2')
       t.equal(res.json.peer, '127.0.0.2', 'reported as IPv4')
       t.equal(res.json.ip, '2001:db8::1', 'trusted as 127.0.0.2; the client is canonical')
@@ -340,8 +334,8 @@ for (const { name, express, major } of majors) {
       const app = express()
       app.use(trustProxy({ trust: ['127.0.0.2', '10.0.0.0/8'] }))
       app.get('/', (req, res) => { res.json(view(req)) })
-      const port = await listen(t, app)
-      const res = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.7, ::, 10.1.2.3' } })
+      const port = await listen(t, createServer(app))
+      const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.7, ::, 10.1.2.3' } })
       t.same([res.json.ip, res.json.ips, res.json.reason], ['10.1.2.3', ['10.1.2.3'], 'invalid-entry'])
     })
 
@@ -353,8 +347,8 @@ for (const { name, express, major } of majors) {
       const app = express()
       app.use(trustProxy(opts))
       app.get('/', (req, res) => { res.json({ host: req.host, hostname: req.hostname }) })
-      const port = await listen(t, app)
-      const res = await send(port, { from: '127.0.0.2', headers: viaProxy })
+      const port = await listen(t, createServer(app))
+      const res = await request(port, { from: '127.0.0.2', headers: viaProxy })
       t.same(res.json, { host: proxied.host, hostname: 'shop.example' })
       t.same(deprecations, [])
     })
@@ -386,11 +380,8 @@ t.test('works as plain connect-style middleware without Express', async t => {
       res.end(JSON.stringify({ ip: r.ip, ips: r.ips, host: r.host, hostname: r.hostname, secure: r.secure }))
     })
   })
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  const port = portOf(server)
-  const res = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' } })
+  const port = await listen(t, server)
+  const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' } })
   t.same(res.json, { ip: '198.51.100.3', ips: ['198.51.100.3'], host: `127.0.0.1:${port}`, hostname: '127.0.0.1', secure: true })
 })
 
@@ -416,19 +407,19 @@ t.test('the feature seam: checks answer, responders run, the logger is passed', 
   const app = express5()
   app.use(mw)
   app.all('/', (req, res) => { res.send(`hello ${req.ip}`) })
-  const port = await listen(t, app)
+  const port = await listen(t, createServer(app))
 
-  const blocked = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' } })
+  const blocked = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' } })
   t.equal(blocked.status, 403)
   t.equal(blocked.headers['x-by'], 'seam')
   t.equal(blocked.body, 'blocked 203.0.113.5')
   t.equal(blocked.headers['x-seen-ip'], undefined, 'responders do not run for an answered request')
 
-  const head = await send(port, { from: '127.0.0.2', method: 'HEAD', headers: { 'x-block': '1' } })
+  const head = await request(port, { from: '127.0.0.2', method: 'HEAD', headers: { 'x-block': '1' } })
   t.equal(head.status, 403)
   t.equal(head.body, '', 'no body for HEAD')
 
-  const passed = await send(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.6' } })
+  const passed = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.6' } })
   t.equal(passed.status, 200)
   t.equal(passed.body, 'hello 203.0.113.6')
   t.equal(passed.headers['x-seen-ip'], '203.0.113.6')

@@ -6,9 +6,9 @@ import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOpt
 import http2 from 'node:http2'
 import t from 'tap'
 import trustProxy from '../src/fastify.js'
-import { certs } from './fixtures/certs.js'
-import { urlPem } from './fixtures/forwarded-certs.js'
-import { PROXY, raw, request, tls } from './fixtures/https-helpers.js'
+import { certs } from './support/certs.js'
+import { urlPem } from './support/forwarded-certs.js'
+import { PROXY, raw, siteRequest as request, tls } from './support/http.js'
 
 const ONE_YEAR = 'max-age=31536000; includeSubDomains'
 const HTTPS = { 'x-forwarded-proto': 'https' }

@@ -7,7 +7,7 @@ import fp from 'fastify-plugin'
 import { ProxyAwareConfigError } from '../src/core/errors.js'
 import { fastifyPlugin } from '../src/adapters/fastify.js'
 import type { FeatureCompiler, FeatureContext } from '../src/features/feature.js'
-import { logCapture, portOf, send } from './fixtures/http.js'
+import { portOf, recorder, request } from './support/http.js'
 
 /** Everything the request reports, JSON-safe (undefined becomes null). */
 const view = (request: Pick<FastifyRequest, 'ip' | 'ips' | 'protocol' | 'host' | 'hostname' | 'port' | 'proxyAware'>) => ({
@@ -185,7 +185,7 @@ t.test('applies to the whole app: before and after, encapsulated or not', async 
 })
 
 t.test('the default request logger shows the resolved client IP', async t => {
-  const capture = logCapture()
+  const capture = recorder()
   const app = Fastify({ logger: { level: 'info', stream: capture.stream } })
   t.teardown(() => app.close())
   await app.register(trustProxy, opts)
@@ -208,10 +208,10 @@ t.test('real sockets: the proxy and a direct client', async t => {
   const port = portOf(app.server)
   const headers = { 'x-forwarded-for': '198.51.100.4', 'x-forwarded-proto': 'https' }
 
-  const proxied = await send(port, { from: '127.0.0.2', headers })
+  const proxied = await request(port, { from: '127.0.0.2', headers })
   t.match(proxied.json, { ip: '198.51.100.4', ips: ['127.0.0.2', '198.51.100.4'], protocol: 'https', hostname: '127.0.0.1', port })
 
-  const direct = await send(port, { from: '127.0.0.3', headers })
+  const direct = await request(port, { from: '127.0.0.3', headers })
   t.match(direct.json, { ip: '127.0.0.3', ips: ['127.0.0.3'], protocol: 'http', reason: 'untrusted-peer' })
 })
 

@@ -6,8 +6,8 @@ import Fastify from 'fastify'
 import { createTrustProxy, type TrustProxyOptions } from '../src/index.js'
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
-import { CLIENT, listen, PROXY, raw, request, tls } from './fixtures/https-helpers.js'
-import { engineOf } from './fixtures/engine.js'
+import { CLIENT, PROXY, listen, raw, siteRequest as request, tls } from './support/http.js'
+import { engineOf } from './support/engine.js'
 
 type Options = Omit<TrustProxyOptions, 'trust'>
 type App = (req: http.IncomingMessage, res: http.ServerResponse) => void

@@ -6,8 +6,8 @@ import Fastify from 'fastify'
 import { createTrustProxy, ProxyAwareConfigError, type TrustProxyOptions } from '../src/index.js'
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
-import { CLIENT, listen, PROXY, raw, recorder, request, tls } from './fixtures/https-helpers.js'
-import { engineOf } from './fixtures/engine.js'
+import { CLIENT, PROXY, listen, raw, recorder, siteRequest as request, tls } from './support/http.js'
+import { engineOf } from './support/engine.js'
 
 type Options = Omit<TrustProxyOptions, 'trust'> & { trust?: TrustProxyOptions['trust'] }
 

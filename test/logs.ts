@@ -2,13 +2,13 @@
 // logging reads request.ip; for Express, pino-http needs a one-line
 // serializer (it logs the socket peer), and morgan's :remote-addr reads
 // req.ip. Each shown against what the logger writes without proxy-aware.
-import t, { type Test } from 'tap'
+import t from 'tap'
 import Fastify from 'fastify'
 import express from 'express'
 import morgan from 'morgan'
 import { pinoHttp } from 'pino-http'
 import http from 'node:http'
-import { logCapture, portOf, send } from './fixtures/http.js'
+import { listen, portOf, recorder, request } from './support/http.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 
@@ -26,16 +26,9 @@ const logged = async <T>(find: () => T | undefined): Promise<T> => {
   throw new Error('nothing logged')
 }
 
-const listen = async (t: Test, app: http.RequestListener) => {
-  const server = http.createServer(app)
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  return portOf(server)
-}
-
 t.test('Fastify: its own request log reads request.ip', async t => {
   const start = async (withProxyAware: boolean) => {
-    const capture = logCapture()
+    const capture = recorder()
     const app = Fastify({ logger: { stream: capture.stream } })
     if (withProxyAware) await app.register(fastifyTrustProxy, { trust: PROXY })
     app.get('/', () => 'ok')
@@ -44,7 +37,7 @@ t.test('Fastify: its own request log reads request.ip', async t => {
     const port = portOf(app.server)
     const remoteAddress = async (from: string) => {
       const before = capture.lines.length
-      await send(port, { from, headers: FORGED })
+      await request(port, { from, headers: FORGED })
       const line = await logged(() => capture.lines.slice(before).find(l => l.msg === 'incoming request'))
       return line.req.remoteAddress as string
     }
@@ -59,7 +52,7 @@ t.test('Fastify: its own request log reads request.ip', async t => {
 
 t.test('Express + pino-http: one serializer line', async t => {
   const start = async (setup: 'none' | 'default' | 'documented') => {
-    const capture = logCapture()
+    const capture = recorder()
     const app = express()
     if (setup !== 'none') app.use(expressTrustProxy({ trust: PROXY }))
     app.use(setup === 'documented'
@@ -68,10 +61,10 @@ t.test('Express + pino-http: one serializer line', async t => {
       ? pinoHttp({ serializers: { req: req => Object.assign(req, { remoteAddress: req.raw.ip }) } }, capture.stream)
       : pinoHttp({}, capture.stream))
     app.get('/', (_req, res) => { res.send('ok') })
-    const port = await listen(t, app)
+    const port = await listen(t, http.createServer(app))
     return async (from: string) => {
       const before = capture.lines.length
-      await send(port, { from, headers: FORGED })
+      await request(port, { from, headers: FORGED })
       const line = await logged(() => capture.lines.slice(before).find(l => l.msg === 'request completed'))
       return line.req.remoteAddress as string
     }
@@ -92,10 +85,10 @@ t.test('Express + morgan: :remote-addr reads req.ip', async t => {
     if (withProxyAware) app.use(expressTrustProxy({ trust: PROXY }))
     app.use(morgan(':remote-addr', { stream: { write: (line: string) => { lines.push(line.trim()) } } }))
     app.get('/', (_req, res) => { res.send('ok') })
-    const port = await listen(t, app)
+    const port = await listen(t, http.createServer(app))
     return async (from: string) => {
       const before = lines.length
-      await send(port, { from, headers: FORGED })
+      await request(port, { from, headers: FORGED })
       return logged(() => lines[before])
     }
   }

@@ -8,9 +8,9 @@ import https from 'node:https'
 import t from 'tap'
 import { clientCertErrorOf, clientCertOf, createTrustProxy, type ClientCertPolicy } from '../src/index.js'
 import { derExtensions } from '../src/features/client-cert/der.js'
-import { certs, der, type Pair } from './fixtures/certs.js'
-import { sf } from './fixtures/forwarded-certs.js'
-import { get, listen, recordingLogger, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { certs, der, type Pair, tlsServerOptions } from './support/certs.js'
+import { sf } from './support/forwarded-certs.js'
+import { listen, recorder, request } from './support/http.js'
 
 const c = certs()
 const TRUSTED = '127.0.0.1'
@@ -19,7 +19,7 @@ const ADMIN = 'spiffe://example.org/admin'
 /** the part of a tap test the helpers use */
 type T = { teardown(fn: () => unknown): void }
 
-const reply = (proxy: ReturnType<typeof createTrustProxy>, log: ReturnType<typeof recordingLogger>) =>
+const reply = (proxy: ReturnType<typeof createTrustProxy>, log: ReturnType<typeof recorder>) =>
   (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (proxy.handle(req, res, log)) return
     res.setHeader('content-type', 'application/json')
@@ -28,15 +28,14 @@ const reply = (proxy: ReturnType<typeof createTrustProxy>, log: ReturnType<typeo
 
 /** An HTTP server behind the trusted proxy, verifying forwarded RFC 9440 certificates. */
 async function forwarded(t: T, ca: string) {
-  const log = recordingLogger()
+  const log = recorder()
   const clientCert: ClientCertPolicy = { mode: 'required', allow: { uri: [ADMIN] }, forwarded: { source: 'rfc9440', ca } }
   const srv = http.createServer(reply(createTrustProxy({ trust: TRUSTED, clientCert }), log))
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
+  const port = await listen(t, srv)
   return { port, log }
 }
 
-const refusal = (log: ReturnType<typeof recordingLogger>) => log.entries[0]?.obj.clientCert as { reason: string, detail: string } | undefined
+const refusal = (log: ReturnType<typeof recorder>) => log.entries[0]?.obj.clientCert as { reason: string, detail: string } | undefined
 
 type Case = [name: string, leaf: Pair, chain: Pair[], anchor: Pair, reason: string, detail: RegExp]
 const refused: Case[] = [
@@ -55,7 +54,7 @@ t.test('forwarded chains OpenSSL refuses for a TLS client are refused, before th
     const { port, log } = await forwarded(t, anchor.cert)
     const headers = { 'client-cert': sf(leaf), ...(chain.length > 0 ? { 'client-cert-chain': chain.map(sf).join(', ') } : {}) }
     t.same(new X509Certificate(leaf.cert).subjectAltName, `URI:${ADMIN}`, `${name}: the leaf claims the allowed URI`)
-    const res = await get({ port, from: TRUSTED, headers })
+    const res = await request(port, { from: TRUSTED, headers })
     t.equal(res.status, 403, `${name}: status`)
     t.equal(refusal(log)?.reason, reason, `${name}: reason`)
     t.match(refusal(log)?.detail, detail, `${name}: detail`)
@@ -70,29 +69,27 @@ t.test('valid chains still pass', async t => {
   for (const [name, leaf, chain, anchor] of accepted) {
     const { port, log } = await forwarded(t, anchor.cert)
     const headers = { 'client-cert': sf(leaf), ...(chain.length > 0 ? { 'client-cert-chain': chain.map(sf).join(', ') } : {}) }
-    const res = await get({ port, from: TRUSTED, headers })
+    const res = await request(port, { from: TRUSTED, headers })
     t.equal(res.status, 200, `${name}: status`)
     t.same(JSON.parse(res.body).uri, [ADMIN], `${name}: certificate attached`)
     t.same(log.entries, [], `${name}: nothing logged`)
   }
   // the usual client certificate: keyUsage digitalSignature, intermediate and root without EKU
-  const log = recordingLogger()
+  const log = recorder()
   const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: { source: 'rfc9440', ca: c.root.cert } } })
   const srv = http.createServer(reply(proxy, log))
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
-  const res = await get({ port, from: TRUSTED, headers: { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) } })
+  const port = await listen(t, srv)
+  const res = await request(port, { from: TRUSTED, headers: { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) } })
   t.equal(res.status, 200)
   t.same(JSON.parse(res.body).uri, ['spiffe://example.org/ns/prod/sa/web'])
 })
 
 /** Present `leaf` and `chain` to a TLS server that trusts `root`; the status and our reason. */
 async function overTls(t: T, leaf: Pair, chain: Pair[]) {
-  const log = recordingLogger()
+  const log = recorder()
   const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { mode: 'required', allow: { uri: [ADMIN] } } })
   const srv = https.createServer(tlsServerOptions(), reply(proxy, log))
-  const port = await listen(srv as unknown as http.Server)
-  t.teardown(() => new Promise(r => srv.close(r)))
+  const port = await listen(t, srv as unknown as http.Server)
   const status = await new Promise<number>((resolve, reject) => {
     https.get({
       host: '127.0.0.1', port, servername: 'localhost', ca: c.root.cert, agent: false,

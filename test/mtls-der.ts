@@ -4,7 +4,7 @@
 import { X509Certificate } from 'node:crypto'
 import t from 'tap'
 import { derFields } from '../src/features/client-cert/der.js'
-import { certs, der } from './fixtures/certs.js'
+import { certs, der } from './support/certs.js'
 
 const c = certs()
 

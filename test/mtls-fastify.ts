@@ -2,9 +2,9 @@
 import Fastify from 'fastify'
 import t from 'tap'
 import trustProxy, { ProxyAwareConfigError } from '../src/fastify.js'
-import { certs } from './fixtures/certs.js'
-import { b64, urlPem } from './fixtures/forwarded-certs.js'
-import { getTls, rogueContextOptions, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { certs, rogueContextOptions, tlsServerOptions } from './support/certs.js'
+import { b64, urlPem } from './support/forwarded-certs.js'
+import { request } from './support/http.js'
 
 const c = certs()
 const PROXY = '10.0.0.1'
@@ -104,13 +104,13 @@ t.test('mTLS terminated by Fastify itself', async t => {
   await a.listen({ port: 0, host: '127.0.0.1' })
   const port = (a.server.address() as { port: number }).port
   for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
-    const ok = await getTls({ port, client: c.valid, tls: version })
+    const ok = await request(port, { secure: true, client: c.valid, tls: version })
     t.equal(ok.status, 200, version)
     t.same(JSON.parse(ok.body), { cn: 'client-one', san: ['spiffe://example.org/ns/prod/sa/web'] })
-    t.equal((await getTls({ port, tls: version })).status, 403, `${version}: no certificate`)
-    t.equal((await getTls({ port, client: c.wrongCa, tls: version })).status, 403, `${version}: wrong CA`)
-    t.equal((await getTls({ port, client: c.expired, tls: version })).status, 403, `${version}: expired`)
-    t.equal((await getTls({ port, client: c.serverOnly, tls: version })).status, 403, `${version}: server-only EKU`)
+    t.equal((await request(port, { secure: true, tls: version })).status, 403, `${version}: no certificate`)
+    t.equal((await request(port, { secure: true, client: c.wrongCa, tls: version })).status, 403, `${version}: wrong CA`)
+    t.equal((await request(port, { secure: true, client: c.expired, tls: version })).status, 403, `${version}: expired`)
+    t.equal((await request(port, { secure: true, client: c.serverOnly, tls: version })).status, 403, `${version}: server-only EKU`)
   }
 })
 
@@ -141,8 +141,8 @@ t.test('Fastify: an SNI context trusting another CA does not widen the server ca
   await a.listen({ port: 0, host: '127.0.0.1' })
   ;(a.server as unknown as { addContext(name: string, o: object): void }).addContext('rogue.test', rogueContextOptions())
   const port = (a.server.address() as { port: number }).port
-  t.equal((await getTls({ port, client: c.wrongCa })).status, 403, 'refused on the default name')
-  t.equal((await getTls({ port, client: c.wrongCa, servername: 'rogue.test' })).status, 403, 'refused through the SNI context')
-  const ok = await getTls({ port, client: c.valid, servername: 'rogue.test' })
+  t.equal((await request(port, { secure: true, client: c.wrongCa })).status, 403, 'refused on the default name')
+  t.equal((await request(port, { secure: true, client: c.wrongCa, servername: 'rogue.test' })).status, 403, 'refused through the SNI context')
+  const ok = await request(port, { secure: true, client: c.valid, servername: 'rogue.test' })
   t.same([ok.status, JSON.parse(ok.body)], [200, { cn: 'client-one' }])
 })

@@ -4,9 +4,9 @@ import { X509Certificate } from 'node:crypto'
 import http from 'node:http'
 import t from 'tap'
 import { clientCertErrorOf, clientCertOf, createTrustProxy, type ClientCertPolicy } from '../src/index.js'
-import { certs } from './fixtures/certs.js'
-import { albPem, b64, sf, urlPem, xfccElement } from './fixtures/forwarded-certs.js'
-import { get, listen, recordingLogger } from './fixtures/mtls-helpers.js'
+import { certs } from './support/certs.js'
+import { albPem, b64, sf, urlPem, xfccElement } from './support/forwarded-certs.js'
+import { listen, recorder, request } from './support/http.js'
 
 const c = certs()
 const TRUSTED = '127.0.0.1'
@@ -16,7 +16,7 @@ const UNTRUSTED = '127.0.0.2'
 type T = { teardown(fn: () => unknown): void }
 
 async function server(t: T, clientCert: ClientCertPolicy) {
-  const log = recordingLogger()
+  const log = recorder()
   const proxy = createTrustProxy({ trust: TRUSTED, clientCert })
   const srv = http.createServer((req, res) => {
     if (proxy.handle(req, res, log)) return
@@ -30,8 +30,7 @@ async function server(t: T, clientCert: ClientCertPolicy) {
       rawHeaders: req.rawHeaders,
     }))
   })
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
+  const port = await listen(t, srv)
   return { port, log }
 }
 
@@ -49,8 +48,8 @@ const cases: Case[] = [
   ['rfc9440 self-signed', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.selfSigned) }, 403, 'untrusted'],
   ['rfc9440 expired', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.expired), 'client-cert-chain': sf(c.intermediate) }, 403, 'expired'],
   ['rfc9440 not yet valid', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.notYetValid), 'client-cert-chain': sf(c.intermediate) }, 403, 'not_yet_valid'],
-  ['rfc9440 valid in 10 minutes, default 60 s skew', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.startsSoon), 'client-cert-chain': sf(c.intermediate) }, 403, 'not_yet_valid'],
-  ['rfc9440 valid in 10 minutes, 15 minutes skew', { clockSkew: 900, forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.startsSoon), 'client-cert-chain': sf(c.intermediate) }, 200, 'client-soon'],
+  ['rfc9440 valid in 2 hours, default 60 s skew', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.startsSoon), 'client-cert-chain': sf(c.intermediate) }, 403, 'not_yet_valid'],
+  ['rfc9440 valid in 2 hours, 3 hours skew', { clockSkew: 10800, forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.startsSoon), 'client-cert-chain': sf(c.intermediate) }, 200, 'client-soon'],
   ['rfc9440 server-only EKU', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.serverOnly), 'client-cert-chain': sf(c.intermediate) }, 403, 'wrong_purpose'],
   ['rfc9440 leaf that is a CA', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.caLeaf), 'client-cert-chain': sf(c.intermediate) }, 403, 'wrong_purpose'],
   ['rfc9440 path length violated (intermediate pathlen:0, sub-CA below it)', { forwarded: { source: 'rfc9440', ca } }, { 'client-cert': sf(c.underSub), 'client-cert-chain': `${sf(c.sub)}, ${sf(c.intermediate)}` }, 403, 'untrusted'],
@@ -155,7 +154,7 @@ const cases: Case[] = [
 t.test('forwarded certificates from the trusted proxy', async t => {
   for (const [name, policy, headers, status, expect] of cases) {
     const { port, log } = await server(t, policy)
-    const res = await get({ port, from: TRUSTED, headers })
+    const res = await request(port, { from: TRUSTED, headers })
     t.equal(res.status, status, `${name}: status`)
     if (status === 200) {
       const body = JSON.parse(res.body)
@@ -189,9 +188,9 @@ const forged: [string, ClientCertPolicy, Record<string, string>][] = [
 t.test('forged certificate headers from an untrusted peer are refused and deleted', async t => {
   for (const [name, policy, headers] of forged) {
     const { port, log } = await server(t, { ...policy, mode: 'optional' })
-    const trusted = await get({ port, from: TRUSTED, headers })
+    const trusted = await request(port, { from: TRUSTED, headers })
     t.equal(JSON.parse(trusted.body).cn, 'client-one', `${name}: accepted from the proxy`)
-    const res = await get({ port, from: UNTRUSTED, headers: { ...headers, 'x-other': 'kept' } })
+    const res = await request(port, { from: UNTRUSTED, headers: { ...headers, 'x-other': 'kept' } })
     t.equal(res.status, 200, `${name}: optional mode lets the request through`)
     const body = JSON.parse(res.body)
     t.equal(body.cn, undefined, `${name}: no certificate`)
@@ -203,26 +202,26 @@ t.test('forged certificate headers from an untrusted peer are refused and delete
     t.equal(body.headers['x-other'], 'kept', `${name}: other headers kept`)
     t.same(log.entries, [], `${name}: nothing logged for a missing certificate in optional mode`)
     const required = await server(t, policy)
-    const refused = await get({ port: required.port, from: UNTRUSTED, headers })
+    const refused = await request(required.port, { from: UNTRUSTED, headers })
     t.equal(refused.status, 403, `${name}: required mode refuses`)
   }
 })
 
 t.test('headers of other sources are left alone', async t => {
   const { port } = await server(t, { mode: 'optional', forwarded: { source: 'nginx' } })
-  const body = JSON.parse((await get({ port, from: UNTRUSTED, headers: { 'client-cert': ':AAAA:', 'x-ssl-client-verify': 'SUCCESS' } })).body)
+  const body = JSON.parse((await request(port, { from: UNTRUSTED, headers: { 'client-cert': ':AAAA:', 'x-ssl-client-verify': 'SUCCESS' } })).body)
   t.equal(body.headers['client-cert'], ':AAAA:')
   t.equal(body.headers['x-ssl-client-verify'], undefined)
 })
 
 t.test('responses that depend on a forwarded certificate are not cacheable', async t => {
   const { port } = await server(t, { forwarded: { source: 'rfc9440', ca } })
-  const res = await get({ port, from: TRUSTED, headers: { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) } })
+  const res = await request(port, { from: TRUSTED, headers: { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) } })
   t.equal(res.status, 200)
   t.equal(res.headers.vary, 'client-cert, client-cert-chain')
   t.equal(res.headers['cache-control'], 'no-store')
   const nginx = await server(t, { mode: 'optional', forwarded: { source: 'nginx' } })
-  const none = await get({ port: nginx.port, from: TRUSTED })
+  const none = await request(nginx.port, { from: TRUSTED })
   t.equal(none.headers.vary, 'x-ssl-client-cert, x-ssl-client-verify', 'Vary even without a certificate')
   t.equal(none.headers['cache-control'], undefined, 'no-store only when a certificate was used')
 })
@@ -235,9 +234,8 @@ t.test('Vary is appended to, Cache-Control set by the app wins', async t => {
     if (proxy.handle(req, res)) return
     res.end('ok')
   })
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
-  const res = await get({ port, from: TRUSTED, headers: { 'x-ssl-client-cert': b64(c.valid), 'x-ssl-client-verify': '0' } })
+  const port = await listen(t, srv)
+  const res = await request(port, { from: TRUSTED, headers: { 'x-ssl-client-cert': b64(c.valid), 'x-ssl-client-verify': '0' } })
   t.equal(res.status, 200)
   t.equal(res.headers.vary, 'accept, x-ssl-client-cert, x-ssl-client-verify')
   t.equal(res.headers['cache-control'], 'private, max-age=5')

@@ -1,8 +1,8 @@
 // The clientCert option is validated at startup, naming the option and the value.
 import t from 'tap'
 import { createTrustProxy, ProxyAwareConfigError } from '../src/index.js'
-import { certs } from './fixtures/certs.js'
-import { engineOf } from './fixtures/engine.js'
+import { certs } from './support/certs.js'
+import { engineOf } from './support/engine.js'
 
 const c = certs()
 

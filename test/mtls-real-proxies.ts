@@ -4,15 +4,14 @@
 // address; 127.0.0.66 plays an attacker that reaches the app directly.
 // Outside CI a missing proxy binary skips its test; in CI it fails (.ci/run
 // installs nginx-light and haproxy).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { writeFileSync } from 'node:fs'
 import http from 'node:http'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
-import { freePort, need, nginxConf, runProxy, waitForPort } from './fixtures/proxies.js'
+import { freePort, need, nginxConf, proxyDir, startProxy } from './support/proxies.js'
 import { clientCertErrorOf, clientCertOf, type ClientCertPolicy, createTrustProxy } from '../src/index.js'
-import { certs, type Pair } from './fixtures/certs.js'
-import { get, getTls, listen } from './fixtures/mtls-helpers.js'
+import { certs, type Pair } from './support/certs.js'
+import { listen, request } from './support/http.js'
 
 type T = Test
 const c = certs()
@@ -25,20 +24,8 @@ const startApp = async (t: T, clientCert: ClientCertPolicy) => {
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify({ cn: clientCertOf(req)?.commonNames[0] ?? null, reason: clientCertErrorOf(req)?.reason ?? null }))
   })
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
+  const port = await listen(t, srv)
   return port
-}
-
-const files = (t: T) => {
-  const dir = mkdtempSync(join(tmpdir(), 'pa-mtls-proxy-'))
-  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
-  writeFileSync(join(dir, 'server.pem'), c.server.cert)
-  writeFileSync(join(dir, 'server.key'), c.server.key)
-  writeFileSync(join(dir, 'both.pem'), c.server.cert + c.server.key)
-  writeFileSync(join(dir, 'ca.pem'), c.root.cert)
-  writeFileSync(join(dir, 'crl.pem'), c.crl.join(''))
-  return dir
 }
 
 // [client certificate, expected common name, expected reason]
@@ -55,7 +42,7 @@ const forged = (p: Pair, verify: string) => ({ 'x-ssl-client-cert': encodeURICom
 t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', async t => {
   const nginx = need(t, 'nginx')
   if (!nginx) return
-  const dir = files(t)
+  const dir = proxyDir(t)
   const appPort = await startApp(t, { forwarded: { source: 'nginx' } })
   const port = await freePort()
   writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, `
@@ -75,10 +62,9 @@ t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', a
     }
   }
 `))
-  const { child, log } = runProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'])
-  await waitForPort(port, child, log)
+  await startProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'], [port])
   for (const [name, client, cn, reason] of table) {
-    const res = await getTls({ port, client, from: '127.0.0.5' })
+    const res = await request(port, { secure: true, client, from: '127.0.0.5' })
     if (reason === 'expired' || reason === 'revoked') {
       // optional_no_ca passes only issuer errors on: nginx refuses these itself
       t.equal(res.status, 400, `nginx itself refuses: ${name}`)
@@ -87,16 +73,16 @@ t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', a
       t.same(JSON.parse(res.body), { cn, reason }, `through nginx: ${name}`)
     }
   }
-  const spoof = await getTls({ port, from: '127.0.0.5', headers: forged(c.valid, 'SUCCESS') })
+  const spoof = await request(port, { secure: true, from: '127.0.0.5', headers: forged(c.valid, 'SUCCESS') })
   t.same(JSON.parse(spoof.body), { cn: null, reason: 'missing' }, 'nginx replaced the headers a client sent')
-  const direct = await get({ port: appPort, from: '127.0.0.66', headers: forged(c.valid, 'SUCCESS') })
+  const direct = await request(appPort, { from: '127.0.0.66', headers: forged(c.valid, 'SUCCESS') })
   t.same(JSON.parse(direct.body), { cn: null, reason: 'missing' }, 'a direct attacker\'s headers are ignored')
 })
 
 t.test('HAProxy terminates mTLS (ssl_c_der,base64 and ssl_c_verify)', async t => {
   const haproxy = need(t, 'haproxy')
   if (!haproxy) return
-  const dir = files(t)
+  const dir = proxyDir(t)
   const appPort = await startApp(t, { forwarded: { source: 'haproxy' } })
   const port = await freePort()
   writeFileSync(join(dir, 'haproxy.cfg'), `
@@ -116,12 +102,11 @@ frontend tls
 backend app
   server app 127.0.0.1:${appPort}
 `)
-  const { child, log } = runProxy(t, haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'])
-  await waitForPort(port, child, log)
+  await startProxy(t, haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], [port])
   for (const [name, client, cn, reason] of table) {
-    const res = await getTls({ port, client, from: '127.0.0.5' })
+    const res = await request(port, { secure: true, client, from: '127.0.0.5' })
     t.same(JSON.parse(res.body), { cn, reason }, `through HAProxy: ${name}`)
   }
-  const spoof = await getTls({ port, from: '127.0.0.5', headers: { 'x-ssl-client-cert': Buffer.from('x').toString('base64'), 'x-ssl-client-verify': '0' } })
+  const spoof = await request(port, { secure: true, from: '127.0.0.5', headers: { 'x-ssl-client-cert': Buffer.from('x').toString('base64'), 'x-ssl-client-verify': '0' } })
   t.same(JSON.parse(spoof.body), { cn: null, reason: 'missing' }, 'HAProxy replaced the headers a client sent')
 })

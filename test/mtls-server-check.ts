@@ -7,8 +7,8 @@ import tls from 'node:tls'
 import t from 'tap'
 import trustProxy from '../src/fastify.js'
 import { assertClientCertServer, clientCertErrorOf, clientCertOf, createTrustProxy, ProxyAwareConfigError } from '../src/index.js'
-import { certs } from './fixtures/certs.js'
-import { listen, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { certs, tlsServerOptions } from './support/certs.js'
+import { listen } from './support/http.js'
 
 const c = certs()
 
@@ -52,8 +52,7 @@ t.test('servers sharing ticketKeys with their own sessionIdContext do not resume
       if (proxy.handle(req, res)) return
       res.end(clientCertOf(req)?.commonNames[0] ?? clientCertErrorOf(req)!.reason)
     })
-    const port = await listen(srv)
-    t.teardown(() => new Promise(r => srv.close(r)))
+    const port = await listen(t, srv)
     return port
   }
   const a = await server(c.root.cert, 'trusts-root')

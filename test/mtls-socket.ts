@@ -16,8 +16,8 @@ import {
   ProxyAwareConfigError,
   type TrustProxyOptions,
 } from '../src/index.js'
-import { certs, type Pair } from './fixtures/certs.js'
-import { getTls, listen, recordingLogger, rogueContextOptions, tlsServerOptions } from './fixtures/mtls-helpers.js'
+import { certs, type Pair, rogueContextOptions, tlsServerOptions } from './support/certs.js'
+import { listen, recorder, request } from './support/http.js'
 
 const c = certs()
 /** the part of a tap test the helpers use */
@@ -25,7 +25,7 @@ type T = { teardown(fn: () => unknown): void }
 
 /** A plain Node https server using the core's `handle`. */
 async function server(t: T, options: Partial<TrustProxyOptions>, tls: https.ServerOptions = {}) {
-  const log = recordingLogger()
+  const log = recorder()
   const proxy = createTrustProxy({ trust: 'loopback', clientCert: {}, ...options })
   const srv = https.createServer(tlsServerOptions(tls), (req, res) => {
     if (proxy.handle(req, res, log)) return
@@ -42,8 +42,7 @@ async function server(t: T, options: Partial<TrustProxyOptions>, tls: https.Serv
       error: clientCertErrorOf(req),
     }))
   })
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
+  const port = await listen(t, srv)
   return { port, log, srv }
 }
 
@@ -52,7 +51,7 @@ const fp = (p: Pair) => new X509Certificate(p.cert).fingerprint256
 for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
   t.test(`${version}: a valid certificate is verified and attached`, async t => {
     const { port } = await server(t, {})
-    const res = await getTls({ port, client: c.valid, tls: version })
+    const res = await request(port, { secure: true, client: c.valid, tls: version })
     t.equal(res.status, 200)
     const body = JSON.parse(res.body)
     t.same(body.cn, ['client-one'])
@@ -84,7 +83,7 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
   for (const [name, client, reason, detail, tls] of refused) {
     t.test(`${version}: ${name} is refused with 403 (${reason})`, async t => {
       const { port, log } = await server(t, {}, tls)
-      const res = await getTls({ port, client, tls: version })
+      const res = await request(port, { secure: true, client, tls: version })
       t.equal(res.status, 403)
       t.equal(res.body, 'Forbidden\n', 'the body is generic')
       t.notMatch(res.body, reason)
@@ -98,14 +97,14 @@ for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
 
 t.test('a leaf flagged as a CA is refused by our own leaf check', async t => {
   const { port, log } = await server(t, {})
-  const res = await getTls({ port, client: c.caLeaf })
+  const res = await request(port, { secure: true, client: c.caLeaf })
   t.equal(res.status, 403)
   t.same(log.entries[0]!.obj.clientCert, { reason: 'wrong_purpose', detail: 'the certificate is a CA certificate' })
 })
 
 t.test('a revoked certificate passes without a CRL: revocation needs the crl server option', async t => {
   const { port } = await server(t, {})
-  const res = await getTls({ port, client: c.revoked })
+  const res = await request(port, { secure: true, client: c.revoked })
   t.equal(res.status, 200)
   t.same(JSON.parse(res.body).cn, ['client-revoked'])
 })
@@ -114,10 +113,10 @@ t.test('SANs come from the certificate structure, never from splitting the subje
   const { port } = await server(t, { clientCert: { allow: { dns: ['admin.example.org'] } } })
   const x = new X509Certificate(c.tricky.cert)
   t.match(x.subjectAltName, 'DNS:admin.example.org', 'the display string contains a fake DNS entry')
-  const res = await getTls({ port, client: c.tricky })
+  const res = await request(port, { secure: true, client: c.tricky })
   t.equal(res.status, 403, 'the fake DNS name does not match the allow-list')
   const open = await server(t, {})
-  const body = JSON.parse((await getTls({ port: open.port, client: c.tricky })).body)
+  const body = JSON.parse((await request(open.port, { secure: true, client: c.tricky })).body)
   t.same(body.san.uri, ['spiffe://example.org/x, DNS:admin.example.org'])
   t.same(body.san.dns, [])
 })
@@ -130,15 +129,18 @@ t.test('TLS 1.3 session resumption without a certificate is refused (nodejs/node
   })
   const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 })
   t.teardown(() => agent.destroy())
-  const first = await getTls({ port, agent, tls: 'TLSv1.3' })
+  const first = await request(port, { secure: true, agent, tls: 'TLSv1.3' })
   t.equal(first.status, 403)
   // wait for the session ticket to reach the agent's cache
-  let second = await getTls({ port, agent, tls: 'TLSv1.3' })
-  for (let i = 0; i < 20 && !seen.some(s => s.reused); i++) second = await getTls({ port, agent, tls: 'TLSv1.3' })
+  let second = await request(port, { secure: true, agent, tls: 'TLSv1.3' })
+  for (let i = 0; i < 20 && !seen.some(s => s.reused); i++) second = await request(port, { secure: true, agent, tls: 'TLSv1.3' })
   const resumed = seen.find(s => s.reused)
   t.ok(resumed, 'the session was resumed')
-  t.equal(resumed!.authorized, true, 'Node reports the resumed no-certificate session as authorized')
-  t.equal(second.status, 403, 'but the request is refused')
+  // Node 20.20.2 and 22.23.5 report this resumed no-certificate session as
+  // authorized (the bug); 24.22.3 and 26.12.1 report it as not authorized.
+  // Either way the request must be refused, so Node's answer is not asserted.
+  t.comment(`Node ${process.version} reports the resumed session as authorized: ${resumed!.authorized}`)
+  t.equal(second.status, 403, 'the request is refused')
   t.equal(log.entries.at(-1)!.obj.clientCert && (log.entries.at(-1)!.obj.clientCert as { reason: string }).reason, 'missing')
 })
 
@@ -150,7 +152,7 @@ t.test('a resumed session with a valid certificate is still accepted', async t =
   t.teardown(() => agent.destroy())
   const statuses: number[] = []
   for (let i = 0; i < 10 && !seen.includes(true); i++) {
-    statuses.push((await getTls({ port, agent, client: c.valid, tls: 'TLSv1.3' })).status)
+    statuses.push((await request(port, { secure: true, agent, client: c.valid, tls: 'TLSv1.3' })).status)
   }
   t.ok(seen.includes(true), 'the session was resumed')
   t.same(new Set(statuses), new Set([200]))
@@ -171,7 +173,7 @@ t.test('keep-alive: the certificate is verified once per socket, and again on a 
   const agent = new https.Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => agent.destroy())
   for (let i = 0; i < 25; i++) {
-    const res = await getTls({ port, agent, client: c.valid })
+    const res = await request(port, { secure: true, agent, client: c.valid })
     t.equal(res.status, 200)
   }
   t.equal(sockets, 1, 'one keep-alive socket served every request')
@@ -179,23 +181,23 @@ t.test('keep-alive: the certificate is verified once per socket, and again on a 
   agent.destroy()
   const other = new https.Agent({ keepAlive: true, maxSockets: 1 })
   t.teardown(() => other.destroy())
-  t.equal((await getTls({ port, agent: other, client: c.valid })).status, 200)
+  t.equal((await request(port, { secure: true, agent: other, client: c.valid })).status, 200)
   t.equal(sockets, 2)
   t.equal(lookups, 2, 'a new socket is verified again')
 })
 
 t.test('optional mode: no certificate passes without one; a bad one is recorded, not attached', async t => {
   const { port, log } = await server(t, { clientCert: { mode: 'optional' } })
-  const none = JSON.parse((await getTls({ port })).body)
+  const none = JSON.parse((await request(port, { secure: true })).body)
   t.equal(none.cn, undefined)
   t.same(none.error, { reason: 'missing', detail: 'no client certificate on the connection' })
-  const expired = await getTls({ port, client: c.expired })
+  const expired = await request(port, { secure: true, client: c.expired })
   t.equal(expired.status, 200)
   const body = JSON.parse(expired.body)
   t.equal(body.cn, undefined, 'an expired certificate is never attached')
   t.equal(body.error.reason, 'expired')
   t.same(log.entries.map(e => e.level), ['info'], 'only the bad certificate is logged')
-  const valid = JSON.parse((await getTls({ port, client: c.valid })).body)
+  const valid = JSON.parse((await request(port, { secure: true, client: c.valid })).body)
   t.same(valid.cn, ['client-one'])
 })
 
@@ -216,7 +218,7 @@ t.test('allow-lists', async t => {
   ]
   for (const [name, allow, status] of cases) {
     const { port, log } = await server(t, { clientCert: { allow } })
-    const res = await getTls({ port, client: c.valid })
+    const res = await request(port, { secure: true, client: c.valid })
     t.equal(res.status, status, name)
     if (status === 403) t.equal((log.entries[0]!.obj.clientCert as { reason: string }).reason, 'not_allowed', name)
   }
@@ -224,7 +226,7 @@ t.test('allow-lists', async t => {
 
 t.test('optional mode with an allow-list: a certificate not listed is not attached', async t => {
   const { port, log } = await server(t, { clientCert: { mode: 'optional', allow: { commonName: ['someone-else'] } } })
-  const body = JSON.parse((await getTls({ port, client: c.valid })).body)
+  const body = JSON.parse((await request(port, { secure: true, client: c.valid })).body)
   t.equal(body.cn, undefined)
   t.equal(body.error.reason, 'not_allowed')
   t.equal(log.entries[0]!.level, 'info')
@@ -232,25 +234,24 @@ t.test('optional mode with an allow-list: a certificate not listed is not attach
 
 t.test('the refusal status is configurable; HEAD gets no body', async t => {
   const { port } = await server(t, { clientCert: { status: 401 } })
-  const res = await getTls({ port })
+  const res = await request(port, { secure: true })
   t.equal(res.status, 401)
   t.equal(res.body, 'Unauthorized\n')
-  const head = await getTls({ port, method: 'HEAD' })
+  const head = await request(port, { secure: true, method: 'HEAD' })
   t.equal(head.status, 401)
   t.equal(head.body, '')
 })
 
 t.test('a server with requestCert but no ca is refused per request (Express has no startup hook)', async t => {
-  const log = recordingLogger()
+  const log = recorder()
   const proxy = createTrustProxy({ trust: 'loopback', clientCert: {} })
   const opts = tlsServerOptions()
   delete opts.ca
   const srv = https.createServer(opts, (req, res) => {
     if (!proxy.handle(req, res, log)) res.end('app')
   })
-  const port = await listen(srv)
-  t.teardown(() => new Promise(r => srv.close(r)))
-  const res = await getTls({ port, client: c.selfSigned })
+  const port = await listen(t, srv)
+  const res = await request(port, { secure: true, client: c.selfSigned })
   t.equal(res.status, 403)
   t.same(log.entries[0]!.obj.clientCert, {
     reason: 'untrusted',
@@ -300,11 +301,11 @@ t.test('an SNI context trusting another CA does not widen the server ca (addCont
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       const { port, srv, log } = await server(t, {}, tls)
       setup(srv)
-      t.equal((await getTls({ port, client: c.wrongCa, tls: version })).status, 403, `${how} ${version}: refused on the default name`)
-      const res = await getTls({ port, client: c.wrongCa, tls: version, servername: 'rogue.test' })
+      t.equal((await request(port, { secure: true, client: c.wrongCa, tls: version })).status, 403, `${how} ${version}: refused on the default name`)
+      const res = await request(port, { secure: true, client: c.wrongCa, tls: version, servername: 'rogue.test' })
       t.equal(res.status, 403, `${how} ${version}: refused through the SNI context`)
       t.match(log.entries.at(-1)!.obj.clientCert, { reason: 'untrusted', detail: /configured CA/ }, `${how} ${version}`)
-      const ok = await getTls({ port, client: c.valid, tls: version, servername: 'rogue.test' })
+      const ok = await request(port, { secure: true, client: c.valid, tls: version, servername: 'rogue.test' })
       t.equal(ok.status, 200, `${how} ${version}: a certificate from the server's ca still passes through the SNI context`)
     }
   }
@@ -321,7 +322,7 @@ t.test('a session resumed through the SNI context is verified against the server
     t.teardown(() => agent.destroy())
     const statuses: number[] = []
     for (let i = 0; i < 10 && !seen.includes(true); i++) {
-      statuses.push((await getTls({ port, agent, client: c.wrongCa, tls: version, servername: 'rogue.test' })).status)
+      statuses.push((await request(port, { secure: true, agent, client: c.wrongCa, tls: version, servername: 'rogue.test' })).status)
     }
     t.ok(seen.includes(true), `${version}: the session was resumed`)
     t.same(new Set(statuses), new Set([403]), `${version}: refused, resumed or not`)
@@ -330,10 +331,10 @@ t.test('a session resumed through the SNI context is verified against the server
 
 t.test('setSecureContext with another ca: certificates are verified against the new one', async t => {
   const { port, srv } = await server(t, {})
-  t.equal((await getTls({ port, client: c.valid })).status, 200)
+  t.equal((await request(port, { secure: true, client: c.valid })).status, 200)
   srv.setSecureContext(tlsServerOptions({ ca: [c.otherRoot.cert] }))
-  t.equal((await getTls({ port, client: c.wrongCa })).status, 200, 'the new ca is followed')
-  t.equal((await getTls({ port, client: c.valid })).status, 403, 'the old one is gone')
+  t.equal((await request(port, { secure: true, client: c.wrongCa })).status, 200, 'the new ca is followed')
+  t.equal((await request(port, { secure: true, client: c.valid })).status, 403, 'the old one is gone')
 })
 
 t.test('sockets without a usable server ca are refused (fail closed)', async t => {
@@ -380,8 +381,8 @@ t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not 
   })
   const ports = JSON.parse(line) as number[]
   for (const [how, port] of [['addContext', ports[0]!], ['SNICallback', ports[1]!]] as const) {
-    t.equal((await getTls({ port, client: c.wrongCa })).status, 403, `${how}: refused on the default name`)
-    const res = await getTls({ port, client: c.wrongCa, servername: 'noca.test' })
+    t.equal((await request(port, { secure: true, client: c.wrongCa })).status, 403, `${how}: refused on the default name`)
+    const res = await request(port, { secure: true, client: c.wrongCa, servername: 'noca.test' })
     t.same([res.status, res.body], [403, 'Forbidden\n'], `${how}: refused through the context without ca`)
   }
 })

@@ -5,9 +5,9 @@
 // (installed as the `otel-instrumentation-http-old` alias).
 import t from 'tap'
 import { HttpInstrumentation } from 'otel-instrumentation-http-old'
-import { loadPatchedHttp, memoryTracing, serverSpan } from './fixtures/otel.js'
+import { loadPatchedHttp, memoryTracing, serverSpan } from './support/otel.js'
+import { listen, request } from './support/http.js'
 import http from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { createTrustProxy } from '../src/index.js'
 import { otelHooks } from '../src/otel/index.js'
 
@@ -19,13 +19,7 @@ t.teardown(() => instrumentation.disable())
 
 const proxy = createTrustProxy({ trust: '127.0.0.2', forwardedHost: true })
 
-const get = (port: number, path: string, headers: Record<string, string>) =>
-  new Promise<void>((resolve, reject) => {
-    http.request({ host: '127.0.0.1', port, path, headers, localAddress: '127.0.0.2', agent: false }, res => {
-      res.resume()
-      res.on('end', resolve)
-    }).on('error', reject).end()
-  })
+const get = (port: number, path: string, headers: Record<string, string>) => request(port, { path, headers, from: '127.0.0.2' })
 
 const OLD = ['http.client_ip', 'http.scheme', 'net.host.name', 'http.host']
 const headers = {
@@ -37,9 +31,7 @@ const headers = {
 
 t.test('old attribute names', async t => {
   const server = http.createServer((req, res) => res.end(proxy.resolve(req).ip))
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => server.close())
-  const { port } = server.address() as AddressInfo
+  const port = await listen(t, server)
 
   t.test('without proxy-aware: the forged leftmost entry is http.client_ip', async t => {
     instrumentation.setConfig({ disableOutgoingRequestInstrumentation: true })

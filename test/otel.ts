@@ -5,8 +5,8 @@
 import t, { type Test } from 'tap'
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base'
 import { HttpInstrumentation, type HttpInstrumentationConfig } from '@opentelemetry/instrumentation-http'
-import { loadPatchedHttp, memoryTracing, serverSpan } from './fixtures/otel.js'
-import { tls } from './fixtures/https-helpers.js'
+import { loadPatchedHttp, memoryTracing, serverSpan } from './support/otel.js'
+import { listen as listenOn, request, tls } from './support/http.js'
 import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
@@ -40,30 +40,14 @@ const configure = (config: HttpInstrumentationConfig) => instrumentation.setConf
 
 interface Got { seen: { ip: string, protocol: string, host: string }, localPort: number }
 /** One request over a fresh socket from `from`; what the app saw, and the client's port. */
-const get = (port: number, path: string, from: string, headers: Record<string, string>, secure = false) =>
-  new Promise<Got>((resolve, reject) => {
-    const req = (secure ? https : http).request({
-      host: '127.0.0.1', port, path, headers, localAddress: from, agent: false, rejectUnauthorized: false,
-    }, res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => { body += c })
-      res.on('end', () => res.statusCode === 200
-        ? resolve({ seen: JSON.parse(body), localPort: req.socket!.localPort! })
-        : reject(new Error(`${res.statusCode} ${body}`)))
-    })
-    req.on('error', reject)
-    req.end()
-  })
-
-const listen = async (server: http.Server | https.Server) => {
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise(resolve => {
-    server.closeAllConnections()
-    server.close(resolve)
-  }))
-  return (server.address() as AddressInfo).port
+const get = async (port: number, path: string, from: string, headers: Record<string, string>, secure = false): Promise<Got> => {
+  const r = await request(port, { path, from, headers, secure })
+  if (r.status !== 200) throw new Error(`${r.status} ${r.body}`)
+  return { seen: r.json, localPort: r.localPort }
 }
+
+/** Servers live until the whole file ends. */
+const listen = (server: http.Server | https.Server) => listenOn(t, server)
 
 /**
  * A TLS-terminating reverse proxy: connects to the app from PROXY, appends

@@ -1,13 +1,12 @@
 import t, { type Test } from 'tap'
 import Fastify, { type FastifyRequest } from 'fastify'
 import fastifyRateLimit from '@fastify/rate-limit'
-import express, { type Express } from 'express'
+import express from 'express'
 import { rateLimit } from 'express-rate-limit'
-import { once } from 'node:events'
-import type { Server } from 'node:http'
+import { createServer } from 'node:http'
 import fastifyTrustProxy from '../src/fastify.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
-import { portOf, send } from './fixtures/http.js'
+import { listen, request } from './support/http.js'
 
 const PROXY = '127.0.0.2' // the only trusted peer
 const ATTACKER = '127.0.0.3' // talks to the app directly
@@ -61,12 +60,6 @@ t.test('@fastify/rate-limit', async t => {
   }
 })
 
-const listen = async (t: Test, app: Express): Promise<number> => {
-  const server: Server = app.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  return portOf(server)
-}
 
 /** express-rate-limit's console output (its default logger writes there). */
 const captureConsole = (t: Test) => {
@@ -83,9 +76,9 @@ t.test('express-rate-limit', async t => {
     // ipv6Subnet: false keys on req.ip verbatim
     app.use(rateLimit({ windowMs: 60_000, limit: 2, ipv6Subnet: false, standardHeaders: 'draft-6', legacyHeaders: false }))
     app.get('/', (req, res) => { res.send(req.ip) })
-    const port = await listen(t, app)
+    const port = await listen(t, createServer(app))
     const hit = async (from: string, xff?: string) => {
-      const res = await send(port, { from, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } })
+      const res = await request(port, { from, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } })
       return `${res.status} ${res.status === 200 ? res.body : res.headers['ratelimit-remaining']}`
     }
 
@@ -116,9 +109,9 @@ t.test('express-rate-limit', async t => {
     api.use(rateLimit({ windowMs: 60_000, limit: 1, ipv6Subnet: false }))
     api.get('/', (req, res) => { res.send(req.ip) })
     app.use('/api', api)
-    const port = await listen(t, app)
+    const port = await listen(t, createServer(app))
     const hit = async (from: string, forwarded: string) => {
-      const res = await send(port, { from, path: '/api', headers: { forwarded, 'x-forwarded-for': '192.0.2.99' } })
+      const res = await request(port, { from, path: '/api', headers: { forwarded, 'x-forwarded-for': '192.0.2.99' } })
       return `${res.status} ${res.status === 200 ? res.body : ''}`
     }
     t.same(
@@ -136,9 +129,9 @@ t.test('express-rate-limit', async t => {
     app.use(rateLimit({ windowMs: 60_000, limit: 1, ipv6Subnet: false }))
     app.use(expressTrustProxy({ trust: PROXY }))
     app.get('/', (req, res) => { res.send(req.ip) })
-    const port = await listen(t, app)
+    const port = await listen(t, createServer(app))
     const hit = async (from: string, xff: string) => {
-      const res = await send(port, { from, headers: { 'x-forwarded-for': xff } })
+      const res = await request(port, { from, headers: { 'x-forwarded-for': xff } })
       return `${res.status} ${res.body}`
     }
     // the first request reaches the limiter before proxy-aware has ever run:
@@ -164,8 +157,8 @@ t.test('express-rate-limit', async t => {
     const app = express()
     app.use(rateLimit({ windowMs: 60_000, limit: 5, ipv6Subnet: false }))
     app.get('/', (req, res) => { res.send(req.ip) })
-    const port = await listen(t, app)
-    await send(port, { from: PROXY, headers: { 'x-forwarded-for': '198.51.100.1' } })
+    const port = await listen(t, createServer(app))
+    await request(port, { from: PROXY, headers: { 'x-forwarded-for': '198.51.100.1' } })
     t.match(logged(), [/ERR_ERL_UNEXPECTED_X_FORWARDED_FOR/], 'so the captures above can fail')
   })
 
@@ -175,8 +168,8 @@ t.test('express-rate-limit', async t => {
     app.use(expressTrustProxy({ trust: true }))
     app.use(rateLimit({ windowMs: 60_000, limit: 5, ipv6Subnet: false }))
     app.get('/', (req, res) => { res.send(req.ip) })
-    const port = await listen(t, app)
-    const res = await send(port, { from: ATTACKER, headers: { 'x-forwarded-for': '198.51.100.1' } })
+    const port = await listen(t, createServer(app))
+    const res = await request(port, { from: ATTACKER, headers: { 'x-forwarded-for': '198.51.100.1' } })
     t.equal(res.body, '198.51.100.1', 'trust: true believes anyone (documented as dangerous)')
     t.equal(app.get('trust proxy'), true)
     t.match(logged(), [/ERR_ERL_PERMISSIVE_TRUST_PROXY/], 'and the limiter warns about it')

@@ -4,7 +4,7 @@ import t from 'tap'
 import http from 'node:http'
 import net from 'node:net'
 import os from 'node:os'
-import type { AddressInfo } from 'node:net'
+import { listen, request } from './support/http.js'
 import { canonicalIp, createTrustProxy, type RequestLike, type Resolution, type TrustProxyOptions } from '../src/index.js'
 import { compileEngine } from '../src/engine/index.js'
 import type { FeatureCompiler } from '../src/features/feature.js'
@@ -491,9 +491,7 @@ t.test('over a real link-local socket: Node reports the zone, proxy-aware drops 
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify(proxy.resolve(req)))
   })
-  await new Promise<void>(resolve => server.listen(0, zoned, resolve))
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  const { port } = server.address() as AddressInfo
+  const port = await listen(t, server, zoned)
   const body = await new Promise<string>((resolve, reject) => {
     http.get({ host: zoned, port, localAddress: zoned, family: 6, headers: { 'x-forwarded-for': '198.51.100.7' } }, res => {
       let data = ''
@@ -694,9 +692,7 @@ const serve = async (t: T, options: TrustProxyOptions) => {
     res.setHeader('content-type', 'application/json')
     res.end(JSON.stringify(proxy.resolve(req)))
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  return (server.address() as AddressInfo).port
+  return listen(t, server)
 }
 
 /** Send raw request bytes from `localAddress` and parse the JSON body. */
@@ -789,19 +785,11 @@ t.test('handle runs the compiled features: first answer wins, else responders', 
     if (proxy.handle(req, res)) return
     res.end(`app saw ${proxy.resolve(req).ip}`)
   })
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  t.teardown(() => new Promise(resolve => server.close(resolve)))
-  const port = (server.address() as AddressInfo).port
-  const send = (method: string, xff: string) => new Promise<{ status: number, stamp: unknown, body: string }>((resolve, reject) => {
-    const req = http.request({ port, host: '127.0.0.1', localAddress: '127.0.0.2', method, headers: { 'x-forwarded-for': xff, 'x-forwarded-proto': 'https' } }, res => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', c => (body += c))
-      res.on('end', () => resolve({ status: res.statusCode!, stamp: res.headers['x-stamp'], body }))
-    })
-    req.on('error', reject)
-    req.end()
-  })
+  const port = await listen(t, server)
+  const send = async (method: string, xff: string) => {
+    const res = await request(port, { from: '127.0.0.2', method, headers: { 'x-forwarded-for': xff, 'x-forwarded-proto': 'https' } })
+    return { status: res.status, stamp: res.headers['x-stamp'], body: res.body }
+  }
   t.same(await send('GET', '198.51.100.7'), { status: 200, stamp: 'https', body: 'app saw 198.51.100.7' })
   t.same(await send('GET', '198.51.100.66'), { status: 403, stamp: undefined, body: 'denied' })
   t.same(await send('HEAD', '198.51.100.66'), { status: 403, stamp: undefined, body: '' })

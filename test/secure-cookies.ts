@@ -12,8 +12,8 @@ import { createTrustProxy, type TrustProxyOptions } from '../src/index.js'
 import { type HeaderSet, onHeaders as hookHeaders } from '../src/response/hook.js'
 import trustProxyFastify from '../src/fastify.js'
 import { trustProxy as trustProxyExpress } from '../src/express.js'
-import { CLIENT, listen, PROXY, recorder, request, tls } from './fixtures/https-helpers.js'
-import { engineOf } from './fixtures/engine.js'
+import { CLIENT, PROXY, listen, recorder, siteRequest as request, tls } from './support/http.js'
+import { engineOf } from './support/engine.js'
 
 type App = (req: http.IncomingMessage, res: http.ServerResponse) => void
 
@@ -415,12 +415,6 @@ interface H2Reply {
   body: string
 }
 
-/** Listen on 127.0.0.1 with an HTTP/2 server; closes when the test ends. */
-const listenH2 = async (tt: Test, server: http2.Http2Server | http2.Http2SecureServer): Promise<number> => {
-  await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
-  tt.teardown(() => new Promise(resolve => server.close(resolve)))
-  return (server.address() as { port: number }).port
-}
 
 /** One HTTP/2 request on its own connection from `from` (h2c unless `secure`). */
 const h2request = async (
@@ -470,7 +464,7 @@ const serveH2 = async (
     before?.(req, res)
     if (!proxy.handle(req as unknown as http.IncomingMessage, res as unknown as http.ServerResponse, log)) app(req, res)
   }
-  const port = await listenH2(tt, secure ? http2.createSecureServer(tls, handler) : http2.createServer(handler))
+  const port = await listen(tt, secure ? http2.createSecureServer(tls, handler) : http2.createServer(handler))
   return { port, log }
 }
 

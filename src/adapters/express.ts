@@ -16,6 +16,7 @@ import {
   clientCertErrorOf,
   clientCertOf,
 } from '../features/client-cert/index.js'
+import { type ProxyProtocolInfo, proxyProtocolOf } from '../proxy-protocol/info.js'
 
 
 /** Options of the Express middleware. @public */
@@ -41,6 +42,12 @@ declare global {
       readonly clientCert: ClientCertificate | undefined
       /** why there is no accepted client certificate, or undefined */
       readonly clientCertError: ClientCertError | undefined
+      /**
+       * The PROXY protocol header of this request's connection (server
+       * wrapped with `proxyProtocol()` from `proxy-aware/proxy-protocol`),
+       * or undefined.
+       */
+      readonly proxyProtocol: ProxyProtocolInfo | undefined
     }
   }
 }
@@ -81,6 +88,7 @@ const READERS_5: Readers = {
   hostname: r => r.hostname,
   clientCert: (_r, req) => clientCertOf(req),
   clientCertError: (_r, req) => clientCertErrorOf(req),
+  proxyProtocol: (_r, req) => proxyProtocolOf(req),
 }
 /** Express 4's req.host is (a deprecated alias of) the hostname, no port. */
 const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }

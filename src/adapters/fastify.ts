@@ -20,6 +20,7 @@ import {
   clientCertOf,
   type ClientCertRoutePolicy,
 } from '../features/client-cert/index.js'
+import { type ProxyProtocolInfo, proxyProtocolOf } from '../proxy-protocol/info.js'
 
 /** Options of the Fastify plugin. @public */
 export interface FastifyTrustProxyOptions extends TrustProxyOptions {}
@@ -35,6 +36,12 @@ declare module 'fastify' {
     readonly clientCert: ClientCertificate | undefined
     /** why there is no accepted client certificate, or undefined */
     readonly clientCertError: ClientCertError | undefined
+    /**
+     * The PROXY protocol header of this request's connection (server
+     * wrapped with `proxyProtocol()` from `proxy-aware/proxy-protocol`),
+     * or undefined.
+     */
+    readonly proxyProtocol: ProxyProtocolInfo | undefined
   }
   interface FastifyContextConfig {
     /** per-route client-certificate policy, or `false` to skip the check on this route */
@@ -105,6 +112,11 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
   fastify.decorateRequest('proxyAware', {
     getter() {
       return resolve(this.raw)
+    },
+  })
+  fastify.decorateRequest('proxyProtocol', {
+    getter() {
+      return proxyProtocolOf(this.raw)
     },
   })
   // request.ip and friends are getters on Fastify's Request prototype:

@@ -6,7 +6,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { type Logger, silentLogger } from '../core/options.js'
 import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
-import { type NormalizedOptions, normalizeOptions, type TrustProxyOptions } from './options.js'
+import type { ClientCertOptions } from '../features/client-cert/options.js'
+import type { HttpsOptions } from '../features/index.js'
+import { normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
 import type { RequestLike, Resolution } from './resolution.js'
 import { compileResolver } from './resolver.js'
@@ -27,7 +29,7 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: NormalizedOptions
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns

@@ -7,6 +7,7 @@ import { httpsRedirectFeature } from './https-redirect.js'
 import { hstsFeature } from './hsts.js'
 import { secureCookiesFeature } from './secure-cookies.js'
 import { clientCertCompiler } from './client-cert/index.js'
+import { needsResponseHook } from '../response/self-test.js'
 import type { HttpsRedirectOptions } from './https-redirect.js'
 import type { HstsOptions } from './hsts.js'
 import type { SecureCookiesOptions } from './secure-cookies.js'
@@ -28,7 +29,10 @@ export interface HttpsOptions {
 /** Every feature, in the order their checks run. */
 export const DEFAULT_FEATURES: readonly FeatureCompiler[] = [
   // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
-  httpsRedirectFeature, hstsFeature, secureCookiesFeature,
+  httpsRedirectFeature,
+  // both edit response headers through Node internals: self-tested first
+  needsResponseHook(hstsFeature, 'send https responses without Strict-Transport-Security'),
+  needsResponseHook(secureCookiesFeature, 'send cookies without Secure'),
 
   // client certificates (clientCert)
   clientCertCompiler,

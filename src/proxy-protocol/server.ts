@@ -1,0 +1,234 @@
+/**
+ * Reading the PROXY protocol header in front of any Node server: `net`,
+ * `http`, `https`, `tls` and `http2` servers all receive their sockets
+ * through `server.emit('connection', socket)`. `proxyProtocol()` takes over
+ * that one event on the given server: it reads the header from the raw
+ * socket, puts back (`unshift`) whatever followed it, sets the socket's
+ * remote address to the header's source, and only then emits
+ * `connection` for the server's own listeners (HTTP parser, TLS
+ * handshake). Nothing of the connection is processed before the header is
+ * complete and valid (haproxy doc/proxy-protocol.txt, 2020/03/05, section 2).
+ */
+import type { Server, Socket } from 'node:net'
+import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js'
+import { checkLogger, type Logger } from '../core/options.js'
+import { compileEngine } from '../engine/index.js'
+import type { TrustOption } from '../engine/trust.js'
+import { kInfo, type ProxyProtocolInfo } from './info.js'
+import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
+import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
+
+/** Options of `proxyProtocol()`. @public */
+export interface ProxyProtocolOptions {
+  /**
+   * The load balancers that send the header, in the forms of the `trust`
+   * option (addresses, CIDR ranges, presets, a function), or `true` when
+   * every peer is one (a listener reachable only through the balancer).
+   * A peer in this list must send a header: a connection from it without
+   * one is closed. A hop count is meaningless here and refused.
+   */
+  trust: Exclude<TrustOption, number>
+  /**
+   * Whether a peer on a Unix socket (which has no address) is a load
+   * balancer. @default false
+   */
+  trustUnixSocket?: boolean
+  /**
+   * Peers outside `trust`: their bytes are never read as a PROXY header.
+   * `'close'` closes the connection of one whose first bytes are a PROXY
+   * signature (a spoofing attempt or a misconfiguration), and serves the
+   * others; `'serve'` serves them all unread, as if there were no
+   * `proxyProtocol()` (a stray header then fails as bad HTTP or TLS).
+   * @default 'close'
+   */
+  untrusted?: 'close' | 'serve'
+  /**
+   * Milliseconds a connection may take to deliver its complete header
+   * (with `untrusted: 'close'`, an untrusted peer its first bytes) before
+   * it is closed. The specification asks for at least 3 s (a TCP
+   * retransmission). @default 5000
+   */
+  headerTimeout?: number
+  /**
+   * The largest header accepted, in bytes (v2 headers announce up to
+   * 16 + 65535 bytes of TLVs). At least 232 (a v2 UNIX-socket header).
+   * @default 4096
+   */
+  maxHeaderBytes?: number
+  /** Where refused connections are reported (pino-compatible: warn and info). @default silent */
+  logger?: Logger
+}
+
+const OPTIONS = ['trust', 'trustUnixSocket', 'untrusted', 'headerTimeout', 'maxHeaderBytes', 'logger']
+const kWrapped = Symbol('proxy-aware.proxyProtocol.wrapped')
+
+/** The overridable socket properties: the header's source replaces them. */
+type Addressed = Socket & { [kInfo]?: ProxyProtocolInfo, _parent?: unknown }
+
+/**
+ * Read the PROXY protocol header (v1 and v2) on every connection of
+ * `server` from a trusted load balancer; returns `server`. Call it before
+ * `listen()`. Throws `ProxyAwareConfigError` on bad options.
+ *
+ * @example
+ * const server = proxyProtocol(http.createServer(app), { trust: '10.0.0.0/8' })
+ * server.listen(8080)
+ * @public
+ */
+export function proxyProtocol<S extends Server>(server: S, options: ProxyProtocolOptions): S {
+  const cfg = compile(options)
+  const s = server as S & { [kWrapped]?: true }
+  if (typeof s?.emit !== 'function' || typeof s.listen !== 'function') {
+    throw new ProxyAwareConfigError('server', `must be a net, http, https, tls or http2 server, got ${show(server)}`)
+  }
+  if (s[kWrapped]) throw new ProxyAwareConfigError('server', 'already reads the PROXY protocol: proxyProtocol() was called twice on it')
+  s[kWrapped] = true
+  const emit = s.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean
+  const handOver = (socket: Socket) => emit.call(s, 'connection', socket)
+  s.emit = function proxyProtocolEmit(this: S, event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'connection') {
+      accept(args[0] as Addressed, cfg, handOver)
+      return true
+    }
+    if (event === 'secureConnection') {
+      // a TLS socket asks its TCP handle for the peer address: give it the
+      // header's (its `_parent` is the socket we read the header from)
+      const tls = args[0] as Addressed
+      const parent = tls._parent as Addressed | null | undefined
+      /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
+         future Node did not, the TLS socket would report the balancer as its peer: refuse */
+      if (parent == null) {
+        cfg.log.warn({ proxyProtocol: { reason: 'socket-error' } }, 'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused')
+        tls.destroy()
+        return true
+      }
+      /* c8 ignore stop */
+      const info = parent[kInfo]
+      if (info !== undefined) label(tls, info)
+    }
+    return emit.call(this, event, ...args)
+  } as S['emit']
+  return server
+}
+
+interface Config {
+  trust: (address: string | undefined, hop: number) => boolean
+  serve: boolean
+  timeout: number
+  max: number
+  log: Logger
+}
+
+const compile = (options: ProxyProtocolOptions): Config => {
+  if (typeof options !== 'object' || options === null) {
+    throw new ProxyAwareConfigError('trust', 'is required: proxyProtocol(server, { trust: [your load balancers] })')
+  }
+  checkOptionNames(options, OPTIONS)
+  if (typeof options.trust === 'number') {
+    throw new ProxyAwareConfigError('trust', `is a hop count (${options.trust}): PROXY protocol senders are one hop away; list their addresses or ranges`)
+  }
+  // the trust predicate alone: no feature runs on a connection
+  const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
+  const untrusted = options.untrusted ?? 'close'
+  if (untrusted !== 'close' && untrusted !== 'serve') {
+    throw new ProxyAwareConfigError('untrusted', `must be 'close' or 'serve', got ${show(untrusted)}`)
+  }
+  const timeout = options.headerTimeout ?? 5000
+  if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 2 ** 31 - 1) {
+    throw new ProxyAwareConfigError('headerTimeout', `must be a whole number of milliseconds (at least 1; the specification asks for 3000 or more), got ${show(timeout)}`)
+  }
+  const max = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER
+  if (typeof max !== 'number' || !Number.isInteger(max) || max < 232 || max > LARGEST_HEADER) {
+    throw new ProxyAwareConfigError('maxHeaderBytes', `must be a whole number from 232 to ${LARGEST_HEADER}, got ${show(max)}`)
+  }
+  return { trust: engine.trust as Config['trust'], serve: untrusted === 'serve', timeout, max, log: checkLogger('logger', options.logger) }
+}
+
+/** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
+const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => void): void => {
+  const peerAddress = socket.remoteAddress
+  const trusted = cfg.trust(peerAddress, 0)
+  if (!trusted && cfg.serve) {
+    handOver(socket)
+    return
+  }
+  let buf: Buffer | undefined
+  const done = () => {
+    clearTimeout(timer)
+    socket.removeListener('readable', onReadable)
+    socket.removeListener('error', onError)
+    socket.removeListener('end', onEnd)
+  }
+  const refuse = (reason: ProxyProtocolRejection, detail: string) => {
+    done()
+    socket.destroy()
+    cfg.log.warn(
+      { proxyProtocol: { reason, detail }, peer: peerAddress, peerPort: socket.remotePort },
+      `proxy-aware: PROXY protocol connection refused (${reason}): ${detail}`,
+    )
+  }
+  const onReadable = () => {
+    let chunk: Buffer | null
+    while ((chunk = socket.read() as Buffer | null) !== null) {
+      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk])
+      if (!trusted) {
+        // untrusted: never parsed, only checked for a signature
+        const match = signatureMatch(buf)
+        if (match === 1) return refuse('untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
+        if (match === 0) continue
+        done()
+        socket.unshift(buf)
+        handOver(socket)
+        return
+      }
+      const result = parseProxyHeader(buf, cfg.max)
+      if (result === undefined) continue
+      if (!result.ok) return refuse(result.reason, result.detail)
+      done()
+      const rest = buf.subarray(result.header.length)
+      if (rest.length > 0) socket.unshift(rest)
+      label(socket, withPeer(result.header, socket))
+      handOver(socket)
+      return
+    }
+  }
+  const onError = (err: Error) => refuse('socket-error', err.message)
+  const onEnd = () => {
+    // a bare connect-and-close (a port check) is not worth a warning
+    if (buf === undefined) {
+      done()
+      socket.destroy()
+      return
+    }
+    refuse('incomplete', `the peer closed the connection after ${buf.length} byte(s) of the header`)
+  }
+  const timer = setTimeout(
+    () => refuse('timeout', `no complete header within ${cfg.timeout} ms (${buf?.length ?? 0} byte(s) received)`),
+    cfg.timeout,
+  )
+  timer.unref()
+  socket.on('readable', onReadable)
+  socket.on('error', onError)
+  socket.on('end', onEnd)
+}
+
+const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
+  Object.assign(header, { peer: { address: socket.remoteAddress ?? '', port: socket.remotePort } })
+
+/**
+ * Record the header on the socket, and make its source the socket's remote
+ * address when it names a relayed IP client (not for LOCAL, UNSPEC, UNIX).
+ */
+const label = (socket: Addressed, info: ProxyProtocolInfo): void => {
+  socket[kInfo] = info
+  const src = info.source
+  if (info.command === 'PROXY' && src !== undefined && (info.family === 'IPv4' || info.family === 'IPv6')) {
+    Object.defineProperties(socket, {
+      remoteAddress: { value: src.address, configurable: true },
+      remotePort: { value: src.port, configurable: true },
+      // the canonical form reports IPv4-mapped addresses as IPv4
+      remoteFamily: { value: src.address.includes(':') ? 'IPv6' : 'IPv4', configurable: true },
+    })
+  }
+}
+

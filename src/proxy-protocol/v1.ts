@@ -1,0 +1,104 @@
+/**
+ * PROXY protocol version 1, the text form (haproxy doc/proxy-protocol.txt,
+ * revision 2020/03/05, section 2.1, read 2026-11-29):
+ *
+ *   "PROXY" SP ("TCP4" | "TCP6") SP src SP dst SP sport SP dport CRLF
+ *   "PROXY" SP "UNKNOWN" [anything] CRLF
+ *
+ * Exactly one space between fields; the CRLF must come within 107 bytes; a
+ * lone CR or LF is invalid; IPv4 addresses are four decimal parts without
+ * leading zeros, IPv6 addresses hexadecimal groups with at most one "::";
+ * ports 0-65535 without leading zeros; the address form must match the
+ * announced family. Anything else aborts the connection.
+ */
+import { BARE, formatParsed, INVALID, parseAddress, V4 } from '../parse/ip.js'
+import { fail, NO_TLVS, type ParseResult } from './result.js'
+import type { ProxyEndpoint } from './types.js'
+
+/** "PROXY " */
+export const V1_SIGNATURE = Buffer.from('PROXY ', 'latin1')
+/** the longest valid line, CRLF included (section 2.1) */
+export const V1_MAX = 107
+
+/**
+ * Parse a v1 header at the start of `b` (its first bytes are `PROXY `).
+ * @internal
+ */
+export const parseV1 = (b: Buffer): ParseResult => {
+  // find the CRLF: a CR must be followed by LF, and no LF comes alone
+  const limit = Math.min(b.length, V1_MAX)
+  let end = -1
+  for (let i = V1_SIGNATURE.length; i < limit; i++) {
+    const c = b[i]!
+    if (c === 0x0a) return fail('v1-syntax', `a line feed without a carriage return at byte ${i}`)
+    if (c === 0x0d) {
+      // the LF would be byte 108
+      if (i + 1 === V1_MAX) return fail('v1-too-long', `no CRLF within ${V1_MAX} bytes`)
+      if (i + 1 === b.length) return undefined
+      if (b[i + 1] !== 0x0a) return fail('v1-syntax', `a carriage return without a line feed at byte ${i}`)
+      end = i
+      break
+    }
+    // the line is US-ASCII text
+    if (c < 0x20 || c > 0x7e) return fail('v1-syntax', `a byte that is not printable US-ASCII (0x${c.toString(16)}) at byte ${i}`)
+  }
+  if (end < 0) {
+    return b.length >= V1_MAX ? fail('v1-too-long', `no CRLF within ${V1_MAX} bytes`) : undefined
+  }
+  const line = b.toString('latin1', V1_SIGNATURE.length, end)
+  const length = end + 2
+  if (line === 'UNKNOWN' || line.startsWith('UNKNOWN ')) {
+    // "the receiver must ignore anything presented before the CRLF"
+    return { ok: true, header: { version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', source: undefined, destination: undefined, tlvs: NO_TLVS(), length } }
+  }
+  const v6 = line.startsWith('TCP6 ')
+  if (!v6 && !line.startsWith('TCP4 ')) return fail('v1-syntax', `unknown protocol ${JSON.stringify(line.slice(0, 8))} (TCP4, TCP6 or UNKNOWN)`)
+  // four fields after "TCPx ", separated by single spaces (scanned, not split)
+  const at = [5, 0, 0, 0, 0]
+  let n = 1
+  for (let i = 5; i < line.length; i++) {
+    if (line.charCodeAt(i) !== 32) continue
+    if (n === 4) return fail('v1-syntax', 'more than 4 fields after the protocol')
+    at[n++] = i + 1
+  }
+  if (n !== 4) return fail('v1-syntax', `${n} field(s) after the protocol, expected 4 separated by single spaces`)
+  at[4] = line.length + 1
+  const src = address(line, at[0]!, at[1]! - 1, v6)
+  const dst = address(line, at[1]!, at[2]! - 1, v6)
+  if (src === undefined || dst === undefined) {
+    const [from, to] = src === undefined ? [at[0]!, at[1]! - 1] : [at[1]!, at[2]! - 1]
+    return fail('v1-address', `${JSON.stringify(line.slice(from, to))} is not a canonical ${v6 ? 'IPv6' : 'IPv4'} address`)
+  }
+  const sport = port(line, at[2]!, at[3]! - 1)
+  const dport = port(line, at[3]!, at[4]! - 1)
+  if (sport < 0 || dport < 0) {
+    const [from, to] = sport < 0 ? [at[2]!, at[3]! - 1] : [at[3]!, at[4]! - 1]
+    return fail('v1-port', `${JSON.stringify(line.slice(from, to))} is not a port (0-65535, no leading zeros)`)
+  }
+  const source: ProxyEndpoint = { address: src, port: sport }
+  const destination: ProxyEndpoint = { address: dst, port: dport }
+  return { ok: true, header: { version: 1, command: 'PROXY', family: v6 ? 'IPv6' : 'IPv4', transport: 'STREAM', source, destination, tlvs: NO_TLVS(), length } }
+}
+
+/** The canonical form of the v1 address in `s[from, to)` of the announced family, or undefined. */
+const address = (s: string, from: number, to: number, v6: boolean): string | undefined => {
+  // IPv4 has no colon, IPv6 always has one (ip.ts would read "::ffff:1.2.3.4" as IPv4)
+  const colon = s.indexOf(':', from)
+  if ((colon >= 0 && colon < to) !== v6) return undefined
+  const kind = parseAddress(s, from, to, BARE)
+  if (kind === INVALID || (!v6 && kind !== V4)) return undefined
+  return formatParsed(kind)
+}
+
+/** The decimal port in `s[from, to)`, 0-65535 without leading zeros, or -1. */
+const port = (s: string, from: number, to: number): number => {
+  const len = to - from
+  if (len <= 0 || len > 5 || (len > 1 && s.charCodeAt(from) === 48)) return -1
+  let n = 0
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i)
+    if (c < 48 || c > 57) return -1
+    n = n * 10 + c - 48
+  }
+  return n <= 65535 ? n : -1
+}

@@ -1,0 +1,218 @@
+/**
+ * Reload a TLS server's key, certificate, client CA bundle and CRLs from
+ * files when they change, without a restart. @private
+ */
+import { createHash, randomBytes, X509Certificate } from 'node:crypto'
+import { type FSWatcher, watch } from 'node:fs'
+import { dirname } from 'node:path'
+import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { checkLogger, type Logger } from '../core/options.js'
+import { readStable, type TlsFiles, validate } from './material.js'
+import { contextOptions, type TlsOptionsInput } from './options.js'
+
+/** The TLS server view `watchTls` needs (`https`, `http2` secure, `tls` servers). @public */
+export interface TlsServerLike {
+  setSecureContext(options: object): void
+  requestCert?: boolean
+  sessionIdContext?: string
+  cert?: unknown
+}
+
+/** Options of `watchTls`. @public */
+export interface WatchTlsOptions extends TlsFiles {
+  /** where reloads and refusals are reported (pino, Fastify's `app.log`, console) */
+  logger?: Logger
+  /** warn (at start, then daily) when the served certificate expires within this many days @default 21 */
+  expiryWarningDays?: number
+  /** polling period in ms, besides watching the folders @default 60000 */
+  interval?: number
+  /** quiet time after a change before reading, and between the two reads that must agree, in ms @default 250 */
+  debounce?: number
+  /** the other `tls` options given to `tlsOptions` (ciphers, ...): `setSecureContext` resets what it is not given */
+  tls?: Omit<TlsOptionsInput, 'key' | 'cert' | 'ca' | 'crl' | 'clientCert'>
+  /**
+   * New random session ticket keys when the CA bundle or CRLs change (the
+   * `sessionIdContext` changes too). Turn off only when every process
+   * sharing `ticketKeys` rotates them itself. @default true
+   */
+  rotateTicketKeys?: boolean
+}
+
+/** The outcome of one reload. @public */
+export interface TlsReloadResult {
+  /** `changing`: the files differed between two reads (a writer at work); tried again */
+  status: 'reloaded' | 'unchanged' | 'refused' | 'changing'
+  /** why the material was refused */
+  reason?: string
+  /** the served certificate's notAfter, after a reload */
+  notAfter?: Date
+}
+
+/** A running watch. @public */
+export interface TlsWatcher {
+  /** the first load (done at once) */
+  ready: Promise<TlsReloadResult>
+  /** read, validate and apply the files now */
+  reload(): Promise<TlsReloadResult>
+  /** stop watching and polling */
+  close(): void
+}
+
+const KNOWN = ['key', 'cert', 'ca', 'crl', 'logger', 'expiryWarningDays', 'interval', 'debounce', 'tls', 'rotateTicketKeys']
+const DAY = 86_400_000
+
+const checkNumber = (name: string, v: unknown, fallback: number, min: number): number => {
+  if (v === undefined) return fallback
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < min) {
+    throw new ProxyAwareConfigError(name, `must be a finite number >= ${min}, got ${show(v)}`)
+  }
+  return v
+}
+
+/** The first certificate of what the server serves now. */
+const servedLeaf = (server: TlsServerLike): X509Certificate | undefined => {
+  const cert = Array.isArray(server.cert) ? server.cert[0] : server.cert
+  try {
+    return new X509Certificate(cert as string | Buffer)
+  } catch {
+    return undefined
+  }
+}
+
+/**
+ * Watch the key, certificate, CA bundle and CRL files of a TLS server
+ * (`https.Server`, `http2` secure server, Fastify's `app.server`) and
+ * apply them with `server.setSecureContext` when they change: new
+ * handshakes get the new material, open connections keep theirs.
+ * Material is validated first (key matches certificate, certificate
+ * within its validity, complete PEM, OpenSSL accepts it) and read twice
+ * to be sure no writer is at work; anything wrong keeps the old material
+ * and is reported once. A change of CA bundle or CRLs changes the
+ * `sessionIdContext` and the ticket keys, so no session verified under
+ * the old ones resumes. The folders are watched (certbot and
+ * cert-manager rename files into place; Kubernetes swaps a symlink), with
+ * polling as a fallback. Throws `ProxyAwareConfigError` on bad options.
+ *
+ * @example
+ * const server = https.createServer(tlsOptions({ key, cert, ca, clientCert: 'optional' }), app)
+ * watchTls(server, { key: '/tls/tls.key', cert: '/tls/tls.crt', ca: '/tls/ca.crt', logger: console })
+ * @public
+ */
+export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWatcher {
+  if (typeof server?.setSecureContext !== 'function') {
+    throw new ProxyAwareConfigError('server', 'must be a TLS server (https, http2 secure, tls), with setSecureContext')
+  }
+  if (typeof options !== 'object' || options === null) throw new ProxyAwareConfigError('watchTls', `options must be an object, got ${show(options)}`)
+  checkOptionNames(options, KNOWN)
+  for (const name of ['key', 'cert', 'ca', 'crl'] as const) {
+    const v = options[name] as unknown
+    if ((v !== undefined || name === 'key' || name === 'cert') && (typeof v !== 'string' || v === '')) {
+      throw new ProxyAwareConfigError(name, `must be a file path, got ${show(v)}`)
+    }
+  }
+  if (server.requestCert === true && options.ca === undefined) {
+    throw new ProxyAwareConfigError('ca', 'is required: the server asks for client certificates, and without ca Node accepts every public CA')
+  }
+  const log = checkLogger('logger', options.logger)
+  const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
+  const interval = checkNumber('interval', options.interval, 60_000, 1)
+  const debounce = checkNumber('debounce', options.debounce, 250, 0)
+  const rotate = options.rotateTicketKeys !== false
+  const extra = options.tls ?? {}
+  const files: TlsFiles = { key: options.key, cert: options.cert, ca: options.ca, crl: options.crl }
+
+  let applied: string | undefined
+  let lastError: string | undefined
+  let closed = false
+  let timer: NodeJS.Timeout | undefined
+
+  const refuse = (reason: string): TlsReloadResult => {
+    // once per distinct reason: polling retries the same bad files every interval
+    if (reason !== lastError) log.warn({ tls: { reason, files } }, `proxy-aware: TLS material not reloaded, still serving the previous one: ${reason}`)
+    lastError = reason
+    return { status: 'refused', reason }
+  }
+
+  const run = async (): Promise<TlsReloadResult> => {
+    let m
+    try {
+      m = await readStable(files, debounce)
+    } catch (err) {
+      return refuse(`cannot read the files (${(err as Error).message})`)
+    }
+    if (m === undefined) {
+      trigger()
+      return { status: 'changing' }
+    }
+    const fingerprint = createHash('sha256').update(JSON.stringify(m)).digest('hex')
+    if (fingerprint === applied) return { status: 'unchanged' }
+    const context = contextOptions({ ...extra, key: m.key, cert: m.cert, ca: m.ca, crl: m.crl })
+    let leaf
+    try {
+      leaf = validate(m, context, Date.now())
+    } catch (err) {
+      return refuse((err as Error).message)
+    }
+    // Node keeps server.ticketKeys across setSecureContext: replace them explicitly
+    const caChanged = context.sessionIdContext !== server.sessionIdContext
+    server.setSecureContext(rotate && caChanged ? { ...context, ticketKeys: randomBytes(48) } : context)
+    applied = fingerprint
+    lastError = undefined
+    const notAfter = new Date(leaf.validTo)
+    log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
+    return { status: 'reloaded', notAfter }
+  }
+
+  let queue: Promise<unknown> = Promise.resolve()
+  const reload = (): Promise<TlsReloadResult> => {
+    const p = queue.then(run)
+    queue = p
+    return p
+  }
+  function trigger(): void {
+    if (closed) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void reload(), debounce)
+    timer.unref()
+  }
+
+  const checkExpiry = (): void => {
+    const leaf = servedLeaf(server)
+    if (leaf === undefined) return
+    const left = (Date.parse(leaf.validTo) - Date.now()) / DAY
+    if (left < warnDays) {
+      log.warn({ tls: { notAfter: new Date(leaf.validTo), daysLeft: Math.floor(left), cert: files.cert } },
+        `proxy-aware: the server certificate expires in ${Math.max(0, Math.floor(left))} days`)
+    }
+  }
+
+  // every folder: a rename into place or a symlink swap (..data) names another file
+  const watchers: FSWatcher[] = []
+  for (const dir of new Set(Object.values(files).filter((f): f is string => f !== undefined).map(f => dirname(f)))) {
+    try {
+      const w = watch(dir, { persistent: false }, trigger)
+      w.on('error', () => w.close()) // polling goes on
+      watchers.push(w)
+    } catch {
+      // a folder that cannot be watched: polling only
+    }
+  }
+  const poll = setInterval(trigger, interval).unref()
+  const daily = setInterval(checkExpiry, DAY).unref()
+  const ready = reload().then(result => {
+    checkExpiry()
+    return result
+  })
+
+  return {
+    ready,
+    reload,
+    close() {
+      closed = true
+      clearTimeout(timer)
+      clearInterval(poll)
+      clearInterval(daily)
+      for (const w of watchers) w.close()
+    },
+  }
+}

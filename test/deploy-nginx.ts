@@ -1,0 +1,42 @@
+// docs/deployments/nginx/*.conf, started as written, in front of the
+// Fastify and Express apps (test/fixtures/deployments.ts).
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { certs } from './support/certs.js'
+import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps, withoutIpv6 } from './fixtures/deployments.js'
+import { freePort, need, nginxConf, runProxy, waitForPort } from './support/proxies.js'
+
+const nginx = need(t, 'nginx')
+const ipv6 = await hasIpv6Loopback()
+
+/** Start nginx with a recipe (server blocks) filled with `vars`; stopped when `t` ends. */
+const startNginx = async (t: Test, file: string, vars: Record<string, string | number>, wait: number[]) => {
+  const f = certFiles(t)
+  const conf = withoutIpv6(recipe(file, { ...f, ...vars }), ipv6)
+  writeFileSync(join(f.dir, 'nginx.conf'), nginxConf(f.dir, conf))
+  const { child, log } = runProxy(t, nginx!, ['-c', join(f.dir, 'nginx.conf'), '-p', f.dir, '-e', 'stderr'])
+  for (const port of wait) await waitForPort(port, child, log)
+}
+
+if (nginx !== undefined) {
+  await t.test('TLS termination (nginx/tls-termination.conf)', async t => {
+    const tls = await freePort()
+    const http = await freePort()
+    const app = await startApps(t, { tlsPort: tls, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } })
+    await startNginx(t, 'nginx/tls-termination.conf', { APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls }, [http, tls])
+    await scenarios(t, 'nginx', { http, tls, app }, { ipv6 })
+    const c = certs()
+    await certScenarios(t, 'nginx', tls, { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' }, ['expired'])
+  })
+}
+
+if (nginx !== undefined) {
+  await t.test('re-encryption to an https app (nginx/re-encrypt.conf)', async t => {
+    const tls = await freePort()
+    const http = await freePort()
+    const app = await startApps(t, { tlsPort: tls, tls: true })
+    await startNginx(t, 'nginx/re-encrypt.conf', { APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls }, [http, tls])
+    await scenarios(t, 'nginx re-encrypting', { http, tls, app, appTls: true }, { ipv6 })
+  })
+}
