@@ -29,7 +29,7 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
+  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns

@@ -5,6 +5,7 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js
 import { bool, integerIn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import { checkPlatform, type Platform } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
@@ -20,6 +21,18 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * (trust every hop: the client then chooses its own IP).
    */
   trust: TrustOption
+  /**
+   * Confirms the platform the app runs on, for the platform presets (`fly`,
+   * `heroku`, `vercel`), which trust whatever connects to the app and so
+   * refuse to activate without it (or the platform's own environment
+   * variable: `FLY_APP_NAME`, `DYNO`, `VERCEL`).
+   */
+  platform?: Platform
+  /**
+   * With the `gcp-lb` preset (required there): the load balancer's
+   * external IP address(es), which Google appends after the client's.
+   */
+  gcpForwardingRule?: string | readonly string[]
   /**
    * Forwarding conventions to read, in priority order: the first one whose
    * client-IP header is present on the request is used.
@@ -59,7 +72,7 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
 }
 
 /** Option names the core understands; features and adapters add their own. */
-const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket'] as const
+const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket', 'platform', 'gcpForwardingRule'] as const
 
 /** Validate `headers`: one or both conventions, in priority order. */
 const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
@@ -79,7 +92,7 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
 }
 
 /** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
-export type NormalizedOptions = Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions>>>
+export type NormalizedOptions = Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
 
 /** What the resolver is compiled from: the options, checked and digested. */
 export interface EngineConfig {
@@ -110,7 +123,11 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
-  const compiled = compileTrust(options.trust)
+  const compiled = compileTrust(options.trust, options)
+  checkPlatform(options.platform)
+  if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
+    throw new ProxyAwareConfigError('gcpForwardingRule', `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`)
+  }
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
   const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)

@@ -6,6 +6,7 @@
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, INVALID, parseAddress, scratch, V4 } from '../parse/ip.js'
+import { expandVendorPreset, type PresetContext } from './presets.js'
 
 /**
  * A trust predicate: is `address` (canonical form, no port, no zone id) a
@@ -23,8 +24,10 @@ export type TrustFunction = (address: string, hop: number) => boolean
  * - a number `n` >= 1: trust the first `n` hops whatever they are (Express
  *   compatibility; warns); `0` is refused (use `[]` to trust no one);
  * - a string of comma-separated entries or an array of entries, each an IP,
- *   a CIDR, an `ip/netmask` or a preset (`loopback`, `linklocal`,
- *   `uniquelocal`, `private`); no zone ids, not `0.0.0.0` or `::`;
+ *   a CIDR, an `ip/netmask`, a preset (`loopback`, `linklocal`,
+ *   `uniquelocal`, `private`) or a vendor preset (`cloudflare`,
+ *   `cloudfront`, `fastly`, `gcp-lb`, `azure-front-door`; `fly`, `heroku`,
+ *   `vercel` with the `platform` option); no zone ids, not `0.0.0.0` or `::`;
  * - a function `(address, hop) => boolean`, given canonical addresses; only
  *   `true` trusts (a truthy non-boolean warns once).
  * @public
@@ -75,7 +78,7 @@ const parseConfigAddress = (entry: string, addr: string): ipaddr.IPv4 | ipaddr.I
   }
   throw invalidEntry(
     entry,
-    'not an IP address, CIDR range or preset (hostnames are not resolved; presets are loopback, linklocal, uniquelocal, private)',
+    'not an IP address, CIDR range or preset (hostnames are not resolved; presets are loopback, linklocal, uniquelocal, private, cloudflare, cloudfront, fastly, gcp-lb, azure-front-door, fly, heroku, vercel)',
   )
 }
 
@@ -83,10 +86,13 @@ const parseConfigAddress = (entry: string, addr: string): ipaddr.IPv4 | ipaddr.I
  * Compile the entries of a `trust` list into IPv4 and IPv6 range tables.
  * @internal
  */
-const compileRanges = (entries: readonly string[]) => {
+const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
   const v4net: number[] = []
   const v4mask: number[] = []
   const v6: Range6[] = []
+  // hops trusted whatever their address (a confirmed platform preset)
+  let platformHops = 0
+  const vendors: string[] = []
   for (const raw of entries) {
     if (typeof raw !== 'string') {
       throw new ProxyAwareConfigError('trust', `has an entry that is not a string: ${show(raw)}`)
@@ -100,6 +106,19 @@ const compileRanges = (entries: readonly string[]) => {
     const preset = Object.hasOwn(PRESETS, name) ? PRESETS[name] : undefined
     if (preset) {
       const sub = compileRanges(preset)
+      v4net.push(...sub.v4net)
+      v4mask.push(...sub.v4mask)
+      v6.push(...sub.v6)
+      continue
+    }
+    const vendor = expandVendorPreset(name, ctx)
+    if (vendor !== undefined) vendors.push(name)
+    if (vendor?.kind === 'platform') {
+      platformHops = Math.max(platformHops, vendor.hops)
+      continue
+    }
+    if (vendor !== undefined) {
+      const sub = compileRanges(vendor.ranges)
       v4net.push(...sub.v4net)
       v4mask.push(...sub.v4mask)
       v6.push(...sub.v6)
@@ -168,7 +187,7 @@ const compileRanges = (entries: readonly string[]) => {
     }
     v6.push({ net, prefix })
   }
-  return { v4net, v4mask, v6 }
+  return { v4net, v4mask, v6, platformHops, vendors }
 }
 
 /** `0.0.0.0`, `::` or `::ffff:0.0.0.0`, which requests never carry as an address. */
@@ -208,20 +227,22 @@ interface CompiledTrust {
   hopCount: boolean
   /** true when `match` depends only on its arguments (not a user function) */
   pure: boolean
+  /** the vendor presets the list names (cloudflare, fly...) */
+  vendors: readonly string[]
 }
 
 /**
  * Compile the `trust` option, throwing `ProxyAwareConfigError` on anything
  * doubtful. @internal
  */
-export const compileTrust = (trust: unknown): CompiledTrust => {
+export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledTrust => {
   if (trust === undefined || trust === null) {
     throw new ProxyAwareConfigError(
       'trust',
       'is required: list your proxies\' addresses or CIDR ranges (e.g. "10.0.0.0/8" or ["loopback", "172.16.0.0/12"]), a preset (loopback, linklocal, uniquelocal, private), a function (address, hop) => boolean, or true to trust every hop (unsafe)',
     )
   }
-  if (trust === true) return { match: trustAll, hopCount: false, pure: true }
+  if (trust === true) return { match: trustAll, hopCount: false, pure: true, vendors: [] }
   if (trust === false) {
     throw new ProxyAwareConfigError('trust', 'is false: to trust no proxy, do not install proxy-aware, or pass an empty array []')
   }
@@ -234,9 +255,9 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
       // count <= 0 too (NewRightmostTrustedCountStrategy, read 2026-11-29)
       throw new ProxyAwareConfigError('trust', 'is 0, a hop count that trusts no one: to trust no proxy pass an empty array [], or give the number of proxies in front of the app')
     }
-    return { match: (_k, hop) => hop < trust, hopCount: true, pure: true }
+    return { match: (_k, hop) => hop < trust, hopCount: true, pure: true, vendors: [] }
   }
-  if (typeof trust === 'function') return { match: functionMatcher(trust as TrustFunction), hopCount: false, pure: false }
+  if (typeof trust === 'function') return { match: functionMatcher(trust as TrustFunction), hopCount: false, pure: false, vendors: [] }
   if (typeof trust !== 'string' && !Array.isArray(trust)) {
     throw new ProxyAwareConfigError('trust', `must be true, a number, a string, an array or a function, got ${show(trust)}`)
   }
@@ -244,8 +265,11 @@ export const compileTrust = (trust: unknown): CompiledTrust => {
   if (typeof trust === 'string' && trust.trim() === '') {
     throw new ProxyAwareConfigError('trust', 'is an empty string: list at least one address or range')
   }
-  const { v4net, v4mask, v6 } = compileRanges(entries)
-  return { match: buildMatcher(v4net, v4mask, v6), hopCount: false, pure: true }
+  const { v4net, v4mask, v6, platformHops, vendors } = compileRanges(entries, ctx)
+  const ranges = buildMatcher(v4net, v4mask, v6)
+  // a confirmed platform's own hops (its proxy is the only way in), then ranges
+  const match: Matcher = platformHops === 0 ? ranges : (kind, hop, address) => hop < platformHops || ranges(kind, hop, address)
+  return { match, hopCount: false, pure: true, vendors }
 }
 
 /**

@@ -265,7 +265,7 @@ interface ClientCertFeature {
 
 /** Compile `clientCert` into a feature. @internal */
 function compileClientCertFeature(options: Readonly<Record<string, unknown>>): ClientCertFeature | undefined {
-  const config = compileClientCert(options.clientCert, options.trust)
+  const config = compileClientCert(options.clientCert, options.trust, options)
   if (config === undefined) return undefined
   const fwd = config.forwarded
   const cache: ForwardedCache = new Map()

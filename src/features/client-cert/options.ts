@@ -7,6 +7,7 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../../core/errors
 import { integerIn } from '../../core/options.js'
 import { BARE, parseAddress } from '../../parse/ip.js'
 import type { SubjectAltNames } from './der.js'
+import type { PresetContext } from '../../engine/presets.js'
 import { compileTrust } from '../../engine/trust.js'
 
 /** Where a forwarded client certificate comes from. @public */
@@ -402,8 +403,8 @@ const NEVER_A_PROXY = ['192.0.2.1', '198.51.100.1', '203.0.113.1', '2001:db8::1'
  * a documentation address would believe an arbitrary peer: every client
  * could send its own certificate header. Probed at hops 0 and 1.
  */
-const checkTrustProbe = (trust: unknown): void => {
-  const { match } = compileTrust(trust)
+const checkTrustProbe = (trust: unknown, ctx: PresetContext): void => {
+  const { match } = compileTrust(trust, ctx)
   for (const address of NEVER_A_PROXY) {
     for (const hop of [0, 1]) {
       // parseAddress fills the scratch record the matcher reads
@@ -419,14 +420,14 @@ const checkTrustProbe = (trust: unknown): void => {
  * is the engine's (already validated) `trust` option: a forwarded
  * certificate is believed only from a peer that `trust` checks. @internal
  */
-export function compileClientCert(value: unknown, trust?: unknown): ClientCertConfig | undefined {
+export function compileClientCert(value: unknown, trust?: unknown, ctx: PresetContext = {}): ClientCertConfig | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) return invalidOption('clientCert', `must be an object, got ${show(value)}`)
   // a number here is a hop count >= 1 (compileTrust refuses 0)
   if (value.forwarded !== undefined && (trust === true || typeof trust === 'number')) {
     invalidOption('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
   }
-  if (value.forwarded !== undefined) checkTrustProbe(trust)
+  if (value.forwarded !== undefined) checkTrustProbe(trust, ctx)
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
   const skew = value.clockSkew ?? 60
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {

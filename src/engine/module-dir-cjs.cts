@@ -1,0 +1,2 @@
+// The directory of this module (CommonJS build; see module-dir.ts).
+export const moduleDir: string = __dirname
