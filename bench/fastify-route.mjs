@@ -66,8 +66,10 @@ export const run = async () => {
       const { body, i } = await load(s.pool, REQUESTS, 0)
       const client = `198.51.${(i >> 8) & 255}.${i & 255}`
       const want = s.name === 'bare' ? { ip: '127.0.0.1', protocol: 'http' } : { ip: client, protocol: 'https' }
-      check(body.ip === want.ip && body.protocol === want.protocol,
-        `${s.name} answered ${JSON.stringify(body)}, expected ${JSON.stringify(want)}`)
+      check(
+        body.ip === want.ip && body.protocol === want.protocol,
+        `${s.name} answered ${JSON.stringify(body)}, expected ${JSON.stringify(want)}`,
+      )
     }
     await cpuRounds(servers, ROUNDS, (s, round) => load(s.pool, REQUESTS, (round + 1) * REQUESTS))
   })
@@ -75,7 +77,9 @@ export const run = async () => {
   // the median is taken.
   const ratio = (a, b) => median(a.cpu.map((c, r) => c / b.cpu[r]))
   const [bare, fst] = servers
-  console.log(`trust: ${JSON.stringify(TRUST)}; peer 127.0.0.1, X-Forwarded-For "<client>, 10.0.0.7"; ${ROUNDS} rounds x ${REQUESTS} requests per variant\n`)
+  console.log(
+    `trust: ${JSON.stringify(TRUST)}; peer 127.0.0.1, X-Forwarded-For "<client>, 10.0.0.7"; ${ROUNDS} rounds x ${REQUESTS} requests per variant\n`,
+  )
   const rows = servers.map(s => {
     const us = median(s.cpu) / REQUESTS
     return [s.name, us.toFixed(1), pct(ratio(s, bare)), pct(ratio(s, fst))]

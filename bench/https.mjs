@@ -20,10 +20,10 @@ import { check, cpuRounds, median, pct, serveInChild, table, withServers } from 
 const TRUST = ['127.0.0.1']
 const ALLOWED = { allowedHosts: ['shop.example'] }
 const VARIANTS = {
-  plugin: {},
-  httpsRedirect: { httpsRedirect: ALLOWED },
-  hsts: { hsts: true },
-  secureCookies: { secureCookies: true },
+  'plugin': {},
+  'httpsRedirect': { httpsRedirect: ALLOWED },
+  'hsts': { hsts: true },
+  'secureCookies': { secureCookies: true },
   'all three': { httpsRedirect: ALLOWED, hsts: true, secureCookies: true },
 }
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
@@ -52,7 +52,7 @@ const load = async (pool, n) => {
       const res = await pool.request({
         path: '/',
         method: 'GET',
-        headers: { host: 'shop.example', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' },
+        headers: { 'host': 'shop.example', 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https' },
       })
       const body = await res.body.text()
       check(res.statusCode === 200, `status ${res.statusCode}`)
@@ -72,16 +72,28 @@ export const run = async () => {
       const { headers, body } = await load(s.pool, REQUESTS)
       const o = VARIANTS[s.name]
       check(body === 'https', `${s.name}: protocol ${body}`)
-      check((headers['strict-transport-security'] !== undefined) === (o.hsts === true), `${s.name}: HSTS ${headers['strict-transport-security']}`)
-      check(headers['set-cookie'] === (o.secureCookies ? 'sid=abc123; Path=/; HttpOnly; Secure' : 'sid=abc123; Path=/; HttpOnly'),
-        `${s.name}: Set-Cookie ${headers['set-cookie']}`)
+      check(
+        (headers['strict-transport-security'] !== undefined) === (o.hsts === true),
+        `${s.name}: HSTS ${headers['strict-transport-security']}`,
+      )
+      check(
+        headers['set-cookie'] ===
+          (o.secureCookies ? 'sid=abc123; Path=/; HttpOnly; Secure' : 'sid=abc123; Path=/; HttpOnly'),
+        `${s.name}: Set-Cookie ${headers['set-cookie']}`,
+      )
     }
     await cpuRounds(servers, ROUNDS, s => load(s.pool, REQUESTS))
   })
   const [plugin] = servers
   const ratio = s => median(s.cpu.map((c, r) => c / plugin.cpu[r]))
-  console.log(`trust: ${JSON.stringify(TRUST)}; https via a trusted proxy; route sets one cookie; ${ROUNDS} rounds x ${REQUESTS} requests per variant, ${servers.length} variants side by side\n`)
-  const rows = servers.map(s => [s.name, (median(s.cpu) / REQUESTS).toFixed(1), s === plugin ? '1 (baseline)' : `${ratio(s).toFixed(3)} (${pct(ratio(s))})`])
+  console.log(
+    `trust: ${JSON.stringify(TRUST)}; https via a trusted proxy; route sets one cookie; ${ROUNDS} rounds x ${REQUESTS} requests per variant, ${servers.length} variants side by side\n`,
+  )
+  const rows = servers.map(s => [
+    s.name,
+    (median(s.cpu) / REQUESTS).toFixed(1),
+    s === plugin ? '1 (baseline)' : `${ratio(s).toFixed(3)} (${pct(ratio(s))})`,
+  ])
   table(['variant', 'server CPU µs/req (median)', 'vs bare plugin'], rows)
   return servers.map(s => ({ variant: s.name, us: median(s.cpu) / REQUESTS, vsPlugin: ratio(s) }))
 }

@@ -9,7 +9,9 @@ import * as fastify from './fastify-route.mjs'
 import * as https from './https.mjs'
 
 const cpus = os.cpus()
-console.log(`Machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()} (shared, noisy: read the ratios, not the absolute times)`)
+console.log(
+  `Machine: ${cpus.length} x ${cpus[0]?.model ?? 'unknown CPU'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, ${os.type()} ${os.release()} (shared, noisy: read the ratios, not the absolute times)`,
+)
 console.log(`Node: ${process.version}`)
 console.log(`Date: ${new Date().toISOString()}`)
 console.log('Command: npm run bench\n')

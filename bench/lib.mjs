@@ -4,7 +4,7 @@
  */
 
 /** Median of a list of numbers. */
-export const median = (values) => {
+export const median = values => {
   const s = [...values].sort((a, b) => a - b)
   const m = s.length >> 1
   return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2

@@ -59,16 +59,19 @@ const ask = async (child, what) => {
 }
 
 /** One request on a fresh connection; checks the answer. */
-const oneShot = (port, header) => new Promise((resolve, reject) => {
-  const s = net.connect(port, '127.0.0.1', () => {
-    s.end(`${header}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+const oneShot = (port, header) =>
+  new Promise((resolve, reject) => {
+    const s = net.connect(port, '127.0.0.1', () => {
+      s.end(`${header}GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`)
+    })
+    let text = ''
+    s.setEncoding('latin1')
+    s.on('data', d => {
+      text += d
+    })
+    s.on('end', () => resolve(text))
+    s.on('error', reject)
   })
-  let text = ''
-  s.setEncoding('latin1')
-  s.on('data', d => { text += d })
-  s.on('end', () => resolve(text))
-  s.on('error', reject)
-})
 
 /** `n` fresh connections, CONCURRENCY at a time. */
 const churn = async (server, n) => {
@@ -98,12 +101,16 @@ const keepAlive = async (server, n) => {
   const worker = async () => {
     while (next++ < n) {
       const text = await new Promise((resolve, reject) => {
-        http.get({ host: '127.0.0.1', port: server.port, agent }, res => {
-          let body = ''
-          res.setEncoding('latin1')
-          res.on('data', d => { body += d })
-          res.on('end', () => resolve(body))
-        }).on('error', reject)
+        http
+          .get({ host: '127.0.0.1', port: server.port, agent }, res => {
+            let body = ''
+            res.setEncoding('latin1')
+            res.on('data', d => {
+              body += d
+            })
+            res.on('end', () => resolve(body))
+          })
+          .on('error', reject)
       })
       check(text === (server.name === 'pp' ? '203.0.113.7' : '127.0.0.1'), `${server.name}: ${text}`)
     }
@@ -119,11 +126,13 @@ const compare = async (servers, n, load) => {
   const rates = { plain: [], pp: [] }
   for (let round = 0; round < ROUNDS; round++) {
     const before = await Promise.all(servers.map(s => ask(s.child, 'cpu')))
-    const times = await Promise.all(servers.map(async s => {
-      const start = process.hrtime.bigint()
-      await load(s, n)
-      return Number(process.hrtime.bigint() - start) / 1e9
-    }))
+    const times = await Promise.all(
+      servers.map(async s => {
+        const start = process.hrtime.bigint()
+        await load(s, n)
+        return Number(process.hrtime.bigint() - start) / 1e9
+      }),
+    )
     const after = await Promise.all(servers.map(s => ask(s.child, 'cpu')))
     const [plainCpu, ppCpu] = [after[0] - before[0], after[1] - before[1]]
     cpu.push(ppCpu / plainCpu)
@@ -141,7 +150,10 @@ export const run = async () => {
   const servers = []
   try {
     for (const name of ['plain', 'pp']) {
-      const child = fork(script, ['serve', name], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+      const child = fork(script, ['serve', name], {
+        execArgv: ['--expose-gc'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      })
       const [{ port }] = await once(child, 'message')
       servers.push({ name, child, port })
     }
@@ -150,17 +162,34 @@ export const run = async () => {
     await Promise.all(servers.map(s => keepAlive(s, 1000)))
     const c = await compare(servers, CHURN, churn)
     const k = await compare(servers, KEEPALIVE, keepAlive)
-    table(['load', 'plain (per s)', 'proxyProtocol (per s)', 'throughput pp/plain', 'server CPU pp/plain'], [
-      [`fresh connection per request (${CHURN} x ${ROUNDS})`, c.plain.toFixed(0), c.pp.toFixed(0), pct(c.rate), pct(c.cpu)],
-      [`keep-alive, ${CONCURRENCY} connections (${KEEPALIVE} x ${ROUNDS})`, k.plain.toFixed(0), k.pp.toFixed(0), pct(k.rate), pct(k.cpu)],
-    ])
+    table(
+      ['load', 'plain (per s)', 'proxyProtocol (per s)', 'throughput pp/plain', 'server CPU pp/plain'],
+      [
+        [
+          `fresh connection per request (${CHURN} x ${ROUNDS})`,
+          c.plain.toFixed(0),
+          c.pp.toFixed(0),
+          pct(c.rate),
+          pct(c.cpu),
+        ],
+        [
+          `keep-alive, ${CONCURRENCY} connections (${KEEPALIVE} x ${ROUNDS})`,
+          k.plain.toFixed(0),
+          k.pp.toFixed(0),
+          pct(k.rate),
+          pct(k.cpu),
+        ],
+      ],
+    )
     // memory: connections opened and closed through the wrapper
     const pp = servers[1]
     const heap0 = await ask(pp.child, 'heap')
     await churn(pp, MEMORY_CONNECTIONS)
     const heap1 = await ask(pp.child, 'heap')
     const growth = heap1 - heap0
-    console.log(`\nHeap after GC, before and after ${MEMORY_CONNECTIONS} more connections through proxyProtocol(): ${(heap0 / 2 ** 20).toFixed(2)} MiB -> ${(heap1 / 2 ** 20).toFixed(2)} MiB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB)`)
+    console.log(
+      `\nHeap after GC, before and after ${MEMORY_CONNECTIONS} more connections through proxyProtocol(): ${(heap0 / 2 ** 20).toFixed(2)} MiB -> ${(heap1 / 2 ** 20).toFixed(2)} MiB (${growth >= 0 ? '+' : ''}${(growth / 1024).toFixed(0)} KiB)`,
+    )
     check(growth < 1024 * 1024, `heap grew by ${growth} bytes over ${MEMORY_CONNECTIONS} connections`)
   } finally {
     for (const s of servers) {

@@ -58,7 +58,7 @@ const chunk = (c, seed) => {
   for (let k = 0; k < CHUNK; k++) {
     const r = c.make((seed + k) & 0xffff)
     reqs.push({
-      headers: { host: 'example.com', 'x-forwarded-for': r.xff(r.client), 'x-forwarded-proto': 'https' },
+      headers: { 'host': 'example.com', 'x-forwarded-for': r.xff(r.client), 'x-forwarded-proto': 'https' },
       socket: { remoteAddress: r.peer, encrypted: false },
     })
   }
@@ -146,13 +146,7 @@ export const run = () => {
   for (const c of CASES) {
     const r = runCase(c)
     results.push(r)
-    rows.push([
-      r.name,
-      r.ours.toFixed(0),
-      r.theirs.toFixed(0),
-      `${r.ratio.toFixed(1)}x`,
-      `${r.worst.toFixed(1)}x`,
-    ])
+    rows.push([r.name, r.ours.toFixed(0), r.theirs.toFixed(0), `${r.ratio.toFixed(1)}x`, `${r.worst.toFixed(1)}x`])
   }
   table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], rows)
   if (sink === 0.5) console.log('unreachable')

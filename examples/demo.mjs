@@ -41,6 +41,10 @@ for (const file of files) {
     clearTimeout(timer)
   }
 }
-console.log(failed === 0 ? `\ndemo: all ${files.length} section(s) ran as expected` : `\ndemo: ${failed} of ${files.length} section(s) FAILED`)
+console.log(
+  failed === 0
+    ? `\ndemo: all ${files.length} section(s) ran as expected`
+    : `\ndemo: ${failed} of ${files.length} section(s) FAILED`,
+)
 // exit even if a section left a handle open: a hang is worse than a failure
 process.exit(failed === 0 ? 0 : 1)

@@ -40,7 +40,14 @@ export const build = options => {
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const port = Number(process.env.PORT ?? 3004)
-  serve({ fetch: build({ trust: process.env.TRUST ?? 'loopback', secureCookies: true }).fetch, port, hostname: '127.0.0.1' }, info => {
-    console.log(`proxy-aware Hono example listening on http://127.0.0.1:${info.port}`)
-  })
+  serve(
+    {
+      fetch: build({ trust: process.env.TRUST ?? 'loopback', secureCookies: true }).fetch,
+      port,
+      hostname: '127.0.0.1',
+    },
+    info => {
+      console.log(`proxy-aware Hono example listening on http://127.0.0.1:${info.port}`)
+    },
+  )
 }

@@ -44,8 +44,10 @@ export const build = options => {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const server = build({ trust: process.env.TRUST ?? 'loopback', secureCookies: true })
-    .listen(Number(process.env.PORT ?? 3003), '127.0.0.1')
+  const server = build({ trust: process.env.TRUST ?? 'loopback', secureCookies: true }).listen(
+    Number(process.env.PORT ?? 3003),
+    '127.0.0.1',
+  )
   await once(server, 'listening')
   console.log(`proxy-aware Koa example listening on http://127.0.0.1:${server.address().port}`)
 }

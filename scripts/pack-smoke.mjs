@@ -11,13 +11,29 @@ const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-pack-'))
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' })
 try {
   // `npm test` built dist just before: pack without running `prepare` again
-  const tgz = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], root).trim().split('\n').pop()
+  const tgz = run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', dir], root)
+    .trim()
+    .split('\n')
+    .pop()
   // the package's shape under every TypeScript resolution mode, on the same tarball
   process.stdout.write(run('npx', ['attw', join(dir, tgz)], root))
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'smoke', private: true }))
   const fastify = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.fastify'], root))
   const express = JSON.parse(run('npm', ['pkg', 'get', 'devDependencies.express'], root))
-  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--silent', join(dir, tgz), `fastify@${fastify}`, `express@${express}`], dir)
+  run(
+    'npm',
+    [
+      'install',
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--silent',
+      join(dir, tgz),
+      `fastify@${fastify}`,
+      `express@${express}`,
+    ],
+    dir,
+  )
   const checks = `
     if (typeof core.createTrustProxy !== 'function') throw new Error('core: createTrustProxy missing')
     const r = core.createTrustProxy({ trust: 'loopback' }).resolve({ headers: { 'x-forwarded-for': '203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
@@ -48,7 +64,9 @@ try {
     if (!answer.endsWith('203.0.113.7 1')) throw new Error('proxy-protocol: wrong answer ' + answer)
     console.log(MODE + ': all entry points load and work')
   `
-  writeFileSync(join(dir, 'esm.mjs'), `
+  writeFileSync(
+    join(dir, 'esm.mjs'),
+    `
     import * as core from 'proxy-aware'
     import * as fastifyEntry from 'proxy-aware/fastify'
     import * as expressEntry from 'proxy-aware/express'
@@ -59,8 +77,11 @@ try {
     import http from 'node:http'
     import net from 'node:net'
     const MODE = 'ESM'
-    ${checks}`)
-  writeFileSync(join(dir, 'cjs.cjs'), `
+    ${checks}`,
+  )
+  writeFileSync(
+    join(dir, 'cjs.cjs'),
+    `
     const core = require('proxy-aware')
     const fastifyEntry = require('proxy-aware/fastify')
     const expressEntry = require('proxy-aware/express')
@@ -71,7 +92,8 @@ try {
     const http = require('node:http')
     const net = require('node:net')
     const MODE = 'CommonJS'
-    ;(async () => { ${checks} })().catch(e => { console.error(e); process.exit(1) })`)
+    ;(async () => { ${checks} })().catch(e => { console.error(e); process.exit(1) })`,
+  )
   process.stdout.write(run('node', ['esm.mjs'], dir))
   process.stdout.write(run('node', ['cjs.cjs'], dir))
 } finally {

@@ -47,7 +47,9 @@ export function trustProxy(options: ExpressTrustProxyOptions): TrustProxyMiddlew
  * admin.use(clientCertPolicy({ mode: 'required', allow: { uri: ['spiffe://example.org/admin'] } }))
  * @public
  */
-export function clientCertPolicy(options: ClientCertRoutePolicy & { logger?: Logger }): (req: Request, res: Response, next: NextFunction) => void {
+export function clientCertPolicy(
+  options: ClientCertRoutePolicy & { logger?: Logger },
+): (req: Request, res: Response, next: NextFunction) => void {
   const { apply, logger: log } = compileClientCertPolicy(options)
   return function proxyAwareClientCertPolicy(req, res, next) {
     const answer = apply({ req, log, peer: req.proxyAware?.peer })
@@ -58,6 +60,5 @@ export function clientCertPolicy(options: ClientCertRoutePolicy & { logger?: Log
     next()
   }
 }
-
 
 export default trustProxy

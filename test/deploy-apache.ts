@@ -24,6 +24,12 @@ if (apache !== undefined) {
     await waitForPort(tls, child, log)
     await scenarios(t, 'Apache', { http, tls, app }, { ipv6 })
     const c = certs()
-    await certScenarios(t, 'Apache', tls, { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' }, ['expired'])
+    await certScenarios(
+      t,
+      'Apache',
+      tls,
+      { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' },
+      ['expired'],
+    )
   })
 }

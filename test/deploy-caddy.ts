@@ -5,7 +5,15 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { certs } from './support/certs.js'
-import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps, withoutIpv6 } from './fixtures/deployments.js'
+import {
+  certFiles,
+  certScenarios,
+  hasIpv6Loopback,
+  recipe,
+  scenarios,
+  startApps,
+  withoutIpv6,
+} from './fixtures/deployments.js'
 import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
 
 const caddy = need(t, 'caddy')
@@ -17,7 +25,10 @@ if (caddy !== undefined) {
     const http = await freePort()
     const app = await startApps(t, {
       tlsPort: tls,
-      clientCert: { mode: 'optional', forwarded: { source: 'rfc9440', verifyHeader: 'x-client-cert-verified', verifyValue: 'SUCCESS' } },
+      clientCert: {
+        mode: 'optional',
+        forwarded: { source: 'rfc9440', verifyHeader: 'x-client-cert-verified', verifyValue: 'SUCCESS' },
+      },
     })
     const f = certFiles(t)
     let conf = recipe('caddy/Caddyfile', { ...f, APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls })
@@ -25,12 +36,19 @@ if (caddy !== undefined) {
     writeFileSync(join(f.dir, 'Caddyfile'), withoutIpv6(conf, true))
     // Caddy keeps state under $HOME / XDG folders: the test's own
     const env = { HOME: f.dir, XDG_DATA_HOME: f.dir, XDG_CONFIG_HOME: f.dir }
-    const { child, log } = runProxy(t, caddy, ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile'], env)
+    const { child, log } = runProxy(
+      t,
+      caddy,
+      ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile'],
+      env,
+    )
     await waitForPort(http, child, log)
     await waitForPort(tls, child, log)
     await scenarios(t, 'Caddy', { http, tls, app }, { ipv6 })
     const c = certs()
     const der = new X509Certificate(c.valid.cert).raw.toString('base64')
-    await certScenarios(t, 'Caddy', tls, { 'client-cert': `:${der}:`, 'x-client-cert-verified': 'SUCCESS' }, ['expired'])
+    await certScenarios(t, 'Caddy', tls, { 'client-cert': `:${der}:`, 'x-client-cert-verified': 'SUCCESS' }, [
+      'expired',
+    ])
   })
 }

@@ -26,7 +26,11 @@ if (caddy !== undefined && nginx !== undefined) {
     let caddyfile = recipe('chained/Caddyfile', vars)
     if (!ipv6) caddyfile = caddyfile.replace(' [::1]', '')
     writeFileSync(join(f.dir, 'Caddyfile'), caddyfile)
-    const c = runProxy(t, caddy, ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile'], { HOME: f.dir, XDG_DATA_HOME: f.dir, XDG_CONFIG_HOME: f.dir })
+    const c = runProxy(t, caddy, ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
+      HOME: f.dir,
+      XDG_DATA_HOME: f.dir,
+      XDG_CONFIG_HOME: f.dir,
+    })
     await waitForPort(nginxPort, n.child, n.log)
     await waitForPort(http, c.child, c.log)
     await waitForPort(tls, c.child, c.log)
@@ -35,8 +39,16 @@ if (caddy !== undefined && nginx !== undefined) {
 
     // a client that finds nginx and skips Caddy
     for (const fw of ['fastify', 'express']) {
-      const r = await request(nginxPort, { path: `/${fw}/whoami`, from: '127.0.0.5', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', host: 'localhost' } })
-      t.match(JSON.parse(r.body), { ip: '127.0.0.5', protocol: 'http' }, `${fw}: a client reaching nginx directly is believed about nothing`)
+      const r = await request(nginxPort, {
+        path: `/${fw}/whoami`,
+        from: '127.0.0.5',
+        headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'host': 'localhost' },
+      })
+      t.match(
+        JSON.parse(r.body),
+        { ip: '127.0.0.5', protocol: 'http' },
+        `${fw}: a client reaching nginx directly is believed about nothing`,
+      )
     }
   })
 }

@@ -12,11 +12,14 @@ const files = readdirSync(root('docs/deployments'), { recursive: true, withFileT
   .filter(d => d.isFile())
   .map(d => `${d.parentPath.slice(root('docs/deployments').length + 1)}/${d.name}`)
   .sort()
-const tests = readdirSync(root('test')).filter(f => f.startsWith('deploy-') && f !== 'deploy-docs.ts')
-  .map(f => readFileSync(root(`test/${f}`), 'utf8')).join('\n')
+const tests = readdirSync(root('test'))
+  .filter(f => f.startsWith('deploy-') && f !== 'deploy-docs.ts')
+  .map(f => readFileSync(root(`test/${f}`), 'utf8'))
+  .join('\n')
 
 // <!-- include: FILE --> link, then a fenced block holding the file, then <!-- /include -->
-const INCLUDE = /<!-- include: (\S+) -->\n\[`docs\/deployments\/\1`\]\(deployments\/\1\)\n\n```[a-z]*\n([^]*?)```\n<!-- \/include -->/g
+const INCLUDE =
+  /<!-- include: (\S+) -->\n\[`docs\/deployments\/\1`\]\(deployments\/\1\)\n\n```[a-z]*\n([^]*?)```\n<!-- \/include -->/g
 const included = new Map([...doc.matchAll(INCLUDE)].map(m => [m[1]!, m[2]!]))
 
 t.equal(doc.split('<!-- include:').length - 1, included.size, 'every include marker is well formed')

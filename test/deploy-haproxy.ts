@@ -5,7 +5,15 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
 import { certs } from './support/certs.js'
-import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps, withoutIpv6 } from './fixtures/deployments.js'
+import {
+  certFiles,
+  certScenarios,
+  hasIpv6Loopback,
+  recipe,
+  scenarios,
+  startApps,
+  withoutIpv6,
+} from './fixtures/deployments.js'
 import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
 
 const haproxy = need(t, 'haproxy')
@@ -17,12 +25,21 @@ if (haproxy !== undefined) {
     const http = await freePort()
     const app = await startApps(t, { tlsPort: tls, clientCert: { mode: 'optional', forwarded: { source: 'haproxy' } } })
     const f = certFiles(t)
-    writeFileSync(join(f.dir, 'haproxy.cfg'), withoutIpv6(recipe('haproxy/haproxy.cfg', { ...f, APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls }), ipv6))
+    writeFileSync(
+      join(f.dir, 'haproxy.cfg'),
+      withoutIpv6(recipe('haproxy/haproxy.cfg', { ...f, APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls }), ipv6),
+    )
     const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')])
     await waitForPort(http, child, log)
     await waitForPort(tls, child, log)
     await scenarios(t, 'HAProxy', { http, tls, app }, { ipv6 })
     const c = certs()
-    await certScenarios(t, 'HAProxy', tls, { 'x-ssl-client-cert': new X509Certificate(c.valid.cert).raw.toString('base64'), 'x-ssl-client-verify': '0' }, ['expired'])
+    await certScenarios(
+      t,
+      'HAProxy',
+      tls,
+      { 'x-ssl-client-cert': new X509Certificate(c.valid.cert).raw.toString('base64'), 'x-ssl-client-verify': '0' },
+      ['expired'],
+    )
   })
 }

@@ -12,11 +12,13 @@ import { FRAMEWORKS, recipe, startApps } from './fixtures/deployments.js'
 
 /** Send `raw` (LF line ends, as committed) over HTTP/1.1 from 127.0.0.1; the status and JSON body. */
 const replay = (port: number, raw: string) =>
-  new Promise<{ status: number, body: Record<string, unknown> }>((resolve, reject) => {
+  new Promise<{ status: number; body: Record<string, unknown> }>((resolve, reject) => {
     const s = connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' })
     let data = ''
     s.setEncoding('utf8')
-    s.on('data', d => { data += d })
+    s.on('data', d => {
+      data += d
+    })
     s.on('error', reject)
     s.on('end', () => {
       const status = Number(data.slice(9, 12))
@@ -37,7 +39,11 @@ t.test('ingress-nginx: use-forwarded-headers and compute-full-forwarded-for', as
   const app = await startApps(t, { tlsPort: 443, trust: ['127.0.0.1', '10.0.0.0/8'] })
   for (const fw of FRAMEWORKS) {
     const r = await replay(app, recipe('mesh/ingress-nginx.http', { PATH: `/${fw}/whoami` }))
-    t.same(r.body, { ip: '203.0.113.9', protocol: 'https', host: 'shop.example', reason: 'untrusted-hop' }, `${fw}: the client the load balancer saw, never the forged entry`)
+    t.same(
+      r.body,
+      { ip: '203.0.113.9', protocol: 'https', host: 'shop.example', reason: 'untrusted-hop' },
+      `${fw}: the client the load balancer saw, never the forged entry`,
+    )
   }
 })
 
@@ -53,7 +59,11 @@ t.test('Istio/Envoy: x-forwarded-for append, xff_num_trusted_hops: 1, XFCC with 
   }
   for (const fw of FRAMEWORKS) {
     const who = await replay(app, recipe('mesh/envoy-no-cert.http', { PATH: `/${fw}/whoami` }))
-    t.same(who.body, { ip: '203.0.113.9', protocol: 'https', host: 'shop.example', reason: 'untrusted-hop' }, `${fw}: the client Envoy's trusted hop saw`)
+    t.same(
+      who.body,
+      { ip: '203.0.113.9', protocol: 'https', host: 'shop.example', reason: 'untrusted-hop' },
+      `${fw}: the client Envoy's trusted hop saw`,
+    )
     const cert = await replay(app, recipe('mesh/envoy-xfcc.http', { ...vars, PATH: `/${fw}/cert` }))
     t.same(cert.body, { cn: 'client-one', reason: null }, `${fw}: the certificate in Envoy's XFCC element`)
     // SANITIZE_SET removed what the client sent, and had no certificate to set

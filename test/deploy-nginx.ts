@@ -4,7 +4,15 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { certs } from './support/certs.js'
-import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps, withoutIpv6 } from './fixtures/deployments.js'
+import {
+  certFiles,
+  certScenarios,
+  hasIpv6Loopback,
+  recipe,
+  scenarios,
+  startApps,
+  withoutIpv6,
+} from './fixtures/deployments.js'
 import { freePort, need, nginxConf, runProxy, waitForPort } from './support/proxies.js'
 
 const nginx = need(t, 'nginx')
@@ -27,7 +35,13 @@ if (nginx !== undefined) {
     await startNginx(t, 'nginx/tls-termination.conf', { APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls }, [http, tls])
     await scenarios(t, 'nginx', { http, tls, app }, { ipv6 })
     const c = certs()
-    await certScenarios(t, 'nginx', tls, { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' }, ['expired'])
+    await certScenarios(
+      t,
+      'nginx',
+      tls,
+      { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' },
+      ['expired'],
+    )
   })
 }
 

@@ -41,7 +41,7 @@ export const slug = (heading: string): string =>
 /** Every anchor a Markdown text defines, and the slugs several headings share. */
 export const anchors = (text: string): Set<string> => anchorsAndRepeats(text).anchors
 
-const anchorsAndRepeats = (text: string): { anchors: Set<string>, repeated: Set<string> } => {
+const anchorsAndRepeats = (text: string): { anchors: Set<string>; repeated: Set<string> } => {
   const seen = new Map<string, number>()
   const out = new Set<string>()
   const repeated = new Set<string>()
@@ -133,24 +133,32 @@ t.test('the checker finds broken links', async t => {
     [join(root, 'y.md')]: '# Y\n## Sub part\n## `f`\n## `F`\n',
     [join(root, 'dir')]: '',
   }
-  t.same(check(join(root, 'x.md'), path => files[path]), [
-    'x.md: #nope: no heading with anchor #nope',
-    'x.md: missing.md: no such file',
-    'x.md: y.md#top: no heading with anchor #top',
-    'x.md: dir#x: anchor into a file that is not Markdown',
-    'x.md: y.md#f: several headings have anchor #f',
-    'x.md: gone.md: no such file',
-  ])
+  t.same(
+    check(join(root, 'x.md'), path => files[path]),
+    [
+      'x.md: #nope: no heading with anchor #nope',
+      'x.md: missing.md: no such file',
+      'x.md: y.md#top: no heading with anchor #top',
+      'x.md: dir#x: anchor into a file that is not Markdown',
+      'x.md: y.md#f: several headings have anchor #f',
+      'x.md: gone.md: no such file',
+    ],
+  )
 })
 
 t.test('README, CHANGELOG and docs/ links resolve', async t => {
-  const docs = readdirSync(join(root, 'docs')).filter(f => f.endsWith('.md')).map(f => join(root, 'docs', f))
+  const docs = readdirSync(join(root, 'docs'))
+    .filter(f => f.endsWith('.md'))
+    .map(f => join(root, 'docs', f))
   const files = [join(root, 'README.md'), join(root, 'CHANGELOG.md'), ...docs]
   t.ok(docs.length > 0, 'docs/ has pages')
   let count = 0
   for (const file of files) count += links(disk(file) ?? '').length
   t.ok(count > 20, `${count} links read`)
-  t.same(files.flatMap(file => check(file, disk)), [])
+  t.same(
+    files.flatMap(file => check(file, disk)),
+    [],
+  )
 })
 
 /**
@@ -160,17 +168,26 @@ t.test('README, CHANGELOG and docs/ links resolve', async t => {
 const exportNames = (file: string): string[] => {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest)
   const names: string[] = []
-  const exported = (node: ts.Node) => ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some(m => m.kind === ts.SyntaxKind.ExportKeyword)
+  const exported = (node: ts.Node) =>
+    ts.canHaveModifiers(node) && (ts.getModifiers(node) ?? []).some(m => m.kind === ts.SyntaxKind.ExportKeyword)
   for (const node of source.statements) {
     if (ts.isExportDeclaration(node)) {
-      if (node.exportClause && ts.isNamedExports(node.exportClause)) names.push(...node.exportClause.elements.map(e => e.name.text))
+      if (node.exportClause && ts.isNamedExports(node.exportClause))
+        names.push(...node.exportClause.elements.map(e => e.name.text))
       else if (node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
         names.push(...exportNames(resolve(dirname(file), node.moduleSpecifier.text.replace(/\.js$/, '.ts'))))
       }
     } else if (exported(node)) {
       if (ts.isVariableStatement(node)) {
         for (const d of node.declarationList.declarations) if (ts.isIdentifier(d.name)) names.push(d.name.text)
-      } else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node) || ts.isEnumDeclaration(node)) && node.name) {
+      } else if (
+        (ts.isFunctionDeclaration(node) ||
+          ts.isClassDeclaration(node) ||
+          ts.isInterfaceDeclaration(node) ||
+          ts.isTypeAliasDeclaration(node) ||
+          ts.isEnumDeclaration(node)) &&
+        node.name
+      ) {
         names.push(node.name.text)
       }
     }
@@ -180,7 +197,10 @@ const exportNames = (file: string): string[] => {
 
 /** The names each entry point of package.json (tshy's map) exports. */
 const exportsByEntry = (): Map<string, string[]> => {
-  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string, tshy: { exports: Record<string, string> } }
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+    name: string
+    tshy: { exports: Record<string, string> }
+  }
   const out = new Map<string, string[]>()
   for (const [subpath, file] of Object.entries(pkg.tshy.exports)) {
     if (!file.endsWith('.ts')) continue
@@ -206,7 +226,8 @@ t.test('every export is documented', async t => {
   const byEntry = exportsByEntry()
   t.ok(byEntry.size >= 3, 'entry points read')
   const core = byEntry.get('proxy-aware') ?? []
-  for (const name of ['PRESETS', 'createTrustProxy', 'Resolution', 'ProxyAwareConfigError']) t.ok(core.includes(name), `the core exports ${name}`)
+  for (const name of ['PRESETS', 'createTrustProxy', 'Resolution', 'ProxyAwareConfigError'])
+    t.ok(core.includes(name), `the core exports ${name}`)
   const api = apiSections(readFileSync(join(root, 'docs', 'api.md'), 'utf8'))
   const readme = readFileSync(join(root, 'README.md'), 'utf8')
   const missing: string[] = []
@@ -219,7 +240,8 @@ t.test('every export is documented', async t => {
     if (!readme.includes(`\`${entry}\``)) missing.push(`README.md: no mention of ${entry}`)
     for (const name of names) {
       // an entry is a heading, or a mention in the entry point's re-exports
-      if (!new RegExp(`^### \`${name}\``, 'm').test(section) && !section.includes(`\`${name}\``)) missing.push(`docs/api.md: ${entry} ${name}`)
+      if (!new RegExp(`^### \`${name}\``, 'm').test(section) && !section.includes(`\`${name}\``))
+        missing.push(`docs/api.md: ${entry} ${name}`)
       if (!readme.includes(`\`${name}`)) missing.push(`README.md: ${entry} ${name}`)
     }
   }

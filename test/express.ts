@@ -22,7 +22,6 @@ const view = (req: Request) => ({
   hops: (req.proxyAware as typeof req.proxyAware | undefined)?.hops ?? null,
 })
 
-
 const viaProxy = {
   'x-forwarded-for': '203.0.113.7, 10.1.2.3',
   'x-forwarded-proto': 'https',
@@ -53,43 +52,62 @@ for (const { name, express, major } of majors) {
     t.test('a trusted proxy and a direct client', async t => {
       const app = express()
       app.use(trustProxy(opts))
-      app.get('/', (req, res) => { res.json(view(req)) })
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
       const port = await listen(t, createServer(app))
 
       t.same((await request(port, { from: '127.0.0.2', headers: viaProxy })).json, proxied, 'via the proxy')
 
-      t.same((await request(port, { from: '127.0.0.3', headers: viaProxy })).json, {
-        ip: '127.0.0.3',
-        ips: [],
-        protocol: 'http',
-        secure: false,
-        host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
-        hostname: '127.0.0.1',
-        reason: 'untrusted-peer',
-        hops: 0,
-      }, 'direct: every forwarded header ignored')
+      t.same(
+        (await request(port, { from: '127.0.0.3', headers: viaProxy })).json,
+        {
+          ip: '127.0.0.3',
+          ips: [],
+          protocol: 'http',
+          secure: false,
+          host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
+          hostname: '127.0.0.1',
+          reason: 'untrusted-peer',
+          hops: 0,
+        },
+        'direct: every forwarded header ignored',
+      )
 
-      t.same((await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'HTTPS' } })).json, {
-        ip: '10.0.0.9',
-        ips: ['10.0.0.9'],
-        protocol: 'https',
-        secure: true,
-        host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
-        hostname: '127.0.0.1',
-        reason: 'end-of-chain',
-        hops: 1,
-      }, 'every hop trusted: the leftmost is the client; forwardedHost without X-Forwarded-Host keeps Host')
+      t.same(
+        (
+          await request(port, {
+            from: '127.0.0.2',
+            headers: { 'x-forwarded-for': '10.0.0.9', 'x-forwarded-proto': 'HTTPS' },
+          })
+        ).json,
+        {
+          ip: '10.0.0.9',
+          ips: ['10.0.0.9'],
+          protocol: 'https',
+          secure: true,
+          host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
+          hostname: '127.0.0.1',
+          reason: 'end-of-chain',
+          hops: 1,
+        },
+        'every hop trusted: the leftmost is the client; forwardedHost without X-Forwarded-Host keeps Host',
+      )
 
-      t.same((await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1, not-an-ip' } })).json, {
-        ip: '127.0.0.2',
-        ips: [],
-        protocol: 'http',
-        secure: false,
-        host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
-        hostname: '127.0.0.1',
-        reason: 'invalid-entry',
-        hops: 0,
-      }, 'junk in the chain: the proxy that sent it is the client')
+      t.same(
+        (await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.1, not-an-ip' } })).json,
+        {
+          ip: '127.0.0.2',
+          ips: [],
+          protocol: 'http',
+          secure: false,
+          host: major === 5 ? `127.0.0.1:${port}` : '127.0.0.1',
+          hostname: '127.0.0.1',
+          reason: 'invalid-entry',
+          hops: 0,
+        },
+        'junk in the chain: the proxy that sent it is the client',
+      )
     })
 
     t.test('mounted sub-apps and routers see the same values', async t => {
@@ -100,10 +118,18 @@ for (const { name, express, major } of majors) {
       const subsub = express()
       const router = express.Router()
       const subRouter = express.Router()
-      sub.get('/info', (req, res) => { res.json(view(req)) })
-      subsub.get('/info', (req, res) => { res.json(view(req)) })
-      router.get('/info', (req, res) => { res.json(view(req)) })
-      subRouter.get('/info', (req, res) => { res.json(view(req)) })
+      sub.get('/info', (req, res) => {
+        res.json(view(req))
+      })
+      subsub.get('/info', (req, res) => {
+        res.json(view(req))
+      })
+      router.get('/info', (req, res) => {
+        res.json(view(req))
+      })
+      subRouter.get('/info', (req, res) => {
+        res.json(view(req))
+      })
       sub.use('/deeper', subsub)
       sub.use('/router', subRouter)
       app.use('/sub', sub)
@@ -112,7 +138,7 @@ for (const { name, express, major } of majors) {
       for (const path of ['/sub/info', '/sub/deeper/info', '/router/info', '/sub/router/info']) {
         t.same((await request(port, { from: '127.0.0.2', path, headers: viaProxy })).json, proxied, path)
       }
-      t.equal(app.get('trust proxy'), mw.trust, 'the app\'s trust proxy is our predicate')
+      t.equal(app.get('trust proxy'), mw.trust, "the app's trust proxy is our predicate")
       t.equal(sub.get('trust proxy'), mw.trust, 'a mounted sub-app inherits it')
       t.equal(subsub.get('trust proxy'), mw.trust, 'and its own sub-app too')
     })
@@ -122,34 +148,56 @@ for (const { name, express, major } of majors) {
       app.use(trustProxy({ trust: '127.0.0.2' }))
       // something at the root reads req.ip first (a request logger)
       const rootSaw: string[] = []
-      app.use((req, res, next) => { rootSaw.push(String(req.ip)); next() })
+      app.use((req, res, next) => {
+        rootSaw.push(String(req.ip))
+        next()
+      })
       const strict = express()
-      strict.get('/early', (req, res) => { res.json(view(req)) })
+      strict.get('/early', (req, res) => {
+        res.json(view(req))
+      })
       strict.use(trustProxy({ trust: '10.0.0.0/8' }))
-      strict.get('/', (req, res) => { res.json(view(req)) })
+      strict.get('/', (req, res) => {
+        res.json(view(req))
+      })
       app.use('/strict', strict)
       // a sub-app with its own middleware in an app without one
       const lone = express()
       const loneApp = express()
-      lone.get('/early', (req, res) => { res.json(view(req)) })
+      lone.get('/early', (req, res) => {
+        res.json(view(req))
+      })
       lone.use(trustProxy({ trust: '127.0.0.4' }))
-      lone.get('/', (req, res) => { res.json(view(req)) })
+      lone.get('/', (req, res) => {
+        res.json(view(req))
+      })
       loneApp.use('/lone', lone)
-      loneApp.get('/', (req, res) => { res.json(view(req)) })
+      loneApp.get('/', (req, res) => {
+        res.json(view(req))
+      })
       const port = await listen(t, createServer(app))
       const headers = { 'x-forwarded-for': '198.51.100.7' }
       const res = await request(port, { from: '127.0.0.2', path: '/strict', headers })
       t.same(rootSaw, ['198.51.100.7'], 'the root trusts 127.0.0.2')
       t.match(res.json, { ip: '127.0.0.2', ips: [], reason: 'untrusted-peer' }, 'the sub-app does not')
-      t.match((await request(port, { from: '127.0.0.2', path: '/strict/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
-        'a sub-app route before its middleware: the decision of the one it passed')
+      t.match(
+        (await request(port, { from: '127.0.0.2', path: '/strict/early', headers })).json,
+        { ip: '198.51.100.7', reason: 'untrusted-hop' },
+        'a sub-app route before its middleware: the decision of the one it passed',
+      )
 
       const lonePort = await listen(t, createServer(loneApp))
       await request(lonePort, { from: '127.0.0.2', path: '/lone', headers })
-      t.match((await request(lonePort, { from: '127.0.0.4', path: '/lone/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
-        'a sub-app route before its middleware, nothing passed: the sub-app\'s decision')
-      t.match((await request(lonePort, { from: '127.0.0.4', path: '/', headers })).json, { ip: '127.0.0.4', reason: null },
-        'the app it is mounted in keeps Express\'s defaults (no trust)')
+      t.match(
+        (await request(lonePort, { from: '127.0.0.4', path: '/lone/early', headers })).json,
+        { ip: '198.51.100.7', reason: 'untrusted-hop' },
+        "a sub-app route before its middleware, nothing passed: the sub-app's decision",
+      )
+      t.match(
+        (await request(lonePort, { from: '127.0.0.4', path: '/', headers })).json,
+        { ip: '127.0.0.4', reason: null },
+        "the app it is mounted in keeps Express's defaults (no trust)",
+      )
     })
 
     t.test('routes the middleware does not cover never believe more than proxy-aware', async t => {
@@ -159,22 +207,32 @@ for (const { name, express, major } of majors) {
       // X-Forwarded-Host (forwardedHost is off) and leftmost X-Forwarded-Proto
       const app = express()
       const full = (req: Request) => ({ ...view(req), subdomains: req.subdomains })
-      app.get('/early', (req, res) => { res.json(full(req)) })
+      app.get('/early', (req, res) => {
+        res.json(full(req))
+      })
       const sub = express()
-      sub.get('/', (req, res) => { res.json(full(req)) })
+      sub.get('/', (req, res) => {
+        res.json(full(req))
+      })
       app.use('/sub', sub)
       const router = express.Router()
-      router.get('/', (req, res) => { res.json(full(req)) })
+      router.get('/', (req, res) => {
+        res.json(full(req))
+      })
       app.use('/router', router)
       app.use('/api', trustProxy({ trust: '127.0.0.2' }))
-      app.get('/api', (req, res) => { res.json(full(req)) })
-      app.get('/other', (req, res) => { res.json(full(req)) })
+      app.get('/api', (req, res) => {
+        res.json(full(req))
+      })
+      app.get('/other', (req, res) => {
+        res.json(full(req))
+      })
       const port = await listen(t, createServer(app))
       const uncovered = ['/early', '/sub', '/router', '/other']
       // a client behind the proxy forges host and protocol; the proxy
       // appends its own X-Forwarded-For and X-Forwarded-Proto entries
       const forged = {
-        host: 'www.app.example',
+        'host': 'www.app.example',
         'x-forwarded-for': '6.6.6.6, 203.0.113.7',
         'x-forwarded-proto': 'https, http',
         'x-forwarded-host': 'www.evil.example',
@@ -190,31 +248,57 @@ for (const { name, express, major } of majors) {
       // before any request has passed the middleware: Express's own getters
       // with the default `trust proxy` (false) believe no header at all
       for (const path of uncovered) {
-        t.match((await request(port, { from: '127.0.0.2', path, headers: forged })).json, { ...strict, ip: '127.0.0.2', ips: [] }, `${path} before`)
+        t.match(
+          (await request(port, { from: '127.0.0.2', path, headers: forged })).json,
+          { ...strict, ip: '127.0.0.2', ips: [] },
+          `${path} before`,
+        )
       }
 
       const decided = (await request(port, { from: '127.0.0.2', path: '/api', headers: forged })).json
-      t.match(decided, { ...strict, ip: '203.0.113.7', ips: ['203.0.113.7'], reason: 'untrusted-hop' }, 'proxy-aware: no forwarded host, the proxy\'s protocol')
+      t.match(
+        decided,
+        { ...strict, ip: '203.0.113.7', ips: ['203.0.113.7'], reason: 'untrusted-hop' },
+        "proxy-aware: no forwarded host, the proxy's protocol",
+      )
 
       // after: every route of the app gets proxy-aware's decision
       for (const path of uncovered) {
-        t.same((await request(port, { from: '127.0.0.2', path, headers: forged })).json, decided, `${path} after, via the proxy`)
+        t.same(
+          (await request(port, { from: '127.0.0.2', path, headers: forged })).json,
+          decided,
+          `${path} after, via the proxy`,
+        )
       }
       const direct = (await request(port, { from: '127.0.0.3', path: '/api', headers: forged })).json
       t.match(direct, { ...strict, ip: '127.0.0.3', ips: [], reason: 'untrusted-peer' })
       for (const path of uncovered) {
-        t.same((await request(port, { from: '127.0.0.3', path, headers: forged })).json, direct, `${path} after, direct`)
+        t.same(
+          (await request(port, { from: '127.0.0.3', path, headers: forged })).json,
+          direct,
+          `${path} after, direct`,
+        )
       }
     })
 
-    t.test('a limiter before the middleware reads proxy-aware\'s req.ip', async t => {
+    t.test("a limiter before the middleware reads proxy-aware's req.ip", async t => {
       const app = express()
       const seen: string[] = []
-      app.use((req, res, next) => { seen.push(`${req.ip} ${req.protocol} ${req.hostname}`); next() })
+      app.use((req, res, next) => {
+        seen.push(`${req.ip} ${req.protocol} ${req.hostname}`)
+        next()
+      })
       app.use(trustProxy({ trust: '127.0.0.2' }))
-      app.get('/', (req, res) => { res.end() })
+      app.get('/', (req, res) => {
+        res.end()
+      })
       const port = await listen(t, createServer(app))
-      const headers = { host: 'app.example', 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'evil.example' }
+      const headers = {
+        'host': 'app.example',
+        'x-forwarded-for': '198.51.100.7',
+        'x-forwarded-proto': 'https, http',
+        'x-forwarded-host': 'evil.example',
+      }
       await request(port, { from: '127.0.0.2', headers })
       await request(port, { from: '127.0.0.2', headers })
       await request(port, { from: '127.0.0.3', headers })
@@ -227,17 +311,32 @@ for (const { name, express, major } of majors) {
 
     t.test('two middlewares on one app: each request gets the last one it passed', async t => {
       const app = express()
-      app.get('/early', (req, res) => { res.json(view(req)) })
+      app.get('/early', (req, res) => {
+        res.json(view(req))
+      })
       app.use(trustProxy({ trust: '127.0.0.2' }))
       app.use('/strict', trustProxy({ trust: '10.0.0.0/8' }))
-      app.get('/strict', (req, res) => { res.json(view(req)) })
-      app.get('/', (req, res) => { res.json(view(req)) })
+      app.get('/strict', (req, res) => {
+        res.json(view(req))
+      })
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
       const port = await listen(t, createServer(app))
       const headers = { 'x-forwarded-for': '198.51.100.7' }
-      t.match((await request(port, { from: '127.0.0.2', path: '/strict', headers })).json, { ip: '127.0.0.2', reason: 'untrusted-peer' })
-      t.match((await request(port, { from: '127.0.0.2', path: '/', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' })
-      t.match((await request(port, { from: '127.0.0.2', path: '/early', headers })).json, { ip: '198.51.100.7', reason: 'untrusted-hop' },
-        'a route before both: the decision of the first one installed')
+      t.match((await request(port, { from: '127.0.0.2', path: '/strict', headers })).json, {
+        ip: '127.0.0.2',
+        reason: 'untrusted-peer',
+      })
+      t.match((await request(port, { from: '127.0.0.2', path: '/', headers })).json, {
+        ip: '198.51.100.7',
+        reason: 'untrusted-hop',
+      })
+      t.match(
+        (await request(port, { from: '127.0.0.2', path: '/early', headers })).json,
+        { ip: '198.51.100.7', reason: 'untrusted-hop' },
+        'a route before both: the decision of the first one installed',
+      )
     })
 
     t.test('read many times, decided once', async t => {
@@ -266,40 +365,113 @@ for (const { name, express, major } of majors) {
       const app = express()
       app.set('trust proxy', true)
       const warnings: unknown[][] = []
-      const mw = trustProxy({ trust: '127.0.0.2', logger: { warn: (...args: unknown[]) => { warnings.push(args) }, info() {} } })
+      const mw = trustProxy({
+        trust: '127.0.0.2',
+        logger: {
+          warn: (...args: unknown[]) => {
+            warnings.push(args)
+          },
+          info() {},
+        },
+      })
       app.use(mw)
-      app.get('/', (req, res) => { res.json(view(req)) })
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
       const port = await listen(t, createServer(app))
       const direct = await request(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '6.6.6.6' } })
       t.equal(direct.json.ip, '127.0.0.3', 'a direct client cannot pick its IP')
       t.equal(app.get('trust proxy'), mw.trust)
       await request(port, { from: '127.0.0.3' })
-      t.match(warnings, [[{ trustProxy: 'true' }, /set trust proxy itself/]], 'warned once: routes before it used Express\'s reading until then')
+      t.match(
+        warnings,
+        [[{ trustProxy: 'true' }, /set trust proxy itself/]],
+        "warned once: routes before it used Express's reading until then",
+      )
     })
 
     t.test('warns once when the middleware does not cover the whole app', async t => {
       const capture = () => {
         const warnings: unknown[][] = []
-        return { warnings, logger: { warn: (...args: unknown[]) => { warnings.push(args) }, info() {} } }
+        return {
+          warnings,
+          logger: {
+            warn: (...args: unknown[]) => {
+              warnings.push(args)
+            },
+            info() {},
+          },
+        }
       }
       const cases: Array<[string, (app: Express, mw: ReturnType<typeof trustProxy>) => void, string, unknown[]]> = [
-        ['at the root, first', (app, mw) => { app.use(mw) }, '/', []],
-        ['after plain middleware', (app, mw) => { app.use((req, res, next) => { next() }); app.use(mw) }, '/', []],
-        ['under a path', (app, mw) => { app.use('/api', mw) }, '/api', [[{ mountPath: '/api' }, /runs under \/api/]]],
-        ['inside a sub-app', (app, mw) => { const sub = express(); sub.use(mw); app.use('/sub', sub) }, '/sub', [[{ mountPath: '/sub' }, /mount it first, at the root/]]],
-        ['in a router at the root', (app, mw) => { const r = express.Router(); r.use(mw); app.use(r) }, '/', []],
-        ['after routes, a router and a sub-app', (app, mw) => {
-          app.get('/a', (req, res) => { res.end() })
-          app.use('/r', express.Router())
-          app.use('/s', express())
-          app.use(mw)
-        }, '/', [[{ routes: 3 }, /3 route\(s\) or router\(s\) come before/]]],
+        [
+          'at the root, first',
+          (app, mw) => {
+            app.use(mw)
+          },
+          '/',
+          [],
+        ],
+        [
+          'after plain middleware',
+          (app, mw) => {
+            app.use((req, res, next) => {
+              next()
+            })
+            app.use(mw)
+          },
+          '/',
+          [],
+        ],
+        [
+          'under a path',
+          (app, mw) => {
+            app.use('/api', mw)
+          },
+          '/api',
+          [[{ mountPath: '/api' }, /runs under \/api/]],
+        ],
+        [
+          'inside a sub-app',
+          (app, mw) => {
+            const sub = express()
+            sub.use(mw)
+            app.use('/sub', sub)
+          },
+          '/sub',
+          [[{ mountPath: '/sub' }, /mount it first, at the root/]],
+        ],
+        [
+          'in a router at the root',
+          (app, mw) => {
+            const r = express.Router()
+            r.use(mw)
+            app.use(r)
+          },
+          '/',
+          [],
+        ],
+        [
+          'after routes, a router and a sub-app',
+          (app, mw) => {
+            app.get('/a', (req, res) => {
+              res.end()
+            })
+            app.use('/r', express.Router())
+            app.use('/s', express())
+            app.use(mw)
+          },
+          '/',
+          [[{ routes: 3 }, /3 route\(s\) or router\(s\) come before/]],
+        ],
       ]
       for (const [label, mount, path, expected] of cases) {
         const { warnings, logger } = capture()
         const app = express()
         mount(app, trustProxy({ trust: '127.0.0.2', logger }))
-        app.use((req, res) => { res.end() })
+        app.use((req, res) => {
+          res.end()
+        })
         const port = await listen(t, createServer(app))
         await request(port, { from: '127.0.0.2', path })
         await request(port, { from: '127.0.0.2', path })
@@ -311,7 +483,9 @@ for (const { name, express, major } of majors) {
     t.test('trust: true is installed as true', async t => {
       const app = express()
       app.use(trustProxy({ trust: true }))
-      app.get('/', (req, res) => { res.json(view(req)) })
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
       const port = await listen(t, createServer(app))
       const res = await request(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '198.51.100.1, 10.0.0.1' } })
       t.equal(res.json.ip, '198.51.100.1', 'every hop trusted: the leftmost entry')
@@ -321,7 +495,9 @@ for (const { name, express, major } of majors) {
     t.test('dual-stack server: mapped peers are IPv4', async t => {
       const app = express()
       app.use(trustProxy({ trust: '127.0.0.2' }))
-      app.get('/', (req, res) => { res.json({ ...view(req), peer: req.proxyAware.peer, raw: req.socket.remoteAddress }) })
+      app.get('/', (req, res) => {
+        res.json({ ...view(req), peer: req.proxyAware.peer, raw: req.socket.remoteAddress })
+      })
       const port = await listen(t, createServer(app), '::')
       const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' } })
       t.equal(res.json.raw, '::ffff:127.0.0.2', 'the socket says ::ffff:127.0.0.2')
@@ -333,20 +509,31 @@ for (const { name, express, major } of majors) {
     t.test('an unspecified forwarded address is junk: never req.ip, not in req.ips', async t => {
       const app = express()
       app.use(trustProxy({ trust: ['127.0.0.2', '10.0.0.0/8'] }))
-      app.get('/', (req, res) => { res.json(view(req)) })
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
       const port = await listen(t, createServer(app))
-      const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.7, ::, 10.1.2.3' } })
+      const res = await request(port, {
+        from: '127.0.0.2',
+        headers: { 'x-forwarded-for': '203.0.113.7, ::, 10.1.2.3' },
+      })
       t.same([res.json.ip, res.json.ips, res.json.reason], ['10.1.2.3', ['10.1.2.3'], 'invalid-entry'])
     })
 
     t.test('no deprecation warnings from reading req.host', async t => {
       const deprecations: unknown[] = []
-      const onDeprecation = (err: unknown) => { deprecations.push(err) }
+      const onDeprecation = (err: unknown) => {
+        deprecations.push(err)
+      }
       process.on('deprecation', onDeprecation)
-      t.teardown(() => { process.off('deprecation', onDeprecation) })
+      t.teardown(() => {
+        process.off('deprecation', onDeprecation)
+      })
       const app = express()
       app.use(trustProxy(opts))
-      app.get('/', (req, res) => { res.json({ host: req.host, hostname: req.hostname }) })
+      app.get('/', (req, res) => {
+        res.json({ host: req.host, hostname: req.hostname })
+      })
       const port = await listen(t, createServer(app))
       const res = await request(port, { from: '127.0.0.2', headers: viaProxy })
       t.same(res.json, { host: proxied.host, hostname: 'shop.example' })
@@ -367,7 +554,11 @@ t.test('bad options throw when the middleware is created', async t => {
     [{ trust: 'loopback', trustproxy: true }, 'trustproxy', /is not a known option/],
   ]
   for (const [options, option, message] of cases) {
-    t.throws(() => trustProxy(options as never), { name: 'ProxyAwareConfigError', option, message }, JSON.stringify(options) ?? 'no options')
+    t.throws(
+      () => trustProxy(options as never),
+      { name: 'ProxyAwareConfigError', option, message },
+      JSON.stringify(options) ?? 'no options',
+    )
   }
   t.type(trustProxy({ trust: 'loopback', logger: console }), 'function', 'console is a logger')
 })
@@ -381,8 +572,17 @@ t.test('works as plain connect-style middleware without Express', async t => {
     })
   })
   const port = await listen(t, server)
-  const res = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' } })
-  t.same(res.json, { ip: '198.51.100.3', ips: ['198.51.100.3'], host: `127.0.0.1:${port}`, hostname: '127.0.0.1', secure: true })
+  const res = await request(port, {
+    from: '127.0.0.2',
+    headers: { 'x-forwarded-for': '198.51.100.3', 'x-forwarded-proto': 'https' },
+  })
+  t.same(res.json, {
+    ip: '198.51.100.3',
+    ips: ['198.51.100.3'],
+    host: `127.0.0.1:${port}`,
+    hostname: '127.0.0.1',
+    secure: true,
+  })
 })
 
 t.test('the feature seam: checks answer, responders run, the logger is passed', async t => {
@@ -393,7 +593,11 @@ t.test('the feature seam: checks answer, responders run, the logger is passed', 
       check(ctx) {
         seen.push(ctx)
         if (ctx.req.headers['x-block'] !== undefined) {
-          return { status: 403, headers: { 'content-type': 'text/plain', 'x-by': 'seam' }, body: `blocked ${ctx.resolution.ip}` }
+          return {
+            status: 403,
+            headers: { 'content-type': 'text/plain', 'x-by': 'seam' },
+            body: `blocked ${ctx.resolution.ip}`,
+          }
         }
         return undefined
       },
@@ -406,10 +610,15 @@ t.test('the feature seam: checks answer, responders run, the logger is passed', 
   const mw = expressMiddleware({ trust: '127.0.0.2', logger }, [compiler])
   const app = express5()
   app.use(mw)
-  app.all('/', (req, res) => { res.send(`hello ${req.ip}`) })
+  app.all('/', (req, res) => {
+    res.send(`hello ${req.ip}`)
+  })
   const port = await listen(t, createServer(app))
 
-  const blocked = await request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' } })
+  const blocked = await request(port, {
+    from: '127.0.0.2',
+    headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' },
+  })
   t.equal(blocked.status, 403)
   t.equal(blocked.headers['x-by'], 'seam')
   t.equal(blocked.body, 'blocked 203.0.113.5')
@@ -441,16 +650,22 @@ t.test('a trusted Unix-socket peer: req.ips keeps every forwarded entry', async 
   const socketPath = join(mkdtempSync(join(tmpdir(), 'pa-unix-')), 'app.sock')
   const app = express5()
   app.use(trustProxy({ trust: '10.0.0.0/8', trustUnixSocket: true }))
-  app.get('/', (req, res) => { res.json({ ...view(req), all: req.proxyAware.ips, peer: req.proxyAware.peer ?? null }) })
+  app.get('/', (req, res) => {
+    res.json({ ...view(req), all: req.proxyAware.ips, peer: req.proxyAware.peer ?? null })
+  })
   const server = app.listen(socketPath)
   await once(server, 'listening')
   t.teardown(() => new Promise(resolve => server.close(resolve)))
   const body = await new Promise<string>((resolve, reject) => {
     request({ socketPath, path: '/', headers: { 'x-forwarded-for': '1.1.1.1, 10.0.0.5' } }, res => {
       let data = ''
-      res.on('data', c => { data += c })
+      res.on('data', c => {
+        data += c
+      })
       res.on('end', () => resolve(data))
-    }).on('error', reject).end()
+    })
+      .on('error', reject)
+      .end()
   })
   t.match(JSON.parse(body), {
     ip: '1.1.1.1',

@@ -136,11 +136,14 @@ t.test('real sockets: early hooks, child plugins and framework errors', async t 
 })
 
 t.test('real sockets: frameworkErrors replies get Secure and HSTS', async t => {
-  const app = await build({}, {
-    frameworkErrors: (_error: unknown, _request: unknown, reply: FastifyReply) => {
-      reply.code(400).header('set-cookie', 'err=1').send('bad url')
+  const app = await build(
+    {},
+    {
+      frameworkErrors: (_error: unknown, _request: unknown, reply: FastifyReply) => {
+        reply.code(400).header('set-cookie', 'err=1').send('bad url')
+      },
     },
-  })
+  )
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const port = (app.server.address() as { port: number }).port
@@ -163,13 +166,16 @@ t.test('real sockets, TLS terminated in the app', async t => {
 })
 
 t.test('real sockets: what the early step logs, and where', async t => {
-  const lines: { reqId?: string, msg: string }[] = []
-  const app = await build({}, {
-    logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) } },
-    frameworkErrors: (_error: unknown, _request: unknown, reply: FastifyReply) => {
-      reply.code(400).header('set-cookie', '__Host-err=1').send('bad url')
+  const lines: { reqId?: string; msg: string }[] = []
+  const app = await build(
+    {},
+    {
+      logger: { level: 'info', stream: { write: (line: string) => lines.push(JSON.parse(line) as { msg: string }) } },
+      frameworkErrors: (_error: unknown, _request: unknown, reply: FastifyReply) => {
+        reply.code(400).header('set-cookie', '__Host-err=1').send('bad url')
+      },
     },
-  })
+  )
   app.get('/host-cookie', async (_request, reply) => reply.header('set-cookie', '__Host-id=1').send('ok'))
   // an onRequest hook registered after the plugin still runs
   app.addHook('onRequest', async (_request, reply) => {
@@ -201,21 +207,23 @@ t.test('real sockets: what the early step logs, and where', async t => {
 const h2get = async (port: number, path: string) => {
   const client = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
   try {
-    return await new Promise<{ main: http2.IncomingHttpHeaders, pushed: http2.IncomingHttpHeaders[] }>((resolve, reject) => {
-      client.on('error', reject)
-      const pushed: http2.IncomingHttpHeaders[] = []
-      client.on('stream', stream => {
-        stream.on('push', headers => pushed.push(headers))
-        stream.resume()
-      })
-      const stream = client.request({ ':path': path, ':authority': 'good.com' })
-      stream.on('response', main => {
-        stream.resume()
-        stream.on('end', () => setImmediate(() => resolve({ main, pushed })))
-      })
-      stream.on('error', reject)
-      stream.end()
-    })
+    return await new Promise<{ main: http2.IncomingHttpHeaders; pushed: http2.IncomingHttpHeaders[] }>(
+      (resolve, reject) => {
+        client.on('error', reject)
+        const pushed: http2.IncomingHttpHeaders[] = []
+        client.on('stream', stream => {
+          stream.on('push', headers => pushed.push(headers))
+          stream.resume()
+        })
+        const stream = client.request({ ':path': path, ':authority': 'good.com' })
+        stream.on('response', main => {
+          stream.resume()
+          stream.on('end', () => setImmediate(() => resolve({ main, pushed })))
+        })
+        stream.on('error', reject)
+        stream.end()
+      },
+    )
   } finally {
     client.close()
   }
@@ -244,7 +252,10 @@ t.test('real sockets over HTTP/2: the early hook, framework errors and pushed re
   t.equal(r.main['strict-transport-security'], ONE_YEAR)
   r = await h2get(port, '/push')
   t.equal(r.main[':status'], 200)
-  t.same(r.pushed.map(h => [h['set-cookie'], h['strict-transport-security']]), [[['pushed=1; Secure'], ONE_YEAR]])
+  t.same(
+    r.pushed.map(h => [h['set-cookie'], h['strict-transport-security']]),
+    [[['pushed=1; Secure'], ONE_YEAR]],
+  )
 })
 
 t.test('real sockets: an exempt predicate that throws is a 500 from Fastify, not a crash', async t => {

@@ -10,7 +10,9 @@ import type { FeatureCompiler, FeatureContext } from '../src/features/feature.js
 import { portOf, recorder, request } from './support/http.js'
 
 /** Everything the request reports, JSON-safe (undefined becomes null). */
-const view = (request: Pick<FastifyRequest, 'ip' | 'ips' | 'protocol' | 'host' | 'hostname' | 'port' | 'proxyAware'>) => ({
+const view = (
+  request: Pick<FastifyRequest, 'ip' | 'ips' | 'protocol' | 'host' | 'hostname' | 'port' | 'proxyAware'>,
+) => ({
   ip: request.ip ?? null,
   ips: request.ips ?? null,
   protocol: request.protocol,
@@ -52,18 +54,26 @@ t.test('request getters report the resolved values', async t => {
   t.same(proxied.json(), expectedViaProxy, 'trusted peer: the chain is walked')
 
   const direct = await app.inject({ url: '/', remoteAddress: '192.0.2.50', headers: viaProxy })
-  t.same(direct.json(), {
-    ip: '192.0.2.50',
-    ips: ['192.0.2.50'],
-    protocol: 'http',
-    host: 'localhost:80',
-    hostname: 'localhost',
-    port: 80,
-    reason: 'untrusted-peer',
-    hops: 0,
-  }, 'untrusted peer: no forwarded header is read')
+  t.same(
+    direct.json(),
+    {
+      ip: '192.0.2.50',
+      ips: ['192.0.2.50'],
+      protocol: 'http',
+      host: 'localhost:80',
+      hostname: 'localhost',
+      port: 80,
+      reason: 'untrusted-peer',
+      hops: 0,
+    },
+    'untrusted peer: no forwarded header is read',
+  )
 
-  const mapped = await app.inject({ url: '/', remoteAddress: '::ffff:127.0.0.1', headers: { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' } })
+  const mapped = await app.inject({
+    url: '/',
+    remoteAddress: '::ffff:127.0.0.1',
+    headers: { 'x-forwarded-for': '2001:DB8:0:0:0:0:0:1' },
+  })
   t.equal(mapped.json().ip, '2001:db8::1', 'a mapped peer matches IPv4 trust; the client is canonical')
   t.same(mapped.json().ips, ['127.0.0.1', '2001:db8::1'])
 
@@ -80,12 +90,24 @@ t.test('request.ip and ips: zones dropped, the unspecified address never reporte
   t.teardown(() => app.close())
   await app.register(trustProxy, { trust: ['linklocal', '127.0.0.1'] })
   app.get('/', request => view(request))
-  const zoned = await app.inject({ url: '/', remoteAddress: 'fe80::1%eth0', headers: { 'x-forwarded-for': '198.51.100.7' } })
+  const zoned = await app.inject({
+    url: '/',
+    remoteAddress: 'fe80::1%eth0',
+    headers: { 'x-forwarded-for': '198.51.100.7' },
+  })
   t.same([zoned.json().ip, zoned.json().ips], ['198.51.100.7', ['fe80::1', '198.51.100.7']], 'a zoned trusted peer')
   const untrusted = await app.inject({ url: '/', remoteAddress: 'fe80:1::1%eth0' })
   t.same([untrusted.json().ip, untrusted.json().ips], ['fe80:1::1', ['fe80:1::1']], 'a zoned untrusted peer')
-  const junk = await app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '0.0.0.0, fe80::2' } })
-  t.same([junk.json().ip, junk.json().ips, junk.json().reason], ['fe80::2', ['127.0.0.1', 'fe80::2'], 'invalid-entry'], 'an unspecified entry ends the walk')
+  const junk = await app.inject({
+    url: '/',
+    remoteAddress: '127.0.0.1',
+    headers: { 'x-forwarded-for': '0.0.0.0, fe80::2' },
+  })
+  t.same(
+    [junk.json().ip, junk.json().ips, junk.json().reason],
+    ['fe80::2', ['127.0.0.1', 'fe80::2'], 'invalid-entry'],
+    'an unspecified entry ends the walk',
+  )
 })
 
 t.test('request.proxyAware is the full, cached resolution', async t => {
@@ -102,7 +124,11 @@ t.test('request.proxyAware is the full, cached resolution', async t => {
   const body = res.json()
   t.equal(body.same, true, 'one object per request')
   t.same(body.reversed, ['203.0.113.7', '10.0.0.2', '127.0.0.1'])
-  t.same(body.ipsAfterReverse, ['127.0.0.1', '10.0.0.2', '203.0.113.7'], 'reversing request.ips in place changes nothing cached')
+  t.same(
+    body.ipsAfterReverse,
+    ['127.0.0.1', '10.0.0.2', '203.0.113.7'],
+    'reversing request.ips in place changes nothing cached',
+  )
   t.same(body.resolution, {
     ip: '203.0.113.7',
     ips: ['127.0.0.1', '10.0.0.2', '203.0.113.7'],
@@ -167,12 +193,15 @@ t.test('applies to the whole app: before and after, encapsulated or not', async 
   app.register(trustProxy, opts)
 
   // registered AFTER proxy-aware
-  app.register(async child => {
-    child.addHook('preHandler', async request => {
-      hookSaw.after = view(request)
-    })
-    child.get('/child-after', request => view(request))
-  }, { prefix: '/p' })
+  app.register(
+    async child => {
+      child.addHook('preHandler', async request => {
+        hookSaw.after = view(request)
+      })
+      child.get('/child-after', request => view(request))
+    },
+    { prefix: '/p' },
+  )
   app.get('/root-after', request => view(request))
 
   await app.ready()
@@ -209,7 +238,13 @@ t.test('real sockets: the proxy and a direct client', async t => {
   const headers = { 'x-forwarded-for': '198.51.100.4', 'x-forwarded-proto': 'https' }
 
   const proxied = await request(port, { from: '127.0.0.2', headers })
-  t.match(proxied.json, { ip: '198.51.100.4', ips: ['127.0.0.2', '198.51.100.4'], protocol: 'https', hostname: '127.0.0.1', port })
+  t.match(proxied.json, {
+    ip: '198.51.100.4',
+    ips: ['127.0.0.2', '198.51.100.4'],
+    protocol: 'https',
+    hostname: '127.0.0.1',
+    port,
+  })
 
   const direct = await request(port, { from: '127.0.0.3', headers })
   t.match(direct.json, { ip: '127.0.0.3', ips: ['127.0.0.3'], protocol: 'http', reason: 'untrusted-peer' })
@@ -234,33 +269,73 @@ t.test('no socket address, no Host: nothing crashes', async t => {
   })
   app.get('/', request => view(request))
 
-  const nulled = await app.inject({ url: '/null-socket', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.1' } })
+  const nulled = await app.inject({
+    url: '/null-socket',
+    remoteAddress: '127.0.0.1',
+    headers: { 'x-forwarded-for': '203.0.113.1' },
+  })
   t.equal(nulled.statusCode, 200)
-  t.same(nulled.json(), {
-    ip: null, ips: [], protocol: 'http', host: 'localhost:80', hostname: 'localhost', port: 80, reason: 'no-peer', hops: 0,
-  }, 'null socket: no IP, and X-Forwarded-For is not believed')
+  t.same(
+    nulled.json(),
+    {
+      ip: null,
+      ips: [],
+      protocol: 'http',
+      host: 'localhost:80',
+      hostname: 'localhost',
+      port: 80,
+      reason: 'no-peer',
+      hops: 0,
+    },
+    'null socket: no IP, and X-Forwarded-For is not believed',
+  )
 
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = portOf(app.server)
-  const raw = (request: string) => new Promise<string>(resolve => {
-    let data = ''
-    const socket = connect(port, '127.0.0.1', () => socket.write(request))
-    socket.setEncoding('utf8')
-    socket.on('data', (chunk: string) => { data += chunk })
-    socket.on('error', () => {})
-    socket.on('close', () => resolve(data))
-  })
+  const raw = (request: string) =>
+    new Promise<string>(resolve => {
+      let data = ''
+      const socket = connect(port, '127.0.0.1', () => socket.write(request))
+      socket.setEncoding('utf8')
+      socket.on('data', (chunk: string) => {
+        data += chunk
+      })
+      socket.on('error', () => {})
+      socket.on('close', () => resolve(data))
+    })
 
   await raw('GET /destroy HTTP/1.1\r\nHost: a.example\r\nX-Forwarded-For: 203.0.113.1\r\n\r\n')
-  t.same(destroyed, {
-    ip: null, ips: [], protocol: 'http', host: 'a.example', hostname: 'a.example', port: null, reason: 'no-peer', hops: 0,
-  }, 'destroyed socket: no IP, and X-Forwarded-For is not believed')
+  t.same(
+    destroyed,
+    {
+      ip: null,
+      ips: [],
+      protocol: 'http',
+      host: 'a.example',
+      hostname: 'a.example',
+      port: null,
+      reason: 'no-peer',
+      hops: 0,
+    },
+    'destroyed socket: no IP, and X-Forwarded-For is not believed',
+  )
 
   const http10 = await raw('GET / HTTP/1.0\r\nX-Forwarded-For: 203.0.113.1\r\n\r\n')
   const body = JSON.parse(http10.slice(http10.indexOf('\r\n\r\n') + 4))
-  t.same(body, {
-    ip: '203.0.113.1', ips: ['127.0.0.1', '203.0.113.1'], protocol: 'http', host: '', hostname: '', port: null, reason: 'untrusted-hop', hops: 1,
-  }, 'HTTP/1.0 without Host: empty host, like Fastify')
+  t.same(
+    body,
+    {
+      ip: '203.0.113.1',
+      ips: ['127.0.0.1', '203.0.113.1'],
+      protocol: 'http',
+      host: '',
+      hostname: '',
+      port: null,
+      reason: 'untrusted-hop',
+      hops: 1,
+    },
+    'HTTP/1.0 without Host: empty host, like Fastify',
+  )
 })
 
 t.test('HTTP/2: the host comes from :authority', async t => {
@@ -275,7 +350,9 @@ t.test('HTTP/2: the host comes from :authority', async t => {
   const stream = client.request({ ':path': '/', 'x-forwarded-for': '203.0.113.1' })
   let data = ''
   stream.setEncoding('utf8')
-  stream.on('data', (chunk: string) => { data += chunk })
+  stream.on('data', (chunk: string) => {
+    data += chunk
+  })
   await new Promise(resolve => stream.on('end', resolve))
   t.same(JSON.parse(data), {
     ip: '203.0.113.1',
@@ -290,23 +367,35 @@ t.test('HTTP/2: the host comes from :authority', async t => {
   })
 })
 
-t.test('Fastify\'s own trustProxy is refused at startup', async t => {
+t.test("Fastify's own trustProxy is refused at startup", async t => {
   const settings: unknown[] = [true, '127.0.0.1', ['127.0.0.1'], (a: string) => a === '127.0.0.1', 1]
   for (const trustProxySetting of settings) {
     const app = Fastify({ trustProxy: trustProxySetting as never })
     app.register(trustProxy, { trust: 'loopback' })
-    await t.rejects(async () => { await app.ready() }, {
-      name: 'ProxyAwareConfigError',
-      option: 'trustProxy',
-      message: /^proxy-aware: option "trustProxy" is set on Fastify\(\) as well/,
-    }, `trustProxy: ${String(trustProxySetting)}`)
+    await t.rejects(
+      async () => {
+        await app.ready()
+      },
+      {
+        name: 'ProxyAwareConfigError',
+        option: 'trustProxy',
+        message: /^proxy-aware: option "trustProxy" is set on Fastify\(\) as well/,
+      },
+      `trustProxy: ${String(trustProxySetting)}`,
+    )
     await app.close()
   }
 
   const other = Fastify()
   other.decorateRequest('ip', { getter: () => 'someone else' })
   other.register(trustProxy, { trust: 'loopback' })
-  await t.rejects(async () => { await other.ready() }, { option: 'trustProxy', message: /another plugin already redefines request\.ip/ }, 'another plugin owns request.ip')
+  await t.rejects(
+    async () => {
+      await other.ready()
+    },
+    { option: 'trustProxy', message: /another plugin already redefines request\.ip/ },
+    'another plugin owns request.ip',
+  )
   await other.close()
 })
 
@@ -314,7 +403,13 @@ t.test('registering twice fails clearly', async t => {
   const twice = Fastify()
   twice.register(trustProxy, { trust: 'loopback' })
   twice.register(trustProxy, { trust: '10.0.0.0/8' })
-  await t.rejects(async () => { await twice.ready() }, { name: 'ProxyAwareConfigError', message: /already registered/ }, 'same instance')
+  await t.rejects(
+    async () => {
+      await twice.ready()
+    },
+    { name: 'ProxyAwareConfigError', message: /already registered/ },
+    'same instance',
+  )
   await twice.close()
 
   const nested = Fastify()
@@ -322,7 +417,13 @@ t.test('registering twice fails clearly', async t => {
   nested.register(async child => {
     await child.register(trustProxy, { trust: '10.0.0.0/8' })
   })
-  await t.rejects(async () => { await nested.ready() }, { name: 'ProxyAwareConfigError', message: /already registered/ }, 'again in a child context')
+  await t.rejects(
+    async () => {
+      await nested.ready()
+    },
+    { name: 'ProxyAwareConfigError', message: /already registered/ },
+    'again in a child context',
+  )
   await nested.close()
 })
 
@@ -343,7 +444,11 @@ t.test('forwarded-header attacks, end to end (ip, protocol, redirect, HSTS)', as
   for (const forwarded of appended) {
     const headers: Record<string, string | string[]> = { host: 'shop.example', forwarded }
     const res = await fwd.inject({ url: '/', remoteAddress: '127.0.0.1', headers })
-    t.match(res.json(), { ip: '203.0.113.7', protocol: 'https', reason: 'untrusted-hop', hops: 1 }, JSON.stringify(forwarded))
+    t.match(
+      res.json(),
+      { ip: '203.0.113.7', protocol: 'https', reason: 'untrusted-hop', hops: 1 },
+      JSON.stringify(forwarded),
+    )
     t.ok(res.headers['strict-transport-security'], 'HSTS: the proxy said https')
   }
   // a hand-written `proxy_set_header Forwarded "for=$remote_addr"` leaves
@@ -362,13 +467,21 @@ t.test('forwarded-header attacks, end to end (ip, protocol, redirect, HSTS)', as
     hsts: true,
   })
   xfp.get('/', request => view(request))
-  const headers = { host: 'shop.example', 'x-forwarded-for': '203.0.113.7, 10.0.0.2', 'x-forwarded-proto': ['https', 'http'] }
+  const headers = {
+    'host': 'shop.example',
+    'x-forwarded-for': '203.0.113.7, 10.0.0.2',
+    'x-forwarded-proto': ['https', 'http'],
+  }
   const forged = await xfp.inject({ url: '/', remoteAddress: '127.0.0.1', headers })
   t.equal(forged.statusCode, 301)
   t.equal(forged.headers.location, 'https://shop.example/')
   t.equal(forged.headers['strict-transport-security'], undefined)
   // and a client's "http" does not force a redirect when the edge said https
-  const honest = await xfp.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { ...headers, 'x-forwarded-proto': 'http, https' } })
+  const honest = await xfp.inject({
+    url: '/',
+    remoteAddress: '127.0.0.1',
+    headers: { ...headers, 'x-forwarded-proto': 'http, https' },
+  })
   t.equal(honest.statusCode, 200)
   t.match(honest.json(), { ip: '203.0.113.7', protocol: 'https' })
   t.ok(honest.headers['strict-transport-security'])
@@ -391,7 +504,10 @@ t.test('bad options fail at ready() with the option named', async t => {
     const app = Fastify()
     app.register(trustProxy, options as never)
     app.get('/', () => 'served')
-    const err = await app.ready().then(() => undefined, (e: unknown) => e)
+    const err = await app.ready().then(
+      () => undefined,
+      (e: unknown) => e,
+    )
     t.type(err, ProxyAwareConfigError, JSON.stringify(options) ?? 'no options')
     t.match(err, { option, message }, `names ${option}`)
     t.ok((err as Error).message.startsWith(`proxy-aware: option "${option}"`))
@@ -399,8 +515,13 @@ t.test('bad options fail at ready() with the option named', async t => {
   }
 
   const awaited = Fastify()
-  await t.rejects(async () => { await awaited.register(trustProxy, { trust: '300.1.1.1' }) },
-    { name: 'ProxyAwareConfigError', option: 'trust', message: /300\.1\.1\.1/ }, 'awaiting register rejects too')
+  await t.rejects(
+    async () => {
+      await awaited.register(trustProxy, { trust: '300.1.1.1' })
+    },
+    { name: 'ProxyAwareConfigError', option: 'trust', message: /300\.1\.1\.1/ },
+    'awaiting register rejects too',
+  )
   await awaited.close()
 })
 
@@ -412,7 +533,11 @@ t.test('the feature seam: checks answer, responders run, route config is passed'
       check(ctx) {
         seen.push(ctx)
         if (ctx.req.headers['x-block'] !== undefined) {
-          return { status: 403, headers: { 'content-type': 'text/plain', 'x-by': 'seam' }, body: `blocked ${ctx.resolution.ip}` }
+          return {
+            status: 403,
+            headers: { 'content-type': 'text/plain', 'x-by': 'seam' },
+            body: `blocked ${ctx.resolution.ip}`,
+          }
         }
         return undefined
       },
@@ -426,13 +551,21 @@ t.test('the feature seam: checks answer, responders run, route config is passed'
   t.teardown(() => app.close())
   app.get('/', { config: { policy: 'strict' } }, request => `hello ${request.ip}`)
 
-  const blocked = await app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' } })
+  const blocked = await app.inject({
+    url: '/',
+    remoteAddress: '127.0.0.1',
+    headers: { 'x-forwarded-for': '203.0.113.5', 'x-block': '1' },
+  })
   t.equal(blocked.statusCode, 403)
   t.equal(blocked.headers['x-by'], 'seam')
   t.equal(blocked.body, 'blocked 203.0.113.5')
   t.equal(blocked.headers['x-seen-ip'], undefined, 'responders do not run for an answered request')
 
-  const passed = await app.inject({ url: '/', remoteAddress: '127.0.0.1', headers: { 'x-forwarded-for': '203.0.113.6' } })
+  const passed = await app.inject({
+    url: '/',
+    remoteAddress: '127.0.0.1',
+    headers: { 'x-forwarded-for': '203.0.113.6' },
+  })
   t.equal(passed.statusCode, 200)
   t.equal(passed.body, 'hello 203.0.113.6')
   t.equal(passed.headers['x-seen-ip'], '203.0.113.6')

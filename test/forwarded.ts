@@ -7,8 +7,10 @@ type Headers = RequestLike['headers']
 const TRUST = ['loopback', '10.0.0.0/8']
 
 const resolve = (headers: Headers, options: Partial<TrustProxyOptions> = {}, remote = '10.0.0.1', encrypted = false) =>
-  createTrustProxy({ trust: TRUST, headers: ['forwarded'], ...options } as TrustProxyOptions)
-    .resolve({ headers, socket: { remoteAddress: remote, encrypted } })
+  createTrustProxy({ trust: TRUST, headers: ['forwarded'], ...options } as TrustProxyOptions).resolve({
+    headers,
+    socket: { remoteAddress: remote, encrypted },
+  })
 
 const pick = (r: Resolution, keys: readonly string[]) =>
   Object.fromEntries(keys.map(k => [k, r[k as keyof Resolution]]))
@@ -16,9 +18,15 @@ const pick = (r: Resolution, keys: readonly string[]) =>
 /** [Forwarded value, expected fields] with the peer 10.0.0.1 trusted */
 const cases: [string | string[], Partial<Resolution>][] = [
   // the walk
-  ['for=198.51.100.7', { ip: '198.51.100.7', ips: ['10.0.0.1', '198.51.100.7'], hops: 1, source: 'forwarded', reason: 'untrusted-hop' }],
+  [
+    'for=198.51.100.7',
+    { ip: '198.51.100.7', ips: ['10.0.0.1', '198.51.100.7'], hops: 1, source: 'forwarded', reason: 'untrusted-hop' },
+  ],
   ['for=6.6.6.6, for=198.51.100.7', { ip: '198.51.100.7', hops: 1 }],
-  ['for=6.6.6.6,for=198.51.100.7, for=10.0.0.2', { ip: '198.51.100.7', ips: ['10.0.0.1', '10.0.0.2', '198.51.100.7'], hops: 2 }],
+  [
+    'for=6.6.6.6,for=198.51.100.7, for=10.0.0.2',
+    { ip: '198.51.100.7', ips: ['10.0.0.1', '10.0.0.2', '198.51.100.7'], hops: 2 },
+  ],
   ['for=10.0.0.3, for=127.0.0.1', { ip: '10.0.0.3', hops: 2, reason: 'end-of-chain' }],
   [['for=6.6.6.6', 'for=198.51.100.7, for=10.0.0.2'], { ip: '198.51.100.7', hops: 2 }],
   ['', { ip: '10.0.0.1', ips: ['10.0.0.1'], source: 'socket', reason: 'end-of-chain' }],
@@ -42,7 +50,10 @@ const cases: [string | string[], Partial<Resolution>][] = [
   // identifiers that are not addresses stop the walk
   ['for=unknown', { ip: '10.0.0.1', ips: ['10.0.0.1'], source: 'socket', reason: 'invalid-entry' }],
   ['for=198.51.100.7, for=unknown', { ip: '10.0.0.1', reason: 'invalid-entry' }],
-  ['for=198.51.100.7, for=unknown, for=10.0.0.2', { ip: '10.0.0.2', hops: 1, source: 'forwarded', reason: 'invalid-entry' }],
+  [
+    'for=198.51.100.7, for=unknown, for=10.0.0.2',
+    { ip: '10.0.0.2', hops: 1, source: 'forwarded', reason: 'invalid-entry' },
+  ],
   ['for=_hidden', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['for="_SEVKISEK"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
   ['for="[fe80::1%25eth0]"', { ip: '10.0.0.1', reason: 'invalid-entry' }],
@@ -107,7 +118,10 @@ const cases: [string | string[], Partial<Resolution>][] = [
   // attack: the client's garbage on the left (an unbalanced quote, a dangling
   // escape) must not swallow what the trusted proxy appended on the right,
   // as ", element" or as a second header line
-  ['for=", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop', hops: 1, source: 'forwarded' }],
+  [
+    'for=", for=198.51.100.7;proto=https',
+    { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop', hops: 1, source: 'forwarded' },
+  ],
   ['for=1.1.1.1;x=", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop' }],
   ['for="10.0.0.9, for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop' }],
   [['for="', 'for=198.51.100.7;proto=https'], { ip: '198.51.100.7', protocol: 'https', reason: 'untrusted-hop' }],
@@ -118,7 +132,10 @@ const cases: [string | string[], Partial<Resolution>][] = [
   ['for="\\"", for=198.51.100.7;proto=https', { ip: '198.51.100.7', protocol: 'https' }],
   ['for=6.6.6.6;proto=https";x=", for=198.51.100.7;proto=http', { ip: '198.51.100.7', protocol: 'http' }],
   // two trusted proxies after the garbage: both elements are read
-  ['for=";proto=https, for=198.51.100.7;proto=http, for=10.0.0.2;proto=https', { ip: '198.51.100.7', protocol: 'http', hops: 2 }],
+  [
+    'for=";proto=https, for=198.51.100.7;proto=http, for=10.0.0.2;proto=https',
+    { ip: '198.51.100.7', protocol: 'http', hops: 2 },
+  ],
   // garbage the walk reaches stops it at the last address, as before
   ['for=", for=10.0.0.3;proto=https', { ip: '10.0.0.3', reason: 'invalid-entry', hops: 1, protocol: 'https' }],
   // quotes and escapes inside a well-formed quoted string
@@ -163,26 +180,62 @@ t.test('Forwarded from an untrusted peer is never read', async t => {
 t.test('Forwarded host= with forwardedHost', async t => {
   const host = (forwarded: string, forwardedHost: boolean) =>
     pick(resolve({ forwarded, host: 'app.example' }, { forwardedHost }), ['host', 'hostname', 'port'])
-  t.same(host('for=198.51.100.7;host=public.example', false), { host: 'app.example', hostname: 'app.example', port: null })
-  t.same(host('for=198.51.100.7;host=public.example', true), { host: 'public.example', hostname: 'public.example', port: null })
-  t.same(host('for=198.51.100.7;host="Public.Example:8443"', true), { host: 'public.example:8443', hostname: 'public.example', port: 8443 })
+  t.same(host('for=198.51.100.7;host=public.example', false), {
+    host: 'app.example',
+    hostname: 'app.example',
+    port: null,
+  })
+  t.same(host('for=198.51.100.7;host=public.example', true), {
+    host: 'public.example',
+    hostname: 'public.example',
+    port: null,
+  })
+  t.same(host('for=198.51.100.7;host="Public.Example:8443"', true), {
+    host: 'public.example:8443',
+    hostname: 'public.example',
+    port: 8443,
+  })
   t.same(host('for=198.51.100.7;host="[::1]:8443"', true), { host: '[::1]:8443', hostname: '[::1]', port: 8443 })
   // the client element's host=, not another element's
-  t.same(host('for=198.51.100.7;host=a.example, for=10.0.0.2;host=b.example', true), { host: 'a.example', hostname: 'a.example', port: null })
-  t.same(host('for=6.6.6.6;host=evil.example, for=198.51.100.7', true), { host: 'app.example', hostname: 'app.example', port: null })
+  t.same(host('for=198.51.100.7;host=a.example, for=10.0.0.2;host=b.example', true), {
+    host: 'a.example',
+    hostname: 'a.example',
+    port: null,
+  })
+  t.same(host('for=6.6.6.6;host=evil.example, for=198.51.100.7', true), {
+    host: 'app.example',
+    hostname: 'app.example',
+    port: null,
+  })
   // malformed or missing: Host
   t.same(host('for=198.51.100.7;host="evil.example/x"', true), { host: undefined, hostname: undefined, port: null })
   t.same(host('for=198.51.100.7;host="a@b"', true), { host: undefined, hostname: undefined, port: null })
   t.same(host('for=198.51.100.7;host=""', true), { host: 'app.example', hostname: 'app.example', port: null })
   // a malformed element gives no host either (not Host): an unquoted
   // host:port, host= twice
-  t.same(host('for=198.51.100.7;host=a.example;host=b.example', true), { host: undefined, hostname: undefined, port: null })
+  t.same(host('for=198.51.100.7;host=a.example;host=b.example', true), {
+    host: undefined,
+    hostname: undefined,
+    port: null,
+  })
   t.same(host('for=198.51.100.7;host=example.org:9292', true), { host: undefined, hostname: undefined, port: null })
   t.same(host('host=example.org:9292', true), { host: undefined, hostname: undefined, port: null })
-  t.same(host('for=6.6.6.6;host=evil.example, for=198.51.100.7;host=a.example;host=b.example', true), { host: undefined, hostname: undefined, port: null })
-  t.same(host('for=198.51.100.7;host=example.org:9292', false), { host: 'app.example', hostname: 'app.example', port: null })
+  t.same(host('for=6.6.6.6;host=evil.example, for=198.51.100.7;host=a.example;host=b.example', true), {
+    host: undefined,
+    hostname: undefined,
+    port: null,
+  })
+  t.same(host('for=198.51.100.7;host=example.org:9292', false), {
+    host: 'app.example',
+    hostname: 'app.example',
+    port: null,
+  })
   // the client element is well-formed: a bad element further left is not read
-  t.same(host('for=6.6.6.6;host=x:1, for=198.51.100.7;host=a.example', true), { host: 'a.example', hostname: 'a.example', port: null })
+  t.same(host('for=6.6.6.6;host=x:1, for=198.51.100.7;host=a.example', true), {
+    host: 'a.example',
+    hostname: 'a.example',
+    port: null,
+  })
   t.same(host('for=", for=198.51.100.7;host=a.example', true), { host: 'a.example', hostname: 'a.example', port: null })
   // no element at all: Host
   t.same(host(' , ', true), { host: 'app.example', hostname: 'app.example', port: null })
@@ -201,15 +254,24 @@ t.test('maxHops and the hop index with Forwarded', async t => {
     headers: { forwarded: 'for=198.51.100.7, for="[::ffff:10.0.0.4]", for=10.0.0.3, for="10.0.0.2:80"' },
     socket: { remoteAddress: '10.0.0.1' },
   })
-  t.same(pick(r, ['ip', 'ips', 'hops', 'reason']), { ip: '10.0.0.3', ips: ['10.0.0.1', '10.0.0.2', '10.0.0.3'], hops: 2, reason: 'hop-limit' })
-  t.same(calls, [['10.0.0.1', 0], ['10.0.0.2', 1], ['10.0.0.3', 2]])
+  t.same(pick(r, ['ip', 'ips', 'hops', 'reason']), {
+    ip: '10.0.0.3',
+    ips: ['10.0.0.1', '10.0.0.2', '10.0.0.3'],
+    hops: 2,
+    reason: 'hop-limit',
+  })
+  t.same(calls, [
+    ['10.0.0.1', 0],
+    ['10.0.0.2', 1],
+    ['10.0.0.3', 2],
+  ])
 })
 
 t.test('the headers option picks the convention, in priority order', async t => {
   const both = {
     'x-forwarded-for': '198.51.100.1',
     'x-forwarded-proto': 'http',
-    forwarded: 'for=198.51.100.2;proto=https',
+    'forwarded': 'for=198.51.100.2;proto=https',
   }
   const onlyXff = { 'x-forwarded-for': '198.51.100.1', 'x-forwarded-proto': 'https' }
   const onlyFwd = { forwarded: 'for=198.51.100.2;proto=https' }
@@ -228,14 +290,26 @@ t.test('the headers option picks the convention, in priority order', async t => 
     [['forwarded', 'x-forwarded'], {}, '10.0.0.1', 'http', 'socket'],
   ]
   for (const [headers, request, ip, protocol, source] of rows) {
-    const r = createTrustProxy({ trust: TRUST, headers }).resolve({ headers: request, socket: { remoteAddress: '10.0.0.1' } })
-    t.same(pick(r, ['ip', 'protocol', 'source']), { ip, protocol, source }, `${JSON.stringify(headers)} ${Object.keys(request).join(' ')}`)
+    const r = createTrustProxy({ trust: TRUST, headers }).resolve({
+      headers: request,
+      socket: { remoteAddress: '10.0.0.1' },
+    })
+    t.same(
+      pick(r, ['ip', 'protocol', 'source']),
+      { ip, protocol, source },
+      `${JSON.stringify(headers)} ${Object.keys(request).join(' ')}`,
+    )
   }
 })
 
 t.test("headers: ['forwarded'] ignores every X-Forwarded-* header", async t => {
   const r = resolve(
-    { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example', host: 'app.example' },
+    {
+      'x-forwarded-for': '6.6.6.6',
+      'x-forwarded-proto': 'https',
+      'x-forwarded-host': 'evil.example',
+      'host': 'app.example',
+    },
     { forwardedHost: true },
   )
   t.same(pick(r, ['ip', 'protocol', 'host', 'source', 'reason']), {

@@ -27,7 +27,11 @@ const serve = async (tt: Test, options: Options, app: App = (_req, res) => res.e
 t.test('configuration errors', async t => {
   const cases: [unknown, string, RegExp][] = [
     ['yes', 'hsts', /must be an options object, got "yes"/],
-    [{ maxage: 10 }, 'hsts.maxage', /is not a known option \(known: maxAge, includeSubDomains, preload, excludedHosts\)/],
+    [
+      { maxage: 10 },
+      'hsts.maxage',
+      /is not a known option \(known: maxAge, includeSubDomains, preload, excludedHosts\)/,
+    ],
     [{ includeSubdomains: true }, 'hsts.includeSubdomains', /is not a known option/],
     [{ maxAge: -1 }, 'hsts.maxAge', /got -1/],
     [{ maxAge: 1.5 }, 'hsts.maxAge', /got 1.5/],
@@ -38,15 +42,26 @@ t.test('configuration errors', async t => {
     [{ maxAge: Number.MAX_SAFE_INTEGER + 1 }, 'hsts.maxAge', /got 9007199254740992/],
     [{ includeSubDomains: 'yes' }, 'hsts.includeSubDomains', /must be a boolean, got "yes"/],
     [{ preload: 1 }, 'hsts.preload', /must be a boolean, got 1/],
-    [{ preload: true, maxAge: 86400 }, 'hsts.preload', /needs maxAge >= 31536000 and includeSubDomains: true .*got maxAge 86400 and includeSubDomains true/],
+    [
+      { preload: true, maxAge: 86400 },
+      'hsts.preload',
+      /needs maxAge >= 31536000 and includeSubDomains: true .*got maxAge 86400 and includeSubDomains true/,
+    ],
     [{ preload: true, includeSubDomains: false }, 'hsts.preload', /got maxAge 31536000 and includeSubDomains false/],
     [{ excludedHosts: 'localhost' }, 'hsts.excludedHosts', /must be an array of host names, got "localhost"/],
     [{ excludedHosts: ['localhost:3000'] }, 'hsts.excludedHosts', /got "localhost:3000"/],
   ]
   for (const [hsts, option, message] of cases) {
-    t.throws(() => createTrustProxy({ trust: PROXY, hsts } as TrustProxyOptions), { name: 'ProxyAwareConfigError', option, message }, JSON.stringify(hsts))
+    t.throws(
+      () => createTrustProxy({ trust: PROXY, hsts } as TrustProxyOptions),
+      { name: 'ProxyAwareConfigError', option, message },
+      JSON.stringify(hsts),
+    )
   }
-  t.throws(() => trustProxyExpress({ trust: PROXY, hsts: { maxAge: -5 } }), { option: 'hsts.maxAge', message: /got -5/ })
+  t.throws(() => trustProxyExpress({ trust: PROXY, hsts: { maxAge: -5 } }), {
+    option: 'hsts.maxAge',
+    message: /got -5/,
+  })
   t.equal(engineOf({ trust: PROXY, hsts: false }).hasFeatures, false)
 })
 
@@ -69,7 +84,12 @@ t.test('only on responses to https requests', async t => {
   // a TLS socket is https
   const tlsPort = await serve(t, { hsts: true }, undefined, true)
   t.equal((await request(tlsPort, { secure: true })).headers['strict-transport-security'], ONE_YEAR)
-  t.equal((await request(tlsPort, { secure: true, headers: { 'x-forwarded-proto': 'http' } })).headers['strict-transport-security'], ONE_YEAR)
+  t.equal(
+    (await request(tlsPort, { secure: true, headers: { 'x-forwarded-proto': 'http' } })).headers[
+      'strict-transport-security'
+    ],
+    ONE_YEAR,
+  )
 })
 
 t.test('options shape the header', async t => {
@@ -82,7 +102,11 @@ t.test('options shape the header', async t => {
   ]
   for (const [hsts, expected] of cases) {
     const port = await serve(t, { hsts })
-    t.equal((await request(port, { from: PROXY, headers: HTTPS })).headers['strict-transport-security'], expected, JSON.stringify(hsts))
+    t.equal(
+      (await request(port, { from: PROXY, headers: HTTPS })).headers['strict-transport-security'],
+      expected,
+      JSON.stringify(hsts),
+    )
   }
 })
 
@@ -105,34 +129,74 @@ t.test('local hosts are excluded by default; excludedHosts replaces the list', a
     t.equal(r.headers['strict-transport-security'], sent ? ONE_YEAR : undefined, host)
   }
   // HTTP/1.0 without a host: still sent
-  t.equal((await raw(dflt, 'GET / HTTP/1.0\r\nX-Forwarded-Proto: https', PROXY)).headers['strict-transport-security'], ONE_YEAR)
+  t.equal(
+    (await raw(dflt, 'GET / HTTP/1.0\r\nX-Forwarded-Proto: https', PROXY)).headers['strict-transport-security'],
+    ONE_YEAR,
+  )
   const custom = await serve(t, { hsts: { excludedHosts: ['*.internal.example'] } })
-  t.equal((await request(custom, { from: PROXY, headers: { ...HTTPS, host: 'localhost' } })).headers['strict-transport-security'], ONE_YEAR)
-  t.equal((await request(custom, { from: PROXY, headers: { ...HTTPS, host: 'a.internal.example' } })).headers['strict-transport-security'], undefined)
+  t.equal(
+    (await request(custom, { from: PROXY, headers: { ...HTTPS, host: 'localhost' } })).headers[
+      'strict-transport-security'
+    ],
+    ONE_YEAR,
+  )
+  t.equal(
+    (await request(custom, { from: PROXY, headers: { ...HTTPS, host: 'a.internal.example' } })).headers[
+      'strict-transport-security'
+    ],
+    undefined,
+  )
   const none = await serve(t, { hsts: { excludedHosts: [] } })
-  t.equal((await request(none, { from: PROXY, headers: { ...HTTPS, host: 'localhost' } })).headers['strict-transport-security'], ONE_YEAR)
+  t.equal(
+    (await request(none, { from: PROXY, headers: { ...HTTPS, host: 'localhost' } })).headers[
+      'strict-transport-security'
+    ],
+    ONE_YEAR,
+  )
 })
 
 t.test("never overrides the app's own header, however it was written", async t => {
   const own = 'max-age=60'
   const apps: [string, App][] = [
-    ['setHeader', (_q, res) => {
-      res.setHeader('Strict-Transport-Security', own)
-      res.end()
-    }],
+    [
+      'setHeader',
+      (_q, res) => {
+        res.setHeader('Strict-Transport-Security', own)
+        res.end()
+      },
+    ],
     ['writeHead object', (_q, res) => res.writeHead(200, { 'strict-transport-security': own }).end()],
-    ['writeHead object after setHeader', (_q, res) => {
-      res.setHeader('x-a', '1')
-      res.writeHead(200, { 'Strict-Transport-Security': own }).end()
-    }],
+    [
+      'writeHead object after setHeader',
+      (_q, res) => {
+        res.setHeader('x-a', '1')
+        res.writeHead(200, { 'Strict-Transport-Security': own }).end()
+      },
+    ],
     ['writeHead flat array', (_q, res) => res.writeHead(200, ['STRICT-TRANSPORT-SECURITY', own]).end()],
-    ['writeHead nested array', (_q, res) => res.writeHead(200, [['x-a', '1'], ['Strict-Transport-Security', own]] as unknown as string[]).end()],
-    ['writeHead reason and object', (_q, res) => res.writeHead(200, 'Fine', { 'strict-transport-security': own }).end()],
+    [
+      'writeHead nested array',
+      (_q, res) =>
+        res
+          .writeHead(200, [
+            ['x-a', '1'],
+            ['Strict-Transport-Security', own],
+          ] as unknown as string[])
+          .end(),
+    ],
+    [
+      'writeHead reason and object',
+      (_q, res) => res.writeHead(200, 'Fine', { 'strict-transport-security': own }).end(),
+    ],
   ]
   for (const [name, app] of apps) {
     const port = await serve(t, { hsts: true }, app)
     const r = await request(port, { from: PROXY, headers: HTTPS })
-    t.same(r.lines.filter(([k]) => k.toLowerCase() === 'strict-transport-security').map(l => l[1]), [own], name)
+    t.same(
+      r.lines.filter(([k]) => k.toLowerCase() === 'strict-transport-security').map(l => l[1]),
+      [own],
+      name,
+    )
   }
 })
 
@@ -144,20 +208,30 @@ t.test('added however the app writes its headers', async t => {
     ['writeHead flat array', (_q, res) => res.writeHead(200, ['x-a', '1']).end()],
     ['writeHead empty array', (_q, res) => res.writeHead(200, []).end()],
     ['writeHead nested array', (_q, res) => res.writeHead(200, [['x-a', '1']] as unknown as string[]).end()],
-    ['setHeader then write', (_q, res) => {
-      res.setHeader('x-a', '1')
-      res.write('a')
-      res.end('b')
-    }],
-    ['flushHeaders', (_q, res) => {
-      res.flushHeaders()
-      res.end()
-    }],
+    [
+      'setHeader then write',
+      (_q, res) => {
+        res.setHeader('x-a', '1')
+        res.write('a')
+        res.end('b')
+      },
+    ],
+    [
+      'flushHeaders',
+      (_q, res) => {
+        res.flushHeaders()
+        res.end()
+      },
+    ],
   ]
   for (const [name, app] of apps) {
     const port = await serve(t, { hsts: true }, app)
     const r = await request(port, { from: PROXY, headers: HTTPS })
-    t.same(r.lines.filter(([k]) => k.toLowerCase() === 'strict-transport-security').map(l => l[1]), [ONE_YEAR], name)
+    t.same(
+      r.lines.filter(([k]) => k.toLowerCase() === 'strict-transport-security').map(l => l[1]),
+      [ONE_YEAR],
+      name,
+    )
     if (name !== 'end' && name !== 'flushHeaders' && !name.includes('no headers') && !name.includes('empty')) {
       t.equal(r.headers['x-a'], '1', name)
     }
@@ -181,7 +255,10 @@ t.test('Fastify (inject and sockets) and Express', async t => {
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   const fport = (app.server.address() as { port: number }).port
-  t.equal((await request(fport, { from: PROXY, headers: HTTPS })).headers['strict-transport-security'], 'max-age=600; includeSubDomains')
+  t.equal(
+    (await request(fport, { from: PROXY, headers: HTTPS })).headers['strict-transport-security'],
+    'max-age=600; includeSubDomains',
+  )
   t.equal((await request(fport, { from: CLIENT, headers: HTTPS })).headers['strict-transport-security'], undefined)
 
   const ex = express()

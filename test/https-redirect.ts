@@ -23,7 +23,9 @@ const serve = async (tt: Test, options: Options, secure = false) => {
   return { port: await listen(tt, server), log }
 }
 
-const ALLOWED = { allowedHosts: ['good.com', '*.example.com', '127.0.0.1', '[::1]', 'xn--4ca9at.com', '[::ffff:169.254.169.254]'] }
+const ALLOWED = {
+  allowedHosts: ['good.com', '*.example.com', '127.0.0.1', '[::1]', 'xn--4ca9at.com', '[::ffff:169.254.169.254]'],
+}
 
 t.test('configuration errors name the option and the value', async t => {
   const cases: [unknown, string, RegExp][] = [
@@ -36,7 +38,11 @@ t.test('configuration errors name the option and the value', async t => {
     [{ host: 42 }, 'httpsRedirect.host', /got 42/],
     [{ host: 'good.com:0' }, 'httpsRedirect.host', /got "good.com:0"/],
     [{ host: 'good.com:8443', port: 8443 }, 'httpsRedirect.host', /give the port once/],
-    [{ allowedHosts: 'good.com' }, 'httpsRedirect.allowedHosts', /must be a non-empty array of host names, got "good.com"/],
+    [
+      { allowedHosts: 'good.com' },
+      'httpsRedirect.allowedHosts',
+      /must be a non-empty array of host names, got "good.com"/,
+    ],
     [{ allowedHosts: ['*'] }, 'httpsRedirect.allowedHosts', /got "\*"/],
     [{ allowedHosts: [] }, 'httpsRedirect.allowedHosts', /must be a non-empty array of host names, got \[\]/],
     [{ allowedHosts: ['*.com'] }, 'httpsRedirect.allowedHosts', /wildcard for a whole top-level domain, got "\*.com"/],
@@ -58,7 +64,11 @@ t.test('configuration errors name the option and the value', async t => {
     [{ host: 'good.com', port: 70000 }, 'httpsRedirect.port', /got 70000/],
     [{ host: 'good.com', status: 303 }, 'httpsRedirect.status', /301, 302, 307 or 308, got 303/],
     [{ host: 'good.com', otherMethods: 301 }, 'httpsRedirect.otherMethods', /403, 307 or 308, got 301/],
-    [{ host: 'good.com', exempt: '/health' }, 'httpsRedirect.exempt', /must be an array .* or a function, got "\/health"/],
+    [
+      { host: 'good.com', exempt: '/health' },
+      'httpsRedirect.exempt',
+      /must be an array .* or a function, got "\/health"/,
+    ],
     [{ host: 'good.com', exempt: ['health'] }, 'httpsRedirect.exempt', /starting with "\/" or RegExps, got "health"/],
     [{ host: 'good.com', exempt: [/^\/h/g] }, 'httpsRedirect.exempt', /g or y flag, got \{\} \(\/\^\\\/h\/g\)/],
     [{ host: 'good.com', exempt: [/^\/h/y] }, 'httpsRedirect.exempt', /g or y flag/],
@@ -74,7 +84,10 @@ t.test('configuration errors name the option and the value', async t => {
   t.ok(err instanceof ProxyAwareConfigError)
   t.match((err as Error).message, /^proxy-aware: option "httpsRedirect" needs/)
   // the adapters validate the same way, at startup
-  t.throws(() => trustProxyExpress({ trust: PROXY, httpsRedirect: {} }), { option: 'httpsRedirect', message: /needs `host`/ })
+  t.throws(() => trustProxyExpress({ trust: PROXY, httpsRedirect: {} }), {
+    option: 'httpsRedirect',
+    message: /needs `host`/,
+  })
   // off unless configured
   t.equal(engineOf({ trust: PROXY }).hasFeatures, false)
   t.equal(engineOf({ trust: PROXY, httpsRedirect: undefined }).hasFeatures, false)
@@ -115,7 +128,9 @@ t.test('http is redirected; https, directly or from a trusted proxy, is not', as
     t.equal((await request(loop.port, { from: CLIENT, headers: { 'x-forwarded-proto': 'https' } })).status, 301)
     t.equal((await request(loop.port, { from: CLIENT, headers: { forwarded: 'proto=https' } })).status, 301)
   }
-  t.match(loop.log.entries, [{ level: 'warn', obj: { peer: CLIENT }, msg: /untrusted peer says it came over https.*add it to `trust`/ }])
+  t.match(loop.log.entries, [
+    { level: 'warn', obj: { peer: CLIENT }, msg: /untrusted peer says it came over https.*add it to `trust`/ },
+  ])
   t.equal(loop.log.entries.length, 1)
   // the Forwarded convention, when configured
   const fwd = await serve(t, { headers: ['forwarded'], httpsRedirect: ALLOWED })
@@ -188,14 +203,20 @@ t.test('host checks: allowedHosts', async t => {
     t.equal(r.headers.location, location, JSON.stringify(hosts))
     if (status === 400) t.match(r.body, /^Bad Request: /, JSON.stringify(hosts))
   }
-  t.match(log.entries[log.entries.length - 1], { level: 'info', msg: 'proxy-aware: httpsRedirect: more than one Host header' })
+  t.match(log.entries[log.entries.length - 1], {
+    level: 'info',
+    msg: 'proxy-aware: httpsRedirect: more than one Host header',
+  })
   // HTTP/1.0 without Host (Node accepts it)
   const missing = await raw(port, 'GET / HTTP/1.0')
   t.equal(missing.status, 400)
   t.equal(missing.body, 'Bad Request: missing Host header\n')
   t.equal((await raw(port, 'GET / HTTP/1.1\r\nHost: evil.com')).body, 'Bad Request: host not allowed\n')
   t.equal((await raw(port, 'GET / HTTP/1.1\r\nHost: a@b')).body, 'Bad Request: malformed Host header\n')
-  t.equal((await raw(port, 'GET / HTTP/1.1\r\nHost: good.com\r\nHost: evil.com')).body, 'Bad Request: more than one Host header\n')
+  t.equal(
+    (await raw(port, 'GET / HTTP/1.1\r\nHost: good.com\r\nHost: evil.com')).body,
+    'Bad Request: more than one Host header\n',
+  )
 })
 
 t.test('host checks: canonical host and X-Forwarded-Host', async t => {
@@ -221,7 +242,10 @@ t.test('host checks: canonical host and X-Forwarded-Host', async t => {
   t.equal((await request(both.port, { headers: { host: 'evil.com' } })).status, 400)
   // allowedHosts with a port option
   const port8443 = await serve(t, { httpsRedirect: { ...ALLOWED, port: 8443 } })
-  t.equal((await request(port8443.port, { headers: { host: 'good.com:80' } })).headers.location, 'https://good.com:8443/')
+  t.equal(
+    (await request(port8443.port, { headers: { host: 'good.com:80' } })).headers.location,
+    'https://good.com:8443/',
+  )
   // X-Forwarded-Host is read only from a trusted proxy, and only with forwardedHost
   const xfh = await serve(t, { forwardedHost: true, httpsRedirect: ALLOWED })
   const fromProxy = await request(xfh.port, { from: PROXY, headers: { 'x-forwarded-host': 'a.example.com' } })
@@ -370,8 +394,18 @@ t.test('Fastify plugin (inject)', async t => {
   await app.register(trustProxyFastify, { trust: PROXY, httpsRedirect: { ...ALLOWED, exempt: ['/healthz'] } })
   app.get('/*', async req => `app ${req.protocol} ${req.url}`)
   app.post('/*', async () => 'posted')
-  const inject = (o: { url?: string, method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS', remoteAddress?: string, headers?: Record<string, string> }) =>
-    app.inject({ method: o.method ?? 'GET', url: o.url ?? '/', remoteAddress: o.remoteAddress ?? CLIENT, headers: { host: 'good.com', ...o.headers } })
+  const inject = (o: {
+    url?: string
+    method?: 'GET' | 'POST' | 'HEAD' | 'OPTIONS'
+    remoteAddress?: string
+    headers?: Record<string, string>
+  }) =>
+    app.inject({
+      method: o.method ?? 'GET',
+      url: o.url ?? '/',
+      remoteAddress: o.remoteAddress ?? CLIENT,
+      headers: { host: 'good.com', ...o.headers },
+    })
   let r = await inject({ url: '/a?b=%2F' })
   t.equal(r.statusCode, 301)
   t.equal(r.headers.location, 'https://good.com/a?b=%2F')
@@ -411,7 +445,10 @@ t.test('Fastify plugin and Express middleware over real sockets', async t => {
   })
   const eport = await listen(t, http.createServer(ex))
 
-  for (const [name, port] of [['fastify', fport], ['express', eport]] as const) {
+  for (const [name, port] of [
+    ['fastify', fport],
+    ['express', eport],
+  ] as const) {
     let r = await raw(port, 'GET //evil.com/x?y HTTP/1.1\r\nHost: GOOD.com.')
     t.equal(r.status, 301, name)
     t.equal(r.headers.location, 'https://good.com//evil.com/x?y', name)
@@ -438,10 +475,14 @@ t.test('Fastify plugin and Express middleware over real sockets', async t => {
 t.test('Express: a middleware mounted on a path redirects to the full original path', async t => {
   const app = express()
   app.use('/shop', trustProxyExpress({ trust: PROXY, httpsRedirect: { host: 'good.com', exempt: ['/shop/health'] } }))
-  app.use('/shop', (req, res) => { res.send(`shop ${req.url}`) })
+  app.use('/shop', (req, res) => {
+    res.send(`shop ${req.url}`)
+  })
   const sub = express()
   sub.use(trustProxyExpress({ trust: PROXY, httpsRedirect: { host: 'good.com' } }))
-  sub.use((req, res) => { res.send('api') })
+  sub.use((req, res) => {
+    res.send('api')
+  })
   app.use('/api', sub)
   const port = await listen(t, http.createServer(app))
 

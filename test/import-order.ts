@@ -19,11 +19,13 @@ const modules = readdirSync(src, { recursive: true, encoding: 'utf8' })
   .filter(f => f.endsWith('.ts'))
   .sort()
 
-const importFirst = (file: string) => new Promise<{ code: number, stderr: string }>(resolve => {
-  const code = `await import(${JSON.stringify(pathToFileURL(file).href)})`
-  execFile(process.execPath, ['--input-type=module', '-e', code], { env: childEnv() }, (err, _stdout, stderr) =>
-    resolve({ code: err === null ? 0 : 1, stderr }))
-})
+const importFirst = (file: string) =>
+  new Promise<{ code: number; stderr: string }>(resolve => {
+    const code = `await import(${JSON.stringify(pathToFileURL(file).href)})`
+    execFile(process.execPath, ['--input-type=module', '-e', code], { env: childEnv() }, (err, _stdout, stderr) =>
+      resolve({ code: err === null ? 0 : 1, stderr }),
+    )
+  })
 
 t.test('each src module loads when imported first', async t => {
   t.ok(modules.length >= 20, `found ${modules.length} modules`)

@@ -175,8 +175,7 @@ t.test('canonicalIp refuses everything else', async t => {
 
 t.test('socket addresses: canonical peer, zone ids dropped, ports and the unspecified address refused', async t => {
   const proxy = createTrustProxy({ trust: ['fe80::/10', '10.0.0.0/8'] })
-  const peer = (remoteAddress: string) =>
-    proxy.resolve({ headers: {}, socket: { remoteAddress } })
+  const peer = (remoteAddress: string) => proxy.resolve({ headers: {}, socket: { remoteAddress } })
   const cases: [string, string | undefined][] = [
     ['10.0.0.1', '10.0.0.1'],
     ['::ffff:10.0.0.1', '10.0.0.1'],

@@ -35,13 +35,20 @@ const start = (t: Parameters<typeof listen>[0], options: TrustProxyOptions) => {
 t.test('Koa: ip, protocol, host, redirect, HSTS and Secure cookies', async t => {
   const port = await start(t, { trust: [PROXY], httpsRedirect: { host: 'good.com' }, hsts: true, secureCookies: true })
 
-  const viaProxy = await request(port, { from: PROXY, headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' } })
+  const viaProxy = await request(port, {
+    from: PROXY,
+    headers: { 'x-forwarded-for': '198.51.100.7', 'x-forwarded-proto': 'https' },
+  })
   t.equal(viaProxy.status, 200)
   t.same(JSON.parse(viaProxy.body), { ip: '198.51.100.7', protocol: 'https', host: 'good.com' })
   t.equal(viaProxy.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
   t.same(viaProxy.cookies, ['sid=1; path=/; httponly; Secure'])
 
-  const forged = await request(port, { from: CLIENT, path: '/x?y=1', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' } })
+  const forged = await request(port, {
+    from: CLIENT,
+    path: '/x?y=1',
+    headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
+  })
   t.equal(forged.status, 301, 'a direct client claiming https is redirected')
   t.equal(forged.headers.location, 'https://good.com/x?y=1')
   t.same(forged.cookies, [], 'the app did not run')
@@ -49,7 +56,10 @@ t.test('Koa: ip, protocol, host, redirect, HSTS and Secure cookies', async t => 
 
 t.test('Koa: without policies, a direct client cannot choose its ip', async t => {
   const port = await start(t, { trust: [PROXY] })
-  const forged = await request(port, { from: CLIENT, headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' } })
+  const forged = await request(port, {
+    from: CLIENT,
+    headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'https' },
+  })
   t.same(JSON.parse(forged.body), { ip: CLIENT, protocol: 'http', host: 'good.com' })
   t.same(forged.cookies, ['sid=1; path=/; httponly'], 'no Secure added without secureCookies')
 })

@@ -55,12 +55,16 @@ t.test('Express + pino-http: one serializer line', async t => {
     const capture = recorder()
     const app = express()
     if (setup !== 'none') app.use(expressTrustProxy({ trust: PROXY }))
-    app.use(setup === 'documented'
-      // the documented line: mount after trustProxy (pino-http serializes
-      // the request when the request starts)
-      ? pinoHttp({ serializers: { req: req => Object.assign(req, { remoteAddress: req.raw.ip }) } }, capture.stream)
-      : pinoHttp({}, capture.stream))
-    app.get('/', (_req, res) => { res.send('ok') })
+    app.use(
+      setup === 'documented'
+        ? // the documented line: mount after trustProxy (pino-http serializes
+          // the request when the request starts)
+          pinoHttp({ serializers: { req: req => Object.assign(req, { remoteAddress: req.raw.ip }) } }, capture.stream)
+        : pinoHttp({}, capture.stream),
+    )
+    app.get('/', (_req, res) => {
+      res.send('ok')
+    })
     const port = await listen(t, http.createServer(app))
     return async (from: string) => {
       const before = capture.lines.length
@@ -83,8 +87,18 @@ t.test('Express + morgan: :remote-addr reads req.ip', async t => {
     const lines: string[] = []
     const app = express()
     if (withProxyAware) app.use(expressTrustProxy({ trust: PROXY }))
-    app.use(morgan(':remote-addr', { stream: { write: (line: string) => { lines.push(line.trim()) } } }))
-    app.get('/', (_req, res) => { res.send('ok') })
+    app.use(
+      morgan(':remote-addr', {
+        stream: {
+          write: (line: string) => {
+            lines.push(line.trim())
+          },
+        },
+      }),
+    )
+    app.get('/', (_req, res) => {
+      res.send('ok')
+    })
     const port = await listen(t, http.createServer(app))
     return async (from: string) => {
       const before = lines.length

@@ -19,7 +19,8 @@ const ADMIN = 'spiffe://example.org/admin'
 /** the part of a tap test the helpers use */
 type T = { teardown(fn: () => unknown): void }
 
-const reply = (proxy: ReturnType<typeof createTrustProxy>, log: ReturnType<typeof recorder>) =>
+const reply =
+  (proxy: ReturnType<typeof createTrustProxy>, log: ReturnType<typeof recorder>) =>
   (req: http.IncomingMessage, res: http.ServerResponse) => {
     if (proxy.handle(req, res, log)) return
     res.setHeader('content-type', 'application/json')
@@ -29,30 +30,87 @@ const reply = (proxy: ReturnType<typeof createTrustProxy>, log: ReturnType<typeo
 /** An HTTP server behind the trusted proxy, verifying forwarded RFC 9440 certificates. */
 async function forwarded(t: T, ca: string) {
   const log = recorder()
-  const clientCert: ClientCertPolicy = { mode: 'required', allow: { uri: [ADMIN] }, forwarded: { source: 'rfc9440', ca } }
+  const clientCert: ClientCertPolicy = {
+    mode: 'required',
+    allow: { uri: [ADMIN] },
+    forwarded: { source: 'rfc9440', ca },
+  }
   const srv = http.createServer(reply(createTrustProxy({ trust: TRUSTED, clientCert }), log))
   const port = await listen(t, srv)
   return { port, log }
 }
 
-const refusal = (log: ReturnType<typeof recorder>) => log.entries[0]?.obj.clientCert as { reason: string, detail: string } | undefined
+const refusal = (log: ReturnType<typeof recorder>) =>
+  log.entries[0]?.obj.clientCert as { reason: string; detail: string } | undefined
 
 type Case = [name: string, leaf: Pair, chain: Pair[], anchor: Pair, reason: string, detail: RegExp]
 const refused: Case[] = [
-  ['issued by an intermediate with EKU serverAuth only', c.underServerInt, [c.serverInt], c.root, 'wrong_purpose', /^the intermediate .*serverInt CA.* has extended key usage 1\.3\.6\.1\.5\.5\.7\.3\.1, without clientAuth$/],
-  ['the anchor has EKU serverAuth only', c.underServerInt, [], c.serverInt, 'wrong_purpose', /^the CA .*serverInt CA.* has extended key usage 1\.3\.6\.1\.5\.5\.7\.3\.1, without clientAuth$/],
+  [
+    'issued by an intermediate with EKU serverAuth only',
+    c.underServerInt,
+    [c.serverInt],
+    c.root,
+    'wrong_purpose',
+    /^the intermediate .*serverInt CA.* has extended key usage 1\.3\.6\.1\.5\.5\.7\.3\.1, without clientAuth$/,
+  ],
+  [
+    'the anchor has EKU serverAuth only',
+    c.underServerInt,
+    [],
+    c.serverInt,
+    'wrong_purpose',
+    /^the CA .*serverInt CA.* has extended key usage 1\.3\.6\.1\.5\.5\.7\.3\.1, without clientAuth$/,
+  ],
   // OpenSSL's sslclient purpose refuses anyExtendedKeyUsage alone too
-  ['issued by an intermediate with EKU anyExtendedKeyUsage only', c.underAnyInt, [c.anyInt], c.root, 'wrong_purpose', /^the intermediate .* has extended key usage 2\.5\.29\.37\.0, without clientAuth$/],
-  ['issued by an intermediate with name constraints', c.underNcInt, [c.ncInt], c.root, 'untrusted', /^the intermediate .*ncInt CA.* has name constraints, which are not enforced in the app$/],
-  ['the anchor has name constraints', c.underNcInt, [], c.ncInt, 'untrusted', /^the CA .*ncInt CA.* has name constraints/],
-  ['a leaf with keyUsage keyEncipherment only, no EKU', c.keyEnciphermentOnly, [c.intermediate], c.root, 'wrong_purpose', /^key usage has no digitalSignature$/],
-  ['a leaf with an unknown critical extension', c.unknownCritical, [c.intermediate], c.root, 'untrusted', /^the certificate has an unsupported critical extension 1\.3\.6\.1\.4\.1\.55555\.1$/],
+  [
+    'issued by an intermediate with EKU anyExtendedKeyUsage only',
+    c.underAnyInt,
+    [c.anyInt],
+    c.root,
+    'wrong_purpose',
+    /^the intermediate .* has extended key usage 2\.5\.29\.37\.0, without clientAuth$/,
+  ],
+  [
+    'issued by an intermediate with name constraints',
+    c.underNcInt,
+    [c.ncInt],
+    c.root,
+    'untrusted',
+    /^the intermediate .*ncInt CA.* has name constraints, which are not enforced in the app$/,
+  ],
+  [
+    'the anchor has name constraints',
+    c.underNcInt,
+    [],
+    c.ncInt,
+    'untrusted',
+    /^the CA .*ncInt CA.* has name constraints/,
+  ],
+  [
+    'a leaf with keyUsage keyEncipherment only, no EKU',
+    c.keyEnciphermentOnly,
+    [c.intermediate],
+    c.root,
+    'wrong_purpose',
+    /^key usage has no digitalSignature$/,
+  ],
+  [
+    'a leaf with an unknown critical extension',
+    c.unknownCritical,
+    [c.intermediate],
+    c.root,
+    'untrusted',
+    /^the certificate has an unsupported critical extension 1\.3\.6\.1\.4\.1\.55555\.1$/,
+  ],
 ]
 
 t.test('forwarded chains OpenSSL refuses for a TLS client are refused, before the allow-list', async t => {
   for (const [name, leaf, chain, anchor, reason, detail] of refused) {
     const { port, log } = await forwarded(t, anchor.cert)
-    const headers = { 'client-cert': sf(leaf), ...(chain.length > 0 ? { 'client-cert-chain': chain.map(sf).join(', ') } : {}) }
+    const headers = {
+      'client-cert': sf(leaf),
+      ...(chain.length > 0 ? { 'client-cert-chain': chain.map(sf).join(', ') } : {}),
+    }
     t.same(new X509Certificate(leaf.cert).subjectAltName, `URI:${ADMIN}`, `${name}: the leaf claims the allowed URI`)
     const res = await request(port, { from: TRUSTED, headers })
     t.equal(res.status, 403, `${name}: status`)
@@ -63,12 +121,20 @@ t.test('forwarded chains OpenSSL refuses for a TLS client are refused, before th
 
 t.test('valid chains still pass', async t => {
   const accepted: [string, Pair, Pair[], Pair][] = [
-    ['intermediate with EKU serverAuth, clientAuth and critical certificatePolicies', c.underClientInt, [c.clientInt], c.root],
+    [
+      'intermediate with EKU serverAuth, clientAuth and critical certificatePolicies',
+      c.underClientInt,
+      [c.clientInt],
+      c.root,
+    ],
     ['the same intermediate as the anchor', c.underClientInt, [], c.clientInt],
   ]
   for (const [name, leaf, chain, anchor] of accepted) {
     const { port, log } = await forwarded(t, anchor.cert)
-    const headers = { 'client-cert': sf(leaf), ...(chain.length > 0 ? { 'client-cert-chain': chain.map(sf).join(', ') } : {}) }
+    const headers = {
+      'client-cert': sf(leaf),
+      ...(chain.length > 0 ? { 'client-cert-chain': chain.map(sf).join(', ') } : {}),
+    }
     const res = await request(port, { from: TRUSTED, headers })
     t.equal(res.status, 200, `${name}: status`)
     t.same(JSON.parse(res.body).uri, [ADMIN], `${name}: certificate attached`)
@@ -79,7 +145,10 @@ t.test('valid chains still pass', async t => {
   const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: { source: 'rfc9440', ca: c.root.cert } } })
   const srv = http.createServer(reply(proxy, log))
   const port = await listen(t, srv)
-  const res = await request(port, { from: TRUSTED, headers: { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) } })
+  const res = await request(port, {
+    from: TRUSTED,
+    headers: { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.intermediate) },
+  })
   t.equal(res.status, 200)
   t.same(JSON.parse(res.body).uri, ['spiffe://example.org/ns/prod/sa/web'])
 })
@@ -91,34 +160,60 @@ async function overTls(t: T, leaf: Pair, chain: Pair[]) {
   const srv = https.createServer(tlsServerOptions(), reply(proxy, log))
   const port = await listen(t, srv as unknown as http.Server)
   const status = await new Promise<number>((resolve, reject) => {
-    https.get({
-      host: '127.0.0.1', port, servername: 'localhost', ca: c.root.cert, agent: false,
-      cert: leaf.cert + chain.map(p => p.cert).join(''), key: leaf.key,
-    }, res => {
-      res.resume()
-      res.on('end', () => resolve(res.statusCode!))
-    }).on('error', reject)
+    https
+      .get(
+        {
+          host: '127.0.0.1',
+          port,
+          servername: 'localhost',
+          ca: c.root.cert,
+          agent: false,
+          cert: leaf.cert + chain.map(p => p.cert).join(''),
+          key: leaf.key,
+        },
+        res => {
+          res.resume()
+          res.on('end', () => resolve(res.statusCode!))
+        },
+      )
+      .on('error', reject)
   })
   return { status, reason: refusal(log)?.reason }
 }
 
-t.test('the same certificates on the app\'s own TLS socket: Node refuses them with the same reasons', async t => {
+t.test("the same certificates on the app's own TLS socket: Node refuses them with the same reasons", async t => {
   for (const [name, leaf, chain, anchor, reason] of refused) {
     if (anchor !== c.root) continue
     const tls = await overTls(t, leaf, chain)
     t.same(tls, { status: 403, reason }, `${name}: over TLS`)
   }
-  t.same(await overTls(t, c.underClientInt, [c.clientInt]), { status: 200, reason: undefined }, 'a valid chain over TLS')
+  t.same(
+    await overTls(t, c.underClientInt, [c.clientInt]),
+    { status: 200, reason: undefined },
+    'a valid chain over TLS',
+  )
 })
 
 t.test('derExtensions reads key usage, critical extensions and name constraints', async t => {
   t.same(derExtensions(der(c.valid.cert)), { keyUsage: 0x8000, critical: ['2.5.29.15'], nameConstraints: false })
-  t.same(derExtensions(der(c.root.cert)), { keyUsage: 0x0600, critical: ['2.5.29.19', '2.5.29.15'], nameConstraints: false }, 'keyCertSign, cRLSign')
+  t.same(
+    derExtensions(der(c.root.cert)),
+    { keyUsage: 0x0600, critical: ['2.5.29.19', '2.5.29.15'], nameConstraints: false },
+    'keyCertSign, cRLSign',
+  )
   t.same(derExtensions(der(c.keyEnciphermentOnly.cert)).keyUsage, 0x2000)
   t.same(derExtensions(der(c.ncInt.cert)).critical, ['2.5.29.19', '2.5.29.15', '2.5.29.30'])
   t.equal(derExtensions(der(c.ncInt.cert)).nameConstraints, true)
   t.same(derExtensions(der(c.clientInt.cert)).critical, ['2.5.29.19', '2.5.29.15', '2.5.29.32'])
   t.same(derExtensions(der(c.unknownCritical.cert)).critical, ['2.5.29.15', '1.3.6.1.4.1.55555.1'])
-  t.same(derExtensions(der(c.server.cert)), { keyUsage: undefined, critical: [], nameConstraints: false }, 'no critical extension, no keyUsage')
-  t.same(derExtensions(Buffer.from([0x30, 0x00])), { keyUsage: undefined, critical: [], nameConstraints: false }, 'not a certificate')
+  t.same(
+    derExtensions(der(c.server.cert)),
+    { keyUsage: undefined, critical: [], nameConstraints: false },
+    'no critical extension, no keyUsage',
+  )
+  t.same(
+    derExtensions(Buffer.from([0x30, 0x00])),
+    { keyUsage: undefined, critical: [], nameConstraints: false },
+    'not a certificate',
+  )
 })

@@ -12,13 +12,22 @@ t.test('real certificates', async t => {
   t.same(derFields(der(c.server.cert)).san, { dns: ['localhost'], uri: [], email: [], ip: ['127.0.0.1', '::1'] })
   t.same(derFields(der(c.valid.cert)), {
     commonNames: ['client-one'],
-    san: { dns: ['client.example.org'], uri: ['spiffe://example.org/ns/prod/sa/web'], email: ['client@example.org'], ip: [] },
+    san: {
+      dns: ['client.example.org'],
+      uri: ['spiffe://example.org/ns/prod/sa/web'],
+      email: ['client@example.org'],
+      ip: [],
+    },
     pathLen: undefined,
   })
   t.equal(derFields(der(c.intermediate.cert)).pathLen, 0)
   t.equal(derFields(der(c.root.cert)).pathLen, undefined)
   t.same(derFields(der(c.tricky.cert)).san.uri, ['spiffe://example.org/x, DNS:admin.example.org'])
-  t.same(derFields(new X509Certificate(c.caLeaf.cert).raw).san, { dns: [], uri: [], email: [], ip: [] }, 'no SAN extension')
+  t.same(
+    derFields(new X509Certificate(c.caLeaf.cert).raw).san,
+    { dns: [], uri: [], email: [], ip: [] },
+    'no SAN extension',
+  )
 })
 
 // a tiny DER encoder
@@ -38,16 +47,20 @@ const ext = (id: Buffer, value: Buffer, critical = false) =>
   seq(id, ...(critical ? [enc(0x01, Buffer.from([0xff]))] : []), enc(0x04, value))
 
 const cert = (subject: Buffer, extensions: Buffer[] | undefined, version = true) =>
-  seq(seq(
-    ...(version ? [enc(0xa0, int(2))] : []),
-    int(1),
+  seq(
+    seq(
+      ...(version ? [enc(0xa0, int(2))] : []),
+      int(1),
+      seq(),
+      seq(),
+      seq(),
+      subject,
+      seq(),
+      ...(extensions === undefined ? [] : [enc(0xa3, seq(...extensions))]),
+    ),
     seq(),
-    seq(),
-    seq(),
-    subject,
-    seq(),
-    ...(extensions === undefined ? [] : [enc(0xa3, seq(...extensions))]),
-  ), seq(), enc(0x03, Buffer.from([0])))
+    enc(0x03, Buffer.from([0])),
+  )
 
 t.test('hand-built certificates', async t => {
   const subject = seq(
@@ -80,11 +93,21 @@ t.test('hand-built certificates', async t => {
     san: { dns: ['a'.repeat(200)], uri: [], email: [], ip: ['2001:db8::1'] },
     pathLen: undefined,
   })
-  t.same(derFields(cert(seq(set(seq(CN, enc(0x16, 'ia5')))), [ext(oid(0x55, 0x1d, 0x13), seq(enc(0x01, Buffer.from([0xff])), int(3)))], false)), {
-    commonNames: ['ia5'],
-    san: { dns: [], uri: [], email: [], ip: [] },
-    pathLen: 3,
-  }, 'no version field; pathLen read')
+  t.same(
+    derFields(
+      cert(
+        seq(set(seq(CN, enc(0x16, 'ia5')))),
+        [ext(oid(0x55, 0x1d, 0x13), seq(enc(0x01, Buffer.from([0xff])), int(3)))],
+        false,
+      ),
+    ),
+    {
+      commonNames: ['ia5'],
+      san: { dns: [], uri: [], email: [], ip: [] },
+      pathLen: 3,
+    },
+    'no version field; pathLen read',
+  )
   t.same(derFields(cert(seq(), undefined)).commonNames, [], 'no extensions')
   t.same(derFields(seq(seq(int(1)))).commonNames, [], 'too few fields')
 })

@@ -14,7 +14,11 @@ async function app(t: { teardown(fn: () => unknown): void }, clientCert: object)
   const app = Fastify()
   t.teardown(() => app.close())
   await app.register(trustProxy, { trust: '10.0.0.0/8', clientCert })
-  const view = (request: { clientCert: { commonNames: readonly string[] } | undefined, clientCertError: unknown, headers: object }) => ({
+  const view = (request: {
+    clientCert: { commonNames: readonly string[] } | undefined
+    clientCertError: unknown
+    headers: object
+  }) => ({
     cn: request.clientCert?.commonNames[0] ?? null,
     error: request.clientCertError ?? null,
     headers: request.headers,
@@ -22,8 +26,14 @@ async function app(t: { teardown(fn: () => unknown): void }, clientCert: object)
   app.get('/', async request => view(request))
   app.get('/open', { config: { clientCert: false } }, async request => view(request))
   app.get('/optional', { config: { clientCert: { mode: 'optional' } } }, async request => view(request))
-  app.get('/only-other', { config: { clientCert: { allow: { commonName: ['someone-else'] } } } }, async request => view(request))
-  app.get('/only-one', { config: { clientCert: { allow: { commonName: ['client-one'] }, status: 401 } } }, async request => view(request))
+  app.get('/only-other', { config: { clientCert: { allow: { commonName: ['someone-else'] } } } }, async request =>
+    view(request),
+  )
+  app.get(
+    '/only-one',
+    { config: { clientCert: { allow: { commonName: ['client-one'] }, status: 401 } } },
+    async request => view(request),
+  )
   return app
 }
 
@@ -59,7 +69,11 @@ t.test('route overrides', async t => {
   t.equal(optional.statusCode, 200, 'optional on this route')
   t.equal(optional.json().error.reason, 'missing')
   t.equal((await a.inject({ url: '/optional', remoteAddress: PROXY, headers: valid })).json().cn, 'client-one')
-  t.equal((await a.inject({ url: '/only-other', remoteAddress: PROXY, headers: valid })).statusCode, 403, 'route allow-list')
+  t.equal(
+    (await a.inject({ url: '/only-other', remoteAddress: PROXY, headers: valid })).statusCode,
+    403,
+    'route allow-list',
+  )
   t.equal((await a.inject({ url: '/only-one', remoteAddress: PROXY, headers: valid })).statusCode, 200)
   const missing = await a.inject({ url: '/only-one', remoteAddress: PROXY })
   t.equal(missing.statusCode, 401, 'route status; mode inherited from the plugin')
@@ -68,7 +82,11 @@ t.test('route overrides', async t => {
 
 t.test('a malformed forwarded certificate answers 400 even on optional routes', async t => {
   const a = await app(t, { mode: 'optional', forwarded: { source: 'haproxy' } })
-  const res = await a.inject({ url: '/', remoteAddress: PROXY, headers: { 'x-ssl-client-cert': 'not base64!', 'x-ssl-client-verify': '0' } })
+  const res = await a.inject({
+    url: '/',
+    remoteAddress: PROXY,
+    headers: { 'x-ssl-client-cert': 'not base64!', 'x-ssl-client-verify': '0' },
+  })
   t.equal(res.statusCode, 400)
   t.equal(res.body, 'Bad Request\n')
 })
@@ -76,7 +94,10 @@ t.test('a malformed forwarded certificate answers 400 even on optional routes', 
 t.test('bad route configuration fails at startup, naming the option', async t => {
   for (const [config, message] of [
     [{ clientCert: 'yes' }, /option "config.clientCert" must be false or an object/],
-    [{ clientCert: { mode: 'sometimes' } }, /option "config.clientCert.mode" must be 'required' or 'optional', got "sometimes"/],
+    [
+      { clientCert: { mode: 'sometimes' } },
+      /option "config.clientCert.mode" must be 'required' or 'optional', got "sometimes"/,
+    ],
     [{ clientCert: { forwarded: { source: 'nginx' } } }, /option "config.clientCert.forwarded" is not a known option/],
     [{ clientCert: { allow: { cn: ['x'] } } }, /option "config.clientCert.allow.cn" is not a known option/],
     [{ clientCert: { status: 500 } }, /option "config.clientCert.status" must be a 4xx status code, got 500/],
@@ -99,7 +120,10 @@ t.test('bad route configuration fails at startup, naming the option', async t =>
 t.test('mTLS terminated by Fastify itself', async t => {
   const a = Fastify({ https: tlsServerOptions() })
   t.teardown(() => a.close())
-  await a.register(trustProxy, { trust: 'loopback', clientCert: { allow: { uri: ['spiffe://example.org/ns/prod/sa/web'] } } })
+  await a.register(trustProxy, {
+    trust: 'loopback',
+    clientCert: { allow: { uri: ['spiffe://example.org/ns/prod/sa/web'] } },
+  })
   a.get('/', async request => ({ cn: request.clientCert?.commonNames[0], san: request.clientCert?.san.uri }))
   await a.listen({ port: 0, host: '127.0.0.1' })
   const port = (a.server.address() as { port: number }).port
@@ -108,9 +132,17 @@ t.test('mTLS terminated by Fastify itself', async t => {
     t.equal(ok.status, 200, version)
     t.same(JSON.parse(ok.body), { cn: 'client-one', san: ['spiffe://example.org/ns/prod/sa/web'] })
     t.equal((await request(port, { secure: true, tls: version })).status, 403, `${version}: no certificate`)
-    t.equal((await request(port, { secure: true, client: c.wrongCa, tls: version })).status, 403, `${version}: wrong CA`)
+    t.equal(
+      (await request(port, { secure: true, client: c.wrongCa, tls: version })).status,
+      403,
+      `${version}: wrong CA`,
+    )
     t.equal((await request(port, { secure: true, client: c.expired, tls: version })).status, 403, `${version}: expired`)
-    t.equal((await request(port, { secure: true, client: c.serverOnly, tls: version })).status, 403, `${version}: server-only EKU`)
+    t.equal(
+      (await request(port, { secure: true, client: c.serverOnly, tls: version })).status,
+      403,
+      `${version}: server-only EKU`,
+    )
   }
 })
 
@@ -119,7 +151,11 @@ t.test('a server that cannot verify client certificates is a startup error', asy
   delete noCa.ca
   const setups: [string, ReturnType<typeof Fastify>, RegExp][] = [
     ['plain http', Fastify(), /needs a TLS server with requestCert: true/],
-    ['https without requestCert', Fastify({ https: tlsServerOptions({ requestCert: false }) }), /needs a TLS server with requestCert: true/],
+    [
+      'https without requestCert',
+      Fastify({ https: tlsServerOptions({ requestCert: false }) }),
+      /needs a TLS server with requestCert: true/,
+    ],
     ['requestCert without ca', Fastify({ https: noCa }), /needs an explicit ca on the TLS server/],
   ]
   for (const [name, a, message] of setups) {
@@ -139,10 +175,17 @@ t.test('Fastify: an SNI context trusting another CA does not widen the server ca
   await a.register(trustProxy, { trust: 'loopback', clientCert: {} })
   a.get('/', async request => ({ cn: request.clientCert?.commonNames[0] }))
   await a.listen({ port: 0, host: '127.0.0.1' })
-  ;(a.server as unknown as { addContext(name: string, o: object): void }).addContext('rogue.test', rogueContextOptions())
+  ;(a.server as unknown as { addContext(name: string, o: object): void }).addContext(
+    'rogue.test',
+    rogueContextOptions(),
+  )
   const port = (a.server.address() as { port: number }).port
   t.equal((await request(port, { secure: true, client: c.wrongCa })).status, 403, 'refused on the default name')
-  t.equal((await request(port, { secure: true, client: c.wrongCa, servername: 'rogue.test' })).status, 403, 'refused through the SNI context')
+  t.equal(
+    (await request(port, { secure: true, client: c.wrongCa, servername: 'rogue.test' })).status,
+    403,
+    'refused through the SNI context',
+  )
   const ok = await request(port, { secure: true, client: c.valid, servername: 'rogue.test' })
   t.same([ok.status, JSON.parse(ok.body)], [200, { cn: 'client-one' }])
 })

@@ -42,11 +42,23 @@ t.test('forwarded certificates need a trust option that checks the peer', async 
 
 t.test('aws-alb needs an explicit mode, and passthrough needs ca', async t => {
   const bad: [unknown, string, RegExp][] = [
-    [{ source: 'aws-alb' }, 'clientCert.forwarded.mode', /is required for aws-alb: 'verify' .* or 'passthrough' .*, got undefined/],
+    [
+      { source: 'aws-alb' },
+      'clientCert.forwarded.mode',
+      /is required for aws-alb: 'verify' .* or 'passthrough' .*, got undefined/,
+    ],
     [{ source: 'aws-alb', mode: 'auto' }, 'clientCert.forwarded.mode', /got "auto"/],
     [{ source: 'aws-alb', mode: 'passthrough' }, 'clientCert.forwarded.ca', /is required in aws-alb passthrough mode/],
-    [{ source: 'aws-alb', mode: 'passthrough', proxyVerifies: true }, 'clientCert.forwarded.ca', /is required in aws-alb passthrough mode/],
-    [{ source: 'nginx', mode: 'verify' }, 'clientCert.forwarded.mode', /applies to the aws-alb source only, got "verify"/],
+    [
+      { source: 'aws-alb', mode: 'passthrough', proxyVerifies: true },
+      'clientCert.forwarded.ca',
+      /is required in aws-alb passthrough mode/,
+    ],
+    [
+      { source: 'nginx', mode: 'verify' },
+      'clientCert.forwarded.mode',
+      /applies to the aws-alb source only, got "verify"/,
+    ],
   ]
   for (const [forwarded, option, message] of bad) {
     const err = configError(() => createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: forwarded as never } }))
@@ -62,19 +74,51 @@ t.test('certHeader and verifyHeader must be headers of their own', async t => {
     [{ source: 'nginx', certHeader: 'content-length' }, 'clientCert.forwarded.certHeader', standard],
     [{ source: 'haproxy', certHeader: 'cookie' }, 'clientCert.forwarded.certHeader', standard],
     [{ source: 'nginx', verifyHeader: 'authorization' }, 'clientCert.forwarded.verifyHeader', standard],
-    [{ source: 'nginx', verifyHeader: 'X-Forwarded-For' }, 'clientCert.forwarded.verifyHeader', /got "x-forwarded-for"/],
+    [
+      { source: 'nginx', verifyHeader: 'X-Forwarded-For' },
+      'clientCert.forwarded.verifyHeader',
+      /got "x-forwarded-for"/,
+    ],
     [{ source: 'nginx', verifyHeader: 'forwarded' }, 'clientCert.forwarded.verifyHeader', standard],
     [{ source: 'nginx', verifyHeader: 'accept-language' }, 'clientCert.forwarded.verifyHeader', standard],
     [{ source: 'nginx', verifyHeader: 'sec-fetch-site' }, 'clientCert.forwarded.verifyHeader', standard],
-    [{ source: 'rfc9440', verifyHeader: 'proxy-authorization', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', standard],
+    [
+      { source: 'rfc9440', verifyHeader: 'proxy-authorization', verifyValue: 'x' },
+      'clientCert.forwarded.verifyHeader',
+      standard,
+    ],
     // each other
-    [{ source: 'nginx', certHeader: 'x-ssl-client-verify' }, 'clientCert.forwarded.verifyHeader', /names a header already read for this source \(x-ssl-client-verify\), got "x-ssl-client-verify"/],
-    [{ source: 'haproxy', certHeader: 'x-cert', verifyHeader: 'X-Cert' }, 'clientCert.forwarded.verifyHeader', /already read for this source \(x-cert\)/],
+    [
+      { source: 'nginx', certHeader: 'x-ssl-client-verify' },
+      'clientCert.forwarded.verifyHeader',
+      /names a header already read for this source \(x-ssl-client-verify\), got "x-ssl-client-verify"/,
+    ],
+    [
+      { source: 'haproxy', certHeader: 'x-cert', verifyHeader: 'X-Cert' },
+      'clientCert.forwarded.verifyHeader',
+      /already read for this source \(x-cert\)/,
+    ],
     // the source's fixed names
-    [{ source: 'rfc9440', verifyHeader: 'client-cert', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read for this source \(client-cert, client-cert-chain\), got "client-cert"/],
-    [{ source: 'xfcc', verifyHeader: 'x-forwarded-client-cert', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read/],
-    [{ source: 'aws-alb', mode: 'verify', verifyHeader: 'x-amzn-mtls-clientcert-subject', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read/],
-    [{ source: 'traefik', verifyHeader: 'x-forwarded-tls-client-cert-info', verifyValue: 'x' }, 'clientCert.forwarded.verifyHeader', /already read/],
+    [
+      { source: 'rfc9440', verifyHeader: 'client-cert', verifyValue: 'x' },
+      'clientCert.forwarded.verifyHeader',
+      /already read for this source \(client-cert, client-cert-chain\), got "client-cert"/,
+    ],
+    [
+      { source: 'xfcc', verifyHeader: 'x-forwarded-client-cert', verifyValue: 'x' },
+      'clientCert.forwarded.verifyHeader',
+      /already read/,
+    ],
+    [
+      { source: 'aws-alb', mode: 'verify', verifyHeader: 'x-amzn-mtls-clientcert-subject', verifyValue: 'x' },
+      'clientCert.forwarded.verifyHeader',
+      /already read/,
+    ],
+    [
+      { source: 'traefik', verifyHeader: 'x-forwarded-tls-client-cert-info', verifyValue: 'x' },
+      'clientCert.forwarded.verifyHeader',
+      /already read/,
+    ],
   ]
   for (const [forwarded, option, message] of bad) {
     const err = configError(() => createTrustProxy({ trust: TRUSTED, clientCert: { forwarded: forwarded as never } }))

@@ -37,11 +37,21 @@ const checkStripped = (t: Test, body: ReturnType<typeof view>, name: string) => 
   for (const h of ['x-ssl-client-cert', 'x-ssl-client-verify']) {
     t.equal(body.headers[h], undefined, `${name}: ${h} deleted from headers`)
     t.equal(body.distinct[h], undefined, `${name}: ${h} deleted from headersDistinct`)
-    t.notOk(body.raw.some(r => r.toLowerCase() === h), `${name}: ${h} deleted from rawHeaders`)
+    t.notOk(
+      body.raw.some(r => r.toLowerCase() === h),
+      `${name}: ${h} deleted from rawHeaders`,
+    )
   }
   t.equal(body.headers['x-other'], 'kept', `${name}: other headers kept`)
   t.same(body.distinct['x-other'], ['kept'], `${name}: other headers kept in headersDistinct`)
-  t.same(body.raw.filter((_, i) => i % 2 === 0).map(r => r.toLowerCase()).sort(), Object.keys(body.headers).sort(), `${name}: rawHeaders match headers`)
+  t.same(
+    body.raw
+      .filter((_, i) => i % 2 === 0)
+      .map(r => r.toLowerCase())
+      .sort(),
+    Object.keys(body.headers).sort(),
+    `${name}: rawHeaders match headers`,
+  )
 }
 
 t.test('stripping forged headers keeps headersDistinct consistent (plain handler)', async t => {
@@ -69,9 +79,15 @@ t.test('stripping forged headers keeps headersDistinct consistent (Express)', as
     const name = before ? 'Express, middleware reads headersDistinct first' : 'Express, read in the route'
     const app = express()
     // e.g. a logging or tracing middleware
-    if (before) app.use((req, _res, next) => { void req.headersDistinct; next() })
+    if (before)
+      app.use((req, _res, next) => {
+        void req.headersDistinct
+        next()
+      })
     app.use(trustProxy({ trust: TRUSTED, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } }))
-    app.get('/', (req, res) => { res.json(view(req)) })
+    app.get('/', (req, res) => {
+      res.json(view(req))
+    })
     const port = await serve(t, app)
     const res = await request(port, { from: UNTRUSTED, headers: forged })
     t.equal(res.status, 200, `${name}: no 500`)
@@ -101,18 +117,33 @@ t.test('trust: [] with forwarded reads no certificate', async t => {
   t.equal(body.headers['x-ssl-client-verify'], undefined)
 })
 
-t.test('aws-alb reads only the configured mode\'s header', async t => {
+t.test("aws-alb reads only the configured mode's header", async t => {
   const verify: ClientCertPolicy = { mode: 'optional', forwarded: { source: 'aws-alb', mode: 'verify' } }
-  const passthrough: ClientCertPolicy = { mode: 'optional', forwarded: { source: 'aws-alb', mode: 'passthrough', ca: c.root.cert } }
+  const passthrough: ClientCertPolicy = {
+    mode: 'optional',
+    forwarded: { source: 'aws-alb', mode: 'passthrough', ca: c.root.cert },
+  }
   const leaf = (pem: string) => ({ 'x-amzn-mtls-clientcert-leaf': albPem(pem) })
   const chain = (pem: string) => ({ 'x-amzn-mtls-clientcert': albPem(pem) })
   const cases: [string, ClientCertPolicy, Record<string, string>, number, string][] = [
     ['verify: the leaf', verify, leaf(c.valid.cert), 200, 'client-one'],
-    ['verify: a client-sent passthrough header with a self-signed certificate', verify, chain(c.selfSigned.cert), 400, 'malformed'],
+    [
+      'verify: a client-sent passthrough header with a self-signed certificate',
+      verify,
+      chain(c.selfSigned.cert),
+      400,
+      'malformed',
+    ],
     ['verify: both headers', verify, { ...leaf(c.valid.cert), ...chain(c.valid.cert) }, 400, 'malformed'],
     ['passthrough: the chain', passthrough, chain(c.valid.cert + c.intermediate.cert), 200, 'client-one'],
     // without ca this was accepted: the leaf header was read as "verified by the ALB"
-    ['passthrough: a self-signed leaf header beside the chain', passthrough, { ...leaf(c.selfSigned.cert), ...chain(c.valid.cert + c.intermediate.cert) }, 400, 'malformed'],
+    [
+      'passthrough: a self-signed leaf header beside the chain',
+      passthrough,
+      { ...leaf(c.selfSigned.cert), ...chain(c.valid.cert + c.intermediate.cert) },
+      400,
+      'malformed',
+    ],
     ['passthrough: a self-signed leaf header alone', passthrough, leaf(c.selfSigned.cert), 400, 'malformed'],
     ['passthrough: a self-signed chain', passthrough, chain(c.selfSigned.cert), 200, 'untrusted'],
     ['passthrough: nothing', passthrough, {}, 200, 'missing'],
@@ -127,7 +158,7 @@ t.test('aws-alb reads only the configured mode\'s header', async t => {
     const res = await request(port, { from: TRUSTED, headers })
     t.equal(res.status, status, `${name}: status`)
     if (status === 400) {
-      const logged = log.entries[0]?.obj.clientCert as { reason: string, detail: string } | undefined
+      const logged = log.entries[0]?.obj.clientCert as { reason: string; detail: string } | undefined
       t.equal(logged?.reason, expect, `${name}: reason`)
       t.match(logged?.detail, /is not sent in (verify|passthrough) mode/, `${name}: detail`)
     } else {

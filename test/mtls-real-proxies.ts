@@ -22,7 +22,9 @@ const startApp = async (t: T, clientCert: ClientCertPolicy) => {
   const srv = http.createServer((req, res) => {
     if (proxy.handle(req, res)) return
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({ cn: clientCertOf(req)?.commonNames[0] ?? null, reason: clientCertErrorOf(req)?.reason ?? null }))
+    res.end(
+      JSON.stringify({ cn: clientCertOf(req)?.commonNames[0] ?? null, reason: clientCertErrorOf(req)?.reason ?? null }),
+    )
   })
   const port = await listen(t, srv)
   return port
@@ -37,7 +39,10 @@ const table: [string, Pair | undefined, string | null, string | null][] = [
   ['revoked (CRL)', c.revoked, null, 'revoked'],
 ]
 
-const forged = (p: Pair, verify: string) => ({ 'x-ssl-client-cert': encodeURIComponent(p.cert), 'x-ssl-client-verify': verify })
+const forged = (p: Pair, verify: string) => ({
+  'x-ssl-client-cert': encodeURIComponent(p.cert),
+  'x-ssl-client-verify': verify,
+})
 
 t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', async t => {
   const nginx = need(t, 'nginx')
@@ -45,7 +50,11 @@ t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', a
   const dir = proxyDir(t)
   const appPort = await startApp(t, { forwarded: { source: 'nginx' } })
   const port = await freePort()
-  writeFileSync(join(dir, 'nginx.conf'), nginxConf(dir, `
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    nginxConf(
+      dir,
+      `
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/server.pem;
@@ -61,7 +70,9 @@ t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', a
       proxy_set_header X-SSL-Client-Verify $ssl_client_verify;
     }
   }
-`))
+`,
+    ),
+  )
   await startProxy(t, nginx, ['-c', join(dir, 'nginx.conf'), '-p', dir, '-e', 'stderr'], [port])
   for (const [name, client, cn, reason] of table) {
     const res = await request(port, { secure: true, client, from: '127.0.0.5' })
@@ -76,7 +87,7 @@ t.test('nginx terminates mTLS ($ssl_client_escaped_cert, $ssl_client_verify)', a
   const spoof = await request(port, { secure: true, from: '127.0.0.5', headers: forged(c.valid, 'SUCCESS') })
   t.same(JSON.parse(spoof.body), { cn: null, reason: 'missing' }, 'nginx replaced the headers a client sent')
   const direct = await request(appPort, { from: '127.0.0.66', headers: forged(c.valid, 'SUCCESS') })
-  t.same(JSON.parse(direct.body), { cn: null, reason: 'missing' }, 'a direct attacker\'s headers are ignored')
+  t.same(JSON.parse(direct.body), { cn: null, reason: 'missing' }, "a direct attacker's headers are ignored")
 })
 
 t.test('HAProxy terminates mTLS (ssl_c_der,base64 and ssl_c_verify)', async t => {
@@ -85,7 +96,9 @@ t.test('HAProxy terminates mTLS (ssl_c_der,base64 and ssl_c_verify)', async t =>
   const dir = proxyDir(t)
   const appPort = await startApp(t, { forwarded: { source: 'haproxy' } })
   const port = await freePort()
-  writeFileSync(join(dir, 'haproxy.cfg'), `
+  writeFileSync(
+    join(dir, 'haproxy.cfg'),
+    `
 global
   maxconn 64
 defaults
@@ -101,12 +114,17 @@ frontend tls
   default_backend app
 backend app
   server app 127.0.0.1:${appPort}
-`)
+`,
+  )
   await startProxy(t, haproxy, ['-f', join(dir, 'haproxy.cfg'), '-db'], [port])
   for (const [name, client, cn, reason] of table) {
     const res = await request(port, { secure: true, client, from: '127.0.0.5' })
     t.same(JSON.parse(res.body), { cn, reason }, `through HAProxy: ${name}`)
   }
-  const spoof = await request(port, { secure: true, from: '127.0.0.5', headers: { 'x-ssl-client-cert': Buffer.from('x').toString('base64'), 'x-ssl-client-verify': '0' } })
+  const spoof = await request(port, {
+    secure: true,
+    from: '127.0.0.5',
+    headers: { 'x-ssl-client-cert': Buffer.from('x').toString('base64'), 'x-ssl-client-verify': '0' },
+  })
   t.same(JSON.parse(spoof.body), { cn: null, reason: 'missing' }, 'HAProxy replaced the headers a client sent')
 })

@@ -6,7 +6,13 @@ import https from 'node:https'
 import tls from 'node:tls'
 import t from 'tap'
 import trustProxy from '../src/fastify.js'
-import { assertClientCertServer, clientCertErrorOf, clientCertOf, createTrustProxy, ProxyAwareConfigError } from '../src/index.js'
+import {
+  assertClientCertServer,
+  clientCertErrorOf,
+  clientCertOf,
+  createTrustProxy,
+  ProxyAwareConfigError,
+} from '../src/index.js'
 import { certs, tlsServerOptions } from './support/certs.js'
 import { listen } from './support/http.js'
 
@@ -15,8 +21,16 @@ const c = certs()
 t.test('an empty ca is no ca', async t => {
   for (const ca of ['', Buffer.alloc(0), [''], [Buffer.alloc(0), ''], []]) {
     const options = tlsServerOptions({ ca })
-    t.throws(() => assertClientCertServer(options), { name: 'ProxyAwareConfigError', message: /option "clientCert" needs an explicit ca/ }, `options, ca: ${JSON.stringify(ca)}`)
-    t.throws(() => assertClientCertServer(https.createServer(options)), ProxyAwareConfigError, `server, ca: ${JSON.stringify(ca)}`)
+    t.throws(
+      () => assertClientCertServer(options),
+      { name: 'ProxyAwareConfigError', message: /option "clientCert" needs an explicit ca/ },
+      `options, ca: ${JSON.stringify(ca)}`,
+    )
+    t.throws(
+      () => assertClientCertServer(https.createServer(options)),
+      ProxyAwareConfigError,
+      `server, ca: ${JSON.stringify(ca)}`,
+    )
   }
   for (const ca of [c.root.cert, Buffer.from(c.root.cert), ['', c.root.cert]]) {
     const options = tlsServerOptions({ ca })
@@ -26,14 +40,26 @@ t.test('an empty ca is no ca', async t => {
 
 t.test('ticketKeys need an explicit sessionIdContext', async t => {
   const ticketKeys = randomBytes(48)
-  const message = /option "clientCert" needs an explicit sessionIdContext, unique to this ca, on a TLS server with ticketKeys: servers sharing ticket keys resume each other's sessions/
+  const message =
+    /option "clientCert" needs an explicit sessionIdContext, unique to this ca, on a TLS server with ticketKeys: servers sharing ticket keys resume each other's sessions/
   for (const sessionIdContext of [undefined, '']) {
     const options = tlsServerOptions({ ticketKeys, sessionIdContext })
-    t.throws(() => assertClientCertServer(options), { name: 'ProxyAwareConfigError', message }, `options, sessionIdContext: ${sessionIdContext}`)
+    t.throws(
+      () => assertClientCertServer(options),
+      { name: 'ProxyAwareConfigError', message },
+      `options, sessionIdContext: ${sessionIdContext}`,
+    )
     // a server always has one: Node's default, the same for every server of the process
-    t.throws(() => assertClientCertServer(https.createServer(options)), { message }, `server, sessionIdContext: ${sessionIdContext}`)
+    t.throws(
+      () => assertClientCertServer(https.createServer(options)),
+      { message },
+      `server, sessionIdContext: ${sessionIdContext}`,
+    )
   }
-  for (const server of [tlsServerOptions({ ticketKeys, sessionIdContext: 'app-a' }), https.createServer(tlsServerOptions({ ticketKeys, sessionIdContext: 'app-a' }))]) {
+  for (const server of [
+    tlsServerOptions({ ticketKeys, sessionIdContext: 'app-a' }),
+    https.createServer(tlsServerOptions({ ticketKeys, sessionIdContext: 'app-a' })),
+  ]) {
     t.equal(assertClientCertServer(server), server, 'explicit sessionIdContext')
   }
   const noKeys = https.createServer(tlsServerOptions())
@@ -41,29 +67,42 @@ t.test('ticketKeys need an explicit sessionIdContext', async t => {
 
   const app = Fastify({ https: tlsServerOptions({ ticketKeys }) })
   t.teardown(() => app.close())
-  await t.rejects(async () => { await app.register(trustProxy, { trust: 'loopback', clientCert: {} }) }, { name: 'ProxyAwareConfigError', message })
+  await t.rejects(
+    async () => {
+      await app.register(trustProxy, { trust: 'loopback', clientCert: {} })
+    },
+    { name: 'ProxyAwareConfigError', message },
+  )
 })
 
-t.test('servers sharing ticketKeys with their own sessionIdContext do not resume each other\'s sessions', async t => {
+t.test("servers sharing ticketKeys with their own sessionIdContext do not resume each other's sessions", async t => {
   const ticketKeys = randomBytes(48)
   const server = async (ca: string, sessionIdContext: string) => {
     const proxy = createTrustProxy({ trust: 'loopback', clientCert: { mode: 'optional' } })
-    const srv = https.createServer(assertClientCertServer(tlsServerOptions({ ca: [ca], ticketKeys, sessionIdContext })), (req, res) => {
-      if (proxy.handle(req, res)) return
-      res.end(clientCertOf(req)?.commonNames[0] ?? clientCertErrorOf(req)!.reason)
-    })
+    const srv = https.createServer(
+      assertClientCertServer(tlsServerOptions({ ca: [ca], ticketKeys, sessionIdContext })),
+      (req, res) => {
+        if (proxy.handle(req, res)) return
+        res.end(clientCertOf(req)?.commonNames[0] ?? clientCertErrorOf(req)!.reason)
+      },
+    )
     const port = await listen(t, srv)
     return port
   }
   const a = await server(c.root.cert, 'trusts-root')
   const b = await server(c.otherRoot.cert, 'trusts-other-root')
   const request = (port: number, options: tls.ConnectionOptions) =>
-    new Promise<{ body: string, session: Buffer | undefined, reused: boolean }>((resolve, reject) => {
+    new Promise<{ body: string; session: Buffer | undefined; reused: boolean }>((resolve, reject) => {
       let session: Buffer | undefined
-      const socket = tls.connect({ host: '127.0.0.1', port, servername: 'localhost', ca: c.root.cert, ...options }, () => {
-        socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+      const socket = tls.connect(
+        { host: '127.0.0.1', port, servername: 'localhost', ca: c.root.cert, ...options },
+        () => {
+          socket.write('GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n')
+        },
+      )
+      socket.on('session', s => {
+        session = s
       })
-      socket.on('session', s => { session = s })
       let data = ''
       socket.setEncoding('utf8')
       socket.on('data', d => (data += d))

@@ -32,16 +32,18 @@ async function server(t: T, options: Partial<TrustProxyOptions>, tls: https.Serv
     if (proxy.handle(req, res, log)) return
     const cert = clientCertOf(req)
     res.setHeader('content-type', 'application/json')
-    res.end(JSON.stringify({
-      cn: cert?.commonNames,
-      san: cert?.san,
-      source: cert?.source,
-      fingerprint256: cert?.fingerprint256,
-      serialNumber: cert?.serialNumber,
-      validTo: cert?.validTo,
-      isX509: cert?.x509 instanceof X509Certificate,
-      error: clientCertErrorOf(req),
-    }))
+    res.end(
+      JSON.stringify({
+        cn: cert?.commonNames,
+        san: cert?.san,
+        source: cert?.source,
+        fingerprint256: cert?.fingerprint256,
+        serialNumber: cert?.serialNumber,
+        validTo: cert?.validTo,
+        isX509: cert?.x509 instanceof X509Certificate,
+        error: clientCertErrorOf(req),
+      }),
+    )
   })
   const port = await listen(t, srv)
   return { port, log, srv }
@@ -110,20 +112,23 @@ t.test('a revoked certificate passes without a CRL: revocation needs the crl ser
   t.same(JSON.parse(res.body).cn, ['client-revoked'])
 })
 
-t.test('SANs come from the certificate structure, never from splitting the subjectaltname string (CVE-2021-44532)', async t => {
-  const { port } = await server(t, { clientCert: { allow: { dns: ['admin.example.org'] } } })
-  const x = new X509Certificate(c.tricky.cert)
-  t.match(x.subjectAltName, 'DNS:admin.example.org', 'the display string contains a fake DNS entry')
-  const res = await request(port, { secure: true, client: c.tricky })
-  t.equal(res.status, 403, 'the fake DNS name does not match the allow-list')
-  const open = await server(t, {})
-  const body = JSON.parse((await request(open.port, { secure: true, client: c.tricky })).body)
-  t.same(body.san.uri, ['spiffe://example.org/x, DNS:admin.example.org'])
-  t.same(body.san.dns, [])
-})
+t.test(
+  'SANs come from the certificate structure, never from splitting the subjectaltname string (CVE-2021-44532)',
+  async t => {
+    const { port } = await server(t, { clientCert: { allow: { dns: ['admin.example.org'] } } })
+    const x = new X509Certificate(c.tricky.cert)
+    t.match(x.subjectAltName, 'DNS:admin.example.org', 'the display string contains a fake DNS entry')
+    const res = await request(port, { secure: true, client: c.tricky })
+    t.equal(res.status, 403, 'the fake DNS name does not match the allow-list')
+    const open = await server(t, {})
+    const body = JSON.parse((await request(open.port, { secure: true, client: c.tricky })).body)
+    t.same(body.san.uri, ['spiffe://example.org/x, DNS:admin.example.org'])
+    t.same(body.san.dns, [])
+  },
+)
 
 t.test('TLS 1.3 session resumption without a certificate is refused (nodejs/node#35317)', async t => {
-  const seen: { authorized: boolean, reused: boolean }[] = []
+  const seen: { authorized: boolean; reused: boolean }[] = []
   const { port, srv, log } = await server(t, {})
   srv.on('secureConnection', (s: TLSSocket) => {
     s.once('data', () => seen.push({ authorized: s.authorized, reused: s.isSessionReused() }))
@@ -134,7 +139,8 @@ t.test('TLS 1.3 session resumption without a certificate is refused (nodejs/node
   t.equal(first.status, 403)
   // wait for the session ticket to reach the agent's cache
   let second = await request(port, { secure: true, agent, tls: 'TLSv1.3' })
-  for (let i = 0; i < 20 && !seen.some(s => s.reused); i++) second = await request(port, { secure: true, agent, tls: 'TLSv1.3' })
+  for (let i = 0; i < 20 && !seen.some(s => s.reused); i++)
+    second = await request(port, { secure: true, agent, tls: 'TLSv1.3' })
   const resumed = seen.find(s => s.reused)
   t.ok(resumed, 'the session was resumed')
   // Node 20.20.2 and 22.23.5 report this resumed no-certificate session as
@@ -142,7 +148,10 @@ t.test('TLS 1.3 session resumption without a certificate is refused (nodejs/node
   // Either way the request must be refused, so Node's answer is not asserted.
   t.comment(`Node ${process.version} reports the resumed session as authorized: ${resumed!.authorized}`)
   t.equal(second.status, 403, 'the request is refused')
-  t.equal(log.entries.at(-1)!.obj.clientCert && (log.entries.at(-1)!.obj.clientCert as { reason: string }).reason, 'missing')
+  t.equal(
+    log.entries.at(-1)!.obj.clientCert && (log.entries.at(-1)!.obj.clientCert as { reason: string }).reason,
+    'missing',
+  )
 })
 
 t.test('a resumed session with a valid certificate is still accepted', async t => {
@@ -197,7 +206,11 @@ t.test('optional mode: no certificate passes without one; a bad one is recorded,
   const body = JSON.parse(expired.body)
   t.equal(body.cn, undefined, 'an expired certificate is never attached')
   t.equal(body.error.reason, 'expired')
-  t.same(log.entries.map(e => e.level), ['info'], 'only the bad certificate is logged')
+  t.same(
+    log.entries.map(e => e.level),
+    ['info'],
+    'only the bad certificate is logged',
+  )
   const valid = JSON.parse((await request(port, { secure: true, client: c.valid })).body)
   t.same(valid.cn, ['client-one'])
 })
@@ -265,8 +278,12 @@ t.test('a plain http request has no certificate', async t => {
   const res = {
     status: 0,
     body: '',
-    writeHead(s: number) { this.status = s },
-    end(b: string) { this.body = b },
+    writeHead(s: number) {
+      this.status = s
+    },
+    end(b: string) {
+      this.body = b
+    },
   }
   const req = { headers: {}, socket: { remoteAddress: '127.0.0.1' }, method: 'GET' }
   const answered = proxy.handle(req as never, res as never)
@@ -302,12 +319,20 @@ t.test('an SNI context trusting another CA does not widen the server ca (addCont
     for (const version of ['TLSv1.2', 'TLSv1.3'] as const) {
       const { port, srv, log } = await server(t, {}, tls)
       setup(srv)
-      t.equal((await request(port, { secure: true, client: c.wrongCa, tls: version })).status, 403, `${how} ${version}: refused on the default name`)
+      t.equal(
+        (await request(port, { secure: true, client: c.wrongCa, tls: version })).status,
+        403,
+        `${how} ${version}: refused on the default name`,
+      )
       const res = await request(port, { secure: true, client: c.wrongCa, tls: version, servername: 'rogue.test' })
       t.equal(res.status, 403, `${how} ${version}: refused through the SNI context`)
       t.match(log.entries.at(-1)!.obj.clientCert, { reason: 'untrusted', detail: /configured CA/ }, `${how} ${version}`)
       const ok = await request(port, { secure: true, client: c.valid, tls: version, servername: 'rogue.test' })
-      t.equal(ok.status, 200, `${how} ${version}: a certificate from the server's ca still passes through the SNI context`)
+      t.equal(
+        ok.status,
+        200,
+        `${how} ${version}: a certificate from the server's ca still passes through the SNI context`,
+      )
     }
   }
 })
@@ -323,7 +348,10 @@ t.test('a session resumed through the SNI context is verified against the server
     t.teardown(() => agent.destroy())
     const statuses: number[] = []
     for (let i = 0; i < 10 && !seen.includes(true); i++) {
-      statuses.push((await request(port, { secure: true, agent, client: c.wrongCa, tls: version, servername: 'rogue.test' })).status)
+      statuses.push(
+        (await request(port, { secure: true, agent, client: c.wrongCa, tls: version, servername: 'rogue.test' }))
+          .status,
+      )
     }
     t.ok(seen.includes(true), `${version}: the session was resumed`)
     t.same(new Set(statuses), new Set([403]), `${version}: refused, resumed or not`)
@@ -352,26 +380,55 @@ t.test('sockets without a usable server ca are refused (fail closed)', async t =
       server,
     }
     const req = { headers: {}, socket, method: 'GET' }
-    const res = { statusCode: 0, writeHead(s: number) { this.statusCode = s }, end() {}, setHeader() {}, hasHeader: () => false }
+    const res = {
+      statusCode: 0,
+      writeHead(s: number) {
+        this.statusCode = s
+      },
+      end() {},
+      setHeader() {},
+      hasHeader: () => false,
+    }
     proxy.handle(req as never, res as never)
     return clientCertErrorOf(req)
   }
-  t.same(ask(null), { reason: 'untrusted', detail: 'the TLS socket has no server, so no ca to verify the certificate against' })
+  t.same(ask(null), {
+    reason: 'untrusted',
+    detail: 'the TLS socket has no server, so no ca to verify the certificate against',
+  })
   const junk = [42, 'not pem', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----']
-  t.same(ask({ requestCert: true, ca: junk }), { reason: 'untrusted', detail: 'the chain does not reach a configured CA' }, 'nothing usable in ca')
-  t.equal(ask({ requestCert: true, ca: [...junk, Buffer.from(c.root.cert)] }), undefined, 'the usable certificates of ca are the anchors')
-  t.equal(ask({ requestCert: true, ca: c.root.cert + c.otherRoot.cert }), undefined, 'a single PEM string of several certificates')
+  t.same(
+    ask({ requestCert: true, ca: junk }),
+    { reason: 'untrusted', detail: 'the chain does not reach a configured CA' },
+    'nothing usable in ca',
+  )
+  t.equal(
+    ask({ requestCert: true, ca: [...junk, Buffer.from(c.root.cert)] }),
+    undefined,
+    'the usable certificates of ca are the anchors',
+  )
+  t.equal(
+    ask({ requestCert: true, ca: c.root.cert + c.otherRoot.cert }),
+    undefined,
+    'a single PEM string of several certificates',
+  )
 })
 
-t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not widen the server ca', async t => {
+t.test("an SNI context without ca (Node's roots, NODE_EXTRA_CA_CERTS) does not widen the server ca", async t => {
   const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-extra-ca-'))
   t.teardown(() => rmSync(dir, { recursive: true, force: true }))
   writeFileSync(join(dir, 'extra.pem'), c.otherRoot.cert)
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('fixtures/sni-no-ca-server.ts', import.meta.url))], {
-    env: childEnv({ NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') }),
-    stdio: ['pipe', 'pipe', 'inherit'],
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', fileURLToPath(new URL('fixtures/sni-no-ca-server.ts', import.meta.url))],
+    {
+      env: childEnv({ NODE_EXTRA_CA_CERTS: join(dir, 'extra.pem') }),
+      stdio: ['pipe', 'pipe', 'inherit'],
+    },
+  )
+  t.teardown(() => {
+    child.kill()
   })
-  t.teardown(() => { child.kill() })
   child.stdin.end(JSON.stringify({ key: c.server.key, cert: c.server.cert, ca: c.root.cert }))
   const line = await new Promise<string>(resolve => {
     let out = ''
@@ -381,8 +438,15 @@ t.test('an SNI context without ca (Node\'s roots, NODE_EXTRA_CA_CERTS) does not 
     })
   })
   const ports = JSON.parse(line) as number[]
-  for (const [how, port] of [['addContext', ports[0]!], ['SNICallback', ports[1]!]] as const) {
-    t.equal((await request(port, { secure: true, client: c.wrongCa })).status, 403, `${how}: refused on the default name`)
+  for (const [how, port] of [
+    ['addContext', ports[0]!],
+    ['SNICallback', ports[1]!],
+  ] as const) {
+    t.equal(
+      (await request(port, { secure: true, client: c.wrongCa })).status,
+      403,
+      `${how}: refused on the default name`,
+    )
     const res = await request(port, { secure: true, client: c.wrongCa, servername: 'noca.test' })
     t.same([res.status, res.body], [403, 'Forbidden\n'], `${how}: refused through the context without ca`)
   }

@@ -71,12 +71,26 @@ for (const platform of ['express', 'fastify']) {
   t.test(`NestJS on ${platform}: client certificates, TLS terminated in the app`, async t => {
     const c = certs()
     const tls = tlsServerOptions()
-    const port = await start(t, platform, { trust: [], clientCert: { mode: 'optional' } }, {
-      key: tls.key, cert: tls.cert, ca: tls.ca, requestCert: true, rejectUnauthorized: false,
-    })
+    const port = await start(
+      t,
+      platform,
+      { trust: [], clientCert: { mode: 'optional' } },
+      {
+        key: tls.key,
+        cert: tls.cert,
+        ca: tls.ca,
+        requestCert: true,
+        rejectUnauthorized: false,
+      },
+    )
     const withCert = await direct(port, { secure: true, client: c.valid })
     t.equal(withCert.status, 200)
-    t.same(JSON.parse(withCert.body), { ip: '127.0.0.1', protocol: 'https', host: `127.0.0.1:${port}`, cert: 'client-one' })
+    t.same(JSON.parse(withCert.body), {
+      ip: '127.0.0.1',
+      protocol: 'https',
+      host: `127.0.0.1:${port}`,
+      cert: 'client-one',
+    })
     const without = await direct(port, { secure: true })
     t.same(JSON.parse(without.body), { ip: '127.0.0.1', protocol: 'https', host: `127.0.0.1:${port}`, cert: null })
     const untrusted = await direct(port, { secure: true, client: c.wrongCa })

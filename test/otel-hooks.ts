@@ -19,13 +19,22 @@ const incoming = (remoteAddress: string | undefined, headers: Record<string, str
 /** A span that records what is set, with the attributes it already has. */
 const recordingSpan = (attributes?: Record<string, unknown>) => {
   const set: Record<string, unknown> = {}
-  const span: SpanLike = { attributes, setAttribute: (k, v) => { set[k] = v } }
+  const span: SpanLike = {
+    attributes,
+    setAttribute: (k, v) => {
+      set[k] = v
+    },
+  }
   return { span, set }
 }
 
 t.test('bad options fail at startup, naming the option', async t => {
   t.throws(() => otelHooks({ trust: 'nonsense' }), ProxyAwareConfigError)
-  t.throws(() => otelHooks({ trust: 'loopback', bogus: 1 } as never), { name: 'ProxyAwareConfigError', option: 'bogus', message: /bogus/ })
+  t.throws(() => otelHooks({ trust: 'loopback', bogus: 1 } as never), {
+    name: 'ProxyAwareConfigError',
+    option: 'bogus',
+    message: /bogus/,
+  })
   t.throws(() => otelHooks(null as never), { name: 'ProxyAwareConfigError', option: 'trust', message: /null/ })
   // the Express middleware's options object, logger included, is accepted
   t.doesNotThrow(() => otelHooks({ trust: 'loopback', logger: { warn() {}, info() {} } } as never))
@@ -49,10 +58,10 @@ t.test('a missing Host: server.address and server.port are removed', async t => 
 
 t.test('given the engine, the decision is the one the app reads', async t => {
   const proxy = createTrustProxy({ trust: 'loopback' })
-  const req = incoming('127.0.0.1', { host: 'a.example', 'x-forwarded-for': '6.6.6.6, 198.51.100.4' })
+  const req = incoming('127.0.0.1', { 'host': 'a.example', 'x-forwarded-for': '6.6.6.6, 198.51.100.4' })
   const attrs = otelHooks(proxy).startIncomingSpanHook(req)
   t.equal(attrs['client.address'], '198.51.100.4')
-  t.equal(attrs['client.port'], undefined, 'the forwarded client\'s port is unknown')
+  t.equal(attrs['client.port'], undefined, "the forwarded client's port is unknown")
   // made once, cached on the request: the app gets the same object
   t.equal(proxy.resolve(req), proxy.resolve(req))
   t.equal(proxy.resolve(req).ip, attrs['client.address'])
@@ -80,7 +89,11 @@ t.test('requestHook', async t => {
   })
 
   t.test('an untrusted guess with no trusted answer becomes empty', async t => {
-    const { span, set } = recordingSpan({ 'http.client_ip': '6.6.6.6', 'http.host': 'evil.example', 'http.scheme': 'http' })
+    const { span, set } = recordingSpan({
+      'http.client_ip': '6.6.6.6',
+      'http.host': 'evil.example',
+      'http.scheme': 'http',
+    })
     // a Unix-socket peer (no address), not trusted: no client IP, no Host
     requestHook(span, incoming(undefined, { 'x-forwarded-for': '6.6.6.6' }))
     t.same(set, { 'http.client_ip': '', 'http.host': '', 'http.scheme': 'http' })

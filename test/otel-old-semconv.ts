@@ -19,14 +19,15 @@ t.teardown(() => instrumentation.disable())
 
 const proxy = createTrustProxy({ trust: '127.0.0.2', forwardedHost: true })
 
-const get = (port: number, path: string, headers: Record<string, string>) => request(port, { path, headers, from: '127.0.0.2' })
+const get = (port: number, path: string, headers: Record<string, string>) =>
+  request(port, { path, headers, from: '127.0.0.2' })
 
 const OLD = ['http.client_ip', 'http.scheme', 'net.host.name', 'http.host']
 const headers = {
   'x-forwarded-for': '6.6.6.6, 203.0.113.7',
   'x-forwarded-proto': 'https',
   'x-forwarded-host': 'shop.example',
-  host: 'internal:8080',
+  'host': 'internal:8080',
 }
 
 t.test('old attribute names', async t => {

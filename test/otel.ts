@@ -32,15 +32,25 @@ const OPTIONS = { trust: PROXY, forwardedHost: true }
 
 // requests to these ports (the test's own proxy) are not traced
 const untraced = new Set<number>()
-const configure = (config: HttpInstrumentationConfig) => instrumentation.setConfig({
-  ...config,
-  disableOutgoingRequestInstrumentation: true,
-  ignoreIncomingRequestHook: req => untraced.has(req.socket.localPort ?? 0),
-})
+const configure = (config: HttpInstrumentationConfig) =>
+  instrumentation.setConfig({
+    ...config,
+    disableOutgoingRequestInstrumentation: true,
+    ignoreIncomingRequestHook: req => untraced.has(req.socket.localPort ?? 0),
+  })
 
-interface Got { seen: { ip: string, protocol: string, host: string }, localPort: number }
+interface Got {
+  seen: { ip: string; protocol: string; host: string }
+  localPort: number
+}
 /** One request over a fresh socket from `from`; what the app saw, and the client's port. */
-const get = async (port: number, path: string, from: string, headers: Record<string, string>, secure = false): Promise<Got> => {
+const get = async (
+  port: number,
+  path: string,
+  from: string,
+  headers: Record<string, string>,
+  secure = false,
+): Promise<Got> => {
   const r = await request(port, { path, from, headers, secure })
   if (r.status !== 200) throw new Error(`${r.status} ${r.body}`)
   return { seen: r.json, localPort: r.localPort }
@@ -57,19 +67,27 @@ const listen = (server: http.Server | https.Server) => listenOn(t, server)
 const tlsProxy = async (appPort: number) => {
   const server = https.createServer(tls, (req, res) => {
     const xff = req.headers['x-forwarded-for']
-    const upstream = http.request({
-      host: '127.0.0.1', port: appPort, path: req.url, method: req.method, localAddress: PROXY, agent: false,
-      headers: {
-        ...req.headers,
-        host: `127.0.0.1:${appPort}`,
-        'x-forwarded-for': xff === undefined ? req.socket.remoteAddress : `${xff}, ${req.socket.remoteAddress}`,
-        'x-forwarded-proto': 'https',
-        'x-forwarded-host': req.headers.host,
+    const upstream = http.request(
+      {
+        host: '127.0.0.1',
+        port: appPort,
+        path: req.url,
+        method: req.method,
+        localAddress: PROXY,
+        agent: false,
+        headers: {
+          ...req.headers,
+          'host': `127.0.0.1:${appPort}`,
+          'x-forwarded-for': xff === undefined ? req.socket.remoteAddress : `${xff}, ${req.socket.remoteAddress}`,
+          'x-forwarded-proto': 'https',
+          'x-forwarded-host': req.headers.host,
+        },
       },
-    }, up => {
-      res.writeHead(up.statusCode!, up.headers)
-      up.pipe(res)
-    })
+      up => {
+        res.writeHead(up.statusCode!, up.headers)
+        up.pipe(res)
+      },
+    )
     req.pipe(upstream)
   })
   const port = await listen(server)
@@ -77,8 +95,7 @@ const tlsProxy = async (appPort: number) => {
   return port
 }
 
-const attrs = (span: ReadableSpan, ...names: string[]) =>
-  Object.fromEntries(names.map(n => [n, span.attributes[n]]))
+const attrs = (span: ReadableSpan, ...names: string[]) => Object.fromEntries(names.map(n => [n, span.attributes[n]]))
 const NAMES = ['client.address', 'client.port', 'network.peer.address', 'url.scheme', 'server.address', 'server.port']
 
 t.test('without proxy-aware the instrumentation reports the forged leftmost X-Forwarded-For', async t => {
@@ -93,17 +110,21 @@ t.test('without proxy-aware the instrumentation reports the forged leftmost X-Fo
 
 type App = (t: Test) => Promise<number>
 
-const echo = (ip: string | undefined, protocol: string, host: string | undefined) => JSON.stringify({ ip, protocol, host })
+const echo = (ip: string | undefined, protocol: string, host: string | undefined) =>
+  JSON.stringify({ ip, protocol, host })
 
-const apps: Record<string, { hooks: () => HttpInstrumentationConfig, start: App }> = {
+const apps: Record<string, { hooks: () => HttpInstrumentationConfig; start: App }> = {
   'node:http (createTrustProxy engine)': (() => {
     const proxy = createTrustProxy(OPTIONS)
     return {
       hooks: () => otelHooks(proxy),
-      start: async () => listen(http.createServer((req, res) => {
-        const r = proxy.resolve(req)
-        res.end(echo(r.ip, r.protocol, r.host))
-      })),
+      start: async () =>
+        listen(
+          http.createServer((req, res) => {
+            const r = proxy.resolve(req)
+            res.end(echo(r.ip, r.protocol, r.host))
+          }),
+        ),
     }
   })(),
   'Fastify (same options object)': {
@@ -111,7 +132,9 @@ const apps: Record<string, { hooks: () => HttpInstrumentationConfig, start: App 
     start: async t => {
       const app = Fastify()
       await app.register(fastifyTrustProxy, OPTIONS)
-      app.get('/*', (req, reply) => { reply.type('application/json').send(echo(req.ip, req.protocol, req.host)) })
+      app.get('/*', (req, reply) => {
+        reply.type('application/json').send(echo(req.ip, req.protocol, req.host))
+      })
       await app.listen({ port: 0, host: '127.0.0.1' })
       t.teardown(() => app.close())
       return (app.server.address() as AddressInfo).port
@@ -122,7 +145,9 @@ const apps: Record<string, { hooks: () => HttpInstrumentationConfig, start: App 
     start: async () => {
       const app = express()
       app.use(expressTrustProxy(OPTIONS))
-      app.use((req, res) => { res.type('json').send(echo(req.ip, req.protocol, req.host)) })
+      app.use((req, res) => {
+        res.type('json').send(echo(req.ip, req.protocol, req.host))
+      })
       return listen(http.createServer(app))
     },
   },
@@ -160,7 +185,7 @@ for (const [name, { hooks, start }] of Object.entries(apps)) {
         'x-forwarded-for': '6.6.6.6',
         'x-forwarded-proto': 'https',
         'x-forwarded-host': 'evil.example',
-        forwarded: 'for=6.6.6.7;proto=https;host=evil.example',
+        'forwarded': 'for=6.6.6.7;proto=https;host=evil.example',
       })
       const span = await serverSpan(exporter, path)
       t.same(attrs(span, ...NAMES), {
@@ -178,7 +203,7 @@ for (const [name, { hooks, start }] of Object.entries(apps)) {
     t.test('HTTPS through the trusted proxy', async t => {
       const path = `/${slug}/https`
       const proxyPort = await tlsProxy(port)
-      const { seen } = await get(proxyPort, path, USER, { host: 'good.com', 'x-forwarded-for': '6.6.6.6' }, true)
+      const { seen } = await get(proxyPort, path, USER, { 'host': 'good.com', 'x-forwarded-for': '6.6.6.6' }, true)
       const span = await serverSpan(exporter, path)
       t.same(attrs(span, ...NAMES), {
         'client.address': USER,
@@ -200,16 +225,29 @@ t.test('an untrusted Unix-socket peer: no client address rather than a forged on
   const socketPath = join(dir, 'app.sock')
   const server = http.createServer((req, res) => res.end(String(proxy.resolve(req).ip)))
   await new Promise<void>(resolve => server.listen(socketPath, resolve))
-  t.teardown(() => new Promise(resolve => server.close(() => {
-    rmSync(dir, { recursive: true, force: true })
-    resolve(undefined)
-  })))
+  t.teardown(
+    () =>
+      new Promise(resolve =>
+        server.close(() => {
+          rmSync(dir, { recursive: true, force: true })
+          resolve(undefined)
+        }),
+      ),
+  )
   const body = await new Promise<string>((resolve, reject) => {
-    http.request({ socketPath, path: '/unix', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example' } }, res => {
-      let b = ''
-      res.on('data', c => { b += c })
-      res.on('end', () => resolve(b))
-    }).on('error', reject).end()
+    http
+      .request(
+        { socketPath, path: '/unix', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example' } },
+        res => {
+          let b = ''
+          res.on('data', c => {
+            b += c
+          })
+          res.on('end', () => resolve(b))
+        },
+      )
+      .on('error', reject)
+      .end()
   })
   t.equal(body, 'undefined')
   const span = await serverSpan(exporter, '/unix')

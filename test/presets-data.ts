@@ -9,14 +9,14 @@ const dir = new URL('../data/presets/', import.meta.url)
 
 // vendor -> expected status; a vendor silently losing its ranges fails here
 const expected: Record<string, string> = {
-  cloudflare: 'ok',
-  cloudfront: 'ok',
-  fastly: 'ok',
+  'cloudflare': 'ok',
+  'cloudfront': 'ok',
+  'fastly': 'ok',
   'gcp-lb': 'ok',
   'azure-front-door': 'ok',
-  fly: 'no-published-ranges',
-  heroku: 'no-published-ranges',
-  vercel: 'no-published-ranges',
+  'fly': 'no-published-ranges',
+  'heroku': 'no-published-ranges',
+  'vercel': 'no-published-ranges',
   'aws-elb': 'no-published-ranges',
 }
 const STATUSES = ['ok', 'no-published-ranges', 'unavailable']
@@ -30,14 +30,21 @@ const rangeProblem = (cidr: unknown): string | undefined => {
   // strict dotted quad: no octal, hex or shortened IPv4 forms
   if (addr.kind() === 'ipv4' && !ipaddr.IPv4.isValidCIDRFourPartDecimal(cidr)) return 'not four-part decimal'
   if (prefix === 0) return 'a /0 trusts everything'
-  const network = addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr)
+  const network =
+    addr.kind() === 'ipv4' ? ipaddr.IPv4.networkAddressFromCIDR(cidr) : ipaddr.IPv6.networkAddressFromCIDR(cidr)
   // host bits set, upper case, zero padding or uncompressed IPv6 all differ from this
   if (`${network.toString()}/${prefix}` !== cidr) return `not canonical (${network.toString()}/${prefix})`
   return undefined
 }
 
 t.test('the range check rejects what it must', async t => {
-  for (const good of ['173.245.48.0/20', '2400:cb00::/32', '2600:2d00:1:b029::/64', '20.165.78.75/32', '2603:1000:4::600/123']) {
+  for (const good of [
+    '173.245.48.0/20',
+    '2400:cb00::/32',
+    '2600:2d00:1:b029::/64',
+    '20.165.78.75/32',
+    '2603:1000:4::600/123',
+  ]) {
     t.equal(rangeProblem(good), undefined, good)
   }
   const bad: [unknown, RegExp][] = [
@@ -56,10 +63,17 @@ t.test('the range check rejects what it must', async t => {
   for (const [cidr, re] of bad) t.match(rangeProblem(cidr), re, String(cidr))
 })
 
-const files = readdirSync(dir).filter(f => f.endsWith('.json')).sort()
+const files = readdirSync(dir)
+  .filter(f => f.endsWith('.json'))
+  .sort()
 
 t.test('one file per expected vendor', async t => {
-  t.same(files, Object.keys(expected).map(v => `${v}.json`).sort())
+  t.same(
+    files,
+    Object.keys(expected)
+      .map(v => `${v}.json`)
+      .sort(),
+  )
 })
 
 for (const file of files) {

@@ -49,7 +49,10 @@ const throwsConfig = (t: Test, fn: () => unknown, option: string, text: RegExp, 
 for (const vendor of ['cloudflare', 'cloudfront', 'fastly', 'azure-front-door']) {
   t.test(`${vendor}: the client appended by an edge inside the ranges`, async t => {
     for (const edge of [firstV4(vendor), firstV6(vendor), `::ffff:${firstV4(vendor)}`]) {
-      const r = resolve({ trust: vendor }, edge, { 'x-forwarded-for': `${SPOOF}, ${CLIENT}`, 'x-forwarded-proto': 'https' })
+      const r = resolve({ trust: vendor }, edge, {
+        'x-forwarded-for': `${SPOOF}, ${CLIENT}`,
+        'x-forwarded-proto': 'https',
+      })
       t.equal(r.ip, CLIENT, `${vendor} edge ${edge}`)
       t.equal(r.protocol, 'https')
     }
@@ -60,17 +63,23 @@ for (const vendor of ['cloudflare', 'cloudfront', 'fastly', 'azure-front-door'])
     t.equal(forged.reason, 'untrusted-peer')
     // an address inside the vendor's ranges written into the header by a
     // client does not make the client trusted
-    const chain = resolve({ trust: vendor }, firstV4(vendor), { 'x-forwarded-for': `${CLIENT}, ${firstV4(vendor)}, ${OUTSIDER}` })
+    const chain = resolve({ trust: vendor }, firstV4(vendor), {
+      'x-forwarded-for': `${CLIENT}, ${firstV4(vendor)}, ${OUTSIDER}`,
+    })
     t.equal(chain.ip, OUTSIDER)
   })
 }
 
 t.test('presets combine with addresses, case-insensitively; CloudFront in front of an ALB', async t => {
   const vpcPeer = '10.0.12.7'
-  const r = resolve({ trust: ['10.0.0.0/16', 'CloudFront'] }, vpcPeer, { 'x-forwarded-for': `${SPOOF}, ${CLIENT}, ${firstV4('cloudfront')}` })
+  const r = resolve({ trust: ['10.0.0.0/16', 'CloudFront'] }, vpcPeer, {
+    'x-forwarded-for': `${SPOOF}, ${CLIENT}, ${firstV4('cloudfront')}`,
+  })
   t.equal(r.ip, CLIENT)
   t.equal(r.hops, 2)
-  const s = resolve({ trust: 'loopback, cloudflare' }, '127.0.0.1', { 'x-forwarded-for': `${CLIENT}, ${firstV4('cloudflare')}` })
+  const s = resolve({ trust: 'loopback, cloudflare' }, '127.0.0.1', {
+    'x-forwarded-for': `${CLIENT}, ${firstV4('cloudflare')}`,
+  })
   t.equal(s.ip, CLIENT)
 })
 
@@ -92,44 +101,96 @@ t.test('gcp-lb: the forwarding-rule IP after the client (GCP trailing-address tr
   // the trap: Google's ranges alone make the load balancer the client
   t.equal(resolve({ trust: ranges('gcp-lb') }, gfe, headers).ip, lb, 'trap reproduced with the ranges alone')
   // the preset needs the forwarding rule, and then finds the client
-  throwsConfig(t, () => createTrustProxy({ trust: 'gcp-lb' }), 'gcpForwardingRule', /is required with the "gcp-lb" preset: .*<client IP>, <forwarding rule external IP>.*gcpForwardingRule: "34\.120\.0\.10"/, 'gcp-lb alone')
+  throwsConfig(
+    t,
+    () => createTrustProxy({ trust: 'gcp-lb' }),
+    'gcpForwardingRule',
+    /is required with the "gcp-lb" preset: .*<client IP>, <forwarding rule external IP>.*gcpForwardingRule: "34\.120\.0\.10"/,
+    'gcp-lb alone',
+  )
   const r = resolve({ trust: 'gcp-lb', gcpForwardingRule: lb }, gfe, headers)
   t.equal(r.ip, CLIENT)
   t.equal(r.protocol, 'https')
-  t.equal(resolve({ trust: 'gcp-lb', gcpForwardingRule: ['2600:1901:0:1::', lb] }, firstV6('gcp-lb'), headers).ip, CLIENT, 'IPv6 GFE, two forwarding rules')
+  t.equal(
+    resolve({ trust: 'gcp-lb', gcpForwardingRule: ['2600:1901:0:1::', lb] }, firstV6('gcp-lb'), headers).ip,
+    CLIENT,
+    'IPv6 GFE, two forwarding rules',
+  )
   // a forged header from outside Google's ranges
   t.equal(resolve({ trust: 'gcp-lb', gcpForwardingRule: lb }, OUTSIDER, headers).ip, OUTSIDER)
   // bad values and a stray option
   for (const bad of ['', 'lb.example.com', '34.120.0.0/24', [], [42], { ip: lb }]) {
-    throwsConfig(t, () => createTrustProxy({ trust: 'gcp-lb', gcpForwardingRule: bad as string }), 'gcpForwardingRule', /must be the load balancer's external IP address/, JSON.stringify(bad))
+    throwsConfig(
+      t,
+      () => createTrustProxy({ trust: 'gcp-lb', gcpForwardingRule: bad as string }),
+      'gcpForwardingRule',
+      /must be the load balancer's external IP address/,
+      JSON.stringify(bad),
+    )
   }
-  throwsConfig(t, () => createTrustProxy({ trust: 'cloudflare', gcpForwardingRule: lb }), 'gcpForwardingRule', /is set but trust has no "gcp-lb" preset/, 'stray gcpForwardingRule')
+  throwsConfig(
+    t,
+    () => createTrustProxy({ trust: 'cloudflare', gcpForwardingRule: lb }),
+    'gcpForwardingRule',
+    /is set but trust has no "gcp-lb" preset/,
+    'stray gcpForwardingRule',
+  )
 })
 
 t.test('platform presets refuse to activate unless the platform is confirmed', async t => {
-  for (const [platform, env] of [['fly', 'FLY_APP_NAME'], ['heroku', 'DYNO'], ['vercel', 'VERCEL']] as const) {
-    throwsConfig(t, () => createTrustProxy({ trust: platform }), 'trust', new RegExp(`has the preset "${platform}", which trusts whatever connects to the app .*publishes no .*confirm with the option platform: '${platform}' \\(or run where .* sets ${env}\\)`), `${platform} unconfirmed`)
+  for (const [platform, env] of [
+    ['fly', 'FLY_APP_NAME'],
+    ['heroku', 'DYNO'],
+    ['vercel', 'VERCEL'],
+  ] as const) {
+    throwsConfig(
+      t,
+      () => createTrustProxy({ trust: platform }),
+      'trust',
+      new RegExp(
+        `has the preset "${platform}", which trusts whatever connects to the app .*publishes no .*confirm with the option platform: '${platform}' \\(or run where .* sets ${env}\\)`,
+      ),
+      `${platform} unconfirmed`,
+    )
     t.ok(createTrustProxy({ trust: platform, platform }), `${platform} with platform`)
     process.env[env] = 'set-by-the-platform'
     try {
       t.ok(createTrustProxy({ trust: platform }), `${platform} with ${env}`)
       // an explicit, different platform wins over the variable
       const other = platform === 'fly' ? 'heroku' : 'fly'
-      throwsConfig(t, () => createTrustProxy({ trust: platform, platform: other }), 'platform', new RegExp(`is "${other}" but trust has the preset "${platform}"`), `${platform} with platform ${other}`)
+      throwsConfig(
+        t,
+        () => createTrustProxy({ trust: platform, platform: other }),
+        'platform',
+        new RegExp(`is "${other}" but trust has the preset "${platform}"`),
+        `${platform} with platform ${other}`,
+      )
     } finally {
       delete process.env[env]
     }
     process.env[env] = ''
     try {
-      throwsConfig(t, () => createTrustProxy({ trust: platform }), 'trust', /confirm with the option platform/, `${platform} with an empty ${env}`)
+      throwsConfig(
+        t,
+        () => createTrustProxy({ trust: platform }),
+        'trust',
+        /confirm with the option platform/,
+        `${platform} with an empty ${env}`,
+      )
     } finally {
       delete process.env[env]
     }
   }
-  throwsConfig(t, () => createTrustProxy({ trust: 'loopback', platform: 'render' as 'fly' }), 'platform', /must be one of 'fly', 'heroku', 'vercel'.*got "render"/, 'unknown platform')
+  throwsConfig(
+    t,
+    () => createTrustProxy({ trust: 'loopback', platform: 'render' as 'fly' }),
+    'platform',
+    /must be one of 'fly', 'heroku', 'vercel'.*got "render"/,
+    'unknown platform',
+  )
 })
 
-t.test('fly: the app\'s own IP rightmost is skipped (Fly trailing-address trap)', async t => {
+t.test("fly: the app's own IP rightmost is skipped (Fly trailing-address trap)", async t => {
   // "the last address in this list will be a shared or dedicated IP address
   // assigned to your app" and it is the rightmost (fly.io/docs/networking/
   // request-headers/, superfly/docs#1714); the peer is Fly Proxy
@@ -143,12 +204,19 @@ t.test('fly: the app\'s own IP rightmost is skipped (Fly trailing-address trap)'
   t.equal(r.hops, 2)
   t.equal(r.protocol, 'https')
   // a client cannot push the walk further: its own entries stay left of it
-  t.equal(resolve({ trust: 'fly', platform: 'fly' }, '172.19.0.2', { 'x-forwarded-for': `${CLIENT}, ${appIp}` }).ip, CLIENT)
+  t.equal(
+    resolve({ trust: 'fly', platform: 'fly' }, '172.19.0.2', { 'x-forwarded-for': `${CLIENT}, ${appIp}` }).ip,
+    CLIENT,
+  )
 })
 
 t.test('heroku: the router appends the peer it saw', async t => {
   // devcenter.heroku.com/articles/http-routing
-  const r = resolve({ trust: 'heroku', platform: 'heroku' }, '10.1.22.33', { 'x-forwarded-for': `${SPOOF}, ${CLIENT}`, 'x-forwarded-proto': 'https', 'x-forwarded-port': '443' })
+  const r = resolve({ trust: 'heroku', platform: 'heroku' }, '10.1.22.33', {
+    'x-forwarded-for': `${SPOOF}, ${CLIENT}`,
+    'x-forwarded-proto': 'https',
+    'x-forwarded-port': '443',
+  })
   t.equal(r.ip, CLIENT)
   t.equal(r.hops, 1)
   t.equal(r.protocol, 'https')
@@ -156,17 +224,29 @@ t.test('heroku: the router appends the peer it saw', async t => {
 
 t.test('vercel: x-forwarded-for is the client, overwritten by Vercel', async t => {
   // vercel.com/docs/headers/request-headers
-  const r = resolve({ trust: 'vercel', platform: 'vercel' }, '169.254.100.6', { 'x-forwarded-for': CLIENT, 'x-real-ip': CLIENT, 'x-forwarded-proto': 'https' })
+  const r = resolve({ trust: 'vercel', platform: 'vercel' }, '169.254.100.6', {
+    'x-forwarded-for': CLIENT,
+    'x-real-ip': CLIENT,
+    'x-forwarded-proto': 'https',
+  })
   t.equal(r.ip, CLIENT)
   t.equal(r.protocol, 'https')
   // a platform preset combines with ranges: a local sidecar in front
-  const s = resolve({ trust: ['vercel', 'loopback'], platform: 'vercel' }, '127.0.0.1', { 'x-forwarded-for': `${SPOOF}, ${CLIENT}, 127.0.0.1` })
+  const s = resolve({ trust: ['vercel', 'loopback'], platform: 'vercel' }, '127.0.0.1', {
+    'x-forwarded-for': `${SPOOF}, ${CLIENT}, 127.0.0.1`,
+  })
   t.equal(s.ip, CLIENT)
 })
 
 t.test('AWS load balancers: the answer is your VPC CIDR', async t => {
   for (const name of ['aws-alb', 'aws-elb', 'aws-nlb', 'alb', 'AWS-ALB']) {
-    throwsConfig(t, () => createTrustProxy({ trust: ['loopback', name] }), 'trust', /AWS load balancers \(ALB, NLB\) connect from your own VPC subnets and AWS publishes no range for them: list your VPC's CIDR instead, e.g\. trust: \["10\.0\.0\.0\/16"\]/, name)
+    throwsConfig(
+      t,
+      () => createTrustProxy({ trust: ['loopback', name] }),
+      'trust',
+      /AWS load balancers \(ALB, NLB\) connect from your own VPC subnets and AWS publishes no range for them: list your VPC's CIDR instead, e.g\. trust: \["10\.0\.0\.0\/16"\]/,
+      name,
+    )
   }
   // the one-liner: trust the VPC; ALB's default "append" mode
   // (docs.aws.amazon.com/elasticloadbalancing/latest/application/x-forwarded-headers.html)
@@ -189,14 +269,29 @@ t.test('through Fastify: a preset in trust, a forged header from outside', async
   // inject() connects from 127.0.0.1, outside Cloudflare's ranges
   const res = await app.inject({ url: '/', headers: { 'x-forwarded-for': CLIENT, 'x-forwarded-proto': 'https' } })
   t.same(res.json(), { ip: '127.0.0.1', protocol: 'http' })
-  const edge = await app.inject({ url: '/', remoteAddress: firstV4('cloudflare'), headers: { 'x-forwarded-for': CLIENT, 'x-forwarded-proto': 'https' } })
+  const edge = await app.inject({
+    url: '/',
+    remoteAddress: firstV4('cloudflare'),
+    headers: { 'x-forwarded-for': CLIENT, 'x-forwarded-proto': 'https' },
+  })
   t.same(edge.json(), { ip: CLIENT, protocol: 'https' })
 })
 
 t.test('platform presets are refused with forwarded client certificates', async t => {
   // they trust any peer, so any client could send its own certificate header
   for (const platform of ['fly', 'heroku', 'vercel'] as const) {
-    throwsConfig(t, () => createTrustProxy({ trust: platform, platform, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } }), 'trust', /trusts 192\.0\.2\.1 \(hop 0\), a documentation address/, platform)
+    throwsConfig(
+      t,
+      () =>
+        createTrustProxy({
+          trust: platform,
+          platform,
+          clientCert: { mode: 'optional', forwarded: { source: 'nginx' } },
+        }),
+      'trust',
+      /trusts 192\.0\.2\.1 \(hop 0\), a documentation address/,
+      platform,
+    )
   }
   // a vendor range preset passes the same probe
   t.ok(createTrustProxy({ trust: 'cloudflare', clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } }))

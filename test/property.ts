@@ -19,7 +19,10 @@ const oracle = (s: string): string | undefined => {
   const host = new URL(`http://[${s}]/`).hostname.slice(1, -1)
   // the URL serializer prints mapped addresses as ::ffff:xxxx:xxxx
   if (host.startsWith('::ffff:') && host.split(':').length === 5) {
-    const [hi, lo] = host.slice(7).split(':').map(h => Number.parseInt(h, 16)) as [number, number]
+    const [hi, lo] = host
+      .slice(7)
+      .split(':')
+      .map(h => Number.parseInt(h, 16)) as [number, number]
     return `${hi >>> 8}.${hi & 255}.${lo >>> 8}.${lo & 255}`
   }
   return host
@@ -36,9 +39,17 @@ const isCanonical = (ip: string) => canonicalIp(ip) === ip && isIP(ip) !== 0 && 
 const v4 = fc.ipV4()
 const v6 = fc.ipV6()
 const mapped = v4.map(a => `::ffff:${a}`)
-const anyIp = fc.oneof(v4, v6, mapped, v6.map(a => a.toUpperCase()))
+const anyIp = fc.oneof(
+  v4,
+  v6,
+  mapped,
+  v6.map(a => a.toUpperCase()),
+)
 /** an IP, canonicalized: what a well-behaved proxy writes (never 0.0.0.0 or ::) */
-const canonical = fc.oneof(v4, v4, v6).map(a => canonicalIp(a)!).filter(a => !isUnspecified(a))
+const canonical = fc
+  .oneof(v4, v4, v6)
+  .map(a => canonicalIp(a)!)
+  .filter(a => !isUnspecified(a))
 
 /** Anything a hostile client or a broken proxy might put in one list entry. */
 const entry = fc.oneof(
@@ -48,7 +59,19 @@ const entry = fc.oneof(
   v6.map(a => `[${a}]`),
   v6.map(a => `${a}%eth0`),
   fc.ipV4Extended(),
-  fc.constantFrom('unknown', '_hidden', '', ' ', '127.1', '2130706433', '0x7f.0.0.1', ':::', '[::1', '1.2.3', 'localhost'),
+  fc.constantFrom(
+    'unknown',
+    '_hidden',
+    '',
+    ' ',
+    '127.1',
+    '2130706433',
+    '0x7f.0.0.1',
+    ':::',
+    '[::1',
+    '1.2.3',
+    'localhost',
+  ),
   fc.string({ maxLength: 12 }),
   fc.string({ unit: 'binary', maxLength: 12 }),
 )
@@ -58,15 +81,26 @@ const list = (item: fc.Arbitrary<string>) =>
 
 /** RFC 7239-ish text, valid and not: the characters its grammar cares about. */
 const forwardedText = fc.oneof(
-  fc.string({ unit: fc.constantFrom('f', 'o', 'r', '=', ';', ',', '"', '\\', ' ', '\t', '[', ']', ':', '1', '.', '\u0001', 'é'), maxLength: 40 }),
+  fc.string({
+    unit: fc.constantFrom('f', 'o', 'r', '=', ';', ',', '"', '\\', ' ', '\t', '[', ']', ':', '1', '.', '\u0001', 'é'),
+    maxLength: 40,
+  }),
   fc.string({ unit: 'binary', maxLength: 40 }),
-  fc.array(
-    fc.tuple(
-      fc.constantFrom('for', 'FOR', 'proto', 'host', 'by', 'x', ''),
-      fc.oneof(entry, entry.map(e => `"${e.replace(/["\\]/g, c => `\\${c}`)}"`), fc.constantFrom('https', 'http', '"HTTPS"')),
-    ).map(([k, v]) => `${k}=${v}`),
-    { maxLength: 6 },
-  ).chain(pairs => fc.oneof(separator, fc.constantFrom(';', ' ; ')).map(sep => pairs.join(sep))),
+  fc
+    .array(
+      fc
+        .tuple(
+          fc.constantFrom('for', 'FOR', 'proto', 'host', 'by', 'x', ''),
+          fc.oneof(
+            entry,
+            entry.map(e => `"${e.replace(/["\\]/g, c => `\\${c}`)}"`),
+            fc.constantFrom('https', 'http', '"HTTPS"'),
+          ),
+        )
+        .map(([k, v]) => `${k}=${v}`),
+      { maxLength: 6 },
+    )
+    .chain(pairs => fc.oneof(separator, fc.constantFrom(';', ' ; ')).map(sep => pairs.join(sep))),
 )
 
 const trustOptions: TrustProxyOptions['trust'][] = [
@@ -81,18 +115,26 @@ const trustOptions: TrustProxyOptions['trust'][] = [
 ]
 const options = fc.record({
   trust: fc.constantFrom(...trustOptions),
-  headers: fc.constantFrom<TrustProxyOptions['headers']>(['x-forwarded'], ['forwarded'], ['x-forwarded', 'forwarded'], ['forwarded', 'x-forwarded']),
+  headers: fc.constantFrom<TrustProxyOptions['headers']>(
+    ['x-forwarded'],
+    ['forwarded'],
+    ['x-forwarded', 'forwarded'],
+    ['forwarded', 'x-forwarded'],
+  ),
   forwardedHost: fc.boolean(),
   maxHops: fc.integer({ min: 1, max: 30 }),
 })
 
-const headerValue = (s: fc.Arbitrary<string>) => fc.oneof(s, fc.array(s, { minLength: 1, maxLength: 3 }), fc.constant(undefined))
+const headerValue = (s: fc.Arbitrary<string>) =>
+  fc.oneof(s, fc.array(s, { minLength: 1, maxLength: 3 }), fc.constant(undefined))
 const headers = fc.record({
   'x-forwarded-for': headerValue(list(entry)),
-  'x-forwarded-proto': headerValue(list(fc.oneof(fc.constantFrom('http', 'https', 'HTTPS', ' https', 'wss', ''), fc.string({ maxLength: 6 })))),
+  'x-forwarded-proto': headerValue(
+    list(fc.oneof(fc.constantFrom('http', 'https', 'HTTPS', ' https', 'wss', ''), fc.string({ maxLength: 6 }))),
+  ),
   'x-forwarded-host': headerValue(list(fc.oneof(fc.domain(), fc.string({ maxLength: 12 })))),
-  forwarded: headerValue(forwardedText),
-  host: fc.oneof(fc.domain(), fc.string({ maxLength: 12 }), fc.constant(undefined)),
+  'forwarded': headerValue(forwardedText),
+  'host': fc.oneof(fc.domain(), fc.string({ maxLength: 12 }), fc.constant(undefined)),
 }) as fc.Arbitrary<RequestLike['headers']>
 
 // ---- properties ---------------------------------------------------------
@@ -131,9 +173,16 @@ t.test('(b) an untrusted peer gets its own canonical address and the socket prot
         const r = proxy.resolve({ headers: h, socket: { remoteAddress: remote, encrypted } })
         const own = canonicalIp(remote)
         const host = typeof h.host === 'string' ? canonicalHost(h.host) : undefined
-        return r.ip === own && r.peer === own && r.ips.length === 1 && r.hops === 0 &&
-          r.reason === 'untrusted-peer' && r.source === 'socket' &&
-          r.protocol === (encrypted ? 'https' : 'http') && r.host === host
+        return (
+          r.ip === own &&
+          r.peer === own &&
+          r.ips.length === 1 &&
+          r.hops === 0 &&
+          r.reason === 'untrusted-peer' &&
+          r.source === 'socket' &&
+          r.protocol === (encrypted ? 'https' : 'http') &&
+          r.host === host
+        )
       },
     ),
     { numRuns: RUNS },
@@ -156,16 +205,22 @@ t.test('(c) on well-formed chains the ip matches proxy-addr', async t => {
     ['2001:db8::/48', fc.integer({ min: 0, max: 0xffff }).map(n => `2001:db8:0:${n.toString(16)}::1`)],
     ['2001:db8:8000::/33', fc.integer({ min: 0, max: 0xffff }).map(n => `2001:db8:${n.toString(16)}::1`)],
   ]
-  const scenario = fc.subarray(ranges.map((_, i) => i), { minLength: 1 }).chain(picked => {
-    const list = picked.map(i => ranges[i]![0])
-    const addr = fc.oneof(canonical, ...picked.map(i => ranges[i]![1]), ...ranges.map(r => r[1]))
-      .map(a => canonicalIp(a)!)
-    return fc.record({
-      list: fc.constant(list),
-      peer: addr,
-      chain: fc.array(addr, { maxLength: 15 }),
+  const scenario = fc
+    .subarray(
+      ranges.map((_, i) => i),
+      { minLength: 1 },
+    )
+    .chain(picked => {
+      const list = picked.map(i => ranges[i]![0])
+      const addr = fc
+        .oneof(canonical, ...picked.map(i => ranges[i]![1]), ...ranges.map(r => r[1]))
+        .map(a => canonicalIp(a)!)
+      return fc.record({
+        list: fc.constant(list),
+        peer: addr,
+        chain: fc.array(addr, { maxLength: 15 }),
+      })
     })
-  })
   fc.assert(
     fc.property(scenario, ({ list, peer, chain }) => {
       const xff = chain.length === 0 ? undefined : chain.join(', ')
@@ -193,7 +248,11 @@ t.test('(c) with a trust function the walk matches proxy-addr too', async t => {
         const fn = (address: string, hop: number) => hop < hops || listed.has(address)
         const headers = { 'x-forwarded-for': chain.join(', ') }
         const ours = createTrustProxy({ trust: fn }).resolve({ headers, socket: { remoteAddress: peer } })
-        const req = { headers, socket: { remoteAddress: peer }, connection: { remoteAddress: peer } } as unknown as IncomingMessage
+        const req = {
+          headers,
+          socket: { remoteAddress: peer },
+          connection: { remoteAddress: peer },
+        } as unknown as IncomingMessage
         return ours.ip === proxyaddr(req, fn) && ours.ips.join() === proxyaddr.all(req, fn).join()
       },
     ),
@@ -203,11 +262,23 @@ t.test('(c) with a trust function the walk matches proxy-addr too', async t => {
 })
 
 t.test('(d) canonicalIp agrees with net.isIP and the URL parser, and round-trips', async t => {
-  const mutate = fc.tuple(anyIp, fc.nat(), fc.constantFrom('', '0', ':', '.', 'f', 'g', '%', '1', '::', ' ')).map(([s, n, c]) => {
-    const i = n % (s.length + 1)
-    return n % 3 === 0 ? s.slice(0, i) + c + s.slice(i) : n % 3 === 1 ? s.slice(0, i) + s.slice(i + 1) : s.slice(0, i) + c + s.slice(i + 1)
-  })
-  const candidate = fc.oneof(anyIp, fc.ipV4Extended(), mutate, fc.mixedCase(v6), v6.map(a => a.replace(/:(?=[0-9a-f])/g, ':0')))
+  const mutate = fc
+    .tuple(anyIp, fc.nat(), fc.constantFrom('', '0', ':', '.', 'f', 'g', '%', '1', '::', ' '))
+    .map(([s, n, c]) => {
+      const i = n % (s.length + 1)
+      return n % 3 === 0
+        ? s.slice(0, i) + c + s.slice(i)
+        : n % 3 === 1
+          ? s.slice(0, i) + s.slice(i + 1)
+          : s.slice(0, i) + c + s.slice(i + 1)
+    })
+  const candidate = fc.oneof(
+    anyIp,
+    fc.ipV4Extended(),
+    mutate,
+    fc.mixedCase(v6),
+    v6.map(a => a.replace(/:(?=[0-9a-f])/g, ':0')),
+  )
   fc.assert(
     fc.property(candidate, s => {
       const ours = canonicalIp(s)
@@ -236,61 +307,92 @@ t.test('(e) the RFC 7239 parser never throws and never yields a non-IP', async t
   t.pass(`${RUNS * 5} runs`)
 })
 
-t.test('(g) Forwarded: whatever the client put on the left, the proxies\' elements on the right are read intact', async t => {
-  // what a trusted proxy appends: the address it saw (in any spelling proxies
-  // use), proto= and host=, parameters in any order
-  const spelled = (ip: string, port: number) => fc.constantFrom(
-    ...(ip.includes(':')
-      ? [`"[${ip}]:${port}"`, `"[${ip}]"`, `"${ip}"`, ip, `[${ip}]:${port}`]
-      : [ip, `"${ip}"`, `"${ip}:${port}"`, `${ip}:${port}`]),
-  )
-  const element = (ip: fc.Arbitrary<string>) => fc.tuple(ip, fc.integer({ min: 1, max: 65535 }))
-    .chain(([a, port]) => fc.record({
-      ip: fc.constant(a),
-      proto: fc.constantFrom('http', 'https'),
-      host: fc.domain(),
-      forText: spelled(a, port),
-      quoteHost: fc.boolean(),
-      order: fc.constantFrom(0, 1, 2),
-    }))
-    .map(e => {
-      const pairs = [`for=${e.forText}`, `proto=${e.proto}`, `host=${e.quoteHost ? `"${e.host}"` : e.host}`]
-      const text = e.order === 0 ? pairs.join(';') : e.order === 1 ? pairs.reverse().join(';') : `${pairs[1]};by="[::1]";${pairs[0]};${pairs[2]}`
-      return { ...e, text }
-    })
-  const client = element(canonical.filter(a => !a.startsWith('10.')))
-  const inner = fc.array(element(fc.integer({ min: 0, max: 255 }).map(n => `10.0.${n}.2`)), { maxLength: 3 })
-  const prefix = fc.oneof(forwardedText, fc.string({ maxLength: 20 }), fc.constantFrom('for="', 'for=1.1.1.1;x="', 'for="\\', '"', '\\', 'for="a\\"'))
-  const proxy = createTrustProxy({ trust: '10.0.0.0/8', headers: ['forwarded'], forwardedHost: true })
-  fc.assert(
-    fc.property(prefix, client, inner, fc.boolean(), (p, c, proxies, lines) => {
-      const appended = [c, ...proxies].map(e => e.text)
-      const forwarded = lines ? [p, ...appended] : `${p}, ${appended.join(', ')}`
-      const r = proxy.resolve({ headers: { forwarded, host: 'app.example' }, socket: { remoteAddress: '10.0.0.1' } })
-      return r.ip === c.ip && r.reason === 'untrusted-hop' && r.hops === proxies.length + 1 &&
-        r.ips.join() === ['10.0.0.1', ...proxies.map(e => e.ip).reverse(), c.ip].join() &&
-        r.protocol === c.proto && r.host === c.host.toLowerCase()
-    }),
-    { numRuns: RUNS * 5 },
-  )
-  t.pass(`${RUNS * 5} runs`)
-})
+t.test(
+  "(g) Forwarded: whatever the client put on the left, the proxies' elements on the right are read intact",
+  async t => {
+    // what a trusted proxy appends: the address it saw (in any spelling proxies
+    // use), proto= and host=, parameters in any order
+    const spelled = (ip: string, port: number) =>
+      fc.constantFrom(
+        ...(ip.includes(':')
+          ? [`"[${ip}]:${port}"`, `"[${ip}]"`, `"${ip}"`, ip, `[${ip}]:${port}`]
+          : [ip, `"${ip}"`, `"${ip}:${port}"`, `${ip}:${port}`]),
+      )
+    const element = (ip: fc.Arbitrary<string>) =>
+      fc
+        .tuple(ip, fc.integer({ min: 1, max: 65535 }))
+        .chain(([a, port]) =>
+          fc.record({
+            ip: fc.constant(a),
+            proto: fc.constantFrom('http', 'https'),
+            host: fc.domain(),
+            forText: spelled(a, port),
+            quoteHost: fc.boolean(),
+            order: fc.constantFrom(0, 1, 2),
+          }),
+        )
+        .map(e => {
+          const pairs = [`for=${e.forText}`, `proto=${e.proto}`, `host=${e.quoteHost ? `"${e.host}"` : e.host}`]
+          const text =
+            e.order === 0
+              ? pairs.join(';')
+              : e.order === 1
+                ? pairs.reverse().join(';')
+                : `${pairs[1]};by="[::1]";${pairs[0]};${pairs[2]}`
+          return { ...e, text }
+        })
+    const client = element(canonical.filter(a => !a.startsWith('10.')))
+    const inner = fc.array(element(fc.integer({ min: 0, max: 255 }).map(n => `10.0.${n}.2`)), { maxLength: 3 })
+    const prefix = fc.oneof(
+      forwardedText,
+      fc.string({ maxLength: 20 }),
+      fc.constantFrom('for="', 'for=1.1.1.1;x="', 'for="\\', '"', '\\', 'for="a\\"'),
+    )
+    const proxy = createTrustProxy({ trust: '10.0.0.0/8', headers: ['forwarded'], forwardedHost: true })
+    fc.assert(
+      fc.property(prefix, client, inner, fc.boolean(), (p, c, proxies, lines) => {
+        const appended = [c, ...proxies].map(e => e.text)
+        const forwarded = lines ? [p, ...appended] : `${p}, ${appended.join(', ')}`
+        const r = proxy.resolve({ headers: { forwarded, host: 'app.example' }, socket: { remoteAddress: '10.0.0.1' } })
+        return (
+          r.ip === c.ip &&
+          r.reason === 'untrusted-hop' &&
+          r.hops === proxies.length + 1 &&
+          r.ips.join() === ['10.0.0.1', ...proxies.map(e => e.ip).reverse(), c.ip].join() &&
+          r.protocol === c.proto &&
+          r.host === c.host.toLowerCase()
+        )
+      }),
+      { numRuns: RUNS * 5 },
+    )
+    t.pass(`${RUNS * 5} runs`)
+  },
+)
 
 t.test('(f) one engine answers a sequence of requests as fresh engines do', async t => {
   const request = fc.record({
-    remote: fc.oneof(anyIp, fc.constantFrom('10.0.0.1', '::ffff:10.0.0.1', '127.0.0.1', 'fe80::1%eth0', 'bogus'), fc.constant(undefined)),
+    remote: fc.oneof(
+      anyIp,
+      fc.constantFrom('10.0.0.1', '::ffff:10.0.0.1', '127.0.0.1', 'fe80::1%eth0', 'bogus'),
+      fc.constant(undefined),
+    ),
     encrypted: fc.boolean(),
     headers,
   })
   fc.assert(
-    fc.property(options, fc.boolean(), fc.array(request, { minLength: 1, maxLength: 8 }), (opts, trustUnixSocket, requests) => {
-      const shared = createTrustProxy({ ...opts, trustUnixSocket })
-      return requests.every(({ remote, encrypted, headers: h }) => {
-        const req = () => ({ headers: h, socket: { remoteAddress: remote, encrypted } })
-        const fresh = createTrustProxy({ ...opts, trustUnixSocket }).resolve(req())
-        return JSON.stringify(shared.resolve(req())) === JSON.stringify(fresh)
-      })
-    }),
+    fc.property(
+      options,
+      fc.boolean(),
+      fc.array(request, { minLength: 1, maxLength: 8 }),
+      (opts, trustUnixSocket, requests) => {
+        const shared = createTrustProxy({ ...opts, trustUnixSocket })
+        return requests.every(({ remote, encrypted, headers: h }) => {
+          const req = () => ({ headers: h, socket: { remoteAddress: remote, encrypted } })
+          const fresh = createTrustProxy({ ...opts, trustUnixSocket }).resolve(req())
+          return JSON.stringify(shared.resolve(req())) === JSON.stringify(fresh)
+        })
+      },
+    ),
     { numRuns: RUNS },
   )
   t.pass(`${RUNS} runs`)

@@ -24,25 +24,53 @@ t.setTimeout(120_000)
 
 const c = certs()
 
-interface Seen { ip: string, peer: string, pp: ProxyProtocolInfo | undefined, cn?: string }
-
-const summary = (pp: ProxyProtocolInfo | undefined) => pp && {
-  version: pp.version, command: pp.command, source: pp.source?.address, peer: pp.peer.address,
-  authority: pp.tlvs.authority, crc32c: typeof pp.tlvs.crc32c,
-  ssl: pp.tlvs.ssl && { ssl: pp.tlvs.ssl.ssl, verified: pp.tlvs.ssl.verified, cn: pp.tlvs.ssl.cn, version: pp.tlvs.ssl.version, cipher: typeof pp.tlvs.ssl.cipher },
+interface Seen {
+  ip: string
+  peer: string
+  pp: ProxyProtocolInfo | undefined
+  cn?: string
 }
+
+const summary = (pp: ProxyProtocolInfo | undefined) =>
+  pp && {
+    version: pp.version,
+    command: pp.command,
+    source: pp.source?.address,
+    peer: pp.peer.address,
+    authority: pp.tlvs.authority,
+    crc32c: typeof pp.tlvs.crc32c,
+    ssl: pp.tlvs.ssl && {
+      ssl: pp.tlvs.ssl.ssl,
+      verified: pp.tlvs.ssl.verified,
+      cn: pp.tlvs.ssl.cn,
+      version: pp.tlvs.ssl.version,
+      cipher: typeof pp.tlvs.ssl.cipher,
+    },
+  }
 
 /** GET / through HAProxy from `from`, over HTTP or TLS (with the client certificate). */
 const get = (port: number, from: string, headers: Record<string, string> = {}, secure = false) =>
   new Promise<Seen>((resolve, reject) => {
-    const req = (secure ? https : http).request({
-      host: '127.0.0.1', port, path: '/', localAddress: from, headers, agent: false,
-      ...(secure ? { ca: c.root.cert, servername: 'localhost', cert: c.chainOf(c.valid), key: c.valid.key } : {}),
-    }, res => {
-      let body = ''
-      res.on('data', d => { body += d })
-      res.on('end', () => res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${res.statusCode} ${body}`)))
-    })
+    const req = (secure ? https : http).request(
+      {
+        host: '127.0.0.1',
+        port,
+        path: '/',
+        localAddress: from,
+        headers,
+        agent: false,
+        ...(secure ? { ca: c.root.cert, servername: 'localhost', cert: c.chainOf(c.valid), key: c.valid.key } : {}),
+      },
+      res => {
+        let body = ''
+        res.on('data', d => {
+          body += d
+        })
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(JSON.parse(body)) : reject(new Error(`${res.statusCode} ${body}`)),
+        )
+      },
+    )
     req.on('error', reject)
     req.end()
   })
@@ -52,7 +80,10 @@ const fastifyApp = async (t: Test, health: ProxyProtocolInfo[]) => {
   // the app trusts the "CDN" on 127.0.0.5, which reaches it through HAProxy
   await app.register(fastifyTrustProxy, { trust: '127.0.0.5' })
   app.get('/', req => ({ ip: req.ip, peer: req.raw.socket.remoteAddress, pp: req.proxyProtocol }))
-  app.get('/health', req => { health.push(req.proxyProtocol!); return 'ok' })
+  app.get('/health', req => {
+    health.push(req.proxyProtocol!)
+    return 'ok'
+  })
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
   return (app.server.address() as AddressInfo).port
@@ -61,14 +92,30 @@ const fastifyApp = async (t: Test, health: ProxyProtocolInfo[]) => {
 const expressApp = async (t: Test, health: ProxyProtocolInfo[], tls = false) => {
   const app = express()
   app.use(expressTrustProxy({ trust: '127.0.0.5' }))
-  app.get('/health', (req, res) => { health.push(req.proxyProtocol!); res.send('ok') })
+  app.get('/health', (req, res) => {
+    health.push(req.proxyProtocol!)
+    res.send('ok')
+  })
   app.get('/', (req, res) => {
     const cert = tls ? (req.socket as import('node:tls').TLSSocket).getPeerX509Certificate() : undefined
-    res.json({ ip: req.ip, peer: req.socket.remoteAddress, pp: req.proxyProtocol, cn: cert?.subject.split('\n').find(l => l.startsWith('CN=')) })
+    res.json({
+      ip: req.ip,
+      peer: req.socket.remoteAddress,
+      pp: req.proxyProtocol,
+      cn: cert?.subject.split('\n').find(l => l.startsWith('CN=')),
+    })
   })
-  const server = proxyProtocol(tls ? https.createServer(tlsServerOptions(), app) : http.createServer(app), { trust: '127.0.0.1' })
+  const server = proxyProtocol(tls ? https.createServer(tlsServerOptions(), app) : http.createServer(app), {
+    trust: '127.0.0.1',
+  })
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => new Promise(r => { server.closeAllConnections(); server.close(r) }))
+  t.teardown(
+    () =>
+      new Promise(r => {
+        server.closeAllConnections()
+        server.close(r)
+      }),
+  )
   return (server.address() as AddressInfo).port
 }
 
@@ -76,7 +123,9 @@ const startHaproxy = async (t: Test, bin: string, body: string, ports: number[])
   const dir = mkdtempSync(join(tmpdir(), 'pa-haproxy-pp-'))
   writeFileSync(join(dir, 'both.pem'), c.server.cert + c.server.key)
   writeFileSync(join(dir, 'ca.pem'), c.root.cert)
-  writeFileSync(join(dir, 'haproxy.cfg'), `
+  writeFileSync(
+    join(dir, 'haproxy.cfg'),
+    `
 global
   maxconn 64
 defaults
@@ -87,12 +136,16 @@ defaults
   timeout check 5s
   unique-id-format %{+X}o\\ %ci:%cp_%fi:%fp_%Ts_%rt
 ${body.replaceAll('DIR', dir)}
-`)
+`,
+  )
   const { child, log } = runProxy(t, bin, ['-db', '-f', join(dir, 'haproxy.cfg')])
   for (const p of ports) await waitForPort(p, child, log)
 }
 
-for (const [name, start] of [['Fastify', fastifyApp], ['Express', expressApp]] as const) {
+for (const [name, start] of [
+  ['Fastify', fastifyApp],
+  ['Express', expressApp],
+] as const) {
   t.test(`HAProxy mode http -> ${name}: send-proxy (v1) and send-proxy-v2 with TLVs; LOCAL health checks`, async t => {
     const haproxy = need(t, 'haproxy')
     if (!haproxy) return
@@ -101,7 +154,10 @@ for (const [name, start] of [['Fastify', fastifyApp], ['Express', expressApp]] a
     const app1 = await start(t, health1)
     const app2 = await start(t, health2)
     const [p1, p2] = [await freePort(), await freePort()]
-    await startHaproxy(t, haproxy, `
+    await startHaproxy(
+      t,
+      haproxy,
+      `
 frontend v1
   mode http
   bind 127.0.0.1:${p1}
@@ -118,7 +174,9 @@ backend v2
   mode http
   option httpchk GET /health
   server app 127.0.0.1:${app2} send-proxy-v2 proxy-v2-options ssl,cert-cn,ssl-cipher,unique-id,authority,crc32c check inter 200ms fall 1000
-`, [p1, p2])
+`,
+      [p1, p2],
+    )
 
     // v1: the client's address from the header; a CDN's X-Forwarded-For is believed only from the CDN
     const direct = await get(p1, '127.0.0.6', { 'x-forwarded-for': '6.6.6.6' })
@@ -131,7 +189,12 @@ backend v2
     const tls = await get(p2, '127.0.0.6', {}, true)
     t.match(tls, { ip: '127.0.0.6', peer: '127.0.0.6' })
     t.match(summary(tls.pp), {
-      version: 2, command: 'PROXY', source: '127.0.0.6', peer: '127.0.0.1', authority: 'localhost', crc32c: 'number',
+      version: 2,
+      command: 'PROXY',
+      source: '127.0.0.6',
+      peer: '127.0.0.1',
+      authority: 'localhost',
+      crc32c: 'number',
       ssl: { ssl: true, verified: true, cn: 'client-one', cipher: 'string' },
     })
     t.match(tls.pp!.tlvs.ssl!.version, /^TLSv1\.[23]$/)
@@ -141,7 +204,13 @@ backend v2
 
     // HAProxy's health checks reach the app with a LOCAL header
     for (let i = 0; i < 200 && health2.length === 0; i++) await new Promise(r => setTimeout(r, 50))
-    t.match(summary(health2[0]), { version: 2, command: 'LOCAL', source: undefined, peer: '127.0.0.1', crc32c: 'number' })
+    t.match(summary(health2[0]), {
+      version: 2,
+      command: 'LOCAL',
+      source: undefined,
+      peer: '127.0.0.1',
+      crc32c: 'number',
+    })
   })
 }
 
@@ -150,7 +219,10 @@ t.test('HAProxy mode tcp, TLS passthrough -> Express terminating mTLS: certifica
   if (!haproxy) return
   const appPort = await expressApp(t, [], true)
   const port = await freePort()
-  await startHaproxy(t, haproxy, `
+  await startHaproxy(
+    t,
+    haproxy,
+    `
 frontend tcp
   mode tcp
   bind 127.0.0.1:${port}
@@ -158,10 +230,22 @@ frontend tcp
 backend tcp
   mode tcp
   server app 127.0.0.1:${appPort} send-proxy-v2 proxy-v2-options crc32c
-`, [port])
+`,
+    [port],
+  )
   const res = await request(port, { secure: true, from: '127.0.0.6', client: c.valid })
   t.equal(res.status, 200)
   t.match(JSON.parse(res.body), { ip: '127.0.0.6', peer: '127.0.0.6', cn: 'CN=client-one' })
-  const cdn = await request(port, { secure: true, from: '127.0.0.5', client: c.valid, headers: { 'x-forwarded-for': '198.51.100.7' } })
-  t.match(JSON.parse(cdn.body), { ip: '198.51.100.7', peer: '127.0.0.5', cn: 'CN=client-one', pp: { version: 2, command: 'PROXY' } })
+  const cdn = await request(port, {
+    secure: true,
+    from: '127.0.0.5',
+    client: c.valid,
+    headers: { 'x-forwarded-for': '198.51.100.7' },
+  })
+  t.match(JSON.parse(cdn.body), {
+    ip: '198.51.100.7',
+    peer: '127.0.0.5',
+    cn: 'CN=client-one',
+    pp: { version: 2, command: 'PROXY' },
+  })
 })

@@ -23,12 +23,17 @@ t.test('CRC32c: the RevEng catalogue check value of CRC-32/ISCSI', async t => {
   t.equal(crc32c(Buffer.from('123456789')), 0xe3069283)
 })
 
-t.test('v1: the specification\'s lines', async t => {
+t.test("v1: the specification's lines", async t => {
   const h = ok(Buffer.from('PROXY TCP4 192.168.0.1 192.168.0.11 56324 443\r\nGET / HTTP/1.1\r\n'))
   t.same(h, {
-    version: 1, command: 'PROXY', family: 'IPv4', transport: 'STREAM',
-    source: { address: '192.168.0.1', port: 56324 }, destination: { address: '192.168.0.11', port: 443 },
-    tlvs: { raw: [] }, length: 47,
+    version: 1,
+    command: 'PROXY',
+    family: 'IPv4',
+    transport: 'STREAM',
+    source: { address: '192.168.0.1', port: 56324 },
+    destination: { address: '192.168.0.11', port: 443 },
+    tlvs: { raw: [] },
+    length: 47,
   })
   const max4 = 'PROXY TCP4 255.255.255.255 255.255.255.255 65535 65535\r\n'
   t.equal(max4.length, 56)
@@ -38,7 +43,14 @@ t.test('v1: the specification\'s lines', async t => {
   t.equal(max6.length, 104)
   t.same(ok(Buffer.from(max6)).source, { address: f, port: 65535 })
   t.same(ok(Buffer.from('PROXY UNKNOWN\r\n')), {
-    version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', source: undefined, destination: undefined, tlvs: { raw: [] }, length: 15,
+    version: 1,
+    command: 'PROXY',
+    family: 'UNSPEC',
+    transport: 'UNSPEC',
+    source: undefined,
+    destination: undefined,
+    tlvs: { raw: [] },
+    length: 15,
   })
   const worst = `PROXY UNKNOWN ${f} ${f} 65535 65535\r\n`
   t.equal(worst.length, 107)
@@ -47,7 +59,10 @@ t.test('v1: the specification\'s lines', async t => {
   t.equal(reason(Buffer.from('PROXY UNKNOWN' + ' '.repeat(120))), 'v1-too-long')
   // canonical forms: upper-case hex, "::", IPv4-mapped (reported as IPv4)
   t.same(ok(Buffer.from('PROXY TCP6 2001:DB8::1 ::ffff:10.0.0.1 0 1\r\n')).source, { address: '2001:db8::1', port: 0 })
-  t.same(ok(Buffer.from('PROXY TCP6 2001:DB8::1 ::ffff:10.0.0.1 0 1\r\n')).destination, { address: '10.0.0.1', port: 1 })
+  t.same(ok(Buffer.from('PROXY TCP6 2001:DB8::1 ::ffff:10.0.0.1 0 1\r\n')).destination, {
+    address: '10.0.0.1',
+    port: 1,
+  })
 })
 
 t.test('v1: every deviation is refused', async t => {
@@ -91,18 +106,29 @@ t.test('v1: every deviation is refused', async t => {
 t.test('v2: addresses of every family', async t => {
   const h = ok(Buffer.concat([v2(), Buffer.from('GET /')]))
   t.same(h, {
-    version: 2, command: 'PROXY', family: 'IPv4', transport: 'STREAM',
-    source: { address: '192.0.2.1', port: 56324 }, destination: { address: '198.51.100.2', port: 443 },
-    tlvs: { raw: [] }, length: 28,
+    version: 2,
+    command: 'PROXY',
+    family: 'IPv4',
+    transport: 'STREAM',
+    source: { address: '192.0.2.1', port: 56324 },
+    destination: { address: '198.51.100.2', port: 443 },
+    tlvs: { raw: [] },
+    length: 28,
   })
   t.equal(ok(v2({ fam: 0x12 })).transport, 'DGRAM')
   const a6 = Buffer.from('20010db8000000000000000000000001', 'hex')
   const mapped = Buffer.from('00000000000000000000ffff0a000001', 'hex')
   const h6 = ok(v2({ fam: 0x21, addr: ipv6Block(a6, mapped, 1, 65535) }))
-  t.same([h6.family, h6.source, h6.destination, h6.length], ['IPv6', { address: '2001:db8::1', port: 1 }, { address: '10.0.0.1', port: 65535 }, 52])
+  t.same(
+    [h6.family, h6.source, h6.destination, h6.length],
+    ['IPv6', { address: '2001:db8::1', port: 1 }, { address: '10.0.0.1', port: 65535 }, 52],
+  )
   t.equal(ok(v2({ fam: 0x22, addr: ipv6Block(a6, a6, 1, 2) })).transport, 'DGRAM')
   const hu = ok(v2({ fam: 0x31, addr: unixBlock('/run/client.sock', '/run/app.sock') }))
-  t.same([hu.family, hu.source, hu.destination], ['UNIX', { address: '/run/client.sock', port: undefined }, { address: '/run/app.sock', port: undefined }])
+  t.same(
+    [hu.family, hu.source, hu.destination],
+    ['UNIX', { address: '/run/client.sock', port: undefined }, { address: '/run/app.sock', port: undefined }],
+  )
   t.equal(ok(v2({ fam: 0x32, addr: unixBlock('a', 'b') })).transport, 'DGRAM')
   // a 108-byte path has no NUL
   t.equal(ok(v2({ fam: 0x31, addr: Buffer.alloc(216, 0x61) })).source!.address, 'a'.repeat(108))
@@ -125,29 +151,49 @@ t.test('v2: LOCAL (health checks) ignores the address block, whatever its length
 })
 
 t.test('v2: TLVs', async t => {
-  const ssl = sslValue(0x07, 0, [[0x21, 'TLSv1.3'], [0x22, 'client.example'], [0x23, 'TLS_AES_128_GCM_SHA256'], [0x24, 'RSA-SHA256'], [0x25, 'RSA2048'], [0x2f, 'ignored']])
-  const h = ok(v2({
-    tlvs: [
-      [0x04, Buffer.alloc(5)],
-      [0x01, Buffer.from('h2')],
-      [0x02, Buffer.from('bücher.example')],
-      [0x05, Buffer.from('4a6f-1')],
-      [0x20, ssl],
-      [0x30, Buffer.from('blue')],
-      [0xea, Buffer.from('\x01vpce-08d2bf15fac5001c9', 'latin1')],
-      [0xe0, Buffer.from([1, 2, 3])],
-      [0xf7, Buffer.alloc(0)],
-    ],
-    crc: true,
-  }))
+  const ssl = sslValue(0x07, 0, [
+    [0x21, 'TLSv1.3'],
+    [0x22, 'client.example'],
+    [0x23, 'TLS_AES_128_GCM_SHA256'],
+    [0x24, 'RSA-SHA256'],
+    [0x25, 'RSA2048'],
+    [0x2f, 'ignored'],
+  ])
+  const h = ok(
+    v2({
+      tlvs: [
+        [0x04, Buffer.alloc(5)],
+        [0x01, Buffer.from('h2')],
+        [0x02, Buffer.from('bücher.example')],
+        [0x05, Buffer.from('4a6f-1')],
+        [0x20, ssl],
+        [0x30, Buffer.from('blue')],
+        [0xea, Buffer.from('\x01vpce-08d2bf15fac5001c9', 'latin1')],
+        [0xe0, Buffer.from([1, 2, 3])],
+        [0xf7, Buffer.alloc(0)],
+      ],
+      crc: true,
+    }),
+  )
   t.same(h.tlvs, {
-    raw: [{ type: 0xe0, value: Buffer.from([1, 2, 3]) }, { type: 0xf7, value: Buffer.alloc(0) }],
+    raw: [
+      { type: 0xe0, value: Buffer.from([1, 2, 3]) },
+      { type: 0xf7, value: Buffer.alloc(0) },
+    ],
     alpn: 'h2',
     authority: 'bücher.example',
     uniqueId: Buffer.from('4a6f-1'),
     ssl: {
-      ssl: true, certInConnection: true, certInSession: true, verify: 0, verified: true,
-      version: 'TLSv1.3', cn: 'client.example', cipher: 'TLS_AES_128_GCM_SHA256', sigAlg: 'RSA-SHA256', keyAlg: 'RSA2048',
+      ssl: true,
+      certInConnection: true,
+      certInSession: true,
+      verify: 0,
+      verified: true,
+      version: 'TLSv1.3',
+      cn: 'client.example',
+      cipher: 'TLS_AES_128_GCM_SHA256',
+      sigAlg: 'RSA-SHA256',
+      keyAlg: 'RSA2048',
     },
     netns: 'blue',
     awsVpceId: 'vpce-08d2bf15fac5001c9',
@@ -155,7 +201,13 @@ t.test('v2: TLVs', async t => {
   })
   t.type(h.tlvs.crc32c, 'number')
   // no certificate: verify 0 does not mean verified
-  t.same(ok(v2({ tlvs: [[0x20, sslValue(0x01, 0, [])]] })).tlvs.ssl, { ssl: true, certInConnection: false, certInSession: false, verify: 0, verified: false })
+  t.same(ok(v2({ tlvs: [[0x20, sslValue(0x01, 0, [])]] })).tlvs.ssl, {
+    ssl: true,
+    certInConnection: false,
+    certInSession: false,
+    verify: 0,
+    verified: false,
+  })
   t.equal(ok(v2({ tlvs: [[0x20, sslValue(0x03, 1, [])]] })).tlvs.ssl!.verified, false)
   // another AWS subtype stays raw
   t.same(ok(v2({ tlvs: [[0xea, Buffer.from([2, 65])]] })).tlvs.raw, [{ type: 0xea, value: Buffer.from([2, 65]) }])
@@ -175,17 +227,56 @@ t.test('v2: every deviation is refused', async t => {
     ['IPv4 block too short', v2({ addr: Buffer.alloc(11) }), 'v2-address-length'],
     ['IPv6 block too short', v2({ fam: 0x21, addr: Buffer.alloc(35) }), 'v2-address-length'],
     ['UNIX block too short', v2({ fam: 0x31, addr: Buffer.alloc(215) }), 'v2-address-length'],
-    ['stray TLV bytes', v2({ addr: Buffer.concat([ipv4Block('1.2.3.4', '5.6.7.8', 1, 2), Buffer.from([1, 0])]) }), 'v2-tlv'],
-    ['TLV overruns', v2({ addr: Buffer.concat([ipv4Block('1.2.3.4', '5.6.7.8', 1, 2), Buffer.from([1, 0, 5, 0x68])]) }), 'v2-tlv'],
-    ['duplicate AUTHORITY', v2({ tlvs: [[0x02, Buffer.from('a')], [0x02, Buffer.from('b')]] }), 'v2-tlv'],
+    [
+      'stray TLV bytes',
+      v2({ addr: Buffer.concat([ipv4Block('1.2.3.4', '5.6.7.8', 1, 2), Buffer.from([1, 0])]) }),
+      'v2-tlv',
+    ],
+    [
+      'TLV overruns',
+      v2({ addr: Buffer.concat([ipv4Block('1.2.3.4', '5.6.7.8', 1, 2), Buffer.from([1, 0, 5, 0x68])]) }),
+      'v2-tlv',
+    ],
+    [
+      'duplicate AUTHORITY',
+      v2({
+        tlvs: [
+          [0x02, Buffer.from('a')],
+          [0x02, Buffer.from('b')],
+        ],
+      }),
+      'v2-tlv',
+    ],
     ['UNIQUE_ID of 129 bytes', v2({ tlvs: [[0x05, Buffer.alloc(129)]] }), 'v2-tlv'],
     ['CRC32C of 3 bytes', v2({ tlvs: [[0x03, Buffer.alloc(3)]] }), 'v2-tlv'],
     ['SSL of 4 bytes', v2({ tlvs: [[0x20, Buffer.alloc(4)]] }), 'v2-tlv'],
     ['SSL stray bytes', v2({ tlvs: [[0x20, Buffer.concat([sslValue(1, 0, []), Buffer.from([0x21])])]] }), 'v2-tlv'],
-    ['SSL sub-TLV overruns', v2({ tlvs: [[0x20, Buffer.concat([sslValue(1, 0, []), Buffer.from([0x21, 0, 9, 0x54])])]] }), 'v2-tlv'],
-    ['SSL duplicate CN', v2({ tlvs: [[0x20, sslValue(3, 0, [[0x22, 'a'], [0x22, 'b']])]] }), 'v2-tlv'],
+    [
+      'SSL sub-TLV overruns',
+      v2({ tlvs: [[0x20, Buffer.concat([sslValue(1, 0, []), Buffer.from([0x21, 0, 9, 0x54])])]] }),
+      'v2-tlv',
+    ],
+    [
+      'SSL duplicate CN',
+      v2({
+        tlvs: [
+          [
+            0x20,
+            sslValue(3, 0, [
+              [0x22, 'a'],
+              [0x22, 'b'],
+            ]),
+          ],
+        ],
+      }),
+      'v2-tlv',
+    ],
     ['wrong CRC32C', v2({ crc: 0x12345678 }), 'v2-crc32c'],
-    ['bad signature', Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540b', 'hex'), Buffer.alloc(8)]), 'missing-header'],
+    [
+      'bad signature',
+      Buffer.concat([Buffer.from('0d0a0d0a000d0a515549540b', 'hex'), Buffer.alloc(8)]),
+      'missing-header',
+    ],
   ]
   for (const [name, b, want] of cases) t.equal(reason(b), want, name)
   // CRC32C corrupts when any other byte changes
@@ -206,39 +297,64 @@ t.test('v2: every deviation is refused', async t => {
 })
 
 const anyHeader = fc.oneof(
-  fc.record({ a: fc.ipV4(), b: fc.ipV4(), p: fc.integer({ min: 0, max: 65535 }), q: fc.integer({ min: 0, max: 65535 }) })
+  fc
+    .record({
+      a: fc.ipV4(),
+      b: fc.ipV4(),
+      p: fc.integer({ min: 0, max: 65535 }),
+      q: fc.integer({ min: 0, max: 65535 }),
+    })
     .map(({ a, b, p, q }) => Buffer.from(`PROXY TCP4 ${a} ${b} ${p} ${q}\r\n`)),
   fc.constant(Buffer.from('PROXY UNKNOWN\r\n')),
-  fc.record({
-    a: fc.uint8Array({ minLength: 16, maxLength: 16 }),
-    p: fc.integer({ min: 0, max: 65535 }),
-    authority: fc.string({ maxLength: 40 }),
-    crc: fc.boolean(),
-  }).map(({ a, p, authority, crc }) => v2({
-    fam: 0x21, addr: ipv6Block(Buffer.from(a), Buffer.from(a), p, p), tlvs: [[0x02, Buffer.from(authority)]], ...(crc ? { crc: true } : {}),
-  })),
+  fc
+    .record({
+      a: fc.uint8Array({ minLength: 16, maxLength: 16 }),
+      p: fc.integer({ min: 0, max: 65535 }),
+      authority: fc.string({ maxLength: 40 }),
+      crc: fc.boolean(),
+    })
+    .map(({ a, p, authority, crc }) =>
+      v2({
+        fam: 0x21,
+        addr: ipv6Block(Buffer.from(a), Buffer.from(a), p, p),
+        tlvs: [[0x02, Buffer.from(authority)]],
+        ...(crc ? { crc: true } : {}),
+      }),
+    ),
 )
 
 t.test('property: random bytes never throw and are never accepted', async t => {
-  t.doesNotThrow(() => fc.assert(fc.property(fc.uint8Array({ maxLength: 300 }), bytes => {
-    const r = parseProxyHeader(Buffer.from(bytes))
-    return r === undefined || !r.ok
-  })))
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), bytes => {
+        const r = parseProxyHeader(Buffer.from(bytes))
+        return r === undefined || !r.ok
+      }),
+    ),
+  )
   // after a signature, random bytes never throw; whatever is accepted fits the input
-  t.doesNotThrow(() => fc.assert(fc.property(fc.constantFrom(Buffer.from('PROXY '), SIG), fc.uint8Array({ maxLength: 300 }), (sig, bytes) => {
-    const b = Buffer.concat([sig, Buffer.from(bytes)])
-    const r = parseProxyHeader(b)
-    return r === undefined || !r.ok || r.header.length <= b.length
-  })))
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.constantFrom(Buffer.from('PROXY '), SIG), fc.uint8Array({ maxLength: 300 }), (sig, bytes) => {
+        const b = Buffer.concat([sig, Buffer.from(bytes)])
+        const r = parseProxyHeader(b)
+        return r === undefined || !r.ok || r.header.length <= b.length
+      }),
+    ),
+  )
 })
 
 t.test('property: a valid header survives any split into chunks', async t => {
-  t.doesNotThrow(() => fc.assert(fc.property(anyHeader, fc.uint8Array({ maxLength: 50 }), (header, tail) => {
-    const all = Buffer.concat([header, Buffer.from(tail)])
-    const whole = parseProxyHeader(all)
-    if (whole === undefined || !whole.ok || whole.header.length !== header.length) return false
-    // every proper prefix of the header asks for more
-    for (let n = 0; n < header.length; n++) if (parseProxyHeader(all.subarray(0, n)) !== undefined) return false
-    return true
-  })))
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(anyHeader, fc.uint8Array({ maxLength: 50 }), (header, tail) => {
+        const all = Buffer.concat([header, Buffer.from(tail)])
+        const whole = parseProxyHeader(all)
+        if (whole === undefined || !whole.ok || whole.header.length !== header.length) return false
+        // every proper prefix of the header asks for more
+        for (let n = 0; n < header.length; n++) if (parseProxyHeader(all.subarray(0, n)) !== undefined) return false
+        return true
+      }),
+    ),
+  )
 })

@@ -9,7 +9,12 @@ import net, { type AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
 import tls from 'node:tls'
 import t, { type Test } from 'tap'
-import { ProxyAwareConfigError, type ProxyProtocolOptions, proxyProtocol, proxyProtocolOf } from '../src/proxy-protocol/index.js'
+import {
+  ProxyAwareConfigError,
+  type ProxyProtocolOptions,
+  proxyProtocol,
+  proxyProtocolOf,
+} from '../src/proxy-protocol/index.js'
 import { createTrustProxy } from '../src/index.js'
 import express from 'express'
 import Fastify from 'fastify'
@@ -25,71 +30,116 @@ t.setTimeout(120_000)
 
 const c = certs()
 const V1 = 'PROXY TCP4 203.0.113.7 198.51.100.2 41000 443\r\n'
-const GET = (path: string, close = true) => `GET ${path} HTTP/1.1\r\nHost: app\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
+const GET = (path: string, close = true) =>
+  `GET ${path} HTTP/1.1\r\nHost: app\r\n${close ? 'Connection: close\r\n' : ''}\r\n`
 
 const listen = async (t: Test, server: net.Server) => {
   await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
-  t.teardown(() => new Promise(r => {
-    (server as http.Server).closeAllConnections?.()
-    server.close(r)
-  }))
+  t.teardown(
+    () =>
+      new Promise(r => {
+        ;(server as http.Server).closeAllConnections?.()
+        server.close(r)
+      }),
+  )
   return (server.address() as AddressInfo).port
 }
 
 /** An http server answering "<path> <remoteAddress>:<remotePort> <header source>". */
 const httpApp = async (t: Test, options: Partial<ProxyProtocolOptions> = {}) => {
   const log = recorder()
-  const server = proxyProtocol(http.createServer((req, res) => {
-    const info = proxyProtocolOf(req)
-    res.end(`${req.url} ${req.socket.remoteAddress}:${req.socket.remotePort} ${req.socket.remoteFamily} ${info?.command ?? '-'} ${info?.peer.address ?? '-'}`)
-  }), { trust: '127.0.0.1', logger: log, ...options })
+  const server = proxyProtocol(
+    http.createServer((req, res) => {
+      const info = proxyProtocolOf(req)
+      res.end(
+        `${req.url} ${req.socket.remoteAddress}:${req.socket.remotePort} ${req.socket.remoteFamily} ${info?.command ?? '-'} ${info?.peer.address ?? '-'}`,
+      )
+    }),
+    { trust: '127.0.0.1', logger: log, ...options },
+  )
   return { port: await listen(t, server), log, server }
 }
 
-const bodies = (data: Buffer) => data.toString('latin1').split(/HTTP\/1\.1 /).slice(1).map(r => r.slice(r.indexOf('\r\n\r\n') + 4))
+const bodies = (data: Buffer) =>
+  data
+    .toString('latin1')
+    .split(/HTTP\/1\.1 /)
+    .slice(1)
+    .map(r => r.slice(r.indexOf('\r\n\r\n') + 4))
 
-t.test('http: the header\'s source becomes the peer; header and request in one packet', async t => {
+t.test("http: the header's source becomes the peer; header and request in one packet", async t => {
   const { port } = await httpApp(t)
   const { data } = await raw({ port, chunks: [V1 + GET('/one')] })
   t.same(bodies(data), ['/one 203.0.113.7:41000 IPv4 PROXY 127.0.0.1'])
 })
 
-t.test('http: the header split byte by byte, then pipelined requests: nothing lost, duplicated or reordered', async t => {
-  const { port } = await httpApp(t)
-  const all = Buffer.from(V1 + GET('/a', false) + GET('/b', false) + GET('/c'))
-  const { data } = await raw({ port, chunks: bytes(all), pause: true })
-  t.same(bodies(data), ['/a', '/b', '/c'].map(p => `${p} 203.0.113.7:41000 IPv4 PROXY 127.0.0.1`))
-})
+t.test(
+  'http: the header split byte by byte, then pipelined requests: nothing lost, duplicated or reordered',
+  async t => {
+    const { port } = await httpApp(t)
+    const all = Buffer.from(V1 + GET('/a', false) + GET('/b', false) + GET('/c'))
+    const { data } = await raw({ port, chunks: bytes(all), pause: true })
+    t.same(
+      bodies(data),
+      ['/a', '/b', '/c'].map(p => `${p} 203.0.113.7:41000 IPv4 PROXY 127.0.0.1`),
+    )
+  },
+)
 
-t.test('net: an echo server gets exactly the bytes after the header, for any split (property, real sockets)', async t => {
-  const server = proxyProtocol(net.createServer(s => s.pipe(s)), { trust: '127.0.0.1' })
-  const port = await listen(t, server)
-  await t.resolves(fc.assert(fc.asyncProperty(
-    fc.constantFrom(Buffer.from(V1), v2({ tlvs: [[0x02, Buffer.from('example.com')]], crc: true })),
-    fc.uint8Array({ minLength: 1, maxLength: 3000 }),
-    fc.array(fc.nat(), { maxLength: 6 }),
-    async (header, payload, cuts) => {
-      const all = Buffer.concat([header, payload])
-      const points = [...new Set(cuts.map(n => n % all.length))].sort((a, b) => a - b)
-      const chunks = [0, ...points].map((p, i, a) => all.subarray(p, i + 1 < a.length ? a[i + 1] : all.length)).filter(b => b.length > 0)
-      const { data } = await raw({ port, chunks, pause: true, end: true })
-      return data.equals(Buffer.from(payload))
-    },
-  ), { numRuns: 25 }))
-})
+t.test(
+  'net: an echo server gets exactly the bytes after the header, for any split (property, real sockets)',
+  async t => {
+    const server = proxyProtocol(
+      net.createServer(s => s.pipe(s)),
+      { trust: '127.0.0.1' },
+    )
+    const port = await listen(t, server)
+    await t.resolves(
+      fc.assert(
+        fc.asyncProperty(
+          fc.constantFrom(Buffer.from(V1), v2({ tlvs: [[0x02, Buffer.from('example.com')]], crc: true })),
+          fc.uint8Array({ minLength: 1, maxLength: 3000 }),
+          fc.array(fc.nat(), { maxLength: 6 }),
+          async (header, payload, cuts) => {
+            const all = Buffer.concat([header, payload])
+            const points = [...new Set(cuts.map(n => n % all.length))].sort((a, b) => a - b)
+            const chunks = [0, ...points]
+              .map((p, i, a) => all.subarray(p, i + 1 < a.length ? a[i + 1] : all.length))
+              .filter(b => b.length > 0)
+            const { data } = await raw({ port, chunks, pause: true, end: true })
+            return data.equals(Buffer.from(payload))
+          },
+        ),
+        { numRuns: 25 },
+      ),
+    )
+  },
+)
 
 t.test('https with mTLS: the ClientHello right behind the header; certificate and real address together', async t => {
   const seen: string[] = []
-  const server = proxyProtocol(https.createServer(tlsServerOptions(), (req, res) => {
-    const s = req.socket as import('node:tls').TLSSocket
-    const cert = s.getPeerX509Certificate()
-    seen.push(`${s.remoteAddress} ${s.authorized} ${cert?.subject.split('\n').find(l => l.startsWith('CN=')) ?? 'none'} ${proxyProtocolOf(req)?.tlvs.authority}`)
-    res.end('ok')
-  }), { trust: '127.0.0.1' })
+  const server = proxyProtocol(
+    https.createServer(tlsServerOptions(), (req, res) => {
+      const s = req.socket as import('node:tls').TLSSocket
+      const cert = s.getPeerX509Certificate()
+      seen.push(
+        `${s.remoteAddress} ${s.authorized} ${cert?.subject.split('\n').find(l => l.startsWith('CN=')) ?? 'none'} ${proxyProtocolOf(req)?.tlvs.authority}`,
+      )
+      res.end('ok')
+    }),
+    { trust: '127.0.0.1' },
+  )
   const port = await listen(t, server)
   const header = v2({ fam: 0x11, tlvs: [[0x02, Buffer.from('app.example')]], crc: true })
   const tlsOpts = { ca: c.root.cert, servername: 'localhost', cert: c.chainOf(c.valid), key: c.valid.key }
-  const first = await tlsOverHeader({ port, header, request: GET('/'), ...tlsOpts, maxVersion: 'TLSv1.3', minVersion: 'TLSv1.3' })
+  const first = await tlsOverHeader({
+    port,
+    header,
+    request: GET('/'),
+    ...tlsOpts,
+    maxVersion: 'TLSv1.3',
+    minVersion: 'TLSv1.3',
+  })
   t.match(first.text, /^HTTP\/1\.1 200/)
   t.same(seen, ['192.0.2.1 true CN=client-one app.example'])
 })
@@ -98,16 +148,27 @@ t.test('https: the TLS 1.3 resumption guard keeps working behind the header', as
   const log = recorder()
   const proxy = createTrustProxy({ trust: 'loopback', clientCert: {} })
   const reused: boolean[] = []
-  const server = proxyProtocol(https.createServer(tlsServerOptions(), (req, res) => {
-    reused.push((req.socket as import('node:tls').TLSSocket).isSessionReused())
-    if (proxy.handle(req, res, log)) return
-    res.end('served')
-  }), { trust: '127.0.0.1' })
+  const server = proxyProtocol(
+    https.createServer(tlsServerOptions(), (req, res) => {
+      reused.push((req.socket as import('node:tls').TLSSocket).isSessionReused())
+      if (proxy.handle(req, res, log)) return
+      res.end('served')
+    }),
+    { trust: '127.0.0.1' },
+  )
   const port = await listen(t, server)
   let session: Buffer | undefined
   const statuses: string[] = []
   for (let i = 0; i < 6 && !reused.includes(true); i++) {
-    const r = await tlsOverHeader({ port, header: Buffer.from(V1), request: GET('/'), ca: c.root.cert, servername: 'localhost', session, minVersion: 'TLSv1.3' })
+    const r = await tlsOverHeader({
+      port,
+      header: Buffer.from(V1),
+      request: GET('/'),
+      ca: c.root.cert,
+      servername: 'localhost',
+      session,
+      minVersion: 'TLSv1.3',
+    })
     session = r.session ?? session
     statuses.push(r.text.slice(9, 12))
   }
@@ -121,23 +182,43 @@ t.test('http2: secure (h2 over TLS behind the header) and cleartext', async t =>
   const handler = (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => {
     res.end(`${req.socket.remoteAddress} ${proxyProtocolOf(req)?.version}`)
   }
-  const secure = proxyProtocol(http2.createSecureServer({ key: c.server.key, cert: c.server.cert, allowHTTP1: true }, handler), { trust: '127.0.0.1' })
+  const secure = proxyProtocol(
+    http2.createSecureServer({ key: c.server.key, cert: c.server.cert, allowHTTP1: true }, handler),
+    { trust: '127.0.0.1' },
+  )
   const sport = await listen(t, secure)
-  const r = await tlsOverHeader({ port: sport, header: Buffer.from(V1), request: GET('/'), ca: c.root.cert, servername: 'localhost', ALPNProtocols: ['http/1.1'] })
+  const r = await tlsOverHeader({
+    port: sport,
+    header: Buffer.from(V1),
+    request: GET('/'),
+    ca: c.root.cert,
+    servername: 'localhost',
+    ALPNProtocols: ['http/1.1'],
+  })
   t.match(r.text, /203\.0\.113\.7 1$/, 'HTTP/1.1 over TLS (allowHTTP1)')
   const h2 = await new Promise<string>((resolve, reject) => {
     const session = http2.connect(`https://localhost:${sport}`, {
       createConnection: () => {
         const s = net.connect({ port: sport, host: '127.0.0.1' })
-        s.write(v2({ fam: 0x21, addr: ipv6Block(Buffer.from('20010db8000000000000000000000042', 'hex'), Buffer.alloc(16), 1, 2) }))
+        s.write(
+          v2({
+            fam: 0x21,
+            addr: ipv6Block(Buffer.from('20010db8000000000000000000000042', 'hex'), Buffer.alloc(16), 1, 2),
+          }),
+        )
         return tls.connect({ socket: s, ALPNProtocols: ['h2'], ca: c.root.cert, servername: 'localhost' })
       },
     })
     const req = session.request({ ':path': '/' })
     let text = ''
     req.setEncoding('utf8')
-    req.on('data', d => { text += d })
-    req.on('end', () => { session.close(); resolve(text) })
+    req.on('data', d => {
+      text += d
+    })
+    req.on('end', () => {
+      session.close()
+      resolve(text)
+    })
     req.on('error', reject)
   })
   t.equal(h2, '2001:db8::42 2', 'h2 over TLS')
@@ -155,8 +236,13 @@ t.test('http2: secure (h2 over TLS behind the header) and cleartext', async t =>
     const req = session.request({ ':path': '/' })
     let text = ''
     req.setEncoding('utf8')
-    req.on('data', d => { text += d })
-    req.on('end', () => { session.close(); resolve(text) })
+    req.on('data', d => {
+      text += d
+    })
+    req.on('end', () => {
+      session.close()
+      resolve(text)
+    })
     req.on('error', reject)
   })
   t.equal(body, '192.0.2.1 2')
@@ -164,7 +250,10 @@ t.test('http2: secure (h2 over TLS behind the header) and cleartext', async t =>
 
 t.test('LOCAL (health checks) and UNKNOWN keep the real peer; IPv6 sources', async t => {
   const { port } = await httpApp(t)
-  const local = await raw({ port, chunks: [Buffer.concat([v2({ verCmd: 0x20, fam: 0, addr: Buffer.alloc(0) }), Buffer.from(GET('/health'))])] })
+  const local = await raw({
+    port,
+    chunks: [Buffer.concat([v2({ verCmd: 0x20, fam: 0, addr: Buffer.alloc(0) }), Buffer.from(GET('/health'))])],
+  })
   t.match(bodies(local.data)[0], /^\/health 127\.0\.0\.1:\d+ IPv4 LOCAL 127\.0\.0\.1$/)
   const unknown = await raw({ port, chunks: ['PROXY UNKNOWN\r\n' + GET('/u')] })
   t.match(bodies(unknown.data)[0], /^\/u 127\.0\.0\.1:\d+ IPv4 PROXY/)
@@ -172,28 +261,37 @@ t.test('LOCAL (health checks) and UNKNOWN keep the real peer; IPv6 sources', asy
   t.same(bodies(six.data), ['/6 2001:db8::7:1 IPv6 PROXY 127.0.0.1'])
 })
 
-t.test('peers outside trust: served with their real address; a header from them closes (default) or is served unread', async t => {
-  const { port, log } = await httpApp(t)
-  const direct = await raw({ port, from: '127.0.0.2', chunks: [GET('/direct')] })
-  t.match(bodies(direct.data)[0], /^\/direct 127\.0\.0\.2:/)
-  const spoof = await raw({ port, from: '127.0.0.2', chunks: bytes(Buffer.from(V1 + GET('/spoof'))), pause: true })
-  t.equal(spoof.data.length, 0, 'closed without an answer')
-  t.equal(log.entries.at(-1)!.obj.peer, '127.0.0.2')
-  t.same((log.entries.at(-1)!.obj.proxyProtocol as { reason: string }).reason, 'untrusted-header')
-  const v2spoof = await raw({ port, from: '127.0.0.2', chunks: [v2()] })
-  t.equal(v2spoof.data.length, 0)
-  const served = await httpApp(t, { untrusted: 'serve' })
-  const unread = await raw({ port: served.port, from: '127.0.0.2', chunks: [V1 + GET('/spoof')] })
-  t.match(unread.data.toString(), /^HTTP\/1\.1 400 Bad Request/, 'Node\'s HTTP parser refuses the stray header')
-  const fine = await raw({ port: served.port, from: '127.0.0.2', chunks: [GET('/direct')] })
-  t.match(bodies(fine.data)[0], /^\/direct 127\.0\.0\.2:/)
-  t.equal(served.log.entries.length, 0)
-})
+t.test(
+  'peers outside trust: served with their real address; a header from them closes (default) or is served unread',
+  async t => {
+    const { port, log } = await httpApp(t)
+    const direct = await raw({ port, from: '127.0.0.2', chunks: [GET('/direct')] })
+    t.match(bodies(direct.data)[0], /^\/direct 127\.0\.0\.2:/)
+    const spoof = await raw({ port, from: '127.0.0.2', chunks: bytes(Buffer.from(V1 + GET('/spoof'))), pause: true })
+    t.equal(spoof.data.length, 0, 'closed without an answer')
+    t.equal(log.entries.at(-1)!.obj.peer, '127.0.0.2')
+    t.same((log.entries.at(-1)!.obj.proxyProtocol as { reason: string }).reason, 'untrusted-header')
+    const v2spoof = await raw({ port, from: '127.0.0.2', chunks: [v2()] })
+    t.equal(v2spoof.data.length, 0)
+    const served = await httpApp(t, { untrusted: 'serve' })
+    const unread = await raw({ port: served.port, from: '127.0.0.2', chunks: [V1 + GET('/spoof')] })
+    t.match(unread.data.toString(), /^HTTP\/1\.1 400 Bad Request/, "Node's HTTP parser refuses the stray header")
+    const fine = await raw({ port: served.port, from: '127.0.0.2', chunks: [GET('/direct')] })
+    t.match(bodies(fine.data)[0], /^\/direct 127\.0\.0\.2:/)
+    t.equal(served.log.entries.length, 0)
+  },
+)
 
 t.test('every rejection closes before the server sees a byte, and is logged with its reason and the peer', async t => {
   const hits: string[] = []
   const log = recorder()
-  const server = proxyProtocol(http.createServer((req, res) => { hits.push(req.url!); res.end() }), { trust: '127.0.0.1', logger: log, headerTimeout: 100 })
+  const server = proxyProtocol(
+    http.createServer((req, res) => {
+      hits.push(req.url!)
+      res.end()
+    }),
+    { trust: '127.0.0.1', logger: log, headerTimeout: 100 },
+  )
   let connections = 0
   server.on('connection', () => connections++)
   const port = await listen(t, server)
@@ -236,7 +334,10 @@ t.test('every rejection closes before the server sees a byte, and is logged with
 t.test('socket errors during the header, and Unix-socket peers (trustUnixSocket)', async t => {
   const log = recorder()
   const seen: unknown[] = []
-  const server = proxyProtocol(net.createServer(s => seen.push(proxyProtocolOf(s)?.source)), { trust: '127.0.0.1', trustUnixSocket: true, logger: log })
+  const server = proxyProtocol(
+    net.createServer(s => seen.push(proxyProtocolOf(s)?.source)),
+    { trust: '127.0.0.1', trustUnixSocket: true, logger: log },
+  )
   // a stream without an address, as on a Unix socket
   const fake = new PassThrough()
   server.emit('connection', fake)
@@ -244,14 +345,20 @@ t.test('socket errors during the header, and Unix-socket peers (trustUnixSocket)
   await new Promise(r => setImmediate(r))
   fake.destroy(new Error('boom'))
   await new Promise(r => setImmediate(r))
-  t.same(log.entries.map(e => [(e.obj.proxyProtocol as { reason: string }).reason, e.obj.peer]), [['socket-error', undefined]])
+  t.same(
+    log.entries.map(e => [(e.obj.proxyProtocol as { reason: string }).reason, e.obj.peer]),
+    [['socket-error', undefined]],
+  )
   const good = new PassThrough()
   server.emit('connection', good)
   good.write(V1)
   await new Promise(r => setImmediate(r))
   t.same(seen, [{ address: '203.0.113.7', port: 41000 }])
   // without trustUnixSocket, such a peer is untrusted: served unread
-  const plain = proxyProtocol(net.createServer(s => seen.push(s)), { trust: '127.0.0.1', untrusted: 'serve' })
+  const plain = proxyProtocol(
+    net.createServer(s => seen.push(s)),
+    { trust: '127.0.0.1', untrusted: 'serve' },
+  )
   const other = new PassThrough()
   plain.emit('connection', other)
   t.equal(seen.at(-1), other)
@@ -260,7 +367,9 @@ t.test('socket errors during the header, and Unix-socket peers (trustUnixSocket)
 t.test('other events pass through; bad options throw at startup', async t => {
   const server = proxyProtocol(net.createServer(), { trust: 'loopback' })
   let listening = false
-  server.on('listening', () => { listening = true })
+  server.on('listening', () => {
+    listening = true
+  })
   server.emit('listening')
   t.equal(listening, true)
   const bad: Array<[unknown, string]> = [
@@ -277,29 +386,51 @@ t.test('other events pass through; bad options throw at startup', async t => {
     [{ trust: 'loopback', timeout: 5 }, 'timeout'],
   ]
   for (const [options, option] of bad) {
-    t.throws(() => proxyProtocol(net.createServer(), options as ProxyProtocolOptions), { name: 'ProxyAwareConfigError', option }, JSON.stringify(options))
+    t.throws(
+      () => proxyProtocol(net.createServer(), options as ProxyProtocolOptions),
+      { name: 'ProxyAwareConfigError', option },
+      JSON.stringify(options),
+    )
   }
   t.throws(() => proxyProtocol(server, { trust: 'loopback' }), { option: 'server', message: /twice/ })
-  t.throws(() => proxyProtocol({} as net.Server, { trust: 'loopback' }), new ProxyAwareConfigError('server', 'must be a net, http, https, tls or http2 server, got {}'))
+  t.throws(
+    () => proxyProtocol({} as net.Server, { trust: 'loopback' }),
+    new ProxyAwareConfigError('server', 'must be a net, http, https, tls or http2 server, got {}'),
+  )
   t.equal(proxyProtocolOf(null), undefined)
   t.equal(proxyProtocolOf({}), undefined)
 })
 
-t.test('Fastify (serverFactory) and Express: request.proxyProtocol, and the header\'s source as the trust engine\'s peer', async t => {
-  const fastify = Fastify({ serverFactory: handler => proxyProtocol(http.createServer(handler), { trust: '127.0.0.1' }) })
-  await fastify.register(fastifyTrustProxy, { trust: '203.0.113.0/24' })
-  fastify.get('/', req => `${req.ip} ${req.proxyProtocol?.source?.address} ${req.proxyProtocol?.peer.address}`)
-  await fastify.listen({ port: 0, host: '127.0.0.1' })
-  t.teardown(() => fastify.close())
-  const fport = (fastify.server.address() as AddressInfo).port
-  const xff = 'GET / HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n'
-  t.same(bodies((await raw({ port: fport, chunks: [V1 + xff] })).data), ['198.51.100.9 203.0.113.7 127.0.0.1'], 'the CDN (header source) is trusted: its X-Forwarded-For counts')
-  t.same(bodies((await raw({ port: fport, chunks: ['PROXY TCP4 192.0.2.66 198.51.100.2 1 2\r\n' + xff] })).data), ['192.0.2.66 192.0.2.66 127.0.0.1'], 'any other client cannot spoof')
-  t.equal((await fastify.inject('/')).body, '127.0.0.1 undefined undefined', 'no header: undefined')
+t.test(
+  "Fastify (serverFactory) and Express: request.proxyProtocol, and the header's source as the trust engine's peer",
+  async t => {
+    const fastify = Fastify({
+      serverFactory: handler => proxyProtocol(http.createServer(handler), { trust: '127.0.0.1' }),
+    })
+    await fastify.register(fastifyTrustProxy, { trust: '203.0.113.0/24' })
+    fastify.get('/', req => `${req.ip} ${req.proxyProtocol?.source?.address} ${req.proxyProtocol?.peer.address}`)
+    await fastify.listen({ port: 0, host: '127.0.0.1' })
+    t.teardown(() => fastify.close())
+    const fport = (fastify.server.address() as AddressInfo).port
+    const xff = 'GET / HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n'
+    t.same(
+      bodies((await raw({ port: fport, chunks: [V1 + xff] })).data),
+      ['198.51.100.9 203.0.113.7 127.0.0.1'],
+      'the CDN (header source) is trusted: its X-Forwarded-For counts',
+    )
+    t.same(
+      bodies((await raw({ port: fport, chunks: ['PROXY TCP4 192.0.2.66 198.51.100.2 1 2\r\n' + xff] })).data),
+      ['192.0.2.66 192.0.2.66 127.0.0.1'],
+      'any other client cannot spoof',
+    )
+    t.equal((await fastify.inject('/')).body, '127.0.0.1 undefined undefined', 'no header: undefined')
 
-  const app = express()
-  app.use(expressTrustProxy({ trust: '203.0.113.0/24' }))
-  app.get('/', (req, res) => { res.send(`${req.ip} ${req.proxyProtocol?.version}`) })
-  const eport = await listen(t, proxyProtocol(http.createServer(app), { trust: '127.0.0.1' }))
-  t.same(bodies((await raw({ port: eport, chunks: [V1 + xff] })).data), ['198.51.100.9 1'])
-})
+    const app = express()
+    app.use(expressTrustProxy({ trust: '203.0.113.0/24' }))
+    app.get('/', (req, res) => {
+      res.send(`${req.ip} ${req.proxyProtocol?.version}`)
+    })
+    const eport = await listen(t, proxyProtocol(http.createServer(app), { trust: '127.0.0.1' }))
+    t.same(bodies((await raw({ port: eport, chunks: [V1 + xff] })).data), ['198.51.100.9 1'])
+  },
+)

@@ -18,7 +18,7 @@ t.test('@fastify/rate-limit', async t => {
   // the default key generator, and one that keys on request.ip verbatim (so
   // only proxy-aware's canonical form can make the spellings one identity)
   const keyGenerators = {
-    default: undefined,
+    'default': undefined,
     'request.ip verbatim': (request: FastifyRequest) => request.ip,
   }
   for (const [name, keyGenerator] of Object.entries(keyGenerators)) {
@@ -30,7 +30,11 @@ t.test('@fastify/rate-limit', async t => {
       await app.register(fastifyTrustProxy, { trust: PROXY })
       app.get('/', request => request.ip)
       const hit = async (remoteAddress: string, xff?: string) => {
-        const res = await app.inject({ url: '/', remoteAddress, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } })
+        const res = await app.inject({
+          url: '/',
+          remoteAddress,
+          headers: xff === undefined ? {} : { 'x-forwarded-for': xff },
+        })
         return `${res.statusCode} ${res.statusCode === 200 ? res.body : res.headers['x-ratelimit-remaining']}`
       }
 
@@ -43,8 +47,11 @@ t.test('@fastify/rate-limit', async t => {
 
       const attacker: string[] = []
       for (let i = 1; i <= 5; i++) attacker.push(await hit(ATTACKER, `203.0.113.${i}`))
-      t.same(attacker, ['200 127.0.0.3', '200 127.0.0.3', '429 0', '429 0', '429 0'],
-        'a direct client cannot mint identities with X-Forwarded-For')
+      t.same(
+        attacker,
+        ['200 127.0.0.3', '200 127.0.0.3', '429 0', '429 0', '429 0'],
+        'a direct client cannot mint identities with X-Forwarded-For',
+      )
       t.equal(await hit(PROXY, '198.51.100.3'), '200 198.51.100.3', 'other clients are not affected')
 
       const v6: string[] = []
@@ -60,7 +67,6 @@ t.test('@fastify/rate-limit', async t => {
   }
 })
 
-
 /** express-rate-limit's console output (its default logger writes there). */
 const captureConsole = (t: Test) => {
   const errors = t.capture(console, 'error', () => {})
@@ -74,8 +80,12 @@ t.test('express-rate-limit', async t => {
     const app = express()
     app.use(expressTrustProxy({ trust: PROXY }))
     // ipv6Subnet: false keys on req.ip verbatim
-    app.use(rateLimit({ windowMs: 60_000, limit: 2, ipv6Subnet: false, standardHeaders: 'draft-6', legacyHeaders: false }))
-    app.get('/', (req, res) => { res.send(req.ip) })
+    app.use(
+      rateLimit({ windowMs: 60_000, limit: 2, ipv6Subnet: false, standardHeaders: 'draft-6', legacyHeaders: false }),
+    )
+    app.get('/', (req, res) => {
+      res.send(req.ip)
+    })
     const port = await listen(t, createServer(app))
     const hit = async (from: string, xff?: string) => {
       const res = await request(port, { from, headers: xff === undefined ? {} : { 'x-forwarded-for': xff } })
@@ -91,8 +101,11 @@ t.test('express-rate-limit', async t => {
 
     const attacker: string[] = []
     for (let i = 1; i <= 5; i++) attacker.push(await hit(ATTACKER, `203.0.113.${i}`))
-    t.same(attacker, ['200 127.0.0.3', '200 127.0.0.3', '429 0', '429 0', '429 0'],
-      'a direct client cannot mint identities with X-Forwarded-For')
+    t.same(
+      attacker,
+      ['200 127.0.0.3', '200 127.0.0.3', '429 0', '429 0', '429 0'],
+      'a direct client cannot mint identities with X-Forwarded-For',
+    )
 
     const v6: string[] = []
     for (const spelling of IPV6_SPELLINGS) v6.push(await hit(PROXY, spelling))
@@ -107,7 +120,9 @@ t.test('express-rate-limit', async t => {
     app.use(expressTrustProxy({ trust: PROXY, headers: ['forwarded'] }))
     const api = express()
     api.use(rateLimit({ windowMs: 60_000, limit: 1, ipv6Subnet: false }))
-    api.get('/', (req, res) => { res.send(req.ip) })
+    api.get('/', (req, res) => {
+      res.send(req.ip)
+    })
     app.use('/api', api)
     const port = await listen(t, createServer(app))
     const hit = async (from: string, forwarded: string) => {
@@ -128,7 +143,9 @@ t.test('express-rate-limit', async t => {
     const app = express()
     app.use(rateLimit({ windowMs: 60_000, limit: 1, ipv6Subnet: false }))
     app.use(expressTrustProxy({ trust: PROXY }))
-    app.get('/', (req, res) => { res.send(req.ip) })
+    app.get('/', (req, res) => {
+      res.send(req.ip)
+    })
     const port = await listen(t, createServer(app))
     const hit = async (from: string, xff: string) => {
       const res = await request(port, { from, headers: { 'x-forwarded-for': xff } })
@@ -156,7 +173,9 @@ t.test('express-rate-limit', async t => {
     const logged = captureConsole(t)
     const app = express()
     app.use(rateLimit({ windowMs: 60_000, limit: 5, ipv6Subnet: false }))
-    app.get('/', (req, res) => { res.send(req.ip) })
+    app.get('/', (req, res) => {
+      res.send(req.ip)
+    })
     const port = await listen(t, createServer(app))
     await request(port, { from: PROXY, headers: { 'x-forwarded-for': '198.51.100.1' } })
     t.match(logged(), [/ERR_ERL_UNEXPECTED_X_FORWARDED_FOR/], 'so the captures above can fail')
@@ -167,7 +186,9 @@ t.test('express-rate-limit', async t => {
     const app = express()
     app.use(expressTrustProxy({ trust: true }))
     app.use(rateLimit({ windowMs: 60_000, limit: 5, ipv6Subnet: false }))
-    app.get('/', (req, res) => { res.send(req.ip) })
+    app.get('/', (req, res) => {
+      res.send(req.ip)
+    })
     const port = await listen(t, createServer(app))
     const res = await request(port, { from: ATTACKER, headers: { 'x-forwarded-for': '198.51.100.1' } })
     t.equal(res.body, '198.51.100.1', 'trust: true believes anyone (documented as dangerous)')

@@ -16,14 +16,17 @@ import { childEnv } from './support/child-env.js'
 t.setTimeout(180_000)
 
 const child = fileURLToPath(new URL('./fixtures/hook-check-child.ts', import.meta.url))
-type Result = { ok?: true, name?: string, option?: string, message?: string }
+type Result = { ok?: true; name?: string; option?: string; message?: string }
 // tsx, not tap's slower TypeScript loader; the child's coverage is not
 // collected (see support/child-env.ts)
-const run = (simulation: string, options: object[]) => JSON.parse(execFileSync(
-  process.execPath,
-  ['--import', 'tsx/esm', '--enable-source-maps', child, simulation, JSON.stringify(options)],
-  { encoding: 'utf8', env: childEnv() },
-)) as Result[]
+const run = (simulation: string, options: object[]) =>
+  JSON.parse(
+    execFileSync(
+      process.execPath,
+      ['--import', 'tsx/esm', '--enable-source-maps', child, simulation, JSON.stringify(options)],
+      { encoding: 'utf8', env: childEnv() },
+    ),
+  ) as Result[]
 
 t.test('this Node passes the self-test', async t => {
   t.equal(responseHookProblem(), null)
@@ -36,7 +39,9 @@ t.test('this Node passes the self-test', async t => {
 t.test('in process: a throwing self-test and a refusing compiler', async t => {
   const proto = ServerResponse.prototype as unknown as Record<string, unknown>
   const writeHead = Object.getOwnPropertyDescriptor(proto, 'writeHead')!
-  proto.writeHead = () => { throw new Error('simulated') }
+  proto.writeHead = () => {
+    throw new Error('simulated')
+  }
   try {
     t.equal(selfTest(), 'the self-test threw: simulated')
   } finally {
@@ -68,7 +73,10 @@ for (const [simulation, why] of broken) {
       ['hsts', 'send https responses without Strict-Transport-Security'],
     ]
     // options that do not edit response headers are unaffected
-    const results = run(simulation, [...options.map(([o]) => ({ [o]: true })), { httpsRedirect: { host: 'example.com' } }])
+    const results = run(simulation, [
+      ...options.map(([o]) => ({ [o]: true })),
+      { httpsRedirect: { host: 'example.com' } },
+    ])
     t.same(results.pop(), { ok: true }, 'httpsRedirect alone starts')
     for (const [i, [option, without]] of options.entries()) {
       const r = results[i]!

@@ -32,10 +32,13 @@ const serve = async (
 ) => {
   const proxy = createTrustProxy({ trust: PROXY, ...options })
   const log = recorder()
-  const port = await listen(tt, http.createServer((req, res) => {
-    before?.(req, res)
-    if (!proxy.handle(req, res, log)) app(req, res)
-  }))
+  const port = await listen(
+    tt,
+    http.createServer((req, res) => {
+      before?.(req, res)
+      if (!proxy.handle(req, res, log)) app(req, res)
+    }),
+  )
   return { port, log }
 }
 
@@ -48,7 +51,11 @@ t.test('configuration errors', async t => {
     [{ warn: 'no' }, 'secureCookies.warn', /must be a boolean, got "no"/],
   ]
   for (const [secureCookies, option, message] of cases) {
-    t.throws(() => createTrustProxy({ trust: PROXY, secureCookies } as TrustProxyOptions), { name: 'ProxyAwareConfigError', option, message })
+    t.throws(() => createTrustProxy({ trust: PROXY, secureCookies } as TrustProxyOptions), {
+      name: 'ProxyAwareConfigError',
+      option,
+      message,
+    })
   }
   t.equal(engineOf({ trust: PROXY, secureCookies: false }).hasFeatures, false)
   t.equal(engineOf({ trust: PROXY, secureCookies: {} }).hasFeatures, true)
@@ -91,95 +98,181 @@ t.test('Set-Cookie spellings (Rails ssl_test and more)', async t => {
     ['a="x;y"', 'a="x;y"; Secure'],
   ]
   const { port } = await serve(t, (_req, res) => {
-    res.setHeader('Set-Cookie', cases.map(c => c[0]))
+    res.setHeader(
+      'Set-Cookie',
+      cases.map(c => c[0]),
+    )
     res.end()
   })
   const https = await request(port, viaTls)
-  t.same(https.cookies, cases.map(c => c[1]))
+  t.same(
+    https.cookies,
+    cases.map(c => c[1]),
+  )
   // over http (or a forged header) nothing changes
   // (the client trims the trailing spaces of a header line)
-  t.same((await request(port, { from: PROXY })).cookies, cases.map(c => c[0].trimEnd()))
-  t.same((await request(port, forged)).cookies, cases.map(c => c[0].trimEnd()))
+  t.same(
+    (await request(port, { from: PROXY })).cookies,
+    cases.map(c => c[0].trimEnd()),
+  )
+  t.same(
+    (await request(port, forged)).cookies,
+    cases.map(c => c[0].trimEnd()),
+  )
 })
 
 t.test('every way of writing Set-Cookie, in both orders with on-headers', async t => {
   const both = ['a=1', 'b=2; Secure']
   const secured = ['a=1; Secure', 'b=2; Secure']
-  const protoSet = (res: http.ServerResponse, v: string[]) => OutgoingMessage.prototype.setHeader.call(res, 'Set-Cookie', v)
+  const protoSet = (res: http.ServerResponse, v: string[]) =>
+    OutgoingMessage.prototype.setHeader.call(res, 'Set-Cookie', v)
   const apps: [string, App, App?][] = [
-    ['setHeader string', (_q, res) => {
-      res.setHeader('set-cookie', 'a=1')
-      res.end()
-    }],
-    ['setHeader array', (_q, res) => {
-      res.setHeader('Set-Cookie', both)
-      res.end()
-    }],
-    ['appendHeader', (_q, res) => {
-      res.appendHeader('Set-Cookie', 'a=1')
-      res.appendHeader('set-cookie', 'b=2; Secure')
-      res.end()
-    }],
-    ['setHeaders(Headers)', (_q, res) => {
-      res.setHeaders(new Headers([['set-cookie', 'a=1'], ['set-cookie', 'b=2; Secure']]))
-      res.end()
-    }],
-    ['setHeaders(Map)', (_q, res) => {
-      res.setHeaders(new Map([['Set-Cookie', both]]))
-      res.end()
-    }],
-    ['OutgoingMessage.prototype.setHeader (cookies, Koa)', (_q, res) => {
-      protoSet(res, both)
-      res.end()
-    }],
+    [
+      'setHeader string',
+      (_q, res) => {
+        res.setHeader('set-cookie', 'a=1')
+        res.end()
+      },
+    ],
+    [
+      'setHeader array',
+      (_q, res) => {
+        res.setHeader('Set-Cookie', both)
+        res.end()
+      },
+    ],
+    [
+      'appendHeader',
+      (_q, res) => {
+        res.appendHeader('Set-Cookie', 'a=1')
+        res.appendHeader('set-cookie', 'b=2; Secure')
+        res.end()
+      },
+    ],
+    [
+      'setHeaders(Headers)',
+      (_q, res) => {
+        res.setHeaders(
+          new Headers([
+            ['set-cookie', 'a=1'],
+            ['set-cookie', 'b=2; Secure'],
+          ]),
+        )
+        res.end()
+      },
+    ],
+    [
+      'setHeaders(Map)',
+      (_q, res) => {
+        res.setHeaders(new Map([['Set-Cookie', both]]))
+        res.end()
+      },
+    ],
+    [
+      'OutgoingMessage.prototype.setHeader (cookies, Koa)',
+      (_q, res) => {
+        protoSet(res, both)
+        res.end()
+      },
+    ],
     ['writeHead object', (_q, res) => res.writeHead(200, { 'Set-Cookie': both, 'x-a': '1' }).end()],
-    ['writeHead object, two spellings', (_q, res) => res.writeHead(200, { 'Set-Cookie': 'a=1', 'set-cookie': 'b=2; Secure' }).end()],
+    [
+      'writeHead object, two spellings',
+      (_q, res) => res.writeHead(200, { 'Set-Cookie': 'a=1', 'set-cookie': 'b=2; Secure' }).end(),
+    ],
     ['writeHead reason and object', (_q, res) => res.writeHead(200, 'Fine', { 'SET-COOKIE': both }).end()],
-    ['writeHead flat array (CVE-2025-7339 shape)', (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'x-a', '1', 'set-cookie', 'b=2; Secure']).end()],
+    [
+      'writeHead flat array (CVE-2025-7339 shape)',
+      (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'x-a', '1', 'set-cookie', 'b=2; Secure']).end(),
+    ],
     ['writeHead flat array, value array', (_q, res) => res.writeHead(200, ['Set-Cookie', both]).end()],
-    ['writeHead nested array', (_q, res) => res.writeHead(200, [['Set-Cookie', 'a=1'], ['x-a', '1'], ['set-cookie', 'b=2; Secure']] as unknown as string[]).end()],
-    ['writeHead after setHeader', (_q, res) => {
-      res.setHeader('x-a', '1')
-      res.writeHead(200, { 'Set-Cookie': both }).end()
-    }],
-    ['implicit headers from write', (_q, res) => {
-      res.setHeader('Set-Cookie', both)
-      res.write('x')
-      res.end()
-    }],
+    [
+      'writeHead nested array',
+      (_q, res) =>
+        res
+          .writeHead(200, [
+            ['Set-Cookie', 'a=1'],
+            ['x-a', '1'],
+            ['set-cookie', 'b=2; Secure'],
+          ] as unknown as string[])
+          .end(),
+    ],
+    [
+      'writeHead after setHeader',
+      (_q, res) => {
+        res.setHeader('x-a', '1')
+        res.writeHead(200, { 'Set-Cookie': both }).end()
+      },
+    ],
+    [
+      'implicit headers from write',
+      (_q, res) => {
+        res.setHeader('Set-Cookie', both)
+        res.write('x')
+        res.end()
+      },
+    ],
     // on-headers listeners installed after us (they run first) ...
-    ['on-headers after us, setHeader', (_q, res) => {
-      onHeaders(res, () => res.setHeader('Set-Cookie', both))
-      res.end()
-    }],
-    ['on-headers after us, prototype setHeader, flat-array writeHead', (_q, res) => {
-      onHeaders(res, () => protoSet(res, both))
-      res.writeHead(200, ['x-a', '1']).end()
-    }],
+    [
+      'on-headers after us, setHeader',
+      (_q, res) => {
+        onHeaders(res, () => res.setHeader('Set-Cookie', both))
+        res.end()
+      },
+    ],
+    [
+      'on-headers after us, prototype setHeader, flat-array writeHead',
+      (_q, res) => {
+        onHeaders(res, () => protoSet(res, both))
+        res.writeHead(200, ['x-a', '1']).end()
+      },
+    ],
     // ... and before us (they run after our writeHead would have)
-    ['on-headers before us, setHeader', (_q, res) => res.end(), (_q, res) => {
-      onHeaders(res, () => res.setHeader('Set-Cookie', both))
-    }],
-    ['on-headers before us, prototype setHeader', (_q, res) => res.end(), (_q, res) => {
-      onHeaders(res, () => protoSet(res, both))
-    }],
-    ['on-headers before us, flat-array writeHead', (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'set-cookie', 'b=2; Secure']).end(), (_q, res) => {
-      onHeaders(res, () => res.setHeader('x-a', '1'))
-    }],
-    ['writeHead wrapped by hand before us', (_q, res) => res.end(), (_q, res) => {
-      const writeHead = res.writeHead
-      res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
-        protoSet(this, both)
-        return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args)
-      } as typeof res.writeHead
-    }],
+    [
+      'on-headers before us, setHeader',
+      (_q, res) => res.end(),
+      (_q, res) => {
+        onHeaders(res, () => res.setHeader('Set-Cookie', both))
+      },
+    ],
+    [
+      'on-headers before us, prototype setHeader',
+      (_q, res) => res.end(),
+      (_q, res) => {
+        onHeaders(res, () => protoSet(res, both))
+      },
+    ],
+    [
+      'on-headers before us, flat-array writeHead',
+      (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'set-cookie', 'b=2; Secure']).end(),
+      (_q, res) => {
+        onHeaders(res, () => res.setHeader('x-a', '1'))
+      },
+    ],
+    [
+      'writeHead wrapped by hand before us',
+      (_q, res) => res.end(),
+      (_q, res) => {
+        const writeHead = res.writeHead
+        res.writeHead = function (this: http.ServerResponse, ...args: unknown[]) {
+          protoSet(this, both)
+          return (writeHead as (...a: unknown[]) => http.ServerResponse).apply(this, args)
+        } as typeof res.writeHead
+      },
+    ],
   ]
   for (const [name, app, before] of apps) {
     const { port } = await serve(t, app, { secureCookies: true }, before)
     const r = await request(port, viaTls)
     const expected = name === 'setHeader string' ? ['a=1; Secure'] : secured
     t.same(r.cookies, expected, name)
-    if (name.includes('x-a') || name.includes('flat array (') || name.includes('nested') || name.includes('after setHeader') || name.includes('before us, flat')) {
+    if (
+      name.includes('x-a') ||
+      name.includes('flat array (') ||
+      name.includes('nested') ||
+      name.includes('after setHeader') ||
+      name.includes('before us, flat')
+    ) {
       t.equal(r.headers['x-a'], '1', `${name}: other headers kept`)
     }
     const plain = await request(port, { from: CLIENT })
@@ -231,28 +324,72 @@ t.test('__Host- / __Secure- prefixes and SameSite=None: warnings through the log
   const { port, log } = await serve(t, app)
   const r = await request(port, viaTls)
   t.equal(r.cookies.length, cookies.length)
-  t.ok(r.cookies.every(c => /; Secure$|; Secure;|; Secure /i.test(c) || /secure$/i.test(c)), 'all Secure')
+  t.ok(
+    r.cookies.every(c => /; Secure$|; Secure;|; Secure /i.test(c) || /secure$/i.test(c)),
+    'all Secure',
+  )
   t.same(log.entries, [
-    { level: 'warn', obj: { cookie: '__Host-domain' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must not have a Domain attribute' },
-    { level: 'warn', obj: { cookie: '__HOST-nopath' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
-    { level: 'warn', obj: { cookie: '__host-subpath' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
-    { level: 'warn', obj: { cookie: '__Host-emptypath' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
-    { level: 'warn', obj: { cookie: '__Host-spaced' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/' },
+    {
+      level: 'warn',
+      obj: { cookie: '__Host-domain' },
+      msg: 'proxy-aware: secureCookies: a __Host- cookie must not have a Domain attribute',
+    },
+    {
+      level: 'warn',
+      obj: { cookie: '__HOST-nopath' },
+      msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/',
+    },
+    {
+      level: 'warn',
+      obj: { cookie: '__host-subpath' },
+      msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/',
+    },
+    {
+      level: 'warn',
+      obj: { cookie: '__Host-emptypath' },
+      msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/',
+    },
+    {
+      level: 'warn',
+      obj: { cookie: '__Host-spaced' },
+      msg: 'proxy-aware: secureCookies: a __Host- cookie must have Path=/',
+    },
   ])
   // over http: left alone, but prefixed cookies will be rejected by browsers
   log.entries.length = 0
   const plain = await request(port, { from: CLIENT })
-  t.same(plain.cookies, cookies.map(c => c.trim()))
-  t.same(log.entries.map(e => (e.obj as { cookie: string }).cookie), [
-    '__Host-ok', '__Host-domain', '__HOST-nopath', '__host-subpath', '__Host-emptypath', '__Secure-ok', '__secure-lower', '__Host-spaced', 'none',
-  ])
-  t.match(log.entries[8], { msg: 'proxy-aware: secureCookies: a SameSite=None cookie set over http is rejected by browsers' })
+  t.same(
+    plain.cookies,
+    cookies.map(c => c.trim()),
+  )
+  t.same(
+    log.entries.map(e => (e.obj as { cookie: string }).cookie),
+    [
+      '__Host-ok',
+      '__Host-domain',
+      '__HOST-nopath',
+      '__host-subpath',
+      '__Host-emptypath',
+      '__Secure-ok',
+      '__secure-lower',
+      '__Host-spaced',
+      'none',
+    ],
+  )
+  t.match(log.entries[8], {
+    msg: 'proxy-aware: secureCookies: a SameSite=None cookie set over http is rejected by browsers',
+  })
   t.match(log.entries[0], { msg: 'proxy-aware: secureCookies: a __Host- cookie set over http is rejected by browsers' })
-  t.match(log.entries[5], { msg: 'proxy-aware: secureCookies: a __Secure- cookie set over http is rejected by browsers' })
+  t.match(log.entries[5], {
+    msg: 'proxy-aware: secureCookies: a __Secure- cookie set over http is rejected by browsers',
+  })
   // warn: false
   const quiet = await serve(t, app, { secureCookies: { warn: false } })
   t.same((await request(quiet.port, viaTls)).cookies, (await request(port, viaTls)).cookies)
-  t.same((await request(quiet.port, { from: CLIENT })).cookies, cookies.map(c => c.trim()))
+  t.same(
+    (await request(quiet.port, { from: CLIENT })).cookies,
+    cookies.map(c => c.trim()),
+  )
   t.same(quiet.log.entries, [])
 })
 
@@ -277,7 +414,7 @@ t.test('Express: res.cookie, express-session and cookie-session behind a TLS-ter
   cookieApp.use(trustProxyExpress({ trust: PROXY, secureCookies: true }))
   cookieApp.use(cookieSession({ name: 'sess', keys: ['k1'], secure: true }))
   cookieApp.get('/', (req, res) => {
-    (req.session as unknown as Record<string, unknown>).n = 1
+    ;(req.session as unknown as Record<string, unknown>).n = 1
     res.send('ok')
   })
   const port = await listen(t, http.createServer(app))
@@ -322,7 +459,7 @@ t.test('Express: cookie-session without secure gets Secure added on https only',
   app.use(cookieSession({ name: 'sess', keys: ['k1'] }))
   app.use(trustProxyExpress({ trust: PROXY, secureCookies: true }))
   app.get('/', (req, res) => {
-    (req.session as unknown as Record<string, unknown>).n = 1
+    ;(req.session as unknown as Record<string, unknown>).n = 1
     res.send('ok')
   })
   const port = await listen(t, http.createServer(app))
@@ -356,13 +493,20 @@ const fastifyApp = async (order: 'before' | 'after', withSession = false) => {
     reply.raw.end('raw')
   })
   app.get('/session', async req => {
-    (req.session as unknown as { set(key: string, value: unknown): void }).set('n', 1)
+    ;(req.session as unknown as { set(key: string, value: unknown): void }).set('n', 1)
     return `protocol=${req.protocol}`
   })
   return app
 }
 
-const check = async (t: Test, send: (url: string, o: { from: string, headers?: Record<string, string> }) => Promise<{ cookies: string[], body: string }>, withSession: boolean) => {
+const check = async (
+  t: Test,
+  send: (
+    url: string,
+    o: { from: string; headers?: Record<string, string> },
+  ) => Promise<{ cookies: string[]; body: string }>,
+  withSession: boolean,
+) => {
   const mine = (cookies: string[]) => cookies.filter(c => !c.startsWith('sessionId=')).sort()
   let r = await send('/set', viaTls)
   t.same(mine(r.cookies), ['a=1; Path=/; SameSite=Lax; Secure', 'b=2; Secure'])
@@ -385,11 +529,12 @@ const check = async (t: Test, send: (url: string, o: { from: string, headers?: R
   }
 }
 
-const injector = (app: FastifyInstance) => async (url: string, o: { from: string, headers?: Record<string, string> }) => {
-  const res = await app.inject({ url, remoteAddress: o.from, headers: { host: 'good.com', ...o.headers } })
-  const raw = res.headers['set-cookie']
-  return { cookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw], body: res.body }
-}
+const injector =
+  (app: FastifyInstance) => async (url: string, o: { from: string; headers?: Record<string, string> }) => {
+    const res = await app.inject({ url, remoteAddress: o.from, headers: { host: 'good.com', ...o.headers } })
+    const raw = res.headers['set-cookie']
+    return { cookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw], body: res.body }
+  }
 
 for (const order of ['before', 'after'] as const) {
   t.test(`Fastify with @fastify/cookie and @fastify/session registered ${order} proxy-aware (inject)`, async t => {
@@ -415,11 +560,10 @@ interface H2Reply {
   body: string
 }
 
-
 /** One HTTP/2 request on its own connection from `from` (h2c unless `secure`). */
 const h2request = async (
   port: number,
-  o: { from?: string, secure?: boolean, path?: string, headers?: Record<string, string> } = {},
+  o: { from?: string; secure?: boolean; path?: string; headers?: Record<string, string> } = {},
 ): Promise<H2Reply> => {
   // passed on to net.connect / tls.connect (@types/node omits localAddress)
   const options: http2.SecureClientSessionOptions & { localAddress: string } = {
@@ -437,7 +581,12 @@ const h2request = async (
         stream.on('data', (c: string) => (body += c))
         stream.on('end', () => {
           const raw = headers['set-cookie']
-          resolve({ status: Number(headers[':status']), headers, cookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw], body })
+          resolve({
+            status: Number(headers[':status']),
+            headers,
+            cookies: raw === undefined ? [] : Array.isArray(raw) ? raw : [raw],
+            body,
+          })
         })
       })
       stream.on('error', reject)
@@ -472,55 +621,109 @@ t.test('HTTP/2 compatibility responses: every way of writing Set-Cookie', async 
   const both = ['a=1', 'b=2; Secure']
   const secured = ['a=1; Secure', 'b=2; Secure']
   const apps: [string, H2App, H2App?][] = [
-    ['setHeader string', (_q, res) => {
-      res.setHeader('set-cookie', 'a=1')
-      res.end()
-    }],
-    ['setHeader array', (_q, res) => {
-      res.setHeader('Set-Cookie', both)
-      res.end('body')
-    }],
-    ['appendHeader', (_q, res) => {
-      res.appendHeader('Set-Cookie', 'a=1')
-      res.appendHeader('set-cookie', 'b=2; Secure')
-      res.end()
-    }],
-    ['writeHead object', (_q, res) => res.writeHead(200, { 'Set-Cookie': both, 'x-a': '1' }).end()],
-    ['writeHead flat array', (_q, res) => res.writeHead(200, ['Set-Cookie', 'a=1', 'x-a', '1', 'set-cookie', 'b=2; Secure'] as unknown as http2.OutgoingHttpHeaders).end()],
-    ['writeHead nested array', (_q, res) => res.writeHead(200, [['Set-Cookie', 'a=1'], ['x-a', '1'], ['set-cookie', 'b=2; Secure']] as unknown as http2.OutgoingHttpHeaders).end()],
-    ['writeHead after setHeader', (_q, res) => {
-      res.setHeader('x-a', '1')
-      res.writeHead(200, { 'Set-Cookie': both }).end()
-    }],
-    ['implicit headers from write', (_q, res) => {
-      res.setHeader('Set-Cookie', both)
-      res.write('x')
-      res.end()
-    }],
-    ['flushHeaders', (_q, res) => {
-      res.setHeader('Set-Cookie', both)
-      // Http2ServerResponse#flushHeaders exists, @types/node omits it
-      const flushable = res as unknown as { flushHeaders(): void }
-      flushable.flushHeaders()
-      res.end('x')
-    }],
-    ['set later, from a timer', (_q, res) => {
-      setTimeout(() => {
-        res.setHeader('Set-Cookie', both)
+    [
+      'setHeader string',
+      (_q, res) => {
+        res.setHeader('set-cookie', 'a=1')
         res.end()
-      }, 5)
-    }],
+      },
+    ],
+    [
+      'setHeader array',
+      (_q, res) => {
+        res.setHeader('Set-Cookie', both)
+        res.end('body')
+      },
+    ],
+    [
+      'appendHeader',
+      (_q, res) => {
+        res.appendHeader('Set-Cookie', 'a=1')
+        res.appendHeader('set-cookie', 'b=2; Secure')
+        res.end()
+      },
+    ],
+    ['writeHead object', (_q, res) => res.writeHead(200, { 'Set-Cookie': both, 'x-a': '1' }).end()],
+    [
+      'writeHead flat array',
+      (_q, res) =>
+        res
+          .writeHead(200, [
+            'Set-Cookie',
+            'a=1',
+            'x-a',
+            '1',
+            'set-cookie',
+            'b=2; Secure',
+          ] as unknown as http2.OutgoingHttpHeaders)
+          .end(),
+    ],
+    [
+      'writeHead nested array',
+      (_q, res) =>
+        res
+          .writeHead(200, [
+            ['Set-Cookie', 'a=1'],
+            ['x-a', '1'],
+            ['set-cookie', 'b=2; Secure'],
+          ] as unknown as http2.OutgoingHttpHeaders)
+          .end(),
+    ],
+    [
+      'writeHead after setHeader',
+      (_q, res) => {
+        res.setHeader('x-a', '1')
+        res.writeHead(200, { 'Set-Cookie': both }).end()
+      },
+    ],
+    [
+      'implicit headers from write',
+      (_q, res) => {
+        res.setHeader('Set-Cookie', both)
+        res.write('x')
+        res.end()
+      },
+    ],
+    [
+      'flushHeaders',
+      (_q, res) => {
+        res.setHeader('Set-Cookie', both)
+        // Http2ServerResponse#flushHeaders exists, @types/node omits it
+        const flushable = res as unknown as { flushHeaders(): void }
+        flushable.flushHeaders()
+        res.end('x')
+      },
+    ],
+    [
+      'set later, from a timer',
+      (_q, res) => {
+        setTimeout(() => {
+          res.setHeader('Set-Cookie', both)
+          res.end()
+        }, 5)
+      },
+    ],
     // on-headers wraps writeHead; installed after us or before us
-    ['on-headers after us', (_q, res) => {
-      onHeaders(res as unknown as http.ServerResponse, () => res.setHeader('Set-Cookie', both))
-      res.end()
-    }],
-    ['on-headers before us', (_q, res) => res.end(), (_q, res) => {
-      onHeaders(res as unknown as http.ServerResponse, () => res.setHeader('Set-Cookie', both))
-    }],
-    ['the core API through res.stream', (_q, res) => {
-      res.stream.respond({ ':status': 200, 'set-cookie': both }, { endStream: true })
-    }],
+    [
+      'on-headers after us',
+      (_q, res) => {
+        onHeaders(res as unknown as http.ServerResponse, () => res.setHeader('Set-Cookie', both))
+        res.end()
+      },
+    ],
+    [
+      'on-headers before us',
+      (_q, res) => res.end(),
+      (_q, res) => {
+        onHeaders(res as unknown as http.ServerResponse, () => res.setHeader('Set-Cookie', both))
+      },
+    ],
+    [
+      'the core API through res.stream',
+      (_q, res) => {
+        res.stream.respond({ ':status': 200, 'set-cookie': both }, { endStream: true })
+      },
+    ],
   ]
   for (const secure of [false, true]) {
     for (const [name, app, before] of apps) {
@@ -542,10 +745,15 @@ t.test('HTTP/2 compatibility responses: every way of writing Set-Cookie', async 
   }
   // the app's header map is not changed behind its back
   let after: unknown
-  const { port } = await serveH2(t, (_q, res) => {
-    res.setHeader('Set-Cookie', 'a=1')
-    res.end(() => (after = res.getHeader('set-cookie')))
-  }, { secureCookies: true }, true)
+  const { port } = await serveH2(
+    t,
+    (_q, res) => {
+      res.setHeader('Set-Cookie', 'a=1')
+      res.end(() => (after = res.getHeader('set-cookie')))
+    },
+    { secureCookies: true },
+    true,
+  )
   t.same((await h2request(port, { secure: true })).cookies, ['a=1; Secure'])
   t.equal(after, 'a=1')
   // a response without any cookie
@@ -557,27 +765,46 @@ t.test('HTTP/2 compatibility responses: every way of writing Set-Cookie', async 
 
 t.test('HTTP/2: prefix warnings, HSTS and cookies together', async t => {
   const cookies = ['__Host-ok=1; Path=/', '__Host-domain=1; Path=/; Domain=good.com', 'plain=1']
-  const { port, log } = await serveH2(t, (req, res) => {
-    if (req.url === '/own-hsts') res.setHeader('Strict-Transport-Security', 'max-age=5')
-    res.setHeader('Set-Cookie', cookies)
-    res.end('h2')
-  }, { secureCookies: true, hsts: true }, true)
+  const { port, log } = await serveH2(
+    t,
+    (req, res) => {
+      if (req.url === '/own-hsts') res.setHeader('Strict-Transport-Security', 'max-age=5')
+      res.setHeader('Set-Cookie', cookies)
+      res.end('h2')
+    },
+    { secureCookies: true, hsts: true },
+    true,
+  )
   let r = await h2request(port, { secure: true })
   t.equal(r.body, 'h2')
-  t.same(r.cookies, cookies.map(c => `${c}; Secure`))
+  t.same(
+    r.cookies,
+    cookies.map(c => `${c}; Secure`),
+  )
   t.equal(r.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
   t.same(log.entries, [
-    { level: 'warn', obj: { cookie: '__Host-domain' }, msg: 'proxy-aware: secureCookies: a __Host- cookie must not have a Domain attribute' },
+    {
+      level: 'warn',
+      obj: { cookie: '__Host-domain' },
+      msg: 'proxy-aware: secureCookies: a __Host- cookie must not have a Domain attribute',
+    },
   ])
   // an HSTS header the app set itself is kept, once
   r = await h2request(port, { secure: true, path: '/own-hsts' })
   t.equal(r.headers['strict-transport-security'], 'max-age=5')
-  t.same(r.cookies, cookies.map(c => `${c}; Secure`))
+  t.same(
+    r.cookies,
+    cookies.map(c => `${c}; Secure`),
+  )
   // h2c: HSTS and Secure only behind the trusted proxy
-  const h2c = await serveH2(t, (_q, res) => {
-    res.setHeader('Set-Cookie', 'a=1')
-    res.end()
-  }, { secureCookies: true, hsts: true })
+  const h2c = await serveH2(
+    t,
+    (_q, res) => {
+      res.setHeader('Set-Cookie', 'a=1')
+      res.end()
+    },
+    { secureCookies: true, hsts: true },
+  )
   r = await h2request(h2c.port, { from: PROXY, headers: HTTPS })
   t.equal(r.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
   t.same(r.cookies, ['a=1; Secure'])
@@ -590,56 +817,63 @@ t.test('HTTP/2: prefix warnings, HSTS and cookies together', async t => {
 const h2pushes = async (port: number, path: string) => {
   const client = http2.connect(`https://127.0.0.1:${port}`, { rejectUnauthorized: false })
   try {
-    return await new Promise<{ main: http2.IncomingHttpHeaders, pushed: Record<string, http2.IncomingHttpHeaders> }>((resolve, reject) => {
-      client.on('error', reject)
-      const pushed: Record<string, http2.IncomingHttpHeaders> = {}
-      let expected = 0
-      let main: http2.IncomingHttpHeaders | undefined
-      const done = () => {
-        if (main !== undefined && Object.keys(pushed).length === expected) resolve({ main, pushed })
-      }
-      client.on('stream', (stream, requestHeaders) => {
-        expected++
-        stream.on('push', headers => {
-          pushed[String(requestHeaders[':path'])] = headers
-          done()
+    return await new Promise<{ main: http2.IncomingHttpHeaders; pushed: Record<string, http2.IncomingHttpHeaders> }>(
+      (resolve, reject) => {
+        client.on('error', reject)
+        const pushed: Record<string, http2.IncomingHttpHeaders> = {}
+        let expected = 0
+        let main: http2.IncomingHttpHeaders | undefined
+        const done = () => {
+          if (main !== undefined && Object.keys(pushed).length === expected) resolve({ main, pushed })
+        }
+        client.on('stream', (stream, requestHeaders) => {
+          expected++
+          stream.on('push', headers => {
+            pushed[String(requestHeaders[':path'])] = headers
+            done()
+          })
+          stream.resume()
         })
-        stream.resume()
-      })
-      const stream = client.request({ ':path': path, ':authority': 'good.com' })
-      stream.on('response', headers => {
-        stream.resume()
-        // the push promises arrive before the main response ends
-        stream.on('end', () => {
-          main = headers
-          done()
+        const stream = client.request({ ':path': path, ':authority': 'good.com' })
+        stream.on('response', headers => {
+          stream.resume()
+          // the push promises arrive before the main response ends
+          stream.on('end', () => {
+            main = headers
+            done()
+          })
         })
-      })
-      stream.on('error', reject)
-      stream.end()
-    })
+        stream.on('error', reject)
+        stream.end()
+      },
+    )
   } finally {
     client.close()
   }
 }
 
 t.test('HTTP/2 server push: pushed responses get Secure and HSTS too', async t => {
-  const { port } = await serveH2(t, (_req, res) => {
-    // the compatibility API: an Http2ServerResponse for the pushed stream
-    res.createPushResponse({ ':path': '/compat.css' }, (err, push) => {
-      if (err) throw err
-      push.setHeader('set-cookie', ['p=1', 'q=2; Secure'])
-      push.end('css')
-    })
-    // the core API: respond() on the pushed stream
-    res.stream.pushStream({ ':path': '/core.js' }, (err, push) => {
-      if (err) throw err
-      push.respond({ ':status': 200, 'set-cookie': 'c=3' })
-      push.end('js')
-    })
-    res.setHeader('set-cookie', 'main=1')
-    res.end('page')
-  }, { secureCookies: true, hsts: true }, true)
+  const { port } = await serveH2(
+    t,
+    (_req, res) => {
+      // the compatibility API: an Http2ServerResponse for the pushed stream
+      res.createPushResponse({ ':path': '/compat.css' }, (err, push) => {
+        if (err) throw err
+        push.setHeader('set-cookie', ['p=1', 'q=2; Secure'])
+        push.end('css')
+      })
+      // the core API: respond() on the pushed stream
+      res.stream.pushStream({ ':path': '/core.js' }, (err, push) => {
+        if (err) throw err
+        push.respond({ ':status': 200, 'set-cookie': 'c=3' })
+        push.end('js')
+      })
+      res.setHeader('set-cookie', 'main=1')
+      res.end('page')
+    },
+    { secureCookies: true, hsts: true },
+    true,
+  )
   const r = await h2pushes(port, '/')
   const hsts = 'max-age=31536000; includeSubDomains'
   t.same(r.main['set-cookie'], ['main=1; Secure'])
@@ -649,10 +883,15 @@ t.test('HTTP/2 server push: pushed responses get Secure and HSTS too', async t =
   t.same(r.pushed['/core.js']!['set-cookie'], ['c=3; Secure'])
   t.equal(r.pushed['/core.js']!['strict-transport-security'], hsts)
   // a bad call still fails as Node makes it fail
-  const plain = await serveH2(t, (_req, res) => {
-    t.throws(() => res.stream.pushStream({ ':path': '/x' }, undefined as never), { code: 'ERR_INVALID_ARG_TYPE' })
-    res.end()
-  }, { secureCookies: true }, true)
+  const plain = await serveH2(
+    t,
+    (_req, res) => {
+      t.throws(() => res.stream.pushStream({ ':path': '/x' }, undefined as never), { code: 'ERR_INVALID_ARG_TYPE' })
+      res.end()
+    },
+    { secureCookies: true },
+    true,
+  )
   await h2pushes(plain.port, '/')
 })
 
@@ -666,12 +905,18 @@ t.test('HTTP/2 push refused by nghttp2: the error reaches the callback untouched
       callback(refused)
     },
   }
-  t.equal(hookHeaders({ stream } as unknown as http.ServerResponse, (headers: HeaderSet) => headers), true)
+  t.equal(
+    hookHeaders({ stream } as unknown as http.ServerResponse, (headers: HeaderSet) => headers),
+    true,
+  )
   stream.pushStream({}, (...args: unknown[]) => calls.push(args))
   t.same(calls, [[refused, undefined]])
   // a stream that cannot push is only hooked for its own response
   const bare = { respond() {} }
-  t.equal(hookHeaders({ stream: bare } as unknown as http.ServerResponse, (headers: HeaderSet) => headers), true)
+  t.equal(
+    hookHeaders({ stream: bare } as unknown as http.ServerResponse, (headers: HeaderSet) => headers),
+    true,
+  )
   t.same(Object.keys(bare), ['respond'])
 })
 
@@ -721,19 +966,33 @@ t.test('Fastify over HTTP/2 with allowHTTP1 (h2 and HTTP/1.1 clients)', async t 
   t.same(logged, [])
 })
 
-t.test('a response object that is neither HTTP/1 nor HTTP/2: HSTS through setHeader, cookies left alone with a warning', async t => {
-  const proxy = createTrustProxy({ trust: PROXY, secureCookies: true, hsts: true })
-  const log = recorder()
-  const set: Record<string, unknown> = {}
-  const res = {
-    setHeader(name: string, value: unknown) {
-      set[name.toLowerCase()] = value
-    },
-    getHeader: (name: string) => set[name.toLowerCase()],
-    hasHeader: (name: string) => name.toLowerCase() in set,
-  }
-  const req = { url: '/', method: 'GET', headers: { host: 'good.com', ...HTTPS }, rawHeaders: ['Host', 'good.com'], socket: { remoteAddress: PROXY } }
-  t.equal(proxy.handle(req as never, res as never, log), false)
-  t.same(set, { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
-  t.match(log.entries, [{ level: 'warn', msg: /neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone/ }])
-})
+t.test(
+  'a response object that is neither HTTP/1 nor HTTP/2: HSTS through setHeader, cookies left alone with a warning',
+  async t => {
+    const proxy = createTrustProxy({ trust: PROXY, secureCookies: true, hsts: true })
+    const log = recorder()
+    const set: Record<string, unknown> = {}
+    const res = {
+      setHeader(name: string, value: unknown) {
+        set[name.toLowerCase()] = value
+      },
+      getHeader: (name: string) => set[name.toLowerCase()],
+      hasHeader: (name: string) => name.toLowerCase() in set,
+    }
+    const req = {
+      url: '/',
+      method: 'GET',
+      headers: { host: 'good.com', ...HTTPS },
+      rawHeaders: ['Host', 'good.com'],
+      socket: { remoteAddress: PROXY },
+    }
+    t.equal(proxy.handle(req as never, res as never, log), false)
+    t.same(set, { 'strict-transport-security': 'max-age=31536000; includeSubDomains' })
+    t.match(log.entries, [
+      {
+        level: 'warn',
+        msg: /neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone/,
+      },
+    ])
+  },
+)

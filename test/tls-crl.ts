@@ -25,52 +25,75 @@ const files = (t: Test) => {
   return { d, paths: { ...d.files, crl: d.path('ca.crl') } }
 }
 
-t.test('a certificate revoked while the server runs is refused once the CRL file is replaced; its session does not resume', async t => {
-  const { d, paths } = files(t)
-  const { server, port } = await tlsServer(t, tlsOptions({ key: server1.key, cert: server1.cert, ca, crl: emptyCrl, clientCert: 'optional' }))
-  const w = watchTls(server, { ...paths, debounce: 10 })
-  t.teardown(() => w.close())
-  t.match(await w.ready, { status: 'reloaded' })
-  const before = await connect(port, ca, c1, { maxVersion: 'TLSv1.2' })
-  t.equal(before.authorized, true)
-  t.equal((await connect(port, ca, c1, { maxVersion: 'TLSv1.2', session: before.session! })).reused, true, 'control: resumes before the revocation')
+t.test(
+  'a certificate revoked while the server runs is refused once the CRL file is replaced; its session does not resume',
+  async t => {
+    const { d, paths } = files(t)
+    const { server, port } = await tlsServer(
+      t,
+      tlsOptions({ key: server1.key, cert: server1.cert, ca, crl: emptyCrl, clientCert: 'optional' }),
+    )
+    const w = watchTls(server, { ...paths, debounce: 10 })
+    t.teardown(() => w.close())
+    t.match(await w.ready, { status: 'reloaded' })
+    const before = await connect(port, ca, c1, { maxVersion: 'TLSv1.2' })
+    t.equal(before.authorized, true)
+    t.equal(
+      (await connect(port, ca, c1, { maxVersion: 'TLSv1.2', session: before.session! })).reused,
+      true,
+      'control: resumes before the revocation',
+    )
 
-  p.revoke('c1')
-  d.write('ca.crl', p.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
-  const resumed = await connect(port, ca, c1, { maxVersion: 'TLSv1.2', session: before.session! })
-  t.equal(resumed.reused, false, 'the session from before the revocation is not resumed')
-  t.equal(resumed.authorized, false)
-  const refused = await new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, ca, servername: 'localhost', agent: false, cert: c1.cert, key: c1.key }, res => {
-      let body = ''
-      res.on('data', c => (body += c))
-      res.on('end', () => resolve(body))
-    }).on('error', reject)
-  })
-  t.same(JSON.parse(refused), { authorized: false, error: 'CERT_REVOKED' })
-  t.equal((await connect(port, ca, c2)).authorized, true, 'another certificate still passes')
-})
+    p.revoke('c1')
+    d.write('ca.crl', p.crl())
+    t.match(await w.reload(), { status: 'reloaded' })
+    const resumed = await connect(port, ca, c1, { maxVersion: 'TLSv1.2', session: before.session! })
+    t.equal(resumed.reused, false, 'the session from before the revocation is not resumed')
+    t.equal(resumed.authorized, false)
+    const refused = await new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port, ca, servername: 'localhost', agent: false, cert: c1.cert, key: c1.key },
+          res => {
+            let body = ''
+            res.on('data', c => (body += c))
+            res.on('end', () => resolve(body))
+          },
+        )
+        .on('error', reject)
+    })
+    t.same(JSON.parse(refused), { authorized: false, error: 'CERT_REVOKED' })
+    t.equal((await connect(port, ca, c2)).authorized, true, 'another certificate still passes')
+  },
+)
 
-t.test('clientCert "required" at the TLS layer: the revoked certificate\'s handshake fails after the CRL changes', async t => {
-  const { d, paths } = files(t)
-  const { server, port } = await tlsServer(t, tlsOptions({ key: server1.key, cert: server1.cert, ca, crl: emptyCrl, clientCert: 'required' }))
-  const w = watchTls(server, { ...paths, debounce: 10 })
-  t.teardown(() => w.close())
-  await w.ready
-  t.equal((await connect(port, ca, c3)).authorized, true)
-  p.revoke('c3')
-  d.write('ca.crl', p.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
-  await t.rejects(connect(port, ca, c3))
-  t.equal((await connect(port, ca, c2)).authorized, true)
-})
+t.test(
+  'clientCert "required" at the TLS layer: the revoked certificate\'s handshake fails after the CRL changes',
+  async t => {
+    const { d, paths } = files(t)
+    const { server, port } = await tlsServer(
+      t,
+      tlsOptions({ key: server1.key, cert: server1.cert, ca, crl: emptyCrl, clientCert: 'required' }),
+    )
+    const w = watchTls(server, { ...paths, debounce: 10 })
+    t.teardown(() => w.close())
+    await w.ready
+    t.equal((await connect(port, ca, c3)).authorized, true)
+    p.revoke('c3')
+    d.write('ca.crl', p.crl())
+    t.match(await w.reload(), { status: 'reloaded' })
+    await t.rejects(connect(port, ca, c3))
+    t.equal((await connect(port, ca, c2)).authorized, true)
+  },
+)
 
 t.test('Fastify clientCert reports the reason revoked', async t => {
   const { d, paths } = files(t)
   const c4 = p.issue('c4', 'client')
   d.write('ca.crl', p.crl())
-  const app = Fastify({ https: tlsOptions({ key: server1.key, cert: server1.cert, ca, crl: p.crl(), clientCert: 'optional' }) })
+  const app = Fastify({
+    https: tlsOptions({ key: server1.key, cert: server1.cert, ca, crl: p.crl(), clientCert: 'optional' }),
+  })
   await app.register(trustProxy, { trust: 'loopback', clientCert: { mode: 'optional' } })
   app.get('/', req => req.clientCertError?.reason ?? 'accepted')
   await app.listen({ port: 0, host: '127.0.0.1' })
@@ -79,13 +102,19 @@ t.test('Fastify clientCert reports the reason revoked', async t => {
   t.teardown(() => w.close())
   await w.ready
   const port = (app.server.address() as AddressInfo).port
-  const body = () => new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, ca, servername: 'localhost', agent: false, cert: c4.cert, key: c4.key }, res => {
-      let b = ''
-      res.on('data', c => (b += c))
-      res.on('end', () => resolve(b))
-    }).on('error', reject)
-  })
+  const body = () =>
+    new Promise<string>((resolve, reject) => {
+      https
+        .get(
+          { host: '127.0.0.1', port, ca, servername: 'localhost', agent: false, cert: c4.cert, key: c4.key },
+          res => {
+            let b = ''
+            res.on('data', c => (b += c))
+            res.on('end', () => resolve(b))
+          },
+        )
+        .on('error', reject)
+    })
   t.equal(await body(), 'accepted')
   p.revoke('c4')
   d.write('ca.crl', p.crl())

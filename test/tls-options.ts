@@ -13,13 +13,17 @@ const base = { key: c.server.key, cert: c.server.cert }
 
 /** Handshake result of a client with the given options against a port. */
 const handshake = (port: number, o: tls.ConnectionOptions = {}) =>
-  new Promise<{ ok: true, socket: tls.TLSSocket } | { ok: false, error: string }>(resolve => {
-    const socket = tls.connect({ host: '127.0.0.1', port, ca: c.root.cert, servername: 'localhost', ...o }, () => resolve({ ok: true, socket }))
+  new Promise<{ ok: true; socket: tls.TLSSocket } | { ok: false; error: string }>(resolve => {
+    const socket = tls.connect({ host: '127.0.0.1', port, ca: c.root.cert, servername: 'localhost', ...o }, () =>
+      resolve({ ok: true, socket }),
+    )
     socket.on('error', err => resolve({ ok: false, error: (err as NodeJS.ErrnoException).code ?? err.message }))
   })
 
 const serve = async (t: Test, options: https.ServerOptions) => {
-  const server = https.createServer(options, (req, res) => res.end(`authorized=${(req.socket as tls.TLSSocket).authorized}`))
+  const server = https.createServer(options, (req, res) =>
+    res.end(`authorized=${(req.socket as tls.TLSSocket).authorized}`),
+  )
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
   t.teardown(() => new Promise(resolve => server.close(resolve)))
@@ -44,8 +48,16 @@ t.test('defaults: Mozilla intermediate, no client certificates', async t => {
 })
 
 t.test('client-certificate modes', async t => {
-  t.match(tlsOptions({ ...base, ca: c.root.cert, clientCert: 'optional' }), { requestCert: true, rejectUnauthorized: false, ca: c.root.cert })
-  t.match(tlsOptions({ ...base, ca: [c.root.cert], crl: c.crl, clientCert: 'required' }), { requestCert: true, rejectUnauthorized: true, crl: c.crl })
+  t.match(tlsOptions({ ...base, ca: c.root.cert, clientCert: 'optional' }), {
+    requestCert: true,
+    rejectUnauthorized: false,
+    ca: c.root.cert,
+  })
+  t.match(tlsOptions({ ...base, ca: [c.root.cert], crl: c.crl, clientCert: 'required' }), {
+    requestCert: true,
+    rejectUnauthorized: true,
+    crl: c.crl,
+  })
 })
 
 t.test('sessionIdContext follows the CA bundle and the CRLs', async t => {
@@ -108,20 +120,26 @@ t.test('a real https server: CBC suites are refused, AEAD suites work', async t 
   }
 })
 
-t.test('modes on a real server: required refuses a client without certificate, optional lets it in unauthorized', async t => {
-  const required = await serve(t, tlsOptions({ ...base, ca: c.root.cert, clientCert: 'required' }))
-  const optional = await serve(t, tlsOptions({ ...base, ca: c.root.cert, clientCert: 'optional' }))
-  const get = (port: number, o: https.RequestOptions = {}) => new Promise<string>((resolve, reject) => {
-    https.get({ host: '127.0.0.1', port, ca: c.root.cert, servername: 'localhost', agent: false, ...o }, res => {
-      let body = ''
-      res.on('data', d => (body += d))
-      res.on('end', () => resolve(body))
-    }).on('error', reject)
-  })
-  await t.rejects(get(required))
-  t.equal(await get(required, { cert: c.chainOf(c.valid), key: c.valid.key }), 'authorized=true')
-  t.equal(await get(optional), 'authorized=false')
-})
+t.test(
+  'modes on a real server: required refuses a client without certificate, optional lets it in unauthorized',
+  async t => {
+    const required = await serve(t, tlsOptions({ ...base, ca: c.root.cert, clientCert: 'required' }))
+    const optional = await serve(t, tlsOptions({ ...base, ca: c.root.cert, clientCert: 'optional' }))
+    const get = (port: number, o: https.RequestOptions = {}) =>
+      new Promise<string>((resolve, reject) => {
+        https
+          .get({ host: '127.0.0.1', port, ca: c.root.cert, servername: 'localhost', agent: false, ...o }, res => {
+            let body = ''
+            res.on('data', d => (body += d))
+            res.on('end', () => resolve(body))
+          })
+          .on('error', reject)
+      })
+    await t.rejects(get(required))
+    t.equal(await get(required, { cert: c.chainOf(c.valid), key: c.valid.key }), 'authorized=true')
+    t.equal(await get(optional), 'authorized=false')
+  },
+)
 
 t.test('http2 and Fastify take the options as they are', async t => {
   const h2 = http2.createSecureServer(tlsOptions(base), (_req, res) => res.end('h2'))
@@ -144,6 +162,9 @@ t.test('http2 and Fastify take the options as they are', async t => {
   app.get('/', async () => 'fastify')
   await app.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => app.close())
-  const r = await handshake((app.server.address() as AddressInfo).port, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-ECDSA-AES128-SHA256' })
+  const r = await handshake((app.server.address() as AddressInfo).port, {
+    maxVersion: 'TLSv1.2',
+    ciphers: 'ECDHE-ECDSA-AES128-SHA256',
+  })
   t.notOk(r.ok, 'Fastify https server refuses CBC too')
 })

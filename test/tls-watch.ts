@@ -34,14 +34,17 @@ const setup = async (t: Test, extra: object = {}) => {
   return { d, server, port, logger, w }
 }
 
-const get = (port: number, agent: https.Agent | false) => new Promise<{ status: number, socket: TLSSocket }>((resolve, reject) => {
-  https.get({ host: '127.0.0.1', port, ca, servername: 'localhost', agent }, res => {
-    // the agent takes the socket back at the end
-    const socket = res.socket as TLSSocket
-    res.resume()
-    res.on('end', () => resolve({ status: res.statusCode!, socket }))
-  }).on('error', reject)
-})
+const get = (port: number, agent: https.Agent | false) =>
+  new Promise<{ status: number; socket: TLSSocket }>((resolve, reject) => {
+    https
+      .get({ host: '127.0.0.1', port, ca, servername: 'localhost', agent }, res => {
+        // the agent takes the socket back at the end
+        const socket = res.socket as TLSSocket
+        res.resume()
+        res.on('end', () => resolve({ status: res.statusCode!, socket }))
+      })
+      .on('error', reject)
+  })
 
 t.test('a new certificate is served to new connections; an open keep-alive connection stays', async t => {
   const { d, port, w, logger } = await setup(t)
@@ -67,7 +70,10 @@ t.test('the folder is watched: a certificate renamed into place is picked up wit
   const { d, port, logger } = await setup(t)
   d.write('tls.key', s3.key)
   d.write('tls.crt', s3.cert)
-  await until('the watcher to load s3', () => logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length === 2)
+  await until(
+    'the watcher to load s3',
+    () => logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length === 2,
+  )
   t.equal((await connect(port, ca)).serial, serialOf(s3.cert))
 })
 
@@ -94,13 +100,25 @@ t.test('bad material is refused, the old one kept, the reason logged once', asyn
     ['key of another certificate', { 'tls.key': s2.key, 'tls.crt': s3.cert }, /the key does not match the certificate/],
     ['half-written certificate', { 'tls.key': s2.key, 'tls.crt': half(s2.cert) }, /ends inside a PEM block/],
     ['half-written key', { 'tls.key': half(s2.key), 'tls.crt': s2.cert }, /the key does not parse/],
-    ['a corrupted certificate', { 'tls.key': s2.key, 'tls.crt': s2.cert.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA') }, /certificate 1 does not parse/],
+    [
+      'a corrupted certificate',
+      { 'tls.key': s2.key, 'tls.crt': s2.cert.replace(/\n[A-Za-z0-9+/]{20}/, '\nAAAAAAAAAAAAAAAAAAAA') },
+      /certificate 1 does not parse/,
+    ],
     ['expired certificate', { 'tls.key': expired.key, 'tls.crt': expired.cert }, /the certificate expired at/],
-    ['not yet valid certificate', { 'tls.key': future.key, 'tls.crt': future.cert }, /the certificate is not valid before/],
+    [
+      'not yet valid certificate',
+      { 'tls.key': future.key, 'tls.crt': future.cert },
+      /the certificate is not valid before/,
+    ],
     ['a key in the certificate file', { 'tls.key': s2.key, 'tls.crt': s2.key }, /a PEM block that is not CERTIFICATE/],
     ['text after the certificate', { 'tls.key': s2.key, 'tls.crt': `${s2.cert}garbage\n` }, /text outside PEM blocks/],
     ['an empty certificate file', { 'tls.key': s2.key, 'tls.crt': '' }, /has no CERTIFICATE/],
-    ['a half-written CA bundle', { 'tls.key': s2.key, 'tls.crt': s2.cert, 'ca.crt': ca + half(s1.cert) }, /the CA bundle ends inside a PEM block/],
+    [
+      'a half-written CA bundle',
+      { 'tls.key': s2.key, 'tls.crt': s2.cert, 'ca.crt': ca + half(s1.cert) },
+      /the CA bundle ends inside a PEM block/,
+    ],
   ]
   for (const [name, files, reason] of cases) {
     for (const [file, text] of Object.entries(files)) d.write(file, text)
@@ -151,7 +169,10 @@ t.test('a file that changes between the two reads is not loaded, then loaded onc
   d.write('tls.crt', s3.cert)
   t.match(await pending, { status: 'changing' })
   t.equal((await connect(port, ca)).serial, serialOf(s1.cert), 'nothing loaded from a moving target')
-  await until('the retry to load s3', () => logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length === 2)
+  await until(
+    'the retry to load s3',
+    () => logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length === 2,
+  )
   t.equal((await connect(port, ca)).serial, serialOf(s3.cert))
 })
 
@@ -166,7 +187,11 @@ t.test('close() also stops the retry of a file that was changing', async t => {
   w.close()
   t.match(await pending, { status: 'changing' })
   await new Promise(resolve => setTimeout(resolve, 700))
-  t.equal(logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length, 1, 'nothing loaded after close')
+  t.equal(
+    logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length,
+    1,
+    'nothing loaded after close',
+  )
   t.equal((await connect(port, ca)).serial, serialOf(s1.cert))
 })
 
@@ -211,22 +236,26 @@ t.test('http2: an open session keeps working across a rotation, a new one gets t
   const url = `https://localhost:${(server.address() as AddressInfo).port}`
   const w = watchTls(server, { key: d.files.key, cert: d.files.cert, debounce: 10 })
   t.match(await w.ready, { status: 'reloaded' })
-  const request = (session: http2.ClientHttp2Session) => new Promise<string>((resolve, reject) => {
-    const req = session.request({ ':path': '/' })
-    let b = ''
-    req.setEncoding('utf8')
-    req.on('data', c => (b += c))
-    req.on('end', () => resolve(b))
-    req.on('error', reject)
-    req.end()
-  })
+  const request = (session: http2.ClientHttp2Session) =>
+    new Promise<string>((resolve, reject) => {
+      const req = session.request({ ':path': '/' })
+      let b = ''
+      req.setEncoding('utf8')
+      req.on('data', c => (b += c))
+      req.on('end', () => resolve(b))
+      req.on('error', reject)
+      req.end()
+    })
   const old = http2.connect(url, { ca })
   t.equal(await request(old), 'ok')
   d.write('tls.key', s2.key)
   d.write('tls.crt', s2.cert)
   t.match(await w.reload(), { status: 'reloaded' })
   const results = await Promise.all(Array.from({ length: 20 }, () => request(old)))
-  t.ok(results.every(r => r === 'ok'), 'the open session serves every stream')
+  t.ok(
+    results.every(r => r === 'ok'),
+    'the open session serves every stream',
+  )
   t.equal((old.socket as TLSSocket).getPeerX509Certificate()!.serialNumber, serialOf(s1.cert))
   const fresh = http2.connect(url, { ca })
   t.equal(await request(fresh), 'ok')
@@ -238,7 +267,10 @@ t.test('http2: an open session keeps working across a rotation, a new one gets t
 })
 
 t.test('a certificate that expires soon is reported at start', async t => {
-  for (const [days, warned] of [[21, true], [5, false]] as const) {
+  for (const [days, warned] of [
+    [21, true],
+    [5, false],
+  ] as const) {
     const d = tlsDir(t)
     d.write('tls.key', soon.key)
     d.write('tls.crt', soon.cert)
@@ -249,7 +281,11 @@ t.test('a certificate that expires soon is reported at start', async t => {
     w.close()
     const warning = logger.entries.find(e => /expires in/.test(e.msg ?? ''))
     if (warned) {
-      t.match(warning, { level: 'warn', msg: 'proxy-aware: the server certificate expires in 9 days', obj: { tls: { daysLeft: 9, notAfter: Date, cert: d.files.cert } } })
+      t.match(warning, {
+        level: 'warn',
+        msg: 'proxy-aware: the server certificate expires in 9 days',
+        obj: { tls: { daysLeft: 9, notAfter: Date, cert: d.files.cert } },
+      })
     } else {
       t.equal(warning, undefined)
     }

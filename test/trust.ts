@@ -11,7 +11,12 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['no options', undefined, 'trust', /options must be an object, got undefined/],
   ['null options', null, 'trust', /options must be an object, got null/],
   ['string options', 'loopback', 'trust', /options must be an object, got "loopback"/],
-  ['missing trust', {}, 'trust', /is required: .*preset \(loopback, linklocal, uniquelocal, private\).*true to trust every hop/],
+  [
+    'missing trust',
+    {},
+    'trust',
+    /is required: .*preset \(loopback, linklocal, uniquelocal, private\).*true to trust every hop/,
+  ],
   ['null trust', { trust: null }, 'trust', /is required/],
   ['false', { trust: false }, 'trust', /is false/],
   ['object', { trust: { from: '10.0.0.1' } }, 'trust', /got \{"from":"10\.0\.0\.1"\}/],
@@ -23,7 +28,12 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['NaN hops', { trust: Number.NaN }, 'trust', /whole number of hops >= 1, got NaN/],
   ['infinite hops', { trust: Infinity }, 'trust', /whole number of hops >= 1, got Infinity/],
   // 0 hops trusts nobody: almost always a mistake (chi and realclientip-go refuse it too)
-  ['zero hops', { trust: 0 }, 'trust', /is 0, a hop count that trusts no one: to trust no proxy pass an empty array \[\]/],
+  [
+    'zero hops',
+    { trust: 0 },
+    'trust',
+    /is 0, a hop count that trusts no one: to trust no proxy pass an empty array \[\]/,
+  ],
   ['negative zero hops', { trust: -0 }, 'trust', /is 0, a hop count that trusts no one/],
   // strings and lists
   ['empty string', { trust: '' }, 'trust', /is an empty string/],
@@ -42,7 +52,12 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['undefined entry', { trust: [undefined] }, 'trust', /not a string: undefined$/],
   ['object entry', { trust: [{ ip: '10.0.0.1' }] }, 'trust', /not a string: \{"ip":"10\.0\.0\.1"\}$/],
   // hostnames are never resolved
-  ['localhost', { trust: 'localhost' }, 'trust', /"localhost": not an IP address, CIDR range or preset \(hostnames are not resolved/],
+  [
+    'localhost',
+    { trust: 'localhost' },
+    'trust',
+    /"localhost": not an IP address, CIDR range or preset \(hostnames are not resolved/,
+  ],
   ['hostname', { trust: ['proxy.internal'] }, 'trust', /"proxy\.internal": not an IP address/],
   ['misspelt preset', { trust: 'loopbacks' }, 'trust', /"loopbacks": not an IP address, CIDR range or preset/],
   ['constructor', { trust: 'constructor' }, 'trust', /"constructor": not an IP address, CIDR range or preset/],
@@ -66,9 +81,24 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['bracketed', { trust: '[::1]' }, 'trust', /"\[::1\]": not an IP address/],
   // prefixes
   ['IPv4 /33', { trust: '10.0.0.0/33' }, 'trust', /"10\.0\.0\.0\/33": the prefix length 33 is out of range \(1-32\)/],
-  ['IPv6 /129', { trust: '2001:db8::/129' }, 'trust', /"2001:db8::\/129": the prefix length 129 is out of range \(1-128\)/],
-  ['four-digit IPv4 prefix', { trust: '10.0.0.1/6000' }, 'trust', /"10\.0\.0\.1\/6000": the prefix length 6000 is out of range \(1-32\)/],
-  ['four-digit IPv6 prefix', { trust: '::1/6000' }, 'trust', /"::1\/6000": the prefix length 6000 is out of range \(1-128\)/],
+  [
+    'IPv6 /129',
+    { trust: '2001:db8::/129' },
+    'trust',
+    /"2001:db8::\/129": the prefix length 129 is out of range \(1-128\)/,
+  ],
+  [
+    'four-digit IPv4 prefix',
+    { trust: '10.0.0.1/6000' },
+    'trust',
+    /"10\.0\.0\.1\/6000": the prefix length 6000 is out of range \(1-32\)/,
+  ],
+  [
+    'four-digit IPv6 prefix',
+    { trust: '::1/6000' },
+    'trust',
+    /"::1\/6000": the prefix length 6000 is out of range \(1-128\)/,
+  ],
   ['huge prefix', { trust: '10.0.0.1/99999999999999999999999' }, 'trust', /is out of range \(1-32\)/],
   ['leading zero prefix', { trust: '10.0.0.0/08' }, 'trust', /"10\.0\.0\.0\/08": the prefix must be a number/],
   ['leading zero IPv6 prefix', { trust: '2001:db8::/032' }, 'trust', /"2001:db8::\/032": the prefix must be a number/],
@@ -76,35 +106,85 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   ['IPv4 /0 of another net', { trust: '10.0.0.0/0' }, 'trust', /"10\.0\.0\.0\/0": a \/0 range/],
   ['IPv6 /0', { trust: ['loopback', '::/0'] }, 'trust', /"::\/0": a \/0 range/],
   ['netmask /0', { trust: '0.0.0.0/0.0.0.0' }, 'trust', /"0\.0\.0\.0\/0\.0\.0\.0": a \/0 range/],
-  ['empty prefix', { trust: '10.0.0.0/' }, 'trust', /"10\.0\.0\.0\/": the prefix must be a number or, for IPv4, a netmask/],
+  [
+    'empty prefix',
+    { trust: '10.0.0.0/' },
+    'trust',
+    /"10\.0\.0\.0\/": the prefix must be a number or, for IPv4, a netmask/,
+  ],
   ['signed prefix', { trust: '10.0.0.0/-8' }, 'trust', /the prefix must be a number/],
   ['long prefix', { trust: '10.0.0.0/0008' }, 'trust', /the prefix must be a number/],
   ['word prefix', { trust: '10.0.0.0/eight' }, 'trust', /the prefix must be a number/],
   ['two slashes', { trust: '10.0.0.0/8/8' }, 'trust', /the prefix must be a number/],
   ['IPv6 netmask', { trust: '2001:db8::/255.255.0.0' }, 'trust', /the prefix must be a number or, for IPv4, a netmask/],
   ['bad netmask', { trust: '10.0.0.0/255.0.256.0' }, 'trust', /the prefix must be a number/],
-  ['non-contiguous netmask', { trust: '10.0.0.0/255.0.255.0' }, 'trust', /"10\.0\.0\.0\/255\.0\.255\.0": the netmask is not contiguous/],
+  [
+    'non-contiguous netmask',
+    { trust: '10.0.0.0/255.0.255.0' },
+    'trust',
+    /"10\.0\.0\.0\/255\.0\.255\.0": the netmask is not contiguous/,
+  ],
   // mapped ranges (CVE-2026-90711)
-  ['all of IPv4 as mapped', { trust: '::ffff:0:0/96' }, 'trust', /"::ffff:0:0\/96": it covers every IPv4 address; .*use trust: true/],
-  ['mapped /8', { trust: '::ffff:10.0.0.0/8' }, 'trust', /"::ffff:10\.0\.0\.0\/8": an IPv4-mapped range needs a prefix of 97-128; write the IPv4 range instead \(CVE-2026-90711\)/],
+  [
+    'all of IPv4 as mapped',
+    { trust: '::ffff:0:0/96' },
+    'trust',
+    /"::ffff:0:0\/96": it covers every IPv4 address; .*use trust: true/,
+  ],
+  [
+    'mapped /8',
+    { trust: '::ffff:10.0.0.0/8' },
+    'trust',
+    /"::ffff:10\.0\.0\.0\/8": an IPv4-mapped range needs a prefix of 97-128; write the IPv4 range instead \(CVE-2026-90711\)/,
+  ],
   ['mapped /95', { trust: '::ffff:10.0.0.0/95' }, 'trust', /CVE-2026-90711/],
   // IPv6 ranges that contain the mapped space would match no IPv4 peer
-  ['::/64 contains the mapped range', { trust: '::/64' }, 'trust', /"::\/64": it contains the IPv4-mapped range ::ffff:0:0\/96/],
-  ['::/1 contains the mapped range', { trust: '2001:db8::1, ::/1' }, 'trust', /"::\/1": it contains the IPv4-mapped range/],
+  [
+    '::/64 contains the mapped range',
+    { trust: '::/64' },
+    'trust',
+    /"::\/64": it contains the IPv4-mapped range ::ffff:0:0\/96/,
+  ],
+  [
+    '::/1 contains the mapped range',
+    { trust: '2001:db8::1, ::/1' },
+    'trust',
+    /"::\/1": it contains the IPv4-mapped range/,
+  ],
   ['::/80 contains the mapped range', { trust: ['::/80'] }, 'trust', /"::\/80": it contains the IPv4-mapped range/],
   // zone ids: the reported peer carries none, so an entry cannot name one
-  ['zoned address', { trust: 'fe80::abcd%eth0' }, 'trust', /"fe80::abcd%eth0": zone ids \(%eth0\) are not supported: write "fe80::abcd", which matches on every interface/],
-  ['zoned range', { trust: ['fe80::abcd%eth0/64'] }, 'trust', /"fe80::abcd%eth0\/64": zone ids \(%eth0\) are not supported: write "fe80::abcd\/64"/],
+  [
+    'zoned address',
+    { trust: 'fe80::abcd%eth0' },
+    'trust',
+    /"fe80::abcd%eth0": zone ids \(%eth0\) are not supported: write "fe80::abcd", which matches on every interface/,
+  ],
+  [
+    'zoned range',
+    { trust: ['fe80::abcd%eth0/64'] },
+    'trust',
+    /"fe80::abcd%eth0\/64": zone ids \(%eth0\) are not supported: write "fe80::abcd\/64"/,
+  ],
   ['numeric zone', { trust: 'fe80::1%4' }, 'trust', /"fe80::1%4": zone ids \(%4\) are not supported/],
   ['zone in a list', { trust: 'loopback, fe80::1%eth0' }, 'trust', /"fe80::1%eth0": zone ids/],
-  ['zone after the prefix', { trust: 'fe80::/10%eth0' }, 'trust', /"fe80::\/10%eth0": zone ids \(%eth0\) are not supported/],
+  [
+    'zone after the prefix',
+    { trust: 'fe80::/10%eth0' },
+    'trust',
+    /"fe80::\/10%eth0": zone ids \(%eth0\) are not supported/,
+  ],
   ['empty zone', { trust: 'fe80::1%' }, 'trust', /"fe80::1%": zone ids/],
   ['empty IPv4 zone', { trust: ['10.0.0.1%'] }, 'trust', /"10\.0\.0\.1%": zone ids/],
   ['empty zone in a range', { trust: 'fe80::%/10' }, 'trust', /"fe80::%\/10": zone ids/],
   ['mapped zone', { trust: '::ffff:10.0.0.1%eth0' }, 'trust', /"::ffff:10\.0\.0\.1%eth0": zone ids/],
   ['mapped range zone', { trust: '::ffff:10.0.0.0%eth0/104' }, 'trust', /zone ids/],
   // the unspecified address is never a peer nor a forwarded client
-  ['IPv4 unspecified', { trust: '0.0.0.0' }, 'trust', /"0\.0\.0\.0": the unspecified address is never a peer or a forwarded address \(a listen address\?\)/],
+  [
+    'IPv4 unspecified',
+    { trust: '0.0.0.0' },
+    'trust',
+    /"0\.0\.0\.0": the unspecified address is never a peer or a forwarded address \(a listen address\?\)/,
+  ],
   ['IPv4 unspecified /32', { trust: '0.0.0.0/32' }, 'trust', /"0\.0\.0\.0\/32": the unspecified address/],
   ['IPv4 unspecified netmask', { trust: '0.0.0.0/255.255.255.255' }, 'trust', /the unspecified address/],
   ['IPv6 unspecified', { trust: '::' }, 'trust', /"::": the unspecified address/],
@@ -115,22 +195,52 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
   // other options
   ['headers as a string', { trust: 'loopback', headers: 'forwarded' }, 'headers', /got "forwarded"/],
   ['no headers', { trust: 'loopback', headers: [] }, 'headers', /got \[\]/],
-  ['unknown convention', { trust: 'loopback', headers: ['x-real-ip'] }, 'headers', /must be \['x-forwarded'\], \['forwarded'\] or both in priority order, got \["x-real-ip"\]/],
-  ['repeated convention', { trust: 'loopback', headers: ['forwarded', 'forwarded'] }, 'headers', /got \["forwarded","forwarded"\]/],
+  [
+    'unknown convention',
+    { trust: 'loopback', headers: ['x-real-ip'] },
+    'headers',
+    /must be \['x-forwarded'\], \['forwarded'\] or both in priority order, got \["x-real-ip"\]/,
+  ],
+  [
+    'repeated convention',
+    { trust: 'loopback', headers: ['forwarded', 'forwarded'] },
+    'headers',
+    /got \["forwarded","forwarded"\]/,
+  ],
   ['three conventions', { trust: 'loopback', headers: ['forwarded', 'x-forwarded', 'forwarded'] }, 'headers', /got \[/],
   // eslint-disable-next-line no-sparse-arrays
   ['a hole in the list', { trust: 'loopback', headers: [, 'forwarded'] }, 'headers', /got \[null,"forwarded"\]/],
-  ['forwardedHost string', { trust: 'loopback', forwardedHost: 'yes' }, 'forwardedHost', /must be a boolean, got "yes"/],
+  [
+    'forwardedHost string',
+    { trust: 'loopback', forwardedHost: 'yes' },
+    'forwardedHost',
+    /must be a boolean, got "yes"/,
+  ],
   ['forwardedHost number', { trust: 'loopback', forwardedHost: 1 }, 'forwardedHost', /must be a boolean, got 1/],
-  ['forwardedHost function', { trust: 'loopback', forwardedHost: () => true }, 'forwardedHost', /must be a boolean, got a function/],
-  ['trustUnixSocket string', { trust: 'loopback', trustUnixSocket: 'true' }, 'trustUnixSocket', /must be a boolean, got "true"/],
+  [
+    'forwardedHost function',
+    { trust: 'loopback', forwardedHost: () => true },
+    'forwardedHost',
+    /must be a boolean, got a function/,
+  ],
+  [
+    'trustUnixSocket string',
+    { trust: 'loopback', trustUnixSocket: 'true' },
+    'trustUnixSocket',
+    /must be a boolean, got "true"/,
+  ],
   ['maxHops 0', { trust: 'loopback', maxHops: 0 }, 'maxHops', /must be a whole number from 1 to 1000, got 0/],
   ['maxHops 1001', { trust: 'loopback', maxHops: 1001 }, 'maxHops', /got 1001/],
   ['maxHops 2.5', { trust: 'loopback', maxHops: 2.5 }, 'maxHops', /got 2\.5/],
   ['maxHops string', { trust: 'loopback', maxHops: '5' }, 'maxHops', /got "5"/],
   ['maxHops NaN', { trust: 'loopback', maxHops: Number.NaN }, 'maxHops', /got NaN/],
   // typos must not silently turn a setting off
-  ['unknown option', { trust: 'loopback', forwardedhost: true }, 'forwardedhost', /is not a known option \(known: trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket/],
+  [
+    'unknown option',
+    { trust: 'loopback', forwardedhost: true },
+    'forwardedhost',
+    /is not a known option \(known: trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket/,
+  ],
   ['Fastify option name', { trust: 'loopback', trustProxy: true }, 'trustProxy', /is not a known option/],
 ]
 
@@ -315,7 +425,17 @@ t.test('PRESETS lists the ranges the presets compile to', async t => {
   for (const [name, ranges] of Object.entries(PRESETS)) {
     const byName = createTrustProxy({ trust: name })
     const byList = createTrustProxy({ trust: ranges })
-    for (const address of ['127.0.0.1', '::1', '169.254.1.1', 'fe80::1', '10.1.1.1', '172.16.1.1', '192.168.1.1', 'fd00::1', '8.8.8.8']) {
+    for (const address of [
+      '127.0.0.1',
+      '::1',
+      '169.254.1.1',
+      'fe80::1',
+      '10.1.1.1',
+      '172.16.1.1',
+      '192.168.1.1',
+      'fd00::1',
+      '8.8.8.8',
+    ]) {
       t.equal(byName.trust(address, 0), byList.trust(address, 0), `${name}: ${address}`)
     }
   }
@@ -333,16 +453,24 @@ t.test('a trust function gets canonical addresses and the hop index', async t =>
     headers: { 'x-forwarded-for': '203.0.113.9, [2001:DB8:0::1]:443, 10.0.0.2:80, ::FFFF:10.0.0.3' },
     socket: { remoteAddress: '::ffff:10.0.0.4' },
   })
-  t.same(calls, [['10.0.0.4', 0], ['10.0.0.3', 1], ['10.0.0.2', 2], ['2001:db8::1', 3], ['203.0.113.9', 4]])
+  t.same(calls, [
+    ['10.0.0.4', 0],
+    ['10.0.0.3', 1],
+    ['10.0.0.2', 2],
+    ['2001:db8::1', 3],
+    ['203.0.113.9', 4],
+  ])
   t.equal(r.ip, '203.0.113.9')
   t.equal(r.hops, 4)
-
 
   // the public predicate canonicalizes before calling the function too
   calls.length = 0
   t.equal(proxy.trust('[2001:0DB8::0001]:80', 3), true)
   t.equal(proxy.trust('::ffff:a00:1', 0), true)
-  t.same(calls, [['2001:db8::1', 3], ['10.0.0.1', 0]])
+  t.same(calls, [
+    ['2001:db8::1', 3],
+    ['10.0.0.1', 0],
+  ])
   // and never calls it for something that is not an address
   calls.length = 0
   t.equal(proxy.trust('10.0.0.1.nip.io', 0), false)
@@ -377,7 +505,10 @@ t.test('a trust function that returns a truthy non-boolean warns once per engine
   t.equal(mine().length, 1, 'one warning for the engine, however many calls')
   const w = mine()[0]!
   t.equal(w.name, 'SecurityWarning')
-  t.match(w.message, /proxy-aware: the trust function returned an object \(for "10\.0\.0\.1", hop 0\), not a boolean: only true trusts, so this address was not trusted\. Return a boolean \(e\.g\. \/re\/\.test\(address\), not address\.match\(re\)\)\./)
+  t.match(
+    w.message,
+    /proxy-aware: the trust function returned an object \(for "10\.0\.0\.1", hop 0\), not a boolean: only true trusts, so this address was not trusted\. Return a boolean \(e\.g\. \/re\/\.test\(address\), not address\.match\(re\)\)\./,
+  )
   // another engine with the same mistake warns on its own
   const other = createTrustProxy({ trust: (() => 1) as unknown as () => boolean })
   t.equal(other.trust('10.0.0.1', 0), false)
@@ -394,12 +525,22 @@ t.test('a trust function is asked about every address walked, the leftmost too (
     return true
   }
   const proxy = createTrustProxy({ trust: trustAll })
-  const r = proxy.resolve({ headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' }, socket: { remoteAddress: '10.0.0.1' } })
-  t.same(calls, [['10.0.0.1', 0], ['10.0.0.2', 1], ['203.0.113.9', 2]])
+  const r = proxy.resolve({
+    headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' },
+    socket: { remoteAddress: '10.0.0.1' },
+  })
+  t.same(calls, [
+    ['10.0.0.1', 0],
+    ['10.0.0.2', 1],
+    ['203.0.113.9', 2],
+  ])
   t.same([r.ip, r.hops, r.reason], ['203.0.113.9', 2, 'end-of-chain'])
   // its answer for the leftmost entry changes only the reason, never the client
   const notLeftmost = createTrustProxy({ trust: address => address !== '203.0.113.9' })
-  const r2 = notLeftmost.resolve({ headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' }, socket: { remoteAddress: '10.0.0.1' } })
+  const r2 = notLeftmost.resolve({
+    headers: { 'x-forwarded-for': '203.0.113.9, 10.0.0.2' },
+    socket: { remoteAddress: '10.0.0.1' },
+  })
   t.same([r2.ip, r2.hops, r2.reason], ['203.0.113.9', 2, 'untrusted-hop'])
 })
 
@@ -455,7 +596,14 @@ t.test('normalised options and defaults', async t => {
     maxHops: 20,
     trustUnixSocket: false,
   })
-  const q = createTrustProxy({ trust: ['10.0.0.1'], headers: ['forwarded'], forwardedHost: true, protoPairing: 'hop', maxHops: 1000, trustUnixSocket: true })
+  const q = createTrustProxy({
+    trust: ['10.0.0.1'],
+    headers: ['forwarded'],
+    forwardedHost: true,
+    protoPairing: 'hop',
+    maxHops: 1000,
+    trustUnixSocket: true,
+  })
   t.same(q.options, {
     trust: ['10.0.0.1'],
     headers: ['forwarded'],

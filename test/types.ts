@@ -26,7 +26,7 @@ import {
 } from '../src/index.js'
 
 /** `true` only when A and B are the same type (not merely assignable). */
-type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends (<T>() => T extends B ? 1 : 2) ? true : false
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false
 /** Compiles only when its type argument is `true`. */
 const expectType = <T extends true>(): T => true as T
 
@@ -103,7 +103,18 @@ export const typeCheckedCalls = () => {
 
 t.test('the type assertions compiled and hold at runtime', async t => {
   t.same(
-    [fastifyMerged, expressMerged, sameResolution, ipType, protocolType, portType, reasonType, conventions, fastifyForms, expressForms],
+    [
+      fastifyMerged,
+      expressMerged,
+      sameResolution,
+      ipType,
+      protocolType,
+      portType,
+      reasonType,
+      conventions,
+      fastifyForms,
+      expressForms,
+    ],
     Array(10).fill(true),
   )
   t.equal(fastifyDefault, fastifyNamed)
@@ -118,7 +129,11 @@ t.test('the type assertions compiled and hold at runtime', async t => {
   for (const trust of everyTrustForm) {
     t.type(createTrustProxy({ trust }).resolve, 'function', `trust: ${String(trust)} compiles`)
   }
-  t.match(warnings().map(w => w.args[0]), [/trust: 1 is a hop count/], 'only the hop count warns')
+  t.match(
+    warnings().map(w => w.args[0]),
+    [/trust: 1 is a hop count/],
+    'only the hop count warns',
+  )
   t.equal(createTrustProxy(coreOptions).options.trust, coreOptions.trust)
 })
 
@@ -133,12 +148,22 @@ t.test('what the types reject, the runtime rejects too', async t => {
     [typo, 'forwardedHosts'],
   ]
   for (const [options, option] of rejected) {
-    t.throws(() => createTrustProxy(options as TrustProxyOptions), { name: 'ProxyAwareConfigError', option }, JSON.stringify(options))
+    t.throws(
+      () => createTrustProxy(options as TrustProxyOptions),
+      { name: 'ProxyAwareConfigError', option },
+      JSON.stringify(options),
+    )
   }
   t.throws(() => expressNamed(badLogger), { name: 'ProxyAwareConfigError', option: 'logger' })
   const app = Fastify()
   app.register(fastifyDefault, fastifyLogger)
-  await t.rejects(async () => { await app.ready() }, { name: 'ProxyAwareConfigError', option: 'logger' }, 'Fastify refuses the Express-only logger option')
+  await t.rejects(
+    async () => {
+      await app.ready()
+    },
+    { name: 'ProxyAwareConfigError', option: 'logger' },
+    'Fastify refuses the Express-only logger option',
+  )
   await app.close()
   t.type(new ProxyAwareConfigError('trust', 'x'), TypeError)
 })
@@ -153,7 +178,11 @@ t.test('typed requests carry the resolution', async t => {
     const ips: string[] | undefined = request.ips
     return { ip, ips, peer: r.peer, secure: r.secure, hops: r.hops }
   })
-  const res = await app.inject({ url: '/', remoteAddress: '10.0.0.1', headers: { forwarded: 'for=198.51.100.2;proto=https' } })
+  const res = await app.inject({
+    url: '/',
+    remoteAddress: '10.0.0.1',
+    headers: { forwarded: 'for=198.51.100.2;proto=https' },
+  })
   t.same(res.json(), { ip: '198.51.100.2', ips: ['10.0.0.1', '198.51.100.2'], peer: '10.0.0.1', secure: true, hops: 1 })
 
   const exp = express()

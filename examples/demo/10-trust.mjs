@@ -84,7 +84,7 @@ const SCRIPT = [
     want: { ip: '203.0.113.9', protocol: 'http', host: null, reason: 'untrusted-hop', hops: 1 },
   },
   {
-    note: 'protocol: rightmost value (from our proxy), not the client\'s',
+    note: "protocol: rightmost value (from our proxy), not the client's",
     from: PROXY,
     headers: { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'https, http' },
     want: { ip: '203.0.113.7', protocol: 'http', host: null, reason: 'untrusted-hop', hops: 1 },
@@ -134,7 +134,7 @@ const SCRIPT = [
   {
     note: 'attacker claims to be our proxy',
     from: ATTACKER,
-    headers: { 'x-forwarded-for': '127.0.0.2', forwarded: 'for=10.0.0.1;proto=https' },
+    headers: { 'x-forwarded-for': '127.0.0.2', 'forwarded': 'for=10.0.0.1;proto=https' },
     want: { ip: ATTACKER, protocol: 'http', host: null, reason: 'untrusted-peer', hops: 0 },
   },
 ]
@@ -145,7 +145,11 @@ const listen = async server => {
   await once(server, 'listening')
   return {
     url: `http://127.0.0.1:${server.address().port}/`,
-    close: () => new Promise(resolve => { server.closeAllConnections?.(); server.close(() => resolve()) }),
+    close: () =>
+      new Promise(resolve => {
+        server.closeAllConnections?.()
+        server.close(() => resolve())
+      }),
   }
 }
 
@@ -187,7 +191,10 @@ export const run = async () => {
   printTable(['#', 'sent by', 'request headers', 'ip / protocol / host', 'why', 'check'], rows)
 
   // The same script through the Express and plain-http examples.
-  for (const [name, server] of [['express.mjs', http.createServer(buildExpress(OPTIONS))], ['http.mjs', buildHttp(OPTIONS)]]) {
+  for (const [name, server] of [
+    ['express.mjs', http.createServer(buildExpress(OPTIONS))],
+    ['http.mjs', buildHttp(OPTIONS)],
+  ]) {
     const { url, close } = await listen(server)
     let others
     try {

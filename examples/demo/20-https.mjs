@@ -19,7 +19,6 @@ import { ATTACKER, PROXY, printTable } from './lib.mjs'
 
 export const title = 'HTTPS enforcement: redirect, forged hosts, Secure cookies'
 
-
 const OPTIONS = {
   trust: [PROXY],
   httpsRedirect: { allowedHosts: ['shop.example', '*.shop.example'], exempt: ['/healthz'] },
@@ -119,7 +118,9 @@ const rawRequest = (port, head, from) =>
     const socket = net.connect({ host: '127.0.0.1', port, localAddress: from })
     let data = ''
     socket.setEncoding('latin1')
-    socket.on('data', chunk => { data += chunk })
+    socket.on('data', chunk => {
+      data += chunk
+    })
     socket.on('error', reject)
     socket.on('end', () => {
       const [statusLine, ...lines] = data.slice(0, data.indexOf('\r\n\r\n')).split('\r\n')
@@ -133,7 +134,6 @@ const rawRequest = (port, head, from) =>
     })
     socket.write(`${head}\r\nConnection: close\r\n\r\n`)
   })
-
 
 export const run = async () => {
   const app = await build()
@@ -152,13 +152,22 @@ export const run = async () => {
       }
       const want = { cookie: undefined, hsts: undefined, ...step.want }
       const bad = Object.keys(want).filter(k => got[k] !== want[k])
-      if (bad.length > 0) failures.push(`#${i + 1} ${step.note}: ${bad.map(k => `${k} ${JSON.stringify(got[k])}, expected ${JSON.stringify(want[k])}`).join('; ')}`)
+      if (bad.length > 0)
+        failures.push(
+          `#${i + 1} ${step.note}: ${bad.map(k => `${k} ${JSON.stringify(got[k])}, expected ${JSON.stringify(want[k])}`).join('; ')}`,
+        )
       rows.push([
         String(i + 1),
         step.from === PROXY ? `proxy\n${step.from}` : `attacker\n${step.from}`,
         `${step.note}\n${step.head.replaceAll('\r\n', '\n')}`,
-        [String(got.status), got.location && `Location: ${got.location}`, got.cookie && `Set-Cookie: ${got.cookie}`, got.hsts && `HSTS: ${got.hsts}`]
-          .filter(Boolean).join('\n'),
+        [
+          String(got.status),
+          got.location && `Location: ${got.location}`,
+          got.cookie && `Set-Cookie: ${got.cookie}`,
+          got.hsts && `HSTS: ${got.hsts}`,
+        ]
+          .filter(Boolean)
+          .join('\n'),
         bad.length === 0 ? 'ok' : 'UNEXPECTED',
       ])
     }
@@ -166,7 +175,8 @@ export const run = async () => {
     await app.close()
   }
   printTable(['#', 'sent by', 'request', 'response', 'check'], rows)
-  if (failures.length > 0) throw new Error(`https: ${failures.length} unexpected result(s):\n  ${failures.join('\n  ')}`)
+  if (failures.length > 0)
+    throw new Error(`https: ${failures.length} unexpected result(s):\n  ${failures.join('\n  ')}`)
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1]).href) await run()

@@ -35,17 +35,20 @@ const send = (port, { tls, path = '/', from = '127.0.0.1', headers = {}, agent =
     const req = mod.request({ host: '127.0.0.1', port, path, localAddress: from, headers, agent, ...tls }, res => {
       let body = ''
       res.setEncoding('utf8')
-      res.on('data', d => { body += d })
+      res.on('data', d => {
+        body += d
+      })
       res.on('end', () => {
         let parsed = body.trim()
-        try { parsed = JSON.parse(body) } catch {}
+        try {
+          parsed = JSON.parse(body)
+        } catch {}
         resolve({ status: res.statusCode, body: parsed, resumed: tls ? res.socket.isSessionReused() : undefined })
       })
     })
     req.on('error', reject)
     req.end()
   })
-
 
 export const run = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-mtls-demo-'))
@@ -67,26 +70,105 @@ export const run = async () => {
 
   // [app, sent by, note, request thunk, expected status, expected body check]
   const steps = [
-    ['Fastify https', 'client', 'valid certificate, TLS 1.3', () => send(fport, { tls: tls({ ...client, maxVersion: 'TLSv1.3', minVersion: 'TLSv1.3' }) }), 200, b => b.hello === SPIFFE],
-    ['Fastify https', 'client', 'valid certificate, TLS 1.2', () => send(fport, { tls: tls({ ...client, maxVersion: 'TLSv1.2' }) }), 200, b => b.hello === SPIFFE],
+    [
+      'Fastify https',
+      'client',
+      'valid certificate, TLS 1.3',
+      () => send(fport, { tls: tls({ ...client, maxVersion: 'TLSv1.3', minVersion: 'TLSv1.3' }) }),
+      200,
+      b => b.hello === SPIFFE,
+    ],
+    [
+      'Fastify https',
+      'client',
+      'valid certificate, TLS 1.2',
+      () => send(fport, { tls: tls({ ...client, maxVersion: 'TLSv1.2' }) }),
+      200,
+      b => b.hello === SPIFFE,
+    ],
     ['Fastify https', 'client', 'no certificate', () => send(fport, { tls: tls() }), 403, b => b === 'Forbidden'],
-    ['Fastify https', 'client', 'certificate from another CA', () => send(fport, { tls: tls(stranger) }), 403, b => b === 'Forbidden'],
-    ['Fastify https', 'client', 'TLS 1.3 session resumed without\nany certificate (Node says authorized)', async () => {
-      const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 })
-      let res
-      for (let i = 0; i < 20; i++) {
-        res = await send(fport, { tls: tls({ minVersion: 'TLSv1.3' }), agent })
-        if (res.resumed) break
-      }
-      agent.destroy()
-      if (!res.resumed) throw new Error('the TLS session was never resumed')
-      return res
-    }, 403, b => b === 'Forbidden'],
-    ['Fastify https', 'client', '/healthz (route: clientCert false)', () => send(fport, { tls: tls(), path: '/healthz' }), 200, b => b === 'ok'],
-    ['Express http', `proxy ${PROXY}`, 'nginx forwards a verified certificate\nGET /admin', () => send(eport, { from: PROXY, path: '/admin', headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'SUCCESS' } }), 200, b => b.admin === 'web'],
-    ['Express http', `proxy ${PROXY}`, 'nginx: FAILED:certificate has expired\nGET /admin', () => send(eport, { from: PROXY, path: '/admin', headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'FAILED:certificate has expired' } }), 403, b => b === 'Forbidden'],
-    ['Express http', `attacker ${ATTACKER}`, 'forged X-SSL-Client-Cert + SUCCESS\nGET /admin', () => send(eport, { from: ATTACKER, path: '/admin', headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'SUCCESS' } }), 403, b => b === 'Forbidden'],
-    ['Express http', `attacker ${ATTACKER}`, 'same forgery, GET / (optional):\nheaders deleted, no certificate', () => send(eport, { from: ATTACKER, headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'SUCCESS' } }), 200, b => b.client === null && b.reason === 'missing'],
+    [
+      'Fastify https',
+      'client',
+      'certificate from another CA',
+      () => send(fport, { tls: tls(stranger) }),
+      403,
+      b => b === 'Forbidden',
+    ],
+    [
+      'Fastify https',
+      'client',
+      'TLS 1.3 session resumed without\nany certificate (Node says authorized)',
+      async () => {
+        const agent = new https.Agent({ keepAlive: false, maxCachedSessions: 10 })
+        let res
+        for (let i = 0; i < 20; i++) {
+          res = await send(fport, { tls: tls({ minVersion: 'TLSv1.3' }), agent })
+          if (res.resumed) break
+        }
+        agent.destroy()
+        if (!res.resumed) throw new Error('the TLS session was never resumed')
+        return res
+      },
+      403,
+      b => b === 'Forbidden',
+    ],
+    [
+      'Fastify https',
+      'client',
+      '/healthz (route: clientCert false)',
+      () => send(fport, { tls: tls(), path: '/healthz' }),
+      200,
+      b => b === 'ok',
+    ],
+    [
+      'Express http',
+      `proxy ${PROXY}`,
+      'nginx forwards a verified certificate\nGET /admin',
+      () =>
+        send(eport, {
+          from: PROXY,
+          path: '/admin',
+          headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'SUCCESS' },
+        }),
+      200,
+      b => b.admin === 'web',
+    ],
+    [
+      'Express http',
+      `proxy ${PROXY}`,
+      'nginx: FAILED:certificate has expired\nGET /admin',
+      () =>
+        send(eport, {
+          from: PROXY,
+          path: '/admin',
+          headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'FAILED:certificate has expired' },
+        }),
+      403,
+      b => b === 'Forbidden',
+    ],
+    [
+      'Express http',
+      `attacker ${ATTACKER}`,
+      'forged X-SSL-Client-Cert + SUCCESS\nGET /admin',
+      () =>
+        send(eport, {
+          from: ATTACKER,
+          path: '/admin',
+          headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'SUCCESS' },
+        }),
+      403,
+      b => b === 'Forbidden',
+    ],
+    [
+      'Express http',
+      `attacker ${ATTACKER}`,
+      'same forgery, GET / (optional):\nheaders deleted, no certificate',
+      () =>
+        send(eport, { from: ATTACKER, headers: { 'x-ssl-client-cert': escaped, 'x-ssl-client-verify': 'SUCCESS' } }),
+      200,
+      b => b.client === null && b.reason === 'missing',
+    ],
   ]
 
   const rows = []
@@ -95,7 +177,10 @@ export const run = async () => {
     for (const [i, [app, by, note, go, status, check]] of steps.entries()) {
       const res = await go()
       const ok = res.status === status && check(res.body)
-      if (!ok) failures.push(`#${i + 1} ${note.replace(/\n/g, ' ')}: got ${res.status} ${JSON.stringify(res.body)}, expected ${status}`)
+      if (!ok)
+        failures.push(
+          `#${i + 1} ${note.replace(/\n/g, ' ')}: got ${res.status} ${JSON.stringify(res.body)}, expected ${status}`,
+        )
       const short = (k, v) => (typeof v === 'string' && v.length > 44 ? `${v.slice(0, 20)}…${v.slice(-20)}` : v)
       const shown = typeof res.body === 'string' ? res.body : JSON.stringify(res.body, short).replace(/,"/g, ',\n"')
       rows.push([String(i + 1), app, by, note, `${res.status}\n${shown}`, ok ? 'ok' : 'UNEXPECTED'])

@@ -22,7 +22,9 @@ export const send = (url, { from, method = 'GET', headers = {}, tls = {} } = {})
     const req = client.request(u, { method, headers, localAddress: from, agent: false, ...tls }, res => {
       let text = ''
       res.setEncoding('utf8')
-      res.on('data', chunk => { text += chunk })
+      res.on('data', chunk => {
+        text += chunk
+      })
       res.on('end', () => {
         let body = text
         if (String(res.headers['content-type']).startsWith('application/json')) {
@@ -96,4 +98,6 @@ export const printTable = (header, rows) => {
 
 /** Format request headers for a table cell, one per line. */
 export const headerLines = headers =>
-  Object.entries(headers).flatMap(([k, v]) => [v].flat().map(line => `${k}: ${line}`)).join('\n') || '(none)'
+  Object.entries(headers)
+    .flatMap(([k, v]) => [v].flat().map(line => `${k}: ${line}`))
+    .join('\n') || '(none)'

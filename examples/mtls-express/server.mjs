@@ -46,13 +46,16 @@ export const buildHttps = certs => {
   app.use(trustProxy({ trust: 'loopback', clientCert: { mode: 'optional' } }))
   routes(app)
   // assertClientCertServer: startup error unless requestCert and an explicit ca
-  return https.createServer(assertClientCertServer({
-    key: read('server.key'),
-    cert: read('server.crt'),
-    ca: read('ca.crt'),
-    requestCert: true,
-    rejectUnauthorized: false,
-  }), app)
+  return https.createServer(
+    assertClientCertServer({
+      key: read('server.key'),
+      cert: read('server.crt'),
+      ca: read('ca.crt'),
+      requestCert: true,
+      rejectUnauthorized: false,
+    }),
+    app,
+  )
 }
 
 /** The app behind an nginx that terminates mTLS. */

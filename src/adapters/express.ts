@@ -18,7 +18,6 @@ import {
 } from '../features/client-cert/index.js'
 import { type ProxyProtocolInfo, proxyProtocolOf } from '../proxy-protocol/info.js'
 
-
 /** Options of the Express middleware. @public */
 export interface ExpressTrustProxyOptions extends TrustProxyOptions {
   /**
@@ -59,16 +58,19 @@ export interface TrustProxyMiddleware {
   trust: TrustFunction
 }
 
-
 type Readers = Record<string, (r: Resolution, req: Request) => unknown>
 /** what warnIfPartial reads of an Express router (4 and 5 alike) */
-type Stack = { stack: Array<{ handle: unknown, route?: unknown, name?: string }> }
+type Stack = { stack: Array<{ handle: unknown; route?: unknown; name?: string }> }
 
 /** every getter proxy-aware installed and every trust predicate it set as `trust proxy`, in any app */
 const ours = new WeakSet<object>()
 /** the getter `name` has on the prototypes above `proto`, if any */
 const getterAbove = (proto: object, name: string): ((this: unknown) => unknown) | undefined => {
-  for (let p = Object.getPrototypeOf(proto) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+  for (
+    let p = Object.getPrototypeOf(proto) as object | null;
+    p !== null;
+    p = Object.getPrototypeOf(p) as object | null
+  ) {
     const d = Object.getOwnPropertyDescriptor(p, name)
     if (d !== undefined) return d.get
   }
@@ -94,7 +96,10 @@ const READERS_5: Readers = {
 const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
 
 /** The Express middleware running `features` (see `trustProxy` in src/express.ts). */
-export function expressMiddleware(options: ExpressTrustProxyOptions, features: readonly FeatureCompiler[]): TrustProxyMiddleware {
+export function expressMiddleware(
+  options: ExpressTrustProxyOptions,
+  features: readonly FeatureCompiler[],
+): TrustProxyMiddleware {
   const engine = compileEngine(options, ['logger'], features)
   const { resolve, trust } = engine
   const log = checkLogger('logger', options.logger)
@@ -140,26 +145,44 @@ export function expressMiddleware(options: ExpressTrustProxyOptions, features: r
     // a setting the app chose: warn when that was looser than no trust
     const prior: unknown = req.app.get('trust proxy')
     if (prior !== false && !(prior === true && trustEveryone) && !ours.has(prior as object)) {
-      log.warn({ trustProxy: String(prior) }, 'proxy-aware: the app set trust proxy itself; routes before the middleware used it until the first request passed the middleware; leave it unset')
+      log.warn(
+        { trustProxy: String(prior) },
+        'proxy-aware: the app set trust proxy itself; routes before the middleware used it until the first request passed the middleware; leave it unset',
+      )
     }
     // the getters cover the whole app; the policies only what comes after
     // the middleware, and the getters nothing of an app this one is mounted in
     if (req.baseUrl !== '') {
-      log.warn({ mountPath: req.baseUrl }, `proxy-aware: the middleware runs under ${req.baseUrl}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`)
+      log.warn(
+        { mountPath: req.baseUrl },
+        `proxy-aware: the middleware runs under ${req.baseUrl}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`,
+      )
       return
     }
     // Express 4 keeps the router in app._router, Express 5 in app.router
-    const app = req.app as unknown as { _router?: Stack, router: Stack }
+    const app = req.app as unknown as { _router?: Stack; router: Stack }
     const { stack } = app._router ?? app.router
     const at = stack.findIndex(layer => layer.handle === middleware)
-    const routes = stack.slice(0, Math.max(at, 0)).filter(layer => layer.route !== undefined || layer.name === 'router' || layer.name === 'mounted_app').length
-    if (routes > 0) log.warn({ routes }, `proxy-aware: ${routes} route(s) or router(s) come before the middleware: its policies do not run for them; mount it first`)
+    const routes = stack
+      .slice(0, Math.max(at, 0))
+      .filter(layer => layer.route !== undefined || layer.name === 'router' || layer.name === 'mounted_app').length
+    if (routes > 0)
+      log.warn(
+        { routes },
+        `proxy-aware: ${routes} route(s) or router(s) come before the middleware: its policies do not run for them; mount it first`,
+      )
   }
   // without Express (plain http, connect): own accessors on the request
   const own: PropertyDescriptorMap = {}
   for (const name of Object.keys(READERS_5)) {
     const read = READERS_5[name]!
-    own[name] = { configurable: true, enumerable: true, get(this: Request) { return read(result(this), this) } }
+    own[name] = {
+      configurable: true,
+      enumerable: true,
+      get(this: Request) {
+        return read(result(this), this)
+      },
+    }
   }
 
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
@@ -175,7 +198,10 @@ export function expressMiddleware(options: ExpressTrustProxyOptions, features: r
         // stays `true`, so their warnings about trusting everyone still fire.
         app.set('trust proxy', trustEveryone ? true : trust)
         // req.param() is Express 4 only (removed in 5)
-        install((app as unknown as { request: object }).request, typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5)
+        install(
+          (app as unknown as { request: object }).request,
+          typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5,
+        )
       }
       ;(req as Marked)[kPassed] = true
     }

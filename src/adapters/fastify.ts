@@ -49,7 +49,6 @@ declare module 'fastify' {
   }
 }
 
-
 type Listener = (this: unknown, req: IncomingMessage, res: ServerResponse) => void
 
 /**
@@ -90,7 +89,7 @@ const addFirst = (fastify: FastifyInstance, hook: OnRequest) => {
     return
   }
   const add = (instance: Instance) => {
-    (instance[kHooks] as { onRequest: OnRequest[] }).onRequest.unshift(hook)
+    ;(instance[kHooks] as { onRequest: OnRequest[] }).onRequest.unshift(hook)
     for (const child of instance[kChildren] as Instance[]) add(child)
   }
   add(fastify as unknown as Instance)
@@ -104,160 +103,176 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
   // async, so that a bad option (thrown while compiling) rejects `register` /
   // `ready` instead of escaping avvio as an uncaught exception
   async function proxyAware(fastify: FastifyInstance, options: FastifyTrustProxyOptions) {
-  if (fastify.hasRequestDecorator('proxyAware')) {
-    throw new ProxyAwareConfigError('trust', 'is configured twice: proxy-aware is already registered on this Fastify instance')
-  }
-  const engine = compileEngine(options, [], features)
-  const { resolve } = engine
-  fastify.decorateRequest('proxyAware', {
-    getter() {
-      return resolve(this.raw)
-    },
-  })
-  fastify.decorateRequest('proxyProtocol', {
-    getter() {
-      return proxyProtocolOf(this.raw)
-    },
-  })
-  // request.ip and friends are getters on Fastify's Request prototype:
-  // redefining them as getters on this instance's prototype is free per
-  // request (nothing runs unless they are read) and order-independent
-  // (every plugin, registered before or after us, reads these).
-  try {
-    fastify.decorateRequest('ip', {
+    if (fastify.hasRequestDecorator('proxyAware')) {
+      throw new ProxyAwareConfigError(
+        'trust',
+        'is configured twice: proxy-aware is already registered on this Fastify instance',
+      )
+    }
+    const engine = compileEngine(options, [], features)
+    const { resolve } = engine
+    fastify.decorateRequest('proxyAware', {
       getter() {
-        return resolve(this.raw).ip as string
+        return resolve(this.raw)
       },
     })
-  } catch {
-    // During boot, decorating `ip` fails only when this instance's Request
-    // prototype already has its own `ip`: Fastify's trustProxy put it there
-    // (or another plugin redefined request.ip).
-    throw new ProxyAwareConfigError(
-      'trustProxy',
-      'is set on Fastify() as well (or another plugin already redefines request.ip): remove Fastify\'s own trustProxy, proxy-aware replaces it (two trust settings would give two answers for request.ip)',
-    )
-  }
-  fastify.decorateRequest('ips', {
-    getter() {
-      // a copy, like Fastify's own: `request.ips.reverse()` must not
-      // rewrite the cached resolution
-      return resolve(this.raw).ips.slice()
-    },
-  })
-  fastify.decorateRequest('protocol', {
-    getter() {
-      return resolve(this.raw).protocol
-    },
-  })
-  fastify.decorateRequest('host', {
-    getter() {
-      return resolve(this.raw).host ?? ''
-    },
-  })
-  fastify.decorateRequest('hostname', {
-    getter() {
-      return resolve(this.raw).hostname ?? ''
-    },
-  })
-  fastify.decorateRequest('port', {
-    getter() {
-      return resolve(this.raw).port
-    },
-  })
-  // client certificates: the TLS server must be set up for them, route
-  // overrides are validated at startup
-  if (options.clientCert !== undefined) {
-    // the plugin is async: a throw here rejects register()/ready()
-    if (options.clientCert.forwarded === undefined) assertClientCertServer(fastify.server)
-    fastify.decorateRequest('clientCert', { getter() { return clientCertOf(this.raw) } })
-    fastify.decorateRequest('clientCertError', { getter() { return clientCertErrorOf(this.raw) } })
-    fastify.addHook('onRoute', route => checkRoutePolicy((route.config as { clientCert?: unknown } | undefined)?.clientCert))
-  } else {
-    // a route asking for a certificate policy that nothing enforces is a
-    // configuration error, not a route open to everyone
-    fastify.addHook('onRoute', route => {
-      const value = (route.config as { clientCert?: unknown } | undefined)?.clientCert
-      if (value !== undefined && value !== false) {
-        throw new ProxyAwareConfigError(
-          'config.clientCert',
-          `is set on route ${route.method} ${route.url}, but proxy-aware has no clientCert option: nothing would check certificates there`,
-        )
-      }
+    fastify.decorateRequest('proxyProtocol', {
+      getter() {
+        return proxyProtocolOf(this.raw)
+      },
     })
-  }
-  if (engine.hasFeatures) {
-    // marks a request whose redirect, HSTS and Secure-cookie policies ran
-    // in the server's 'request' listener, before Fastify saw it; then its
-    // request.log, once Fastify made one
-    const kEarly = Symbol('proxy-aware.early')
-    type Marked = { [kEarly]?: true | Logger }
-    // warnings written with the headers go to request.log when the route
-    // ran, else (a framework error) to the app's logger
-    const logOf = (req: IncomingMessage): Logger => {
-      const log = (req as Marked)[kEarly]
-      return typeof log === 'object' ? log : fastify.log
+    // request.ip and friends are getters on Fastify's Request prototype:
+    // redefining them as getters on this instance's prototype is free per
+    // request (nothing runs unless they are read) and order-independent
+    // (every plugin, registered before or after us, reads these).
+    try {
+      fastify.decorateRequest('ip', {
+        getter() {
+          return resolve(this.raw).ip as string
+        },
+      })
+    } catch {
+      // During boot, decorating `ip` fails only when this instance's Request
+      // prototype already has its own `ip`: Fastify's trustProxy put it there
+      // (or another plugin redefined request.ip).
+      throw new ProxyAwareConfigError(
+        'trustProxy',
+        "is set on Fastify() as well (or another plugin already redefines request.ip): remove Fastify's own trustProxy, proxy-aware replaces it (two trust settings would give two answers for request.ip)",
+      )
     }
-    const earlyLog = (req: IncomingMessage): Logger => ({
-      warn: (obj, msg) => logOf(req).warn(obj, msg),
-      info: (obj, msg) => logOf(req).info(obj, msg),
+    fastify.decorateRequest('ips', {
+      getter() {
+        // a copy, like Fastify's own: `request.ips.reverse()` must not
+        // rewrite the cached resolution
+        return resolve(this.raw).ips.slice()
+      },
     })
-    const policies = function proxyAwarePolicies(request: FastifyRequest, reply: FastifyReply, next: () => void) {
-      const ctx = {
-        req: request.raw,
-        res: reply.raw,
-        resolution: resolve(request.raw),
-        log: request.log,
-        route: request.routeOptions.config as unknown as Record<string, unknown> | undefined,
-      }
-      // fastify.inject() and servers without a 'request' listener come
-      // here without the early step: run it now, then the route's
-      const raw = request.raw as Marked
-      const early = raw[kEarly] !== undefined
-      raw[kEarly] = request.log
-      const answer = (early ? undefined : engine.run(ctx, 'request')) ?? engine.run(ctx, 'route')
-      if (answer !== undefined) {
-        reply.code(answer.status).headers(answer.headers).send(answer.body)
-        return
-      }
-      next()
-    }
-    addFirst(fastify, policies)
-    if (engine.hasPhase.request) {
-      // Redirect, HSTS and Secure cookies need no route: run them before
-      // Fastify's router, so that every response of the server is covered,
-      // including those no hook sees (a bad URL, frameworkErrors) and
-      // those of hooks that reply before ours
-      fastify.addHook('onReady', function proxyAwareServer(done) {
-        runFirst(fastify.server, (req, res) => {
-          let answer: Answer | undefined
-          try {
-            answer = engine.run({ req, res, resolution: resolve(req), log: earlyLog(req), route: undefined }, 'request')
-          } catch {
-            // an app's callback threw (an `exempt` predicate): not marked,
-            // so the hook runs the policies again and Fastify answers the
-            // error (a 500, logged), instead of an uncaught exception
-            return false
-          }
-          if (answer !== undefined) {
-            sendAnswer(req, res, answer)
-            return true
-          }
-          ;(req as Marked)[kEarly] = true
-          return false
-        })
-        done()
+    fastify.decorateRequest('protocol', {
+      getter() {
+        return resolve(this.raw).protocol
+      },
+    })
+    fastify.decorateRequest('host', {
+      getter() {
+        return resolve(this.raw).host ?? ''
+      },
+    })
+    fastify.decorateRequest('hostname', {
+      getter() {
+        return resolve(this.raw).hostname ?? ''
+      },
+    })
+    fastify.decorateRequest('port', {
+      getter() {
+        return resolve(this.raw).port
+      },
+    })
+    // client certificates: the TLS server must be set up for them, route
+    // overrides are validated at startup
+    if (options.clientCert !== undefined) {
+      // the plugin is async: a throw here rejects register()/ready()
+      if (options.clientCert.forwarded === undefined) assertClientCertServer(fastify.server)
+      fastify.decorateRequest('clientCert', {
+        getter() {
+          return clientCertOf(this.raw)
+        },
+      })
+      fastify.decorateRequest('clientCertError', {
+        getter() {
+          return clientCertErrorOf(this.raw)
+        },
+      })
+      fastify.addHook('onRoute', route =>
+        checkRoutePolicy((route.config as { clientCert?: unknown } | undefined)?.clientCert),
+      )
+    } else {
+      // a route asking for a certificate policy that nothing enforces is a
+      // configuration error, not a route open to everyone
+      fastify.addHook('onRoute', route => {
+        const value = (route.config as { clientCert?: unknown } | undefined)?.clientCert
+        if (value !== undefined && value !== false) {
+          throw new ProxyAwareConfigError(
+            'config.clientCert',
+            `is set on route ${route.method} ${route.url}, but proxy-aware has no clientCert option: nothing would check certificates there`,
+          )
+        }
       })
     }
-    // Fastify's own headers replace those set on reply.raw when it writes
-    // the head: merge a Vary set there (client certificates, RFC 9440) into
-    // the route's own Vary rather than lose it
-    fastify.addHook('onSend', function proxyAwareVary(_request, reply, payload, next) {
-      const ours = reply.raw.getHeader('vary')
-      // (reply.getHeader falls back to reply.raw: equal means the route set none)
-      const theirs = reply.getHeader('vary')
-      if (ours !== undefined && theirs !== ours) reply.header('vary', `${String(theirs)}, ${String(ours)}`)
-      next(null, payload)
-    })
+    if (engine.hasFeatures) {
+      // marks a request whose redirect, HSTS and Secure-cookie policies ran
+      // in the server's 'request' listener, before Fastify saw it; then its
+      // request.log, once Fastify made one
+      const kEarly = Symbol('proxy-aware.early')
+      type Marked = { [kEarly]?: true | Logger }
+      // warnings written with the headers go to request.log when the route
+      // ran, else (a framework error) to the app's logger
+      const logOf = (req: IncomingMessage): Logger => {
+        const log = (req as Marked)[kEarly]
+        return typeof log === 'object' ? log : fastify.log
+      }
+      const earlyLog = (req: IncomingMessage): Logger => ({
+        warn: (obj, msg) => logOf(req).warn(obj, msg),
+        info: (obj, msg) => logOf(req).info(obj, msg),
+      })
+      const policies = function proxyAwarePolicies(request: FastifyRequest, reply: FastifyReply, next: () => void) {
+        const ctx = {
+          req: request.raw,
+          res: reply.raw,
+          resolution: resolve(request.raw),
+          log: request.log,
+          route: request.routeOptions.config as unknown as Record<string, unknown> | undefined,
+        }
+        // fastify.inject() and servers without a 'request' listener come
+        // here without the early step: run it now, then the route's
+        const raw = request.raw as Marked
+        const early = raw[kEarly] !== undefined
+        raw[kEarly] = request.log
+        const answer = (early ? undefined : engine.run(ctx, 'request')) ?? engine.run(ctx, 'route')
+        if (answer !== undefined) {
+          reply.code(answer.status).headers(answer.headers).send(answer.body)
+          return
+        }
+        next()
+      }
+      addFirst(fastify, policies)
+      if (engine.hasPhase.request) {
+        // Redirect, HSTS and Secure cookies need no route: run them before
+        // Fastify's router, so that every response of the server is covered,
+        // including those no hook sees (a bad URL, frameworkErrors) and
+        // those of hooks that reply before ours
+        fastify.addHook('onReady', function proxyAwareServer(done) {
+          runFirst(fastify.server, (req, res) => {
+            let answer: Answer | undefined
+            try {
+              answer = engine.run(
+                { req, res, resolution: resolve(req), log: earlyLog(req), route: undefined },
+                'request',
+              )
+            } catch {
+              // an app's callback threw (an `exempt` predicate): not marked,
+              // so the hook runs the policies again and Fastify answers the
+              // error (a 500, logged), instead of an uncaught exception
+              return false
+            }
+            if (answer !== undefined) {
+              sendAnswer(req, res, answer)
+              return true
+            }
+            ;(req as Marked)[kEarly] = true
+            return false
+          })
+          done()
+        })
+      }
+      // Fastify's own headers replace those set on reply.raw when it writes
+      // the head: merge a Vary set there (client certificates, RFC 9440) into
+      // the route's own Vary rather than lose it
+      fastify.addHook('onSend', function proxyAwareVary(_request, reply, payload, next) {
+        const ours = reply.raw.getHeader('vary')
+        // (reply.getHeader falls back to reply.raw: equal means the route set none)
+        const theirs = reply.getHeader('vary')
+        if (ours !== undefined && theirs !== ours) reply.header('vary', `${String(theirs)}, ${String(ours)}`)
+        next(null, payload)
+      })
+    }
   }
-}

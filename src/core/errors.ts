@@ -44,7 +44,10 @@ export const show = (value: unknown): string => {
 export const checkOptionNames = (options: object, known: readonly string[], prefix?: string): void => {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {
-      throw new ProxyAwareConfigError(prefix === undefined ? key : `${prefix}.${key}`, `is not a known option (known: ${known.join(', ')})`)
+      throw new ProxyAwareConfigError(
+        prefix === undefined ? key : `${prefix}.${key}`,
+        `is not a known option (known: ${known.join(', ')})`,
+      )
     }
   }
 }

@@ -14,7 +14,6 @@ export const plainObject = (name: string, value: unknown): Opts => {
   return value as Opts
 }
 
-
 /** A boolean option, `fallback` when undefined. */
 export const bool = (name: string, value: unknown, fallback: boolean): boolean => {
   if (value === undefined) return fallback
@@ -50,7 +49,10 @@ export const checkLogger = (option: string, value: unknown): Logger => {
   if (value === undefined) return silentLogger
   const log = value as Partial<Logger> | null
   if (typeof log !== 'object' || log === null || typeof log.warn !== 'function' || typeof log.info !== 'function') {
-    throw new ProxyAwareConfigError(option, `must be a logger with warn() and info() methods (pino, console), got ${show(value)}`)
+    throw new ProxyAwareConfigError(
+      option,
+      `must be a logger with warn() and info() methods (pino, console), got ${show(value)}`,
+    )
   }
   return log as Logger
 }

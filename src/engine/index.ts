@@ -29,7 +29,9 @@ export interface TrustProxy {
    */
   trust: TrustFunction
   /** The normalised options. */
-  readonly options: Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
+  readonly options: Readonly<
+    Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+  >
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
    * client certificates) for a plain Node `http`/`https` server. Returns
@@ -72,4 +74,9 @@ export function compileEngine(
 }
 
 /** The public face of an engine: what `createTrustProxy` returns. */
-export const publicFace = ({ resolve, trust, options, handle }: Engine): TrustProxy => ({ resolve, trust, options, handle })
+export const publicFace = ({ resolve, trust, options, handle }: Engine): TrustProxy => ({
+  resolve,
+  trust,
+  options,
+  handle,
+})

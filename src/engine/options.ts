@@ -72,13 +72,24 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
 }
 
 /** Option names the core understands; features and adapters add their own. */
-const CORE_OPTIONS = ['trust', 'headers', 'forwardedHost', 'protoPairing', 'maxHops', 'trustUnixSocket', 'platform', 'gcpForwardingRule'] as const
+const CORE_OPTIONS = [
+  'trust',
+  'headers',
+  'forwardedHost',
+  'protoPairing',
+  'maxHops',
+  'trustUnixSocket',
+  'platform',
+  'gcpForwardingRule',
+] as const
 
 /** Validate `headers`: one or both conventions, in priority order. */
 const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
   if (value === undefined) return ['x-forwarded']
   if (
-    !Array.isArray(value) || value.length === 0 || value.length > 2 ||
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.length > 2 ||
     // Array.from visits holes too: [, 'forwarded'] is refused
     Array.from(value).some(v => v !== 'x-forwarded' && v !== 'forwarded') ||
     new Set(value).size !== value.length
@@ -92,7 +103,9 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
 }
 
 /** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
-export type NormalizedOptions = Readonly<Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>>
+export type NormalizedOptions = Readonly<
+  Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+>
 
 /** What the resolver is compiled from: the options, checked and digested. */
 export interface EngineConfig {
@@ -126,7 +139,10 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
   const compiled = compileTrust(options.trust, options)
   checkPlatform(options.platform)
   if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
-    throw new ProxyAwareConfigError('gcpForwardingRule', `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`)
+    throw new ProxyAwareConfigError(
+      'gcpForwardingRule',
+      `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`,
+    )
   }
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)

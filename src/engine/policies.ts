@@ -35,7 +35,10 @@ export function compilePolicies(options: object, featureList: readonly FeatureCo
     if (feature !== undefined) features.push(feature)
   }
   // per phase (see Phase): before routing, once the route is known
-  const phases = { request: byRole(features.filter(f => f.route !== true)), route: byRole(features.filter(f => f.route === true)) }
+  const phases = {
+    request: byRole(features.filter(f => f.route !== true)),
+    route: byRole(features.filter(f => f.route === true)),
+  }
   const runPhase = (ctx: FeatureContext, phase: Phase): Answer | undefined => {
     const { checks, responders } = phases[phase]
     for (const f of checks) {
@@ -46,7 +49,7 @@ export function compilePolicies(options: object, featureList: readonly FeatureCo
     return undefined
   }
   const run = (ctx: FeatureContext, phase?: Phase): Answer | undefined =>
-    phase !== undefined ? runPhase(ctx, phase) : runPhase(ctx, 'request') ?? runPhase(ctx, 'route')
+    phase !== undefined ? runPhase(ctx, phase) : (runPhase(ctx, 'request') ?? runPhase(ctx, 'route'))
   return {
     run,
     hasFeatures: features.length > 0,

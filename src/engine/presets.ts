@@ -38,7 +38,7 @@ interface PlatformRule {
  * Environment variables: see each data file's `platform.env`.
  */
 export const PLATFORMS: Readonly<Record<Platform, PlatformRule>> = {
-  fly: { hops: 2, env: 'FLY_APP_NAME', why: 'Fly Proxy, then the app\'s own IP that Fly appends rightmost' },
+  fly: { hops: 2, env: 'FLY_APP_NAME', why: "Fly Proxy, then the app's own IP that Fly appends rightmost" },
   heroku: { hops: 1, env: 'DYNO', why: 'the Heroku router' },
   vercel: { hops: 1, env: 'VERCEL', why: 'the Vercel proxy' },
 }
@@ -53,7 +53,7 @@ export interface PresetData {
   status: 'ok' | 'no-published-ranges' | 'unavailable'
   reason?: string
   ranges: readonly string[]
-  retrieved: { snapshot: string | null, taken: string }
+  retrieved: { snapshot: string | null; taken: string }
 }
 
 const isPlatform = (name: string): name is Platform => Object.hasOwn(PLATFORMS, name)
@@ -69,7 +69,9 @@ const dataDir = (): string => {
     dir = dirname(dir)
   }
   /* c8 ignore next 2 */
-  throw new Error(`proxy-aware: the vendor preset data (data/presets) is missing next to ${moduleDir}: reinstall the package`)
+  throw new Error(
+    `proxy-aware: the vendor preset data (data/presets) is missing next to ${moduleDir}: reinstall the package`,
+  )
 }
 
 const loaded = new Map<string, PresetData>()
@@ -93,15 +95,18 @@ export interface PresetContext {
 }
 
 /** What a preset name expands to. @internal */
-export type PresetExpansion =
-  | { kind: 'ranges', ranges: readonly string[] }
-  | { kind: 'platform', hops: number }
+export type PresetExpansion = { kind: 'ranges'; ranges: readonly string[] } | { kind: 'platform'; hops: number }
 
 /** Validate the `platform` option. @internal */
 export const checkPlatform = (value: unknown): Platform | undefined => {
   if (value === undefined) return undefined
   if (typeof value !== 'string' || !isPlatform(value)) {
-    throw new ProxyAwareConfigError('platform', `must be one of ${Object.keys(PLATFORMS).map(p => `'${p}'`).join(', ')} (the platform the app runs on, confirming its trust preset), got ${show(value)}`)
+    throw new ProxyAwareConfigError(
+      'platform',
+      `must be one of ${Object.keys(PLATFORMS)
+        .map(p => `'${p}'`)
+        .join(', ')} (the platform the app runs on, confirming its trust preset), got ${show(value)}`,
+    )
   }
   return value
 }
@@ -115,8 +120,15 @@ const forwardingRules = (value: unknown): string[] => {
       'is required with the "gcp-lb" preset: Google\'s load balancer appends its own forwarding-rule IP after the client ("<client IP>, <forwarding rule external IP>"), so trusting only Google\'s ranges would make that IP every request\'s client. Give the load balancer\'s external IP address(es), e.g. gcpForwardingRule: "34.120.0.10"',
     )
   }
-  if (!Array.isArray(list) || list.length === 0 || list.some(ip => typeof ip !== 'string' || canonicalIp(ip) === undefined || ip.includes('/'))) {
-    throw new ProxyAwareConfigError('gcpForwardingRule', `must be the load balancer's external IP address or an array of them, got ${show(value)}`)
+  if (
+    !Array.isArray(list) ||
+    list.length === 0 ||
+    list.some(ip => typeof ip !== 'string' || canonicalIp(ip) === undefined || ip.includes('/'))
+  ) {
+    throw new ProxyAwareConfigError(
+      'gcpForwardingRule',
+      `must be the load balancer's external IP address or an array of them, got ${show(value)}`,
+    )
   }
   return list.map(ip => canonicalIp(ip)!)
 }

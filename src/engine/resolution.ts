@@ -65,7 +65,7 @@ export interface Resolution {
 /** The request view the core needs: a Node `IncomingMessage` fits. @public */
 export interface RequestLike {
   headers: Record<string, string | string[] | undefined>
-  socket?: { remoteAddress?: string | undefined, encrypted?: boolean } | null
+  socket?: { remoteAddress?: string | undefined; encrypted?: boolean } | null
 }
 
 /** How a request was resolved: where its IP came from, why the walk stopped, its protocol. */

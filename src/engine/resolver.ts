@@ -75,7 +75,8 @@ export function compileResolver(config: EngineConfig): Resolver {
         }
       }
       // an address we cannot read is no Unix socket: never trusted
-      if (peer === undefined) return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
+      if (peer === undefined)
+        return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
       ips.push(peer)
       if (!trusted) return resolutionOf(ips.take(), peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
     } else if (!trustUnixSocket) {
@@ -88,7 +89,8 @@ export function compileResolver(config: EngineConfig): Resolver {
     let walk: Walk
     if (fwd !== undefined && (forwardedFirst || xff === undefined)) walk = walker.forwarded(ips, fwd, socketProto)
     // X-Forwarded-Proto and -Host belong to the x-forwarded convention
-    else if (!readXForwarded) return resolutionOf(ips.take(), peer, socketVerdict('end-of-chain', socketProto), ownHost(req))
+    else if (!readXForwarded)
+      return resolutionOf(ips.take(), peer, socketVerdict('end-of-chain', socketProto), ownHost(req))
     else walk = walker.xForwarded(h, ips, xff, socketProto)
     // A forwarded host that is present but malformed is not replaced by
     // Host: the app asked for the proxy's word, and that word is unusable.

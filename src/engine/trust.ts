@@ -46,9 +46,14 @@ export const PRESETS: Readonly<Record<string, readonly string[]>> = {
   linklocal: ['169.254.0.0/16', 'fe80::/10'],
   uniquelocal: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'],
   private: [
-    '127.0.0.0/8', '::1/128',
-    '169.254.0.0/16', 'fe80::/10',
-    '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7',
+    '127.0.0.0/8',
+    '::1/128',
+    '169.254.0.0/16',
+    'fe80::/10',
+    '10.0.0.0/8',
+    '172.16.0.0/12',
+    '192.168.0.0/16',
+    'fc00::/7',
   ],
 }
 
@@ -99,7 +104,10 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
     }
     const entry = raw.trim()
     if (entry === '') {
-      throw new ProxyAwareConfigError('trust', `has an empty entry (a stray or trailing comma?) in ${show(entries.join(','))}`)
+      throw new ProxyAwareConfigError(
+        'trust',
+        `has an empty entry (a stray or trailing comma?) in ${show(entries.join(','))}`,
+      )
     }
     // own keys only: "constructor" and "__proto__" are not presets
     const name = entry.toLowerCase()
@@ -133,7 +141,10 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
       // only be matched by ignoring its zone: say so instead (realclientip-go
       // refuses zones in ranges too, AddressesAndRangesToIPNets, 2026-11-29)
       const zone = /%[^/]*/.exec(entry)![0]
-      throw invalidEntry(entry, `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`)
+      throw invalidEntry(
+        entry,
+        `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`,
+      )
     }
     const slash = entry.indexOf('/')
     const ip = parseConfigAddress(entry, slash < 0 ? entry : entry.slice(0, slash))
@@ -156,7 +167,10 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
       }
     }
     if (prefix === max && isUnspecified(ip)) {
-      throw invalidEntry(entry, 'the unspecified address is never a peer or a forwarded address (a listen address?); proxy-aware treats it as no address')
+      throw invalidEntry(
+        entry,
+        'the unspecified address is never a peer or a forwarded address (a listen address?); proxy-aware treats it as no address',
+      )
     }
     if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
       // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
@@ -183,7 +197,10 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
     // peers, but mapped peers are matched as IPv4: it matches none of them.
     const mapped = [0, 0, 0, 0, 0, 0xffff, 0, 0]
     if (prefix <= 96 && mapped.every((group, i) => (group & maskOf(prefix, i)) === net[i])) {
-      throw invalidEntry(entry, 'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately')
+      throw invalidEntry(
+        entry,
+        'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately',
+      )
     }
     v6.push({ net, prefix })
   }
@@ -192,7 +209,8 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
 
 /** `0.0.0.0`, `::` or `::ffff:0.0.0.0`, which requests never carry as an address. */
 const isUnspecified = (ip: ipaddr.IPv4 | ipaddr.IPv6): boolean => {
-  const v4 = ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip
+  const v4 =
+    ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip
   return v4.toByteArray().every(b => b === 0)
 }
 
@@ -244,7 +262,10 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
   }
   if (trust === true) return { match: trustAll, hopCount: false, pure: true, vendors: [] }
   if (trust === false) {
-    throw new ProxyAwareConfigError('trust', 'is false: to trust no proxy, do not install proxy-aware, or pass an empty array []')
+    throw new ProxyAwareConfigError(
+      'trust',
+      'is false: to trust no proxy, do not install proxy-aware, or pass an empty array []',
+    )
   }
   if (typeof trust === 'number') {
     if (!Number.isInteger(trust) || trust < 0) {
@@ -253,13 +274,20 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
     if (trust === 0) {
       // 0 is the mistake it almost always is; realclientip-go refuses a
       // count <= 0 too (NewRightmostTrustedCountStrategy, read 2026-11-29)
-      throw new ProxyAwareConfigError('trust', 'is 0, a hop count that trusts no one: to trust no proxy pass an empty array [], or give the number of proxies in front of the app')
+      throw new ProxyAwareConfigError(
+        'trust',
+        'is 0, a hop count that trusts no one: to trust no proxy pass an empty array [], or give the number of proxies in front of the app',
+      )
     }
     return { match: (_k, hop) => hop < trust, hopCount: true, pure: true, vendors: [] }
   }
-  if (typeof trust === 'function') return { match: functionMatcher(trust as TrustFunction), hopCount: false, pure: false, vendors: [] }
+  if (typeof trust === 'function')
+    return { match: functionMatcher(trust as TrustFunction), hopCount: false, pure: false, vendors: [] }
   if (typeof trust !== 'string' && !Array.isArray(trust)) {
-    throw new ProxyAwareConfigError('trust', `must be true, a number, a string, an array or a function, got ${show(trust)}`)
+    throw new ProxyAwareConfigError(
+      'trust',
+      `must be true, a number, a string, an array or a function, got ${show(trust)}`,
+    )
   }
   const entries = entriesOf(trust as string | readonly string[])
   if (typeof trust === 'string' && trust.trim() === '') {
@@ -268,7 +296,8 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
   const { v4net, v4mask, v6, platformHops, vendors } = compileRanges(entries, ctx)
   const ranges = buildMatcher(v4net, v4mask, v6)
   // a confirmed platform's own hops (its proxy is the only way in), then ranges
-  const match: Matcher = platformHops === 0 ? ranges : (kind, hop, address) => hop < platformHops || ranges(kind, hop, address)
+  const match: Matcher =
+    platformHops === 0 ? ranges : (kind, hop, address) => hop < platformHops || ranges(kind, hop, address)
   return { match, hopCount: false, pure: true, vendors }
 }
 
@@ -316,7 +345,7 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
         if (g[i] !== net[i]) break
       }
       if (bits >= 16) continue
-      if (bits === 0 || ((g[i]! & ((0xffff << (16 - bits)) & 0xffff)) === net[i])) return true
+      if (bits === 0 || (g[i]! & ((0xffff << (16 - bits)) & 0xffff)) === net[i]) return true
     }
     return false
   }

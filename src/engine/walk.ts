@@ -34,11 +34,16 @@ export class AddressList {
   take(): string[] {
     const s = this.slots
     switch (this.length) {
-      case 0: return []
-      case 1: return [s[0]!]
-      case 2: return [s[0]!, s[1]!]
-      case 3: return [s[0]!, s[1]!, s[2]!]
-      default: return s.slice(0, this.length)
+      case 0:
+        return []
+      case 1:
+        return [s[0]!]
+      case 2:
+        return [s[0]!, s[1]!]
+      case 3:
+        return [s[0]!, s[1]!, s[2]!]
+      default:
+        return s.slice(0, this.length)
     }
   }
 }
@@ -72,7 +77,12 @@ export function compileWalker(config: EngineConfig): Walker {
    * `X-Forwarded-For` right to left until an untrusted or invalid entry or
    * `maxHops`; then the protocol and host the nearest proxy wrote.
    */
-  const xForwarded = (h: RequestLike['headers'], ips: AddressList, xff: string | undefined, socketProto: 'http' | 'https'): Walk => {
+  const xForwarded = (
+    h: RequestLike['headers'],
+    ips: AddressList,
+    xff: string | undefined,
+    socketProto: 'http' | 'https',
+  ): Walk => {
     let reason: StopReason = 'end-of-chain'
     let clientEntry = -1 // index from the right of the XFF entry that is the client
     if (xff !== undefined) {
@@ -124,7 +134,7 @@ export function compileWalker(config: EngineConfig): Walker {
     const p = cursor.reset(xfp)
     let found = p.prev()
     for (let n = aligned ? clientEntry : 0; found && n > 0; n--) found = p.prev()
-    return found ? protoOf(xfp, p.start, p.end) ?? socketProto : socketProto
+    return found ? (protoOf(xfp, p.start, p.end) ?? socketProto) : socketProto
   }
 
   /** The rightmost `X-Forwarded-Host` value. */

@@ -28,7 +28,10 @@ type HostMatcher = (hostname: string) => boolean
  */
 export const compileHosts = (name: string, value: unknown, strict: boolean): HostMatcher => {
   if (!Array.isArray(value) || (strict && value.length === 0)) {
-    throw new ProxyAwareConfigError(name, `must be a${strict ? ' non-empty' : 'n'} array of host names, got ${show(value)}`)
+    throw new ProxyAwareConfigError(
+      name,
+      `must be a${strict ? ' non-empty' : 'n'} array of host names, got ${show(value)}`,
+    )
   }
   const exact = new Set<string>()
   const suffixes: string[] = []
@@ -55,4 +58,3 @@ export const compileHosts = (name: string, value: unknown, strict: boolean): Hos
     return false
   }
 }
-

@@ -39,7 +39,10 @@ const compileHsts = (value: unknown): Feature | undefined => {
   const maxAge = o.maxAge ?? 31536000
   // past MAX_SAFE_INTEGER a number prints as 1e+21: an invalid header
   if (typeof maxAge !== 'number' || !Number.isSafeInteger(maxAge) || maxAge < 0) {
-    throw new ProxyAwareConfigError('hsts.maxAge', `must be a whole number of seconds (0 to ${Number.MAX_SAFE_INTEGER}), got ${show(maxAge)}`)
+    throw new ProxyAwareConfigError(
+      'hsts.maxAge',
+      `must be a whole number of seconds (0 to ${Number.MAX_SAFE_INTEGER}), got ${show(maxAge)}`,
+    )
   }
   for (const key of ['includeSubDomains', 'preload']) {
     if (o[key] !== undefined && typeof o[key] !== 'boolean') {
@@ -64,7 +67,8 @@ const compileHsts = (value: unknown): Feature | undefined => {
       const hooked = onHeaders(ctx.res, (headers, out) =>
         hasHeader(headers, out, 'strict-transport-security')
           ? headers
-          : addHeader(headers, out, 'Strict-Transport-Security', header))
+          : addHeader(headers, out, 'Strict-Transport-Security', header),
+      )
       if (!hooked) ctx.res.setHeader('Strict-Transport-Security', header)
     },
   }

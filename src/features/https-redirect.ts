@@ -12,9 +12,7 @@ import { compileHosts, urlName } from './hosts.js'
 import type { Answer, Feature, FeatureCompiler, FeatureContext } from './feature.js'
 
 /** Paths never redirected. @public */
-export type ExemptOption =
-  | readonly (string | RegExp)[]
-  | ((path: string, req: IncomingMessage) => boolean)
+export type ExemptOption = readonly (string | RegExp)[] | ((path: string, req: IncomingMessage) => boolean)
 
 /** Options of `httpsRedirect`. `host` or `allowedHosts` is required. @public */
 export interface HttpsRedirectOptions {
@@ -65,7 +63,10 @@ const compileExempt = (value: unknown): ((path: string, req: IncomingMessage) =>
   if (value === undefined) return undefined
   if (typeof value === 'function') return value as (path: string, req: IncomingMessage) => boolean
   const invalidExempt = (entry: unknown, why: string) =>
-    new ProxyAwareConfigError('httpsRedirect.exempt', `${why}, got ${show(entry)}${entry instanceof RegExp ? ` (${entry})` : ''}`)
+    new ProxyAwareConfigError(
+      'httpsRedirect.exempt',
+      `${why}, got ${show(entry)}${entry instanceof RegExp ? ` (${entry})` : ''}`,
+    )
   if (!Array.isArray(value)) throw invalidExempt(value, 'must be an array of paths and RegExps, or a function')
   const exact = new Set<string>()
   const prefixes: string[] = []
@@ -160,7 +161,10 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   let port = 443
   if (o.port !== undefined) {
     if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) {
-      throw new ProxyAwareConfigError('httpsRedirect.port', `must be a port number from 1 to 65535, got ${show(o.port)}`)
+      throw new ProxyAwareConfigError(
+        'httpsRedirect.port',
+        `must be a port number from 1 to 65535, got ${show(o.port)}`,
+      )
     }
     port = o.port
   }
@@ -169,14 +173,22 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (o.host !== undefined) {
     const parts = typeof o.host === 'string' ? parseHost(o.host) : undefined
     if (parts === undefined) {
-      throw new ProxyAwareConfigError('httpsRedirect.host', `must be a host name with an optional port (\`example.com\`, \`example.com:8443\`), got ${show(o.host)}`)
+      throw new ProxyAwareConfigError(
+        'httpsRedirect.host',
+        `must be a host name with an optional port (\`example.com\`, \`example.com:8443\`), got ${show(o.host)}`,
+      )
     }
     if (parts.port !== null && o.port !== undefined) {
-      throw new ProxyAwareConfigError('httpsRedirect.host', `has a port and \`httpsRedirect.port\` is set too: give the port once, got ${show(o.host)}`)
+      throw new ProxyAwareConfigError(
+        'httpsRedirect.host',
+        `has a port and \`httpsRedirect.port\` is set too: give the port once, got ${show(o.host)}`,
+      )
     }
-    canonical = urlName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
+    canonical =
+      urlName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
   }
-  const allowed = o.allowedHosts === undefined ? undefined : compileHosts('httpsRedirect.allowedHosts', o.allowedHosts, true)
+  const allowed =
+    o.allowedHosts === undefined ? undefined : compileHosts('httpsRedirect.allowedHosts', o.allowedHosts, true)
   const status = o.status ?? 301
   if (!STATUSES.includes(status as number)) {
     throw new ProxyAwareConfigError('httpsRedirect.status', `must be 301, 302, 307 or 308, got ${show(status)}`)
@@ -234,7 +246,7 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
         host ??= urlName(r.hostname) + portSuffix
       }
       const location = `https://${host}${target}`
-      return answer(safe ? status as number : otherStatus as number, `Redirecting to ${location}\n`, location)
+      return answer(safe ? (status as number) : (otherStatus as number), `Redirecting to ${location}\n`, location)
     },
   }
 }

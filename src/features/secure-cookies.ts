@@ -20,7 +20,6 @@ export interface SecureCookiesOptions {
   warn?: boolean
 }
 
-
 /** What one `Set-Cookie` value says about itself. @internal */
 interface CookieFacts {
   /** the cookie name (before the first `=` of the name-value pair), trimmed */
@@ -31,7 +30,6 @@ interface CookieFacts {
   /** the `Path` attribute value, or undefined when absent */
   path: string | undefined
 }
-
 
 /**
  * Read a `Set-Cookie` value (RFC 6265bis 5.6): the name-value pair runs to
@@ -50,7 +48,13 @@ const readCookie = (s: string): CookieFacts => {
   let ne = eq < 0 ? 0 : eq // no `=`: a nameless cookie (the pair is its value)
   while (ns < ne && isWs(s.charCodeAt(ns))) ns++
   while (ne > ns && isWs(s.charCodeAt(ne - 1))) ne--
-  const facts: CookieFacts = { name: s.slice(ns, ne), secure: false, sameSiteNone: false, domain: false, path: undefined }
+  const facts: CookieFacts = {
+    name: s.slice(ns, ne),
+    secure: false,
+    sameSiteNone: false,
+    domain: false,
+    path: undefined,
+  }
   let i = semi + 1
   while (i < len) {
     let end = s.indexOf(';', i)
@@ -87,7 +91,9 @@ const startsWithI = (s: string, prefix: string) =>
 const cookieProblem = (facts: CookieFacts, secureOrigin: boolean): string | undefined => {
   const host = startsWithI(facts.name, '__host-')
   if (!host && !startsWithI(facts.name, '__secure-')) {
-    return !secureOrigin && facts.sameSiteNone ? 'a SameSite=None cookie set over http is rejected by browsers' : undefined
+    return !secureOrigin && facts.sameSiteNone
+      ? 'a SameSite=None cookie set over http is rejected by browsers'
+      : undefined
   }
   const prefix = host ? '__Host-' : '__Secure-'
   if (!secureOrigin) return `a ${prefix} cookie set over http is rejected by browsers`
@@ -102,7 +108,6 @@ const addSecure = (s: string): string => {
   while (end > 0 && isWs(s.charCodeAt(end - 1))) end--
   return end > 0 && s.charCodeAt(end - 1) === SEMICOLON ? `${s.slice(0, end)} Secure` : `${s}; Secure`
 }
-
 
 /**
  * Compile `secureCookies` (`true`, `false`, `undefined` or an options
@@ -150,7 +155,11 @@ const compileSecureCookies = (value: unknown): Feature | undefined => {
         return copy ?? value
       }
       const hooked = onHeaders(ctx.res, (headers, out) => mapHeader(headers, out, 'set-cookie', map))
-      if (!hooked) log.warn({}, 'proxy-aware: secureCookies: this response is neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone')
+      if (!hooked)
+        log.warn(
+          {},
+          'proxy-aware: secureCookies: this response is neither a node:http ServerResponse nor a node:http2 Http2ServerResponse; cookies are left alone',
+        )
     },
   }
 }

@@ -102,9 +102,10 @@ const OLD_NAMES: ReadonlyArray<readonly [string, (r: Resolution) => SpanAttribut
 export function otelHooks(proxy: TrustProxy | TrustProxyOptions): OtelHooks {
   // `logger` is the Express middleware's own option: the same object works
   // (anything else, null included, is options: compileEngine says what is wrong)
-  const { resolve } = typeof (proxy as TrustProxy | null)?.resolve === 'function'
-    ? proxy as TrustProxy
-    : compileEngine(proxy as TrustProxyOptions, ['logger'], DEFAULT_FEATURES)
+  const { resolve } =
+    typeof (proxy as TrustProxy | null)?.resolve === 'function'
+      ? (proxy as TrustProxy)
+      : compileEngine(proxy as TrustProxyOptions, ['logger'], DEFAULT_FEATURES)
   return {
     startIncomingSpanHook: function proxyAwareSpanAttributes(request) {
       return stableAttributes(resolve(request), request)

@@ -15,9 +15,20 @@ export interface ForwardedElement {
 
 // RFC 7230 tchar
 const isTchar = (c: number) =>
-  (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) ||
-  c === 33 || (c >= 35 && c <= 39) || c === 42 || c === 43 || c === 45 ||
-  c === 46 || c === 94 || c === 95 || c === 96 || c === 124 || c === 126
+  (c >= 48 && c <= 57) ||
+  (c >= 65 && c <= 90) ||
+  (c >= 97 && c <= 122) ||
+  c === 33 ||
+  (c >= 35 && c <= 39) ||
+  c === 42 ||
+  c === 43 ||
+  c === 45 ||
+  c === 46 ||
+  c === 94 ||
+  c === 95 ||
+  c === 96 ||
+  c === 124 ||
+  c === 126
 
 /** Characters an unquoted `for=` value may add to tchar: `1.2.3.4:80`, `2001:db8::1`, `[2001:db8::1]:80`. */
 const isAddressChar = (c: number) => c === COLON || c === OPEN_BRACKET || c === CLOSE_BRACKET

@@ -14,8 +14,7 @@ export interface HostParts {
 // RFC 3986 reg-name characters we accept: ALPHA DIGIT - . _ ~ and ! $ & ' ( ) * + , ; = are
 // refused on purpose (they are legal but only ever seen in attacks).
 const isNameChar = (c: number) =>
-  (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) ||
-  c === 45 || c === 46 || c === 95 || c === 126
+  (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || c === 45 || c === 46 || c === 95 || c === 126
 
 /**
  * Validate `host[:port]` (RFC 3986 authority without userinfo): a DNS-ish

@@ -79,10 +79,7 @@ const parse4 = (s: string, start: number, end: number): boolean => {
 }
 
 const hex = (c: number): number =>
-  c >= 48 && c <= 57 ? c - 48
-  : c >= 97 && c <= 102 ? c - 87
-  : c >= 65 && c <= 70 ? c - 55
-  : -1
+  c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1
 
 /** Parse `s[start, end)` as IPv6 (no zone) into `scratch.g`. */
 const parse6 = (s: string, start: number, end: number): boolean => {
@@ -157,12 +154,7 @@ const unmap = (): boolean => {
  * (`BARE`, or `WITH_PORT | WITH_ZONE`...). Returns `V4`, `V6` or `INVALID`.
  * The caller has trimmed whitespace. @internal
  */
-export const parseAddress = (
-  s: string,
-  start: number,
-  end: number,
-  accept: number,
-): number => {
+export const parseAddress = (s: string, start: number, end: number, accept: number): number => {
   if (end <= start) return INVALID
   const first = s.charCodeAt(start)
   // fast path: plain IPv4, the common case
@@ -220,15 +212,20 @@ export const parseAddress = (
  * its own address; both read 2026-11-29), so in a header it is junk and as a
  * peer it is no readable peer, as realclientip-go's goodIPAddr does. @internal
  */
-export const parseRequestAddress = (
-  s: string,
-  start: number,
-  end: number,
-  accept: number,
-): number => {
+export const parseRequestAddress = (s: string, start: number, end: number, accept: number): number => {
   const kind = parseAddress(s, start, end, accept)
   if (kind === V4) return scratch.v4 === 0 ? INVALID : V4
-  if (kind === V6 && g[0] === 0 && g[1] === 0 && g[2] === 0 && g[3] === 0 && g[4] === 0 && g[5] === 0 && g[6] === 0 && g[7] === 0) {
+  if (
+    kind === V6 &&
+    g[0] === 0 &&
+    g[1] === 0 &&
+    g[2] === 0 &&
+    g[3] === 0 &&
+    g[4] === 0 &&
+    g[5] === 0 &&
+    g[6] === 0 &&
+    g[7] === 0
+  ) {
     return INVALID
   }
   return kind
@@ -249,8 +246,7 @@ const isPort = (s: string, colon: number, end: number): boolean => {
 }
 
 /** Format `scratch.v4` as dotted decimal. @internal */
-const format4 = (v: number = scratch.v4): string =>
-  `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
+const format4 = (v: number = scratch.v4): string => `${v >>> 24}.${(v >>> 16) & 255}.${(v >>> 8) & 255}.${v & 255}`
 
 /**
  * Format `scratch.g` in RFC 5952 form: lower case, no leading zeros, the
@@ -260,7 +256,7 @@ const format4 = (v: number = scratch.v4): string =>
 const format6 = (): string => {
   let bestStart = -1
   let bestLen = 1
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (g[i] !== 0) {
       i++
       continue
@@ -288,10 +284,13 @@ const format6 = (): string => {
 
 /** Format the last parsed address of the given kind. @internal */
 export const formatParsed = (kind: number): string =>
-  kind !== V4 ? format6()
-  : scratch.text === '' ? format4()
-  : scratch.from === 0 && scratch.to === scratch.text.length ? scratch.text
-  : scratch.text.slice(scratch.from, scratch.to)
+  kind !== V4
+    ? format6()
+    : scratch.text === ''
+      ? format4()
+      : scratch.from === 0 && scratch.to === scratch.text.length
+        ? scratch.text
+        : scratch.text.slice(scratch.from, scratch.to)
 
 /**
  * Parse and canonicalize one address, or return `undefined` when it is not

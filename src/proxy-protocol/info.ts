@@ -18,7 +18,7 @@ export interface ProxyProtocolInfo extends ProxyHeader {
 /** @internal */
 export const kInfo = Symbol.for('proxy-aware.proxyProtocol')
 
-type Carrier = { [kInfo]?: ProxyProtocolInfo, socket?: unknown }
+type Carrier = { [kInfo]?: ProxyProtocolInfo; socket?: unknown }
 
 /**
  * The PROXY protocol header of the connection `target` came over: a

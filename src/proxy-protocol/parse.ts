@@ -36,7 +36,10 @@ export const parseProxyHeader = (b: Buffer, maxHeaderBytes: number = DEFAULT_MAX
   const match = signatureMatch(b)
   if (match < 0) {
     const i = b.findIndex((c, i) => c !== (b[0] === 0x0d ? V2_SIGNATURE : V1_SIGNATURE)[i])
-    return fail('missing-header', `the connection does not start with a PROXY protocol signature (byte ${i} is "${showByte(b[i]!)}")`)
+    return fail(
+      'missing-header',
+      `the connection does not start with a PROXY protocol signature (byte ${i} is "${showByte(b[i]!)}")`,
+    )
   }
   if (match === 0) return undefined
   if (b[0] === 0x50) return parseV1(b)

@@ -2,8 +2,8 @@
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
 
 export type ParseResult =
-  | { ok: true, header: ProxyHeader }
-  | { ok: false, reason: ProxyProtocolRejection, detail: string }
+  | { ok: true; header: ProxyHeader }
+  | { ok: false; reason: ProxyProtocolRejection; detail: string }
   /** the bytes so far are a valid beginning: wait for more */
   | undefined
 

@@ -63,7 +63,7 @@ const OPTIONS = ['trust', 'trustUnixSocket', 'untrusted', 'headerTimeout', 'maxH
 const kWrapped = Symbol('proxy-aware.proxyProtocol.wrapped')
 
 /** The overridable socket properties: the header's source replaces them. */
-type Addressed = Socket & { [kInfo]?: ProxyProtocolInfo, _parent?: unknown }
+type Addressed = Socket & { [kInfo]?: ProxyProtocolInfo; _parent?: unknown }
 
 /**
  * Read the PROXY protocol header (v1 and v2) on every connection of
@@ -81,7 +81,11 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
   if (typeof s?.emit !== 'function' || typeof s.listen !== 'function') {
     throw new ProxyAwareConfigError('server', `must be a net, http, https, tls or http2 server, got ${show(server)}`)
   }
-  if (s[kWrapped]) throw new ProxyAwareConfigError('server', 'already reads the PROXY protocol: proxyProtocol() was called twice on it')
+  if (s[kWrapped])
+    throw new ProxyAwareConfigError(
+      'server',
+      'already reads the PROXY protocol: proxyProtocol() was called twice on it',
+    )
   s[kWrapped] = true
   const emit = s.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean
   const handOver = (socket: Socket) => emit.call(s, 'connection', socket)
@@ -98,7 +102,10 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
       /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
          future Node did not, the TLS socket would report the balancer as its peer: refuse */
       if (parent == null) {
-        cfg.log.warn({ proxyProtocol: { reason: 'socket-error' } }, 'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused')
+        cfg.log.warn(
+          { proxyProtocol: { reason: 'socket-error' } },
+          'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused',
+        )
         tls.destroy()
         return true
       }
@@ -125,7 +132,10 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
   checkOptionNames(options, OPTIONS)
   if (typeof options.trust === 'number') {
-    throw new ProxyAwareConfigError('trust', `is a hop count (${options.trust}): PROXY protocol senders are one hop away; list their addresses or ranges`)
+    throw new ProxyAwareConfigError(
+      'trust',
+      `is a hop count (${options.trust}): PROXY protocol senders are one hop away; list their addresses or ranges`,
+    )
   }
   // the trust predicate alone: no feature runs on a connection
   const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
@@ -135,13 +145,25 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
   const timeout = options.headerTimeout ?? 5000
   if (typeof timeout !== 'number' || !Number.isInteger(timeout) || timeout < 1 || timeout > 2 ** 31 - 1) {
-    throw new ProxyAwareConfigError('headerTimeout', `must be a whole number of milliseconds (at least 1; the specification asks for 3000 or more), got ${show(timeout)}`)
+    throw new ProxyAwareConfigError(
+      'headerTimeout',
+      `must be a whole number of milliseconds (at least 1; the specification asks for 3000 or more), got ${show(timeout)}`,
+    )
   }
   const max = options.maxHeaderBytes ?? DEFAULT_MAX_HEADER
   if (typeof max !== 'number' || !Number.isInteger(max) || max < 232 || max > LARGEST_HEADER) {
-    throw new ProxyAwareConfigError('maxHeaderBytes', `must be a whole number from 232 to ${LARGEST_HEADER}, got ${show(max)}`)
+    throw new ProxyAwareConfigError(
+      'maxHeaderBytes',
+      `must be a whole number from 232 to ${LARGEST_HEADER}, got ${show(max)}`,
+    )
   }
-  return { trust: engine.trust as Config['trust'], serve: untrusted === 'serve', timeout, max, log: checkLogger('logger', options.logger) }
+  return {
+    trust: engine.trust as Config['trust'],
+    serve: untrusted === 'serve',
+    timeout,
+    max,
+    log: checkLogger('logger', options.logger),
+  }
 }
 
 /** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
@@ -174,7 +196,8 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
       if (!trusted) {
         // untrusted: never parsed, only checked for a signature
         const match = signatureMatch(buf)
-        if (match === 1) return refuse('untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
+        if (match === 1)
+          return refuse('untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
         if (match === 0) continue
         done()
         socket.unshift(buf)
@@ -231,4 +254,3 @@ const label = (socket: Addressed, info: ProxyProtocolInfo): void => {
     })
   }
 }
-

@@ -40,7 +40,8 @@ export const parseV1 = (b: Buffer): ParseResult => {
       break
     }
     // the line is US-ASCII text
-    if (c < 0x20 || c > 0x7e) return fail('v1-syntax', `a byte that is not printable US-ASCII (0x${c.toString(16)}) at byte ${i}`)
+    if (c < 0x20 || c > 0x7e)
+      return fail('v1-syntax', `a byte that is not printable US-ASCII (0x${c.toString(16)}) at byte ${i}`)
   }
   if (end < 0) {
     return b.length >= V1_MAX ? fail('v1-too-long', `no CRLF within ${V1_MAX} bytes`) : undefined
@@ -49,10 +50,23 @@ export const parseV1 = (b: Buffer): ParseResult => {
   const length = end + 2
   if (line === 'UNKNOWN' || line.startsWith('UNKNOWN ')) {
     // "the receiver must ignore anything presented before the CRLF"
-    return { ok: true, header: { version: 1, command: 'PROXY', family: 'UNSPEC', transport: 'UNSPEC', source: undefined, destination: undefined, tlvs: NO_TLVS(), length } }
+    return {
+      ok: true,
+      header: {
+        version: 1,
+        command: 'PROXY',
+        family: 'UNSPEC',
+        transport: 'UNSPEC',
+        source: undefined,
+        destination: undefined,
+        tlvs: NO_TLVS(),
+        length,
+      },
+    }
   }
   const v6 = line.startsWith('TCP6 ')
-  if (!v6 && !line.startsWith('TCP4 ')) return fail('v1-syntax', `unknown protocol ${JSON.stringify(line.slice(0, 8))} (TCP4, TCP6 or UNKNOWN)`)
+  if (!v6 && !line.startsWith('TCP4 '))
+    return fail('v1-syntax', `unknown protocol ${JSON.stringify(line.slice(0, 8))} (TCP4, TCP6 or UNKNOWN)`)
   // four fields after "TCPx ", separated by single spaces (scanned, not split)
   const at = [5, 0, 0, 0, 0]
   let n = 1
@@ -67,7 +81,10 @@ export const parseV1 = (b: Buffer): ParseResult => {
   const dst = address(line, at[1]!, at[2]! - 1, v6)
   if (src === undefined || dst === undefined) {
     const [from, to] = src === undefined ? [at[0]!, at[1]! - 1] : [at[1]!, at[2]! - 1]
-    return fail('v1-address', `${JSON.stringify(line.slice(from, to))} is not a canonical ${v6 ? 'IPv6' : 'IPv4'} address`)
+    return fail(
+      'v1-address',
+      `${JSON.stringify(line.slice(from, to))} is not a canonical ${v6 ? 'IPv6' : 'IPv4'} address`,
+    )
   }
   const sport = port(line, at[2]!, at[3]! - 1)
   const dport = port(line, at[3]!, at[4]! - 1)
@@ -77,7 +94,19 @@ export const parseV1 = (b: Buffer): ParseResult => {
   }
   const source: ProxyEndpoint = { address: src, port: sport }
   const destination: ProxyEndpoint = { address: dst, port: dport }
-  return { ok: true, header: { version: 1, command: 'PROXY', family: v6 ? 'IPv6' : 'IPv4', transport: 'STREAM', source, destination, tlvs: NO_TLVS(), length } }
+  return {
+    ok: true,
+    header: {
+      version: 1,
+      command: 'PROXY',
+      family: v6 ? 'IPv6' : 'IPv4',
+      transport: 'STREAM',
+      source,
+      destination,
+      tlvs: NO_TLVS(),
+      length,
+    },
+  }
 }
 
 /** The canonical form of the v1 address in `s[from, to)` of the announced family, or undefined. */

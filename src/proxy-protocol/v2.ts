@@ -45,9 +45,11 @@ const FAMILIES: Record<number, [ProxyHeader['family'], ProxyHeader['transport'],
  */
 export const checkV2Fixed = (b: Buffer, maxBytes: number): number | ParseResult => {
   const verCmd = b[12]!
-  if (verCmd >> 4 !== 2) return fail('v2-version', `version ${verCmd >> 4} (byte 13 is 0x${verCmd.toString(16)}), expected 2`)
+  if (verCmd >> 4 !== 2)
+    return fail('v2-version', `version ${verCmd >> 4} (byte 13 is 0x${verCmd.toString(16)}), expected 2`)
   if ((verCmd & 0xf) > 1) return fail('v2-command', `command ${verCmd & 0xf}, expected 0 (LOCAL) or 1 (PROXY)`)
-  if (FAMILIES[b[13]!] === undefined) return fail('v2-family', `family/transport byte 0x${b[13]!.toString(16).padStart(2, '0')}`)
+  if (FAMILIES[b[13]!] === undefined)
+    return fail('v2-family', `family/transport byte 0x${b[13]!.toString(16).padStart(2, '0')}`)
   const total = V2_FIXED + b.readUInt16BE(14)
   if (total > maxBytes) return fail('v2-too-large', `a ${total}-byte header, more than maxHeaderBytes (${maxBytes})`)
   return total
@@ -67,7 +69,11 @@ export const parseV2 = (b: Buffer, total: number): ParseResult => {
   if (len < addrLen) {
     // LOCAL: "the receiver must accept this connection as valid and [...]
     // discard the protocol block including the family"
-    if (!local) return fail('v2-address-length', `${len} bytes after the fixed part, the ${family} address block needs ${addrLen}`)
+    if (!local)
+      return fail(
+        'v2-address-length',
+        `${len} bytes after the fixed part, the ${family} address block needs ${addrLen}`,
+      )
     tlvStart = total
   } else if (!local) {
     const a = V2_FIXED
@@ -87,7 +93,16 @@ export const parseV2 = (b: Buffer, total: number): ParseResult => {
   if (error !== undefined) return error
   return {
     ok: true,
-    header: { version: 2, command: local ? 'LOCAL' : 'PROXY', family, transport, source, destination, tlvs, length: total },
+    header: {
+      version: 2,
+      command: local ? 'LOCAL' : 'PROXY',
+      family,
+      transport,
+      source,
+      destination,
+      tlvs,
+      length: total,
+    },
   }
 }
 
@@ -119,19 +134,25 @@ const parseTlvs = (b: Buffer, from: number, to: number, out: ProxyTlvs): ParseRe
     const len = b.readUInt16BE(pos + 1)
     const start = pos + 3
     const end = start + len
-    if (end > to) return fail('v2-tlv', `TLV 0x${type.toString(16)} of ${len} bytes overruns the header at offset ${pos}`)
+    if (end > to)
+      return fail('v2-tlv', `TLV 0x${type.toString(16)} of ${len} bytes overruns the header at offset ${pos}`)
     if (SINGLE.has(type)) {
       if (seen.has(type)) return fail('v2-tlv', `TLV 0x${type.toString(16)} appears twice`)
       seen.add(type)
     }
     switch (type) {
-      case 0x01: out.alpn = b.toString('latin1', start, end); break
-      case 0x02: out.authority = b.toString('utf8', start, end); break
+      case 0x01:
+        out.alpn = b.toString('latin1', start, end)
+        break
+      case 0x02:
+        out.authority = b.toString('utf8', start, end)
+        break
       case 0x03:
         if (len !== 4) return fail('v2-tlv', `CRC32C TLV of ${len} bytes, expected 4`)
         crcAt = start
         break
-      case 0x04: break // NOOP: padding, ignored (2.2.4)
+      case 0x04:
+        break // NOOP: padding, ignored (2.2.4)
       case 0x05:
         if (len > 128) return fail('v2-tlv', `UNIQUE_ID of ${len} bytes, at most 128`)
         out.uniqueId = Buffer.from(b.subarray(start, end))
@@ -142,7 +163,9 @@ const parseTlvs = (b: Buffer, from: number, to: number, out: ProxyTlvs): ParseRe
         out.ssl = ssl
         break
       }
-      case 0x30: out.netns = b.toString('latin1', start, end); break
+      case 0x30:
+        out.netns = b.toString('latin1', start, end)
+        break
       case 0xea:
         if (len >= 1 && b[start] === 0x01) {
           out.awsVpceId = b.toString('latin1', start + 1, end)
@@ -150,7 +173,8 @@ const parseTlvs = (b: Buffer, from: number, to: number, out: ProxyTlvs): ParseRe
         }
       // other AWS subtypes: kept raw
       // falls through
-      default: out.raw.push({ type, value: Buffer.from(b.subarray(start, end)) })
+      default:
+        out.raw.push({ type, value: Buffer.from(b.subarray(start, end)) })
     }
     pos = end
   }
@@ -167,7 +191,11 @@ const parseTlvs = (b: Buffer, from: number, to: number, out: ProxyTlvs): ParseRe
 }
 
 const SSL_SUB: Record<number, 'version' | 'cn' | 'cipher' | 'sigAlg' | 'keyAlg'> = {
-  0x21: 'version', 0x22: 'cn', 0x23: 'cipher', 0x24: 'sigAlg', 0x25: 'keyAlg',
+  0x21: 'version',
+  0x22: 'cn',
+  0x23: 'cipher',
+  0x24: 'sigAlg',
+  0x25: 'keyAlg',
 }
 
 /** The PP2_TYPE_SSL value in `b[from, to)`, or why it is malformed. */

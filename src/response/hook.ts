@@ -6,11 +6,7 @@
 import { OutgoingMessage, ServerResponse } from 'node:http'
 
 /** A header set in any of the shapes Node serialises. @internal */
-export type HeaderSet =
-  | Record<string, unknown>
-  | unknown[]
-  | null
-  | undefined
+export type HeaderSet = Record<string, unknown> | unknown[] | null | undefined
 
 /**
  * Rewrites the headers about to be written: returns the headers to write
@@ -22,11 +18,13 @@ type HeaderEdit = (headers: HeaderSet, out: boolean) => HeaderSet
 // Node keeps the headers set with setHeader/appendHeader under this symbol;
 // writeHead passes that map (or, when none was set, its own argument
 // untouched) to _storeHeader.
-const kOutHeaders = Object.getOwnPropertySymbols(new OutgoingMessage())
-  .find(s => s.description === 'kOutHeaders')
+const kOutHeaders = Object.getOwnPropertySymbols(new OutgoingMessage()).find(s => s.description === 'kOutHeaders')
 
 type Store = (this: ServerResponse, firstLine: string, headers: HeaderSet) => void
-interface Storable { _storeHeader?: Store, [key: symbol]: unknown }
+interface Storable {
+  _storeHeader?: Store
+  [key: symbol]: unknown
+}
 
 /**
  * The pending edits of each HTTP/1 response, under a symbol. Not a wrapper
@@ -35,7 +33,9 @@ interface Storable { _storeHeader?: Store, [key: symbol]: unknown }
  * entries for short-lived responses made garbage collection dearer).
  */
 const kEdit = Symbol('proxy-aware.headerEdit')
-interface Editable { [kEdit]?: HeaderEdit }
+interface Editable {
+  [kEdit]?: HeaderEdit
+}
 let patched = false
 
 /**
@@ -60,8 +60,13 @@ const patchStoreHeader = (): boolean => {
   return true
 }
 type Respond = (this: unknown, headers: HeaderSet, ...rest: unknown[]) => unknown
-interface Stream { respond?: Respond, pushStream?: (this: unknown, ...args: unknown[]) => unknown }
-interface Respondable { stream?: Stream }
+interface Stream {
+  respond?: Respond
+  pushStream?: (this: unknown, ...args: unknown[]) => unknown
+}
+interface Respondable {
+  stream?: Stream
+}
 
 /**
  * Run `edit` on the headers of `res` at the last moment before they are
@@ -217,13 +222,11 @@ export const hasHeader = (headers: HeaderSet, out: boolean, lower: string): bool
 export const addHeader = (headers: HeaderSet, out: boolean, name: string, value: string): HeaderSet => {
   if (headers == null) return { [name]: value }
   if (out) {
-    (headers as Record<string, unknown>)[name.toLowerCase()] = [name, value]
+    ;(headers as Record<string, unknown>)[name.toLowerCase()] = [name, value]
     return headers
   }
   if (Array.isArray(headers)) {
-    return headers.length > 0 && Array.isArray(headers[0])
-      ? [...headers, [name, value]]
-      : [...headers, name, value]
+    return headers.length > 0 && Array.isArray(headers[0]) ? [...headers, [name, value]] : [...headers, name, value]
   }
   // a flat array, not `{ ...headers, [name]: value }`: that copy is a
   // dictionary-mode object, which Node's _storeHeader walks slowly

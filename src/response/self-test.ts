@@ -44,7 +44,9 @@ const http2 = (): string | undefined => {
   const stream = Object.assign(new EventEmitter(), {
     headersSent: false,
     destroyed: false,
-    respond(headers: Record<string, unknown>) { sent = headers },
+    respond(headers: Record<string, unknown>) {
+      sent = headers
+    },
   })
   const res = new Http2ServerResponse(stream as never)
   if (!onHeaders(res as unknown as ServerResponse, mark)) return 'http2.Http2ServerResponse has no stream.respond'
@@ -61,13 +63,15 @@ export const selfTest = (): string | null => {
   try {
     // both shapes _storeHeader is handed: the response's own header map,
     // and the object given to writeHead
-    return http1(res => {
-      res.setHeader('Set-Cookie', 'a=1')
-      res.writeHead(200)
-    }) ??
+    return (
+      http1(res => {
+        res.setHeader('Set-Cookie', 'a=1')
+        res.writeHead(200)
+      }) ??
       http1(res => res.writeHead(200, { 'Set-Cookie': 'a=1' })) ??
       http2() ??
       null
+    )
   } catch (e) {
     return `the self-test threw: ${(e as Error).message}`
   }

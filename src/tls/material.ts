@@ -78,8 +78,10 @@ export const validate = (m: Omit<Loaded, 'leaf'>, context: SecureContextOptions,
   }
   const [leaf] = parseCerts(m.cert, 'the certificate file') as [X509Certificate, ...X509Certificate[]]
   if (!leaf.checkPrivateKey(key)) throw new Error('the key does not match the certificate')
-  if (now < Date.parse(leaf.validFrom)) throw new Error(`the certificate is not valid before ${new Date(leaf.validFrom).toISOString()}`)
-  if (now > Date.parse(leaf.validTo)) throw new Error(`the certificate expired at ${new Date(leaf.validTo).toISOString()}`)
+  if (now < Date.parse(leaf.validFrom))
+    throw new Error(`the certificate is not valid before ${new Date(leaf.validFrom).toISOString()}`)
+  if (now > Date.parse(leaf.validTo))
+    throw new Error(`the certificate expired at ${new Date(leaf.validTo).toISOString()}`)
   if (m.ca !== undefined) parseCerts(m.ca, 'the CA bundle')
   // Node has no CRL parser: complete armour here, the contents by OpenSSL below
   if (m.crl !== undefined) blocks(m.crl, 'X509 CRL', 'the CRL file')

@@ -74,7 +74,10 @@ export interface TlsMaterial {
  * proxy-aware derives: `sessionIdContext`, `requestCert`,
  * `rejectUnauthorized`). @public
  */
-export interface TlsOptionsInput extends TlsMaterial, Omit<TlsOptions, 'key' | 'cert' | 'ca' | 'crl' | 'sessionIdContext' | 'requestCert' | 'rejectUnauthorized'> {
+export interface TlsOptionsInput
+  extends
+    TlsMaterial,
+    Omit<TlsOptions, 'key' | 'cert' | 'ca' | 'crl' | 'sessionIdContext' | 'requestCert' | 'rejectUnauthorized'> {
   /** @default 'none' */
   clientCert?: ClientCertMode
 }
@@ -112,7 +115,9 @@ export const sessionIdContextOf = (ca: Pem | Pem[] | undefined, crl: Pem | Pem[]
  * then the caller's options, then the material and the derived
  * `sessionIdContext`. @private
  */
-export const contextOptions = (input: Omit<TlsOptionsInput, 'clientCert'>): SecureContextOptions & { sessionIdContext: string } => {
+export const contextOptions = (
+  input: Omit<TlsOptionsInput, 'clientCert'>,
+): SecureContextOptions & { sessionIdContext: string } => {
   const { key, cert, ca, crl, ...rest } = input
   const out: SecureContextOptions & { sessionIdContext: string } = {
     minVersion: MOZILLA_INTERMEDIATE.minVersion,
@@ -143,7 +148,8 @@ export const contextOptions = (input: Omit<TlsOptionsInput, 'clientCert'>): Secu
  * @public
  */
 export function tlsOptions(input: TlsOptionsInput): SecureServerOptions {
-  if (typeof input !== 'object' || input === null) throw new ProxyAwareConfigError('tlsOptions', `must be an object, got ${show(input)}`)
+  if (typeof input !== 'object' || input === null)
+    throw new ProxyAwareConfigError('tlsOptions', `must be an object, got ${show(input)}`)
   for (const own of ['sessionIdContext', 'requestCert', 'rejectUnauthorized']) {
     if (own in input) {
       throw new ProxyAwareConfigError(own, 'is derived by tlsOptions (from ca, crl and clientCert): leave it out')
@@ -156,11 +162,17 @@ export function tlsOptions(input: TlsOptionsInput): SecureServerOptions {
   for (const name of ['key', 'cert'] as const) {
     const v = rest[name] as unknown
     if ((typeof v !== 'string' && !Buffer.isBuffer(v)) || v.length === 0) {
-      throw new ProxyAwareConfigError(name, `must be a PEM string or Buffer, got ${Buffer.isBuffer(v) ? 'an empty Buffer' : show(v)}`)
+      throw new ProxyAwareConfigError(
+        name,
+        `must be a PEM string or Buffer, got ${Buffer.isBuffer(v) ? 'an empty Buffer' : show(v)}`,
+      )
     }
   }
   if (clientCert !== 'none' && list(rest.ca).every(c => c.length === 0)) {
-    throw new ProxyAwareConfigError('ca', `is required with clientCert: ${show(clientCert)}: without it Node accepts certificates from every public CA`)
+    throw new ProxyAwareConfigError(
+      'ca',
+      `is required with clientCert: ${show(clientCert)}: without it Node accepts certificates from every public CA`,
+    )
   }
   return {
     ...contextOptions(rest),

@@ -58,7 +58,18 @@ export interface TlsWatcher {
   close(): void
 }
 
-const KNOWN = ['key', 'cert', 'ca', 'crl', 'logger', 'expiryWarningDays', 'interval', 'debounce', 'tls', 'rotateTicketKeys']
+const KNOWN = [
+  'key',
+  'cert',
+  'ca',
+  'crl',
+  'logger',
+  'expiryWarningDays',
+  'interval',
+  'debounce',
+  'tls',
+  'rotateTicketKeys',
+]
 const DAY = 86_400_000
 
 const checkNumber = (name: string, v: unknown, fallback: number, min: number): number => {
@@ -102,7 +113,8 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
   if (typeof server?.setSecureContext !== 'function') {
     throw new ProxyAwareConfigError('server', 'must be a TLS server (https, http2 secure, tls), with setSecureContext')
   }
-  if (typeof options !== 'object' || options === null) throw new ProxyAwareConfigError('watchTls', `options must be an object, got ${show(options)}`)
+  if (typeof options !== 'object' || options === null)
+    throw new ProxyAwareConfigError('watchTls', `options must be an object, got ${show(options)}`)
   checkOptionNames(options, KNOWN)
   for (const name of ['key', 'cert', 'ca', 'crl'] as const) {
     const v = options[name] as unknown
@@ -111,7 +123,10 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     }
   }
   if (server.requestCert === true && options.ca === undefined) {
-    throw new ProxyAwareConfigError('ca', 'is required: the server asks for client certificates, and without ca Node accepts every public CA')
+    throw new ProxyAwareConfigError(
+      'ca',
+      'is required: the server asks for client certificates, and without ca Node accepts every public CA',
+    )
   }
   const log = checkLogger('logger', options.logger)
   const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
@@ -128,7 +143,11 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
 
   const refuse = (reason: string): TlsReloadResult => {
     // once per distinct reason: polling retries the same bad files every interval
-    if (reason !== lastError) log.warn({ tls: { reason, files } }, `proxy-aware: TLS material not reloaded, still serving the previous one: ${reason}`)
+    if (reason !== lastError)
+      log.warn(
+        { tls: { reason, files } },
+        `proxy-aware: TLS material not reloaded, still serving the previous one: ${reason}`,
+      )
     lastError = reason
     return { status: 'refused', reason }
   }
@@ -181,14 +200,20 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     if (leaf === undefined) return
     const left = (Date.parse(leaf.validTo) - Date.now()) / DAY
     if (left < warnDays) {
-      log.warn({ tls: { notAfter: new Date(leaf.validTo), daysLeft: Math.floor(left), cert: files.cert } },
-        `proxy-aware: the server certificate expires in ${Math.max(0, Math.floor(left))} days`)
+      log.warn(
+        { tls: { notAfter: new Date(leaf.validTo), daysLeft: Math.floor(left), cert: files.cert } },
+        `proxy-aware: the server certificate expires in ${Math.max(0, Math.floor(left))} days`,
+      )
     }
   }
 
   // every folder: a rename into place or a symlink swap (..data) names another file
   const watchers: FSWatcher[] = []
-  for (const dir of new Set(Object.values(files).filter((f): f is string => f !== undefined).map(f => dirname(f)))) {
+  for (const dir of new Set(
+    Object.values(files)
+      .filter((f): f is string => f !== undefined)
+      .map(f => dirname(f)),
+  )) {
     try {
       const w = watch(dir, { persistent: false }, trigger)
       w.on('error', () => w.close()) // polling goes on

@@ -38,7 +38,7 @@ export const KU_DIGITAL_SIGNATURE = 0x8000
 /** What the DER walk found. @internal */
 interface DerFields {
   commonNames: string[]
-  san: { dns: string[], uri: string[], email: string[], ip: string[] }
+  san: { dns: string[]; uri: string[]; email: string[]; ip: string[] }
   /** basicConstraints pathLenConstraint, `undefined` when absent */
   pathLen: number | undefined
 }
@@ -111,7 +111,11 @@ const bytes = (b: Uint8Array, t: Tlv) => Buffer.from(b.buffer, b.byteOffset + t.
 
 /** UTF8String, PrintableString, IA5String; other (legacy) string types are skipped. */
 const text = (b: Uint8Array, t: Tlv): string | undefined =>
-  t.tag === 0x0c ? bytes(b, t).toString('utf8') : t.tag === 0x13 || t.tag === 0x16 ? bytes(b, t).toString('latin1') : undefined
+  t.tag === 0x0c
+    ? bytes(b, t).toString('utf8')
+    : t.tag === 0x13 || t.tag === 0x16
+      ? bytes(b, t).toString('latin1')
+      : undefined
 
 const ipText = (b: Uint8Array, t: Tlv): string | undefined => {
   const n = t.end - t.start

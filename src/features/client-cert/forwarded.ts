@@ -15,14 +15,14 @@ type Headers = Record<string, string | string[] | undefined>
 /** What the headers hold. @internal */
 type Decoded =
   /** no certificate forwarded */
-  | { kind: 'none', detail: string }
+  | { kind: 'none'; detail: string }
   /** the headers do not decode */
-  | { kind: 'bad', status: 400 | 431, detail: string }
+  | { kind: 'bad'; status: 400 | 431; detail: string }
   /**
    * a certificate; `signal` is the proxy's verdict for this hop: true,
    * an error, or undefined when the source carries none
    */
-  | { kind: 'cert', leaf: X509Certificate, chain: X509Certificate[], signal: true | ClientCertError | undefined }
+  | { kind: 'cert'; leaf: X509Certificate; chain: X509Certificate[]; signal: true | ClientCertError | undefined }
 
 /** The non-empty trimmed entries of a comma list, left to right. */
 const listItems = (s: string): string[] => {
@@ -114,7 +114,8 @@ const derItem = (s: string, what: string): X509Certificate | Decoded => {
 /** An RFC 8941 byte sequence `:base64:`. */
 const byteSequence = (s: string, what: string): X509Certificate | Decoded => {
   const n = s.length
-  if (n < 2 || s.charCodeAt(0) !== COLON || s.charCodeAt(n - 1) !== COLON) return badRequest(`${what} is not a :base64: byte sequence`)
+  if (n < 2 || s.charCodeAt(0) !== COLON || s.charCodeAt(n - 1) !== COLON)
+    return badRequest(`${what} is not a :base64: byte sequence`)
   return derItem(s.slice(1, n - 1), what)
 }
 
@@ -157,21 +158,27 @@ const signalOf = (cfg: ForwardedConfig, h: Headers): true | ClientCertError | un
 
 type Reader = (cfg: ForwardedConfig, h: Headers) => Decoded
 
-const cert = (leaf: X509Certificate, chain: X509Certificate[], signal: true | ClientCertError | undefined): Decoded =>
-  ({ kind: 'cert', leaf, chain, signal })
+const cert = (
+  leaf: X509Certificate,
+  chain: X509Certificate[],
+  signal: true | ClientCertError | undefined,
+): Decoded => ({ kind: 'cert', leaf, chain, signal })
 
 const rfc9440: Reader = (cfg, h) => {
   const value = one(h, 'client-cert')
   const chainValue = one(h, 'client-cert-chain')
   if (value === undefined) {
-    return chainValue === undefined ? { kind: 'none', detail: 'no Client-Cert header' } : badRequest('Client-Cert-Chain without Client-Cert')
+    return chainValue === undefined
+      ? { kind: 'none', detail: 'no Client-Cert header' }
+      : badRequest('Client-Cert-Chain without Client-Cert')
   }
   const leaf = byteSequence(value.trim(), 'Client-Cert')
   if (isDecoded(leaf)) return leaf
   const chain: X509Certificate[] = []
   if (chainValue !== undefined) {
     const items = listItems(chainValue)
-    if (items.length === 0 || items.length > cfg.maxChainLength) return badRequest(`Client-Cert-Chain must hold 1 to ${cfg.maxChainLength} certificates`)
+    if (items.length === 0 || items.length > cfg.maxChainLength)
+      return badRequest(`Client-Cert-Chain must hold 1 to ${cfg.maxChainLength} certificates`)
     for (const item of items) {
       const x = byteSequence(item, 'Client-Cert-Chain')
       if (isDecoded(x)) return x
@@ -192,7 +199,8 @@ const splitQuoted = (s: string, sep: number): string[] | undefined => {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i)
     if (quoted) {
-      if (c === BACKSLASH) i++ // backslash escapes the next character
+      if (c === BACKSLASH)
+        i++ // backslash escapes the next character
       else if (c === QUOTE) quoted = false
     } else if (c === QUOTE) {
       quoted = true
@@ -255,7 +263,11 @@ const xfcc: Reader = (cfg, h) => {
     }
   }
   if (fields.cert === undefined) {
-    return { kind: 'none', detail: 'the x-forwarded-client-cert element has no Cert (set Envoy\'s set_current_client_cert_details cert: true)' }
+    return {
+      kind: 'none',
+      detail:
+        "the x-forwarded-client-cert element has no Cert (set Envoy's set_current_client_cert_details cert: true)",
+    }
   }
   const leaf = urlPem(fields.cert, 'XFCC Cert', 1)
   if (isDecoded(leaf)) return leaf
@@ -303,7 +315,9 @@ const awsAlb: Reader = (cfg, h) => {
   const verify = cfg.albMode === 'verify'
   const other = verify ? ALB_CHAIN : ALB_LEAF
   if (h[other] !== undefined) {
-    return badRequest(`${verify ? 'X-Amzn-Mtls-Clientcert' : 'X-Amzn-Mtls-Clientcert-Leaf'} is not sent in ${cfg.albMode} mode`)
+    return badRequest(
+      `${verify ? 'X-Amzn-Mtls-Clientcert' : 'X-Amzn-Mtls-Clientcert-Leaf'} is not sent in ${cfg.albMode} mode`,
+    )
   }
   if (verify) {
     // the ALB verified the chain against its trust store and sends the leaf
@@ -345,7 +359,8 @@ export const forwardedKey = (cfg: ForwardedConfig, h: Headers): string =>
 export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
   let size = 0
   for (const name of cfg.headers) size += one(h, name)?.length ?? 0
-  if (size > cfg.maxHeaderBytes) return badRequest(`certificate headers hold ${size} bytes, more than ${cfg.maxHeaderBytes}`, 431)
+  if (size > cfg.maxHeaderBytes)
+    return badRequest(`certificate headers hold ${size} bytes, more than ${cfg.maxHeaderBytes}`, 431)
   return READERS[cfg.source](cfg, h)
 }
 
@@ -359,7 +374,7 @@ export const readForwarded = (cfg: ForwardedConfig, h: Headers): Decoded => {
  */
 export const stripForwarded = (
   cfg: ForwardedConfig,
-  req: { headers: Headers, headersDistinct?: Record<string, string[] | undefined>, rawHeaders?: string[] },
+  req: { headers: Headers; headersDistinct?: Record<string, string[] | undefined>; rawHeaders?: string[] },
 ): void => {
   const h = req.headers
   let found = false

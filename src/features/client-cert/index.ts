@@ -45,7 +45,7 @@ interface Result {
   error: ClientCertError | undefined
 }
 
-type Carrier = { [kEvaluation]?: Evaluation, [kResult]?: Result, [kBase]?: RouteConfig }
+type Carrier = { [kEvaluation]?: Evaluation; [kResult]?: Result; [kBase]?: RouteConfig }
 
 /**
  * The verified, allowed client certificate of a request, or undefined.
@@ -76,7 +76,7 @@ export function clientCertErrorOf(req: object): ClientCertError | undefined {
  * @public
  */
 export function assertClientCertServer<T extends object>(server: T): T {
-  const s = server as { requestCert?: unknown, ca?: unknown, ticketKeys?: unknown, sessionIdContext?: unknown }
+  const s = server as { requestCert?: unknown; ca?: unknown; ticketKeys?: unknown; sessionIdContext?: unknown }
   if (s.requestCert !== true) {
     throw new ProxyAwareConfigError(
       'clientCert',
@@ -94,10 +94,13 @@ export function assertClientCertServer<T extends object>(server: T): T {
   // a server object always has a sessionIdContext: Node's default is the
   // same for every server of the process (and every process with the same argv)
   const context = s.sessionIdContext
-  if (s.ticketKeys != null && (typeof context !== 'string' || context === '' || context === defaultSessionIdContext())) {
+  if (
+    s.ticketKeys != null &&
+    (typeof context !== 'string' || context === '' || context === defaultSessionIdContext())
+  ) {
     throw new ProxyAwareConfigError(
       'clientCert',
-      'needs an explicit sessionIdContext, unique to this ca, on a TLS server with ticketKeys: servers sharing ticket keys resume each other\'s sessions, and a client certificate verified against another server\'s ca would be accepted here',
+      "needs an explicit sessionIdContext, unique to this ca, on a TLS server with ticketKeys: servers sharing ticket keys resume each other's sessions, and a client certificate verified against another server's ca would be accepted here",
     )
   }
   return server
@@ -128,7 +131,7 @@ const evaluateForwarded = (cfg: ForwardedConfig, ctx: FeatureContext, now: numbe
   if (cfg.anchors.length > 0) {
     const err = verifyChain(decoded.leaf, decoded.chain, cfg.anchors, now, skewMs)
     if (err !== undefined) return { ok: false, error: err }
-  /* c8 ignore next 4: unreachable, the options require ca, a signal or proxyVerifies (defence in depth) */
+    /* c8 ignore next 4: unreachable, the options require ca, a signal or proxyVerifies (defence in depth) */
   } else if (signal === undefined && !cfg.proxyVerifies) {
     // nobody verified it
     return failure('untrusted', 'the certificate was not verified by the proxy and no ca is configured')
@@ -142,14 +145,19 @@ const CACHE_SIZE = 128
 const CACHE_MS = 60_000
 
 /** Results of forwarded-certificate verification by header values. @internal */
-type ForwardedCache = Map<string, { at: number, result: Evaluation }>
+type ForwardedCache = Map<string, { at: number; result: Evaluation }>
 
 /**
  * Obtain and verify the request's certificate, before any allow-list
  * (kept on the request for router policies; cached per socket for TLS
  * the app terminates, by header values for forwarded certificates).
  */
-const evaluate = (config: ClientCertConfig, ctx: FeatureContext, untrusted: boolean, cache: ForwardedCache): Evaluation => {
+const evaluate = (
+  config: ClientCertConfig,
+  ctx: FeatureContext,
+  untrusted: boolean,
+  cache: ForwardedCache,
+): Evaluation => {
   const now = Date.now()
   let result: Evaluation
   if (untrusted) {
@@ -202,7 +210,8 @@ const decide = (policy: RouteConfig, evaluation: Evaluation, ctx: PolicyContext)
     carrier[kResult] = { cert: undefined, error: evaluation.error }
     if (evaluation.status !== undefined) return refusal(evaluation.status, ctx.log, evaluation.error, peer)
     if (policy.required) return refusal(policy.status, ctx.log, evaluation.error, peer)
-    if (evaluation.error.reason !== 'missing') ctx.log.info({ clientCert: evaluation.error, peer }, 'proxy-aware: client certificate not accepted')
+    if (evaluation.error.reason !== 'missing')
+      ctx.log.info({ clientCert: evaluation.error, peer }, 'proxy-aware: client certificate not accepted')
     return undefined
   }
   const cert = evaluation.checked.cert
@@ -229,15 +238,14 @@ const appendVary = (res: ServerResponse, names: readonly string[]) => {
  * one compiled feature: the same route object under two apps with
  * different global policies must not share a merge. @internal
  */
-const routePolicy = (
-  base: RouteConfig,
-  value: unknown,
-  cache?: WeakMap<object, RouteConfig>,
-): RouteConfig | false => {
+const routePolicy = (base: RouteConfig, value: unknown, cache?: WeakMap<object, RouteConfig>): RouteConfig | false => {
   if (value === undefined) return base
   if (value === false) return false
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    throw new ProxyAwareConfigError('config.clientCert', `must be false or an object of mode, allow and status, got ${show(value)}`)
+    throw new ProxyAwareConfigError(
+      'config.clientCert',
+      `must be false or an object of mode, allow and status, got ${show(value)}`,
+    )
   }
   let compiled = cache?.get(value)
   if (compiled === undefined) {
@@ -283,14 +291,19 @@ function compileClientCertFeature(options: Readonly<Record<string, unknown>>): C
       ;(ctx.req as unknown as Carrier)[kBase] = config
       const policy = routePolicy(config, ctx.route?.clientCert, routes)
       if (policy === false) return undefined
-      return decide(policy, evaluate(config, ctx, untrusted, cache), { req: ctx.req, log: ctx.log, peer: ctx.resolution.peer })
+      return decide(policy, evaluate(config, ctx, untrusted, cache), {
+        req: ctx.req,
+        log: ctx.log,
+        peer: ctx.resolution.peer,
+      })
     },
     onResponse(ctx) {
       if (routePolicy(config, ctx.route?.clientCert, routes) === false) return
       // RFC 9440 §2.4: responses that depend on the certificate must not
       // be cached for other clients
       if (fwd !== undefined) appendVary(ctx.res, fwd.headers)
-      if (clientCertOf(ctx.req) !== undefined && !ctx.res.hasHeader('cache-control')) ctx.res.setHeader('cache-control', 'no-store')
+      if (clientCertOf(ctx.req) !== undefined && !ctx.res.hasHeader('cache-control'))
+        ctx.res.setHeader('cache-control', 'no-store')
     },
   }
 }
@@ -307,9 +320,15 @@ export const clientCertCompiler: FeatureCompiler = {
  * require or restrict certificates where needed. @internal (wrapped by the
  * Express adapter)
  */
-export function compileClientCertPolicy(options: unknown): { apply: (ctx: PolicyContext) => Answer | undefined, logger: Logger } {
+export function compileClientCertPolicy(options: unknown): {
+  apply: (ctx: PolicyContext) => Answer | undefined
+  logger: Logger
+} {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
-    throw new ProxyAwareConfigError('clientCertPolicy', `must be an object of mode, allow, status and logger, got ${show(options)}`)
+    throw new ProxyAwareConfigError(
+      'clientCertPolicy',
+      `must be an object of mode, allow, status and logger, got ${show(options)}`,
+    )
   }
   const { logger, ...given } = options as Record<string, unknown>
   // validated now; merged onto the global policy (allow-list, status) of
@@ -323,8 +342,12 @@ export function compileClientCertPolicy(options: unknown): { apply: (ctx: Policy
     logger: checkLogger('clientCertPolicy.logger', logger),
     apply: ctx => {
       const carrier = ctx.req as Carrier
-      const evaluation = carrier[kEvaluation] ??
-        failure('missing', 'the trustProxy middleware has no clientCert option (or did not run before clientCertPolicy)')
+      const evaluation =
+        carrier[kEvaluation] ??
+        failure(
+          'missing',
+          'the trustProxy middleware has no clientCert option (or did not run before clientCertPolicy)',
+        )
       const base = carrier[kBase]
       let policy = standalone
       if (base !== undefined) {

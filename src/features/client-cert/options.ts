@@ -25,14 +25,7 @@ export type ForwardedCertSource = 'rfc9440' | 'xfcc' | 'nginx' | 'haproxy' | 'aw
  * - `malformed`: a forwarded certificate header that does not decode
  */
 export type ClientCertFailure =
-  | 'missing'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'untrusted'
-  | 'revoked'
-  | 'wrong_purpose'
-  | 'not_allowed'
-  | 'malformed'
+  'missing' | 'expired' | 'not_yet_valid' | 'untrusted' | 'revoked' | 'wrong_purpose' | 'not_allowed' | 'malformed'
 
 /**
  * A verified client certificate, as attached to the request (frozen: one
@@ -72,17 +65,17 @@ export interface ClientCertError {
  */
 export type ClientCertAllow =
   | {
-    /** SHA-256 fingerprints, hex with or without colons, any case */
-    fingerprint256?: readonly string[]
-    /** exact SAN URIs, e.g. SPIFFE IDs `spiffe://example.org/ns/prod/sa/web` */
-    uri?: readonly string[]
-    /** exact SAN DNS names (case-insensitive) */
-    dns?: readonly string[]
-    /** exact SAN e-mail addresses (case-insensitive) */
-    email?: readonly string[]
-    /** exact subject common names */
-    commonName?: readonly string[]
-  }
+      /** SHA-256 fingerprints, hex with or without colons, any case */
+      fingerprint256?: readonly string[]
+      /** exact SAN URIs, e.g. SPIFFE IDs `spiffe://example.org/ns/prod/sa/web` */
+      uri?: readonly string[]
+      /** exact SAN DNS names (case-insensitive) */
+      dns?: readonly string[]
+      /** exact SAN e-mail addresses (case-insensitive) */
+      email?: readonly string[]
+      /** exact subject common names */
+      commonName?: readonly string[]
+    }
   | ((cert: ClientCertificate) => boolean)
 
 /** The part of the policy a route may override. @public */
@@ -197,7 +190,6 @@ const invalidOption = (option: string, message: string): never => {
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v)
 
-
 /** A header name: lower-cased token characters. */
 const headerName = (option: string, value: unknown, fallback: string | undefined): string | undefined => {
   if (value === undefined) return fallback
@@ -227,7 +219,10 @@ const compileAllow = (option: string, allow: unknown): RouteConfig['allow'] => {
   checkOptionNames(allow, ['fingerprint256', 'uri', 'dns', 'email', 'commonName'], option)
   const lower = (s: string) => s.toLowerCase()
   const same = (s: string) => s
-  const fp = allow.fingerprint256 === undefined ? undefined : stringList(`${option}.fingerprint256`, allow.fingerprint256, normalizeFingerprint)
+  const fp =
+    allow.fingerprint256 === undefined
+      ? undefined
+      : stringList(`${option}.fingerprint256`, allow.fingerprint256, normalizeFingerprint)
   const uri = allow.uri === undefined ? undefined : stringList(`${option}.uri`, allow.uri, same)
   const dns = allow.dns === undefined ? undefined : stringList(`${option}.dns`, allow.dns, lower)
   const email = allow.email === undefined ? undefined : stringList(`${option}.email`, allow.email, lower)
@@ -260,7 +255,7 @@ export const compileRoutePolicy = (
     invalidOption(`${option}.status`, `must be a 4xx status code, got ${show(status)}`)
   }
   return {
-    required: mode === undefined ? base?.required ?? true : mode === 'required',
+    required: mode === undefined ? (base?.required ?? true) : mode === 'required',
     allow: value.allow === undefined ? base?.allow : compileAllow(`${option}.allow`, value.allow),
     status: (status as number | undefined) ?? base?.status ?? 403,
   }
@@ -271,19 +266,27 @@ const caList = (value: unknown): X509Certificate[] => {
   const out: X509Certificate[] = []
   for (const item of items) {
     if (typeof item !== 'string' && !Buffer.isBuffer(item)) {
-      invalidOption('clientCert.forwarded.ca', `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`)
+      invalidOption(
+        'clientCert.forwarded.ca',
+        `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`,
+      )
     }
     const pem = item.toString()
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
-    if (blocks.length === 0) invalidOption('clientCert.forwarded.ca', `holds no PEM certificate: ${show(pem.slice(0, 40))}`)
+    if (blocks.length === 0)
+      invalidOption('clientCert.forwarded.ca', `holds no PEM certificate: ${show(pem.slice(0, 40))}`)
     for (const block of blocks) {
       let cert: X509Certificate
       try {
         cert = new X509Certificate(block)
       } catch {
-        return invalidOption('clientCert.forwarded.ca', `holds a certificate that does not parse: ${show(block.slice(0, 60))}`)
+        return invalidOption(
+          'clientCert.forwarded.ca',
+          `holds a certificate that does not parse: ${show(block.slice(0, 60))}`,
+        )
       }
-      if (!cert.ca) invalidOption('clientCert.forwarded.ca', `holds a certificate that is not a CA: ${show(cert.subject)}`)
+      if (!cert.ca)
+        invalidOption('clientCert.forwarded.ca', `holds a certificate that is not a CA: ${show(cert.subject)}`)
       out.push(cert)
     }
   }
@@ -291,10 +294,10 @@ const caList = (value: unknown): X509Certificate[] => {
 }
 
 const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
-  rfc9440: ['client-cert', 'client-cert-chain'],
-  xfcc: ['x-forwarded-client-cert'],
-  nginx: [],
-  haproxy: [],
+  'rfc9440': ['client-cert', 'client-cert-chain'],
+  'xfcc': ['x-forwarded-client-cert'],
+  'nginx': [],
+  'haproxy': [],
   'aws-alb': [
     'x-amzn-mtls-clientcert',
     'x-amzn-mtls-clientcert-leaf',
@@ -303,7 +306,7 @@ const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
     'x-amzn-mtls-clientcert-subject',
     'x-amzn-mtls-clientcert-validity',
   ],
-  traefik: ['x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info'],
+  'traefik': ['x-forwarded-tls-client-cert', 'x-forwarded-tls-client-cert-info'],
 }
 
 /**
@@ -312,18 +315,45 @@ const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
  * requests and listed in Vary.
  */
 const STANDARD_HEADERS = new Set([
-  'host', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'transfer-encoding', 'expect', 'date', 'via',
-  'cookie', 'authorization', 'user-agent', 'origin', 'referer', 'range', 'cache-control', 'pragma', 'vary',
-  'forwarded', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix', 'x-real-ip',
+  'host',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'expect',
+  'date',
+  'via',
+  'cookie',
+  'authorization',
+  'user-agent',
+  'origin',
+  'referer',
+  'range',
+  'cache-control',
+  'pragma',
+  'vary',
+  'forwarded',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-host',
+  'x-forwarded-port',
+  'x-forwarded-prefix',
+  'x-real-ip',
 ])
 const STANDARD_PREFIXES = ['accept', 'content-', 'if-', 'proxy-', 'sec-']
 
 /** A configured header name must be the source's own, used once. */
 const ownHeader = (option: string, name: string, taken: readonly string[]): void => {
   if (STANDARD_HEADERS.has(name) || STANDARD_PREFIXES.some(p => name.startsWith(p))) {
-    invalidOption(option, `must not be a standard header, got ${show(name)}: the certificate headers are deleted from untrusted peers' requests and listed in Vary; use a header of its own (e.g. x-ssl-client-cert)`)
+    invalidOption(
+      option,
+      `must not be a standard header, got ${show(name)}: the certificate headers are deleted from untrusted peers' requests and listed in Vary; use a header of its own (e.g. x-ssl-client-cert)`,
+    )
   }
-  if (taken.includes(name)) invalidOption(option, `names a header already read for this source (${taken.join(', ')}), got ${show(name)}`)
+  if (taken.includes(name))
+    invalidOption(option, `names a header already read for this source (${taken.join(', ')}), got ${show(name)}`)
 }
 
 /** A whole number from 1 to `max`, `fallback` when undefined. */
@@ -333,14 +363,33 @@ const positive = (option: string, value: unknown, fallback: number, max: number)
 const compileForwarded = (value: unknown): ForwardedConfig => {
   const o = 'clientCert.forwarded'
   if (!isObject(value)) return invalidOption(o, `must be an object with a source, got ${show(value)}`)
-  checkOptionNames(value, ['source', 'mode', 'ca', 'certHeader', 'verifyHeader', 'verifyValue', 'proxyVerifies', 'maxHeaderBytes', 'maxChainLength'], o)
+  checkOptionNames(
+    value,
+    [
+      'source',
+      'mode',
+      'ca',
+      'certHeader',
+      'verifyHeader',
+      'verifyValue',
+      'proxyVerifies',
+      'maxHeaderBytes',
+      'maxChainLength',
+    ],
+    o,
+  )
   const source = value.source as ForwardedCertSource
-  if (!SOURCES.includes(source)) invalidOption(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
+  if (!SOURCES.includes(source))
+    invalidOption(`${o}.source`, `must be one of ${SOURCES.join(', ')}, got ${show(source)}`)
   const alb = source === 'aws-alb'
   const albMode = value.mode
-  if (!alb && albMode !== undefined) invalidOption(`${o}.mode`, `applies to the aws-alb source only, got ${show(albMode)}`)
+  if (!alb && albMode !== undefined)
+    invalidOption(`${o}.mode`, `applies to the aws-alb source only, got ${show(albMode)}`)
   if (alb && albMode !== 'verify' && albMode !== 'passthrough') {
-    invalidOption(`${o}.mode`, `is required for aws-alb: 'verify' (the load balancer verifies against its trust store and sends X-Amzn-Mtls-Clientcert-Leaf) or 'passthrough' (it sends the unverified chain in X-Amzn-Mtls-Clientcert; needs ca), got ${show(albMode)}`)
+    invalidOption(
+      `${o}.mode`,
+      `is required for aws-alb: 'verify' (the load balancer verifies against its trust store and sends X-Amzn-Mtls-Clientcert-Leaf) or 'passthrough' (it sends the unverified chain in X-Amzn-Mtls-Clientcert; needs ca), got ${show(albMode)}`,
+    )
   }
   const own = source === 'nginx' || source === 'haproxy'
   if (!own && value.certHeader !== undefined) {
@@ -353,20 +402,30 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
     invalidOption(`${o}.verifyValue`, `is fixed for ${source} (${source === 'nginx' ? 'SUCCESS' : '0'})`)
   }
   if (!own && (verifyValue === undefined) !== (value.verifyHeader === undefined)) {
-    invalidOption(`${o}.verifyValue`, `and verifyHeader go together, got ${show(verifyValue)} and ${show(value.verifyHeader)}`)
+    invalidOption(
+      `${o}.verifyValue`,
+      `and verifyHeader go together, got ${show(verifyValue)} and ${show(value.verifyHeader)}`,
+    )
   }
   if (verifyValue !== undefined && (typeof verifyValue !== 'string' || verifyValue === '')) {
     invalidOption(`${o}.verifyValue`, `must be a non-empty string, got ${show(verifyValue)}`)
   }
   const proxyVerifies = value.proxyVerifies ?? false
-  if (typeof proxyVerifies !== 'boolean') invalidOption(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
+  if (typeof proxyVerifies !== 'boolean')
+    invalidOption(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
   const anchors = value.ca === undefined ? [] : caList(value.ca)
   if (albMode === 'passthrough' && anchors.length === 0) {
-    invalidOption(`${o}.ca`, 'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it')
+    invalidOption(
+      `${o}.ca`,
+      'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it',
+    )
   }
   // aws-alb verify mode: the load balancer refuses certificates its trust store does not verify
   if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && !alb) {
-    invalidOption(`${o}.ca`, `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`)
+    invalidOption(
+      `${o}.ca`,
+      `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`,
+    )
   }
   const headers = [...SOURCE_HEADERS[source]]
   if (own) {
@@ -409,7 +468,10 @@ const checkTrustProbe = (trust: unknown, ctx: PresetContext): void => {
     for (const hop of [0, 1]) {
       // parseAddress fills the scratch record the matcher reads
       if (match(parseAddress(address, 0, address.length, BARE), hop, address)) {
-        invalidOption('trust', `trusts ${address} (hop ${hop}), a documentation address (RFC 5737 / RFC 3849) that is never your proxy: with clientCert.forwarded, every client could send its own certificate header. List your proxies' addresses, or make the function return true only for them, got ${show(trust)}`)
+        invalidOption(
+          'trust',
+          `trusts ${address} (hop ${hop}), a documentation address (RFC 5737 / RFC 3849) that is never your proxy: with clientCert.forwarded, every client could send its own certificate header. List your proxies' addresses, or make the function return true only for them, got ${show(trust)}`,
+        )
       }
     }
   }
@@ -420,12 +482,19 @@ const checkTrustProbe = (trust: unknown, ctx: PresetContext): void => {
  * is the engine's (already validated) `trust` option: a forwarded
  * certificate is believed only from a peer that `trust` checks. @internal
  */
-export function compileClientCert(value: unknown, trust?: unknown, ctx: PresetContext = {}): ClientCertConfig | undefined {
+export function compileClientCert(
+  value: unknown,
+  trust?: unknown,
+  ctx: PresetContext = {},
+): ClientCertConfig | undefined {
   if (value === undefined) return undefined
   if (!isObject(value)) return invalidOption('clientCert', `must be an object, got ${show(value)}`)
   // a number here is a hop count >= 1 (compileTrust refuses 0)
   if (value.forwarded !== undefined && (trust === true || typeof trust === 'number')) {
-    invalidOption('clientCert.forwarded', `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`)
+    invalidOption(
+      'clientCert.forwarded',
+      `needs trust to list the proxy's addresses, got trust: ${show(trust)}, which believes any peer: every client could send its own certificate header`,
+    )
   }
   if (value.forwarded !== undefined) checkTrustProbe(trust, ctx)
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])

@@ -18,7 +18,7 @@ interface Checked {
 }
 
 /** The outcome of obtaining and verifying a certificate. @internal */
-export type Evaluation = { ok: true, checked: Checked } | { ok: false, error: ClientCertError, status?: 400 | 431 }
+export type Evaluation = { ok: true; checked: Checked } | { ok: false; error: ClientCertError; status?: 400 | 431 }
 
 export const failure = (reason: ClientCertFailure, detail: string, status?: 400 | 431): Evaluation =>
   status === undefined ? { ok: false, error: { reason, detail } } : { ok: false, error: { reason, detail }, status }
@@ -37,7 +37,12 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
       subject: x509.subject,
       issuer: x509.issuer,
       commonNames: Object.freeze(fields.commonNames),
-      san: Object.freeze({ dns: Object.freeze(dns), uri: Object.freeze(uri), email: Object.freeze(email), ip: Object.freeze(ip) }),
+      san: Object.freeze({
+        dns: Object.freeze(dns),
+        uri: Object.freeze(uri),
+        email: Object.freeze(email),
+        ip: Object.freeze(ip),
+      }),
       serialNumber: x509.serialNumber,
       validFrom,
       validTo,
@@ -52,8 +57,14 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
 }
 
 /** The validity window, with the allowed clock skew. @internal */
-const checkTime = (c: { from: number, to: number }, now: number, skewMs: number, what: string): ClientCertError | undefined => {
-  if (now + skewMs < c.from) return { reason: 'not_yet_valid', detail: `${what} is not valid before ${new Date(c.from).toISOString()}` }
+const checkTime = (
+  c: { from: number; to: number },
+  now: number,
+  skewMs: number,
+  what: string,
+): ClientCertError | undefined => {
+  if (now + skewMs < c.from)
+    return { reason: 'not_yet_valid', detail: `${what} is not valid before ${new Date(c.from).toISOString()}` }
   if (now - skewMs > c.to) return { reason: 'expired', detail: `${what} expired at ${new Date(c.to).toISOString()}` }
   return undefined
 }
@@ -104,21 +115,30 @@ const KNOWN_CRITICAL = new Set([
 /** Extensions of any certificate of the path that we cannot enforce fail closed. */
 const checkExtensions = (x509: X509Certificate, what: string): ClientCertError | undefined => {
   const ext = derExtensions(x509.raw)
-  if (ext.nameConstraints) return { reason: 'untrusted', detail: `${what} has name constraints, which are not enforced in the app` }
+  if (ext.nameConstraints)
+    return { reason: 'untrusted', detail: `${what} has name constraints, which are not enforced in the app` }
   const unknown = ext.critical.find(oid => !KNOWN_CRITICAL.has(oid))
-  if (unknown !== undefined) return { reason: 'untrusted', detail: `${what} has an unsupported critical extension ${unknown}` }
+  if (unknown !== undefined)
+    return { reason: 'untrusted', detail: `${what} has an unsupported critical extension ${unknown}` }
   return undefined
 }
 
 /** Checks of a CA in the path (intermediate or anchor), `depth` intermediates above the leaf. */
-const checkCa = (ca: X509Certificate, depth: number, now: number, skewMs: number, what: string): ClientCertError | undefined => {
+const checkCa = (
+  ca: X509Certificate,
+  depth: number,
+  now: number,
+  skewMs: number,
+  what: string,
+): ClientCertError | undefined => {
   const time = checkTime({ from: Date.parse(ca.validFrom), to: Date.parse(ca.validTo) }, now, skewMs, what)
   if (time !== undefined) return { reason: 'untrusted', detail: time.detail }
   const len = derFields(ca.raw).pathLen
   if (len !== undefined && depth > len) return { reason: 'untrusted', detail: 'path length constraint exceeded' }
   // OpenSSL's sslclient purpose: a CA's extended key usage limits what it may issue
   const eku = noClientAuth(ca)
-  if (eku !== undefined) return { reason: 'wrong_purpose', detail: `${what} has extended key usage ${eku}, without clientAuth` }
+  if (eku !== undefined)
+    return { reason: 'wrong_purpose', detail: `${what} has extended key usage ${eku}, without clientAuth` }
   return checkExtensions(ca, what)
 }
 
@@ -156,10 +176,14 @@ export const verifyChain = (
   // depth = intermediates between the issuer being looked for and the leaf
   for (let depth = 0; ; depth++) {
     const anchor = anchors.find(a => issuedBy(current, a))
-    if (anchor !== undefined) return checkCa(anchor, depth, now, skewMs, `the CA ${anchor.subject.replace(/\n/g, ', ')}`)
+    if (anchor !== undefined)
+      return checkCa(anchor, depth, now, skewMs, `the CA ${anchor.subject.replace(/\n/g, ', ')}`)
     const next = pool.find(c => !used.has(c) && issuedBy(current, c))
     if (next === undefined) {
-      return { reason: 'untrusted', detail: depth === 0 ? 'not issued by a configured CA' : 'the chain does not reach a configured CA' }
+      return {
+        reason: 'untrusted',
+        detail: depth === 0 ? 'not issued by a configured CA' : 'the chain does not reach a configured CA',
+      }
     }
     if (!next.ca) return { reason: 'untrusted', detail: 'an issuer in the chain is not a CA' }
     const err = checkCa(next, depth, now, skewMs, `the intermediate ${next.subject.replace(/\n/g, ', ')}`)
@@ -179,8 +203,10 @@ const NODE_REASONS: Record<string, ClientCertFailure> = {
 }
 
 /** The TLS socket view we need. @internal */
-export type SocketLike = Partial<Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerX509Certificate' | 'getPeerCertificate'>> & {
-  server?: { requestCert?: boolean, ca?: unknown } | null
+export type SocketLike = Partial<
+  Pick<TLSSocket, 'authorized' | 'authorizationError' | 'getPeerX509Certificate' | 'getPeerCertificate'>
+> & {
+  server?: { requestCert?: boolean; ca?: unknown } | null
 }
 
 /** The PEM certificates of a CA option (string, Buffer or an array of them). @internal */
@@ -265,7 +291,8 @@ export const verifySocket = (socket: SocketLike | null | undefined, now: number,
     const code = String(socket.authorizationError)
     return failure(NODE_REASONS[code] ?? 'untrusted', code)
   }
-  if (server == null) return failure('untrusted', 'the TLS socket has no server, so no ca to verify the certificate against')
+  if (server == null)
+    return failure('untrusted', 'the TLS socket has no server, so no ca to verify the certificate against')
   const trust = trustOf(server)
   const path: X509Certificate[] = []
   const err = verifyChain(x509, [...chain, ...trust.intermediates.values()], trust.anchors, now, skewMs, path)
