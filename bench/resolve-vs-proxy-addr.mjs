@@ -9,11 +9,14 @@
  * by round (the order alternates) and the median time per call of each is
  * reported; the ratio is the median of the per-round ratios.
  */
+import { readFileSync } from 'node:fs'
 import proxyaddr from 'proxy-addr'
 import { createTrustProxy } from '../dist/esm/index.js'
 import { check, median, table } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', '10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7']
+/** The ranges the `cloudflare` preset ships (the same file the preset reads). */
+const CLOUDFLARE = JSON.parse(readFileSync(new URL('../data/presets/cloudflare.json', import.meta.url), 'utf8')).ranges
 const BATCH = 16384
 const CHUNK = 256
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21)
@@ -48,9 +51,48 @@ const CASES = [
   },
 ]
 
-const engine = createTrustProxy({ trust: TRUST })
-const resolve = engine.resolve
-const compiled = proxyaddr.compile(TRUST)
+/**
+ * Behind Cloudflare: `trust: ['cloudflare']` (22 ranges, IPv4 and IPv6)
+ * against proxy-addr compiled with the same ranges; the peer is a
+ * Cloudflare edge address, the client the one it appended.
+ */
+const CLOUDFLARE_CASES = [
+  {
+    name: 'cloudflare, IPv4 edge',
+    make: i => ({
+      client: `203.0.${(i >> 8) & 255}.${i & 255}`,
+      peer: `172.71.${(i >> 8) & 255}.${i & 255}`,
+      xff: c => c,
+    }),
+  },
+  {
+    name: 'cloudflare, IPv6 edge',
+    make: i => ({
+      client: `2001:db8:${hex(i)}::${hex(i * 7 + 1)}`,
+      peer: `2a06:98c0:3600::${hex(i)}`,
+      xff: c => c,
+    }),
+  },
+]
+
+/** Our resolve and proxy-addr's, for one trust list. */
+const contenders = (ourTrust, theirTrust) => {
+  const resolve = createTrustProxy({ trust: ourTrust }).resolve
+  const compiled = proxyaddr.compile(theirTrust)
+  return {
+    resolve,
+    compiled,
+    ours: reqs => {
+      for (let k = 0; k < reqs.length; k++) {
+        const r = resolve(reqs[k])
+        sink += r.ip.length + r.protocol.length
+      }
+    },
+    theirs: reqs => {
+      for (let k = 0; k < reqs.length; k++) sink += proxyaddr(reqs[k], compiled).length
+    },
+  }
+}
 
 /** Fresh request objects for one chunk: clients `seed` .. `seed + CHUNK - 1`. */
 const chunk = (c, seed) => {
@@ -67,17 +109,6 @@ const chunk = (c, seed) => {
 
 // Keep the results alive so nothing is optimised away.
 let sink = 0
-
-const ours = reqs => {
-  for (let k = 0; k < reqs.length; k++) {
-    const r = resolve(reqs[k])
-    sink += r.ip.length + r.protocol.length
-  }
-}
-
-const theirs = reqs => {
-  for (let k = 0; k < reqs.length; k++) sink += proxyaddr(reqs[k], compiled).length
-}
 
 /**
  * Time `fn` over BATCH fresh requests, made CHUNK at a time just before they
@@ -96,8 +127,11 @@ const measure = (fn, c, seed) => {
   return Number(total) / BATCH
 }
 
-/** Run one case; returns a table row. */
-export const runCase = c => {
+/**
+ * Run one case: `ours` and `theirs` side by side, interleaved round by
+ * round; returns a table row.
+ */
+export const runCase = (c, { resolve, compiled, ours, theirs } = contenders(TRUST, TRUST)) => {
   // Same answers first: the benchmark is meaningless if they disagree.
   for (const req of chunk(c, 1).slice(0, 64)) {
     const r = resolve(req)
@@ -139,18 +173,28 @@ export const runCase = c => {
 
 export const title = 'resolve(req) vs proxy-addr'
 
+const row = r => [r.name, r.ours.toFixed(0), r.theirs.toFixed(0), `${r.ratio.toFixed(1)}x`, `${r.worst.toFixed(1)}x`]
+
 export const run = () => {
   console.log(`trust: ${JSON.stringify(TRUST)}; ${ROUNDS} rounds x ${BATCH} fresh requests per contender per case\n`)
-  const rows = []
-  const results = []
-  for (const c of CASES) {
-    const r = runCase(c)
-    results.push(r)
-    rows.push([r.name, r.ours.toFixed(0), r.theirs.toFixed(0), `${r.ratio.toFixed(1)}x`, `${r.worst.toFixed(1)}x`])
-  }
-  table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], rows)
+  const results = CASES.map(c => runCase(c))
+  table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], results.map(row))
+
+  console.log(
+    `\ntrust: ['cloudflare'] (${CLOUDFLARE.length} ranges), against proxy-addr compiled with the same ranges\n`,
+  )
+  const cf = contenders(['cloudflare'], CLOUDFLARE)
+  const cfResults = CLOUDFLARE_CASES.map(c => runCase(c, cf))
+  table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], cfResults.map(row))
+
+  // The preset against the same ranges written out: what the name itself costs.
+  console.log(`\ntrust: ['cloudflare'] against our own resolve with the same ${CLOUDFLARE.length} ranges written out\n`)
+  const named = contenders(['cloudflare'], CLOUDFLARE)
+  const written = contenders(CLOUDFLARE, CLOUDFLARE)
+  const presetResults = CLOUDFLARE_CASES.map(c => runCase(c, { ...named, theirs: written.ours }))
+  table(['case', 'preset ns/req', 'ranges ns/req', 'ranges / preset (median)', 'lowest round'], presetResults.map(row))
   if (sink === 0.5) console.log('unreachable')
-  return results
+  return [...results, ...cfResults, ...presetResults]
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) run()
