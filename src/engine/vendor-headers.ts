@@ -7,7 +7,7 @@ import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, formatParsed, INVALID, parseRequestAddress } from '../parse/ip.js'
 import type { RequestLike, Verdict } from './resolution.js'
 import { compileTrust, type Matcher } from './trust.js'
-import type { PresetContext } from './presets.js'
+import { type Platform, PLATFORMS, type PresetContext } from './presets.js'
 import type { AddressList } from './walk.js'
 
 /** A single-value client-IP header a CDN or platform writes. @public */
@@ -129,11 +129,13 @@ export const compileClientIpHeader = (
   // the writer: any trusted proxy (X-Real-IP), or an address of the vendor
   let writes: (address: string | undefined, hop: number) => boolean = () => true
   if (vendors.length > 0) {
-    const match: Matcher = compileTrust([boundVendor(header, vendors, trusted)], ctx).match
+    const vendor = boundVendor(header, vendors, trusted)
+    const match: Matcher = compileTrust([vendor], ctx).match
     // an address-less writer is a trusted Unix socket: only a platform's
-    // hop rule can vouch for it (the ranges never match INVALID)
+    // hop rule can vouch for it, no range
+    const hops = Object.hasOwn(PLATFORMS, vendor) ? PLATFORMS[vendor as Platform].hops : 0
     writes = (address, hop) =>
-      match(address === undefined ? INVALID : parseRequestAddress(address, 0, address.length, BARE), hop, address ?? '')
+      address === undefined ? hop < hops : match(parseRequestAddress(address, 0, address.length, BARE), hop, address)
   }
   return {
     read(h, ips, hasPeer, verdict) {
