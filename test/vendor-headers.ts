@@ -265,25 +265,34 @@ t.test('CloudFront-Viewer-Address parser (property)', async t => {
       socket: { remoteAddress: edge },
     }).ip
   const unspecified = (ip: string) => ip === '0.0.0.0' || ip === '::'
-  // every address with every port reads back as canonicalIp reads the
-  // address alone (its own property tests check it against references)
-  fc.assert(
-    fc.property(fc.oneof(fc.ipV4(), fc.ipV6()), fc.integer({ min: 0, max: 65535 }), (ip, port) => {
+  const holds = (property: fc.IProperty<any>, label: string) => t.doesNotThrow(() => fc.assert(property), label)
+  const anyIp = fc.oneof(fc.ipV4(), fc.ipV6())
+  holds(
+    fc.property(anyIp, fc.integer({ min: 0, max: 65535 }), (ip, port) => {
       const alone = canonicalIp(ip)!
       return at(`${ip}:${port}`) === (unspecified(alone) ? CLIENT : alone)
     }),
+    'every address with every port reads back as canonicalIp reads the address alone',
   )
-  // anything at all: the walk's client, or one valid IP read from before the last colon
-  fc.assert(
-    fc.property(fc.string({ maxLength: 48 }), value => {
-      const ip = at(value)!
+  // near misses too: an address, then anything after a colon; or anything
+  const value = fc.oneof(
+    fc.tuple(anyIp, fc.string({ maxLength: 7 })).map(([ip, tail]) => `${ip}:${tail}`),
+    fc.tuple(fc.string({ maxLength: 6 }), anyIp, fc.nat(99999)).map(([head, ip, port]) => `${head}${ip}:${port}`),
+    fc.string({ maxLength: 48 }),
+  )
+  holds(
+    fc.property(value, v => {
+      const ip = at(v)!
       if (ip === CLIENT) return true
-      const colon = value.lastIndexOf(':')
-      return isIP(ip) !== 0 && colon > 0 && canonicalIp(value.slice(0, colon)) === ip
+      const colon = v.lastIndexOf(':')
+      return isIP(ip) !== 0 && /^\d{1,5}$/.test(v.slice(colon + 1)) && canonicalIp(v.slice(0, colon)) === ip
     }),
+    "anything: the walk's client, or the IP before the last colon when a port follows it",
   )
-  // a bracketed address is not CloudFront's form
-  fc.assert(fc.property(fc.ipV6(), fc.nat(65535), (ip, port) => at(`[${ip}]:${port}`) === CLIENT))
+  holds(
+    fc.property(fc.ipV6(), fc.nat(65535), (ip, port) => at(`[${ip}]:${port}`) === CLIENT),
+    "a bracketed address is not CloudFront's form",
+  )
 })
 
 t.test(
