@@ -500,7 +500,7 @@ t.test('azureFrontDoorId: 403 in Fastify', async t => {
   const fd = edgeOf('azure-front-door')
   const app = Fastify()
   await app.register(fastifyTrustProxy, {
-    trust: 'azure-front-door',
+    trust: ['127.0.0.2', 'azure-front-door'],
     azureFrontDoorId: FDID,
     clientIpHeader: 'x-azure-socketip',
   })
@@ -531,6 +531,13 @@ t.test('azureFrontDoorId: 403 in Fastify', async t => {
   const { port } = app.server.address() as { port: number }
   const real = await request(port, { from: '127.0.0.4', headers: { 'x-azure-fdid': OTHER_FDID } })
   t.equal(real.status, 200, 'a direct client is not Front Door')
+  // Front Door -> proxy 127.0.0.2 -> app
+  const via = (id: string) =>
+    request(port, { from: '127.0.0.2', headers: { 'x-forwarded-for': `${CLIENT}, ${fd}`, 'x-azure-fdid': id } })
+  t.same((await via(FDID)).json, { ip: CLIENT, source: 'x-forwarded-for' })
+  const refused = await via(OTHER_FDID)
+  t.equal(refused.status, 403)
+  t.equal(refused.body, 'Forbidden\n')
 })
 
 t.test('Express over real sockets: CDN -> proxy -> app, vendor header and FDID', async t => {
