@@ -17,6 +17,7 @@ import expressDefault, {
 import {
   createTrustProxy,
   ProxyAwareConfigError,
+  type ClientIpHeader,
   type HeaderConvention,
   type Resolution,
   type StopReason,
@@ -41,6 +42,8 @@ const protocolType = expectType<Equal<Resolution['protocol'], 'http' | 'https'>>
 const portType = expectType<Equal<Resolution['port'], number | null>>()
 const reasonType = expectType<Equal<Resolution['reason'], StopReason>>()
 const conventions = expectType<Equal<HeaderConvention, 'x-forwarded' | 'forwarded'>>()
+const sourceType = expectType<Equal<Resolution['source'], 'socket' | 'x-forwarded-for' | 'forwarded' | 'header'>>()
+const clientIpHeaderType = expectType<Equal<TrustProxyOptions['clientIpHeader'], ClientIpHeader | undefined>>()
 
 // --- both import forms for both adapters -------------------------------------
 const fastifyForms = expectType<Equal<typeof fastifyDefault, typeof fastifyNamed>>()
@@ -78,6 +81,13 @@ const headerString: TrustProxyOptions = { trust: 'loopback', headers: 'forwarded
 const hostString: FastifyTrustProxyOptions = { trust: 'loopback', forwardedHost: 'yes' }
 // @ts-expect-error unknown option names are caught
 const typo: TrustProxyOptions = { trust: 'loopback', forwardedHosts: true }
+// @ts-expect-error only the known vendor headers
+const badVendorHeader: TrustProxyOptions = { trust: 'cloudflare', clientIpHeader: 'x-client-ip' }
+const vendorOptions = {
+  trust: ['loopback', 'azure-front-door'],
+  clientIpHeader: 'x-azure-socketip',
+  azureFrontDoorId: ['55ce4ed1-4b06-4bf1-b40e-4638452104da'],
+} satisfies TrustProxyOptions
 // @ts-expect-error a logger needs warn() and info()
 const badLogger: ExpressTrustProxyOptions = { trust: 'loopback', logger: { warn() {} } }
 // @ts-expect-error `logger` is Express-only: Fastify has request.log
@@ -112,10 +122,12 @@ t.test('the type assertions compiled and hold at runtime', async t => {
       portType,
       reasonType,
       conventions,
+      sourceType,
+      clientIpHeaderType,
       fastifyForms,
       expressForms,
     ],
-    Array(10).fill(true),
+    Array(12).fill(true),
   )
   t.equal(fastifyDefault, fastifyNamed)
   t.equal(expressDefault, expressNamed)
@@ -135,6 +147,7 @@ t.test('the type assertions compiled and hold at runtime', async t => {
     'only the hop count warns',
   )
   t.equal(createTrustProxy(coreOptions).options.trust, coreOptions.trust)
+  t.type(createTrustProxy(vendorOptions).resolve, 'function', 'the vendor options compile')
 })
 
 t.test('what the types reject, the runtime rejects too', async t => {
@@ -146,6 +159,7 @@ t.test('what the types reject, the runtime rejects too', async t => {
     [headerString, 'headers'],
     [hostString, 'forwardedHost'],
     [typo, 'forwardedHosts'],
+    [badVendorHeader, 'clientIpHeader'],
   ]
   for (const [options, option] of rejected) {
     t.throws(

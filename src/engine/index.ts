@@ -11,7 +11,7 @@ import type { HttpsOptions } from '../features/index.js'
 import { normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
 import type { RequestLike, Resolution } from './resolution.js'
-import { compileResolver } from './resolver.js'
+import { compileEngineResolver } from './resolver.js'
 import type { TrustFunction } from './trust.js'
 
 /** The compiled trust engine. @public */
@@ -30,7 +30,17 @@ export interface TrustProxy {
   trust: TrustFunction
   /** The normalised options. */
   readonly options: Readonly<
-    Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+    Required<
+      Omit<
+        TrustProxyOptions,
+        | keyof HttpsOptions
+        | keyof ClientCertOptions
+        | 'platform'
+        | 'gcpForwardingRule'
+        | 'clientIpHeader'
+        | 'azureFrontDoorId'
+      >
+    >
   >
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,
@@ -61,7 +71,7 @@ export function compileEngine(
   featureList: readonly FeatureCompiler[],
 ): Engine {
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions])
-  const { resolve, trust } = compileResolver(config)
+  const { resolve, trust } = compileEngineResolver(config)
   const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
   /** The features for a plain Node server: answer, or hook the response. */
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {

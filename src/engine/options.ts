@@ -7,6 +7,13 @@ import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
 import { checkPlatform, type Platform } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
+import {
+  type ClientIpHeader,
+  type ClientIpHeaderReader,
+  compileClientIpHeader,
+  compileFrontDoorId,
+  type FrontDoorCheck,
+} from './vendor-headers.js'
 
 /** A forwarding convention to read. @public */
 export type HeaderConvention = 'x-forwarded' | 'forwarded'
@@ -33,6 +40,20 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * external IP address(es), which Google appends after the client's.
    */
   gcpForwardingRule?: string | readonly string[]
+  /**
+   * A vendor's single-value client-IP header to take the client from,
+   * read only when the hop the client connected to (the farthest trusted
+   * address) is inside that vendor's preset (which `trust` must name);
+   * `'x-real-ip'` from any trusted proxy. Otherwise, or when the value is
+   * not exactly one IP, the forwarded chain answers.
+   */
+  clientIpHeader?: ClientIpHeader
+  /**
+   * With the `azure-front-door` preset: your Front Door profile's ID(s). A
+   * request from Front Door whose `X-Azure-FDID` is not one of them is
+   * resolved as if Front Door were not trusted, and refused with a 403.
+   */
+  azureFrontDoorId?: string | readonly string[]
   /**
    * Forwarding conventions to read, in priority order: the first one whose
    * client-IP header is present on the request is used.
@@ -81,6 +102,8 @@ const CORE_OPTIONS = [
   'trustUnixSocket',
   'platform',
   'gcpForwardingRule',
+  'clientIpHeader',
+  'azureFrontDoorId',
 ] as const
 
 /** Validate `headers`: one or both conventions, in priority order. */
@@ -104,7 +127,17 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
 
 /** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
 export type NormalizedOptions = Readonly<
-  Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+  Required<
+    Omit<
+      TrustProxyOptions,
+      | keyof HttpsOptions
+      | keyof ClientCertOptions
+      | 'platform'
+      | 'gcpForwardingRule'
+      | 'clientIpHeader'
+      | 'azureFrontDoorId'
+    >
+  >
 >
 
 /** What the resolver is compiled from: the options, checked and digested. */
@@ -124,6 +157,10 @@ export interface EngineConfig {
   pairByHop: boolean
   maxHops: number
   trustUnixSocket: boolean
+  /** the compiled `clientIpHeader` */
+  clientIpHeader: ClientIpHeaderReader | undefined
+  /** the compiled `azureFrontDoorId` */
+  frontDoor: FrontDoorCheck | undefined
 }
 
 /**
@@ -142,6 +179,14 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     throw new ProxyAwareConfigError(
       'gcpForwardingRule',
       `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`,
+    )
+  }
+  const clientIpHeader = compileClientIpHeader(options.clientIpHeader, compiled.vendors, options)
+  const frontDoor = compileFrontDoorId(options.azureFrontDoorId, options.trust, compiled.vendors, options)
+  if (frontDoor === undefined && compiled.vendors.includes('azure-front-door')) {
+    process.emitWarning(
+      'proxy-aware: trust has the "azure-front-door" preset without azureFrontDoorId: its ranges are shared by every Front Door customer, so anyone with a Front Door profile can send the app a request with the X-Forwarded-For they choose. Set azureFrontDoorId to your profile\'s ID (X-Azure-FDID).',
+      { code: 'PROXY_AWARE_AZURE_FDID', type: 'SecurityWarning' },
     )
   }
   const headers = normalizeHeaders(options.headers)
@@ -169,5 +214,7 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     pairByHop: protoPairing === 'hop',
     maxHops,
     trustUnixSocket,
+    clientIpHeader,
+    frontDoor,
   }
 }

@@ -46,8 +46,12 @@ export interface Resolution {
   peer: string | undefined
   /** how many trusted proxies were walked past to reach the client */
   hops: number
-  /** where `ip` came from */
-  source: 'socket' | 'x-forwarded-for' | 'forwarded'
+  /**
+   * where `ip` came from: the socket peer, a forwarded header's entry, or
+   * the `clientIpHeader` (then `reason` is why the walk that reached the
+   * header's writer stopped)
+   */
+  source: 'socket' | 'x-forwarded-for' | 'forwarded' | 'header'
   /** why the walk stopped */
   reason: StopReason
   /** `https` when the connection, or a trusted proxy's word for it, says so */

@@ -6,7 +6,7 @@ import { type HostParts, parseHost } from '../parse/host.js'
 import { formatParsed, INVALID, parseRequestAddress, WITH_PORT, WITH_ZONE } from '../parse/ip.js'
 import { headerString } from '../parse/list.js'
 import type { EngineConfig } from './options.js'
-import { type RequestLike, type Resolution, resolutionOf, socketVerdict } from './resolution.js'
+import { type RequestLike, type Resolution, resolutionOf, socketVerdict, type Verdict } from './resolution.js'
 import type { TrustFunction } from './trust.js'
 import { AddressList, compileWalker, type Walk } from './walk.js'
 
@@ -18,8 +18,11 @@ interface Resolver {
 
 /** Compile the resolver for `config`. */
 export function compileResolver(config: EngineConfig): Resolver {
-  const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst } = config
+  const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst, clientIpHeader } = config
   const walker = compileWalker(config)
+  /** With `clientIpHeader`, its value may replace the walk's client. */
+  const decided = (h: RequestLike['headers'], ips: AddressList, peer: string | undefined, verdict: Verdict) =>
+    clientIpHeader === undefined ? verdict : clientIpHeader.read(h, ips, peer !== undefined, verdict)
 
   /** The compiled predicate, for the frameworks' `trust proxy` settings. */
   const trust: TrustFunction = (address, hop) => {
@@ -89,12 +92,15 @@ export function compileResolver(config: EngineConfig): Resolver {
     let walk: Walk
     if (fwd !== undefined && (forwardedFirst || xff === undefined)) walk = walker.forwarded(ips, fwd, socketProto)
     // X-Forwarded-Proto and -Host belong to the x-forwarded convention
-    else if (!readXForwarded)
-      return resolutionOf(ips.take(), peer, socketVerdict('end-of-chain', socketProto), ownHost(req))
-    else walk = walker.xForwarded(h, ips, xff, socketProto)
+    else if (!readXForwarded) {
+      const verdict = decided(h, ips, peer, socketVerdict('end-of-chain', socketProto))
+      return resolutionOf(ips.take(), peer, verdict, ownHost(req))
+    } else walk = walker.xForwarded(h, ips, xff, socketProto)
     // A forwarded host that is present but malformed is not replaced by
     // Host: the app asked for the proxy's word, and that word is unusable.
-    return resolutionOf(ips.take(), peer, walk, walk.host !== undefined ? parseHost(walk.host) : ownHost(req))
+    const host = walk.host !== undefined ? parseHost(walk.host) : ownHost(req)
+    const verdict = decided(h, ips, peer, walk) // before take(): it may edit ips
+    return resolutionOf(ips.take(), peer, verdict, host)
   }
 
   // one cache slot per engine: two engines (an Express sub-app with its own
@@ -110,4 +116,18 @@ export function compileResolver(config: EngineConfig): Resolver {
   }
 
   return { resolve, trust }
+}
+
+/**
+ * The resolver of an engine: with `azureFrontDoorId`, a request whose
+ * X-Azure-FDID is not one of the ids is resolved as if the
+ * azure-front-door preset were not in `trust` (another Front Door
+ * customer's request: its forwarded headers are not believed).
+ */
+export function compileEngineResolver(config: EngineConfig): Resolver {
+  const base = compileResolver(config)
+  const fd = config.frontDoor
+  if (fd === undefined) return base
+  const other = compileResolver({ ...config, match: fd.matchWithout })
+  return { resolve: req => (fd.idMatches(req.headers) ? base : other).resolve(req), trust: base.trust }
 }

@@ -30,6 +30,11 @@ export class AddressList {
     this.length++
   }
 
+  /** The address at `i` (< length). */
+  at(i: number): string {
+    return this.slots[i]!
+  }
+
   /** The addresses as an array of their exact size. */
   take(): string[] {
     const s = this.slots

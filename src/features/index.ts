@@ -7,6 +7,7 @@ import { httpsRedirectFeature } from './https-redirect.js'
 import { hstsFeature } from './hsts.js'
 import { secureCookiesFeature } from './secure-cookies.js'
 import { clientCertCompiler } from './client-cert/index.js'
+import { frontDoorFeature } from './front-door.js'
 import { needsResponseHook } from '../response/self-test.js'
 import type { HttpsRedirectOptions } from './https-redirect.js'
 import type { HstsOptions } from './hsts.js'
@@ -28,6 +29,10 @@ export interface HttpsOptions {
 
 /** Every feature, in the order their checks run. */
 export const DEFAULT_FEATURES: readonly FeatureCompiler[] = [
+  // another Azure Front Door profile's request (azureFrontDoorId): refused
+  // before anything else answers it
+  frontDoorFeature,
+
   // HTTPS enforcement (httpsRedirect, hsts, secureCookies)
   httpsRedirectFeature,
   // both edit response headers through Node internals: self-tested first
