@@ -30,7 +30,12 @@ export interface TrustProxy {
   trust: TrustFunction
   /** The normalised options. */
   readonly options: Readonly<
-    Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+    Required<
+      Omit<
+        TrustProxyOptions,
+        keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule' | 'trustCertificate'
+      >
+    >
   >
   /**
    * Run the configured policies (HTTPS redirect, HSTS, Secure cookies,

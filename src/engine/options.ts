@@ -5,6 +5,7 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js
 import { bool, integerIn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
 import { checkPlatform, type Platform } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 
@@ -21,6 +22,15 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * (trust every hop: the client then chooses its own IP).
    */
   trust: TrustOption
+  /**
+   * Also trust a socket peer whose TLS client certificate the server
+   * verified (`requestCert` and `ca` on the app's https server) and whose
+   * SPIFFE ID, DNS name or fingerprint is listed, whatever its address
+   * (or: a peer is trusted by `trust` or by this). Only the socket peer;
+   * forwarded hops are judged by `trust`. With `clientCert.forwarded`,
+   * forwarded certificates are then read only from such a peer.
+   */
+  trustCertificate?: TrustCertificateOptions
   /**
    * Confirms the platform the app runs on, for the platform presets (`fly`,
    * `heroku`, `vercel`), which trust whatever connects to the app and so
@@ -74,6 +84,7 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
 /** Option names the core understands; features and adapters add their own. */
 const CORE_OPTIONS = [
   'trust',
+  'trustCertificate',
   'headers',
   'forwardedHost',
   'protoPairing',
@@ -104,7 +115,12 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
 
 /** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
 export type NormalizedOptions = Readonly<
-  Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+  Required<
+    Omit<
+      TrustProxyOptions,
+      keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule' | 'trustCertificate'
+    >
+  >
 >
 
 /** What the resolver is compiled from: the options, checked and digested. */
@@ -124,6 +140,8 @@ export interface EngineConfig {
   pairByHop: boolean
   maxHops: number
   trustUnixSocket: boolean
+  /** the compiled `trustCertificate`, if set */
+  identity: PeerIdentity | undefined
 }
 
 /**
@@ -169,5 +187,6 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     pairByHop: protoPairing === 'hop',
     maxHops,
     trustUnixSocket,
+    identity: compileTrustCertificate(options.trustCertificate),
   }
 }
