@@ -343,4 +343,11 @@ t.test('a forwarded client certificate is read only from the identity-trusted pr
       `${name}: trusted by address for X-Forwarded-For, but the certificate headers are deleted`,
     )
   }
+  // control: without trustCertificate, the address alone lets the certificate through
+  const { port: plain } = await httpsApp(t, {
+    trust: 'loopback',
+    clientCert: { mode: 'optional', forwarded: { source: 'nginx' } },
+  })
+  const res = await request(plain, { from: FROM, secure: true, headers: forged })
+  t.match(res.json, { ip: '203.0.113.9', peerIdentity: null, cn: 'client-one' }, 'control: by address only')
 })
