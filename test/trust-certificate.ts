@@ -141,6 +141,22 @@ t.test('Fastify https app: the certificate, not the address, decides (never cach
   await checkCallers(t, (app.server.address() as { port: number }).port, 'Fastify')
 })
 
+t.test('Fastify: trustCertificate needs a server that verifies client certificates', async t => {
+  for (const [name, https] of [
+    ['plain http', undefined],
+    ['https without requestCert', { key: c.server.key, cert: c.server.cert, ca: [c.root.cert] }],
+    ['requestCert without ca', { key: c.server.key, cert: c.server.cert, requestCert: true }],
+  ] as const) {
+    // typed as a plain http app: the plugin looks at app.server at runtime
+    const app = Fastify((https === undefined ? {} : { https }) as object)
+    await t.rejects(
+      async () => app.register(trustProxyPlugin, identityOnly).ready(),
+      { option: 'trustCertificate', message: /requestCert: true and an explicit ca\), got requestCert: / },
+      name,
+    )
+  }
+})
+
 t.test('Express https app: the certificate, not the address, decides (never cached by address)', async t => {
   const app = express()
   app.use(trustProxy(identityOnly))
