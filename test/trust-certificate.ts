@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto'
 import express from 'express'
 import Fastify from 'fastify'
 import http from 'node:http'
+import http2 from 'node:http2'
 import https from 'node:https'
 import tls from 'node:tls'
 import t, { type Test as Tap } from 'tap'
@@ -228,6 +229,47 @@ t.test('address OR identity: a trusted address still works, with no peerIdentity
     headers: { 'x-forwarded-for': '198.51.100.4, 127.0.0.8, 203.0.113.9' },
   })
   t.equal(chain.json.ip, '203.0.113.9', 'the hop before the proxy is not trusted by its identity')
+})
+
+t.test('HTTP/2: decided once per connection, for every stream', async t => {
+  const proxy = createTrustProxy(identityOnly)
+  const srv = http2.createSecureServer(tlsServerOptions() as http2.SecureServerOptions, (req, res) => {
+    res.end(JSON.stringify(proxy.resolve(req)))
+  })
+  // how often the connection's certificate is read: once per verification
+  let reads = 0
+  srv.on('secureConnection', (socket: tls.TLSSocket) => {
+    const read = socket.getPeerX509Certificate.bind(socket)
+    socket.getPeerX509Certificate = () => (reads++, read())
+  })
+  const port = await listen(t, srv)
+  for (const [name, client, ip] of [
+    ["the proxy's certificate", c.proxy, '203.0.113.9'],
+    ['another certificate', c.valid, FROM],
+    ['no certificate', undefined, FROM],
+  ] as const) {
+    reads = 0
+    const session = http2.connect(`https://127.0.0.1:${port}`, {
+      rejectUnauthorized: false,
+      servername: 'localhost',
+      ...({ localAddress: FROM } as tls.ConnectionOptions),
+      ...(client === undefined ? {} : { cert: c.chainOf(client), key: client.key }),
+    })
+    for (let i = 0; i < 3; i++) {
+      const body = await new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ':path': '/', 'x-forwarded-for': '203.0.113.9' })
+        let data = ''
+        stream.setEncoding('utf8')
+        stream.on('data', (d: string) => (data += d))
+        stream.on('end', () => resolve(data))
+        stream.on('error', reject)
+        stream.end()
+      })
+      t.equal(JSON.parse(body).ip, ip, `${name}, stream ${i + 1}`)
+    }
+    t.equal(reads, 1, `${name}: verified once for three streams`)
+    session.close()
+  }
 })
 
 t.test('plain HTTP is never trusted by identity', async t => {

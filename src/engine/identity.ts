@@ -24,11 +24,20 @@ export interface TrustCertificateOptions {
 }
 
 /**
- * The compiled option: the allow-list entry the socket's verified
- * certificate matches (`uri:...`, `dns:...`, `fingerprint256:...`), or
- * undefined. @internal
+ * The compiled option: the allow-list entry that the verified certificate
+ * of the request's connection matches (`uri:...`, `dns:...`,
+ * `fingerprint256:...`), or undefined. @internal
  */
-export type PeerIdentity = (socket: unknown) => string | undefined
+export type PeerIdentity = (req: object) => string | undefined
+
+/**
+ * The request's TLS connection. An HTTP/2 compatibility request's `socket`
+ * is a new proxy per stream; its session's stands for the connection.
+ */
+const connectionOf = (req: object): unknown => {
+  const r = req as { socket?: unknown; stream?: { session?: { socket?: unknown } | null } }
+  return r.stream?.session?.socket ?? r.socket
+}
 
 /**
  * Why `id` is not a SPIFFE ID, or undefined. SPIFFE-ID.md §2.1-2.2
@@ -127,7 +136,8 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
     if (label === undefined && fp?.has(cert.fingerprint256)) label = `fingerprint256:${cert.fingerprint256}`
     return label === undefined ? null : { label, checked: result.checked }
   }
-  return socket => {
+  return req => {
+    const socket = connectionOf(req)
     // a plain HTTP socket has no certificate to prove anything with
     if (socket == null || (socket as { encrypted?: unknown }).encrypted !== true) return undefined
     let verdict = verdicts.get(socket)

@@ -81,7 +81,7 @@ export function compileResolver(config: EngineConfig): Resolver {
         return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
       // asked per connection, never cached by address: two connections
       // from one address may present different certificates
-      peerIdentity = identity?.(socket)
+      peerIdentity = identity?.(req)
       if (peerIdentity !== undefined) trusted = true
       ips.push(peer)
       if (!trusted) return resolutionOf(ips.take(), peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
