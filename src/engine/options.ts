@@ -84,7 +84,6 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
 /** Option names the core understands; features and adapters add their own. */
 const CORE_OPTIONS = [
   'trust',
-  'trustCertificate',
   'headers',
   'forwardedHost',
   'protoPairing',
@@ -92,6 +91,7 @@ const CORE_OPTIONS = [
   'trustUnixSocket',
   'platform',
   'gcpForwardingRule',
+  'trustCertificate',
 ] as const
 
 /** Validate `headers`: one or both conventions, in priority order. */
