@@ -119,12 +119,13 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
     throw new ProxyAwareConfigError(o, `lists no identity: every peer would be refused, got ${show(value)}`)
   }
 
-  // The verified certificate and the entry it matched, per socket: a
-  // connection's certificate never changes, its address may be shared.
-  const verdicts = new WeakMap<object, { label: string; checked: Parameters<typeof checkLeaf>[0] } | null>()
+  // The entry the verified certificate matched and its validity, per
+  // socket: a connection's certificate never changes, its address may be shared.
+  const verdicts = new WeakMap<object, { label: string; from: number; to: number } | null>()
   const match = (socket: SocketLike) => {
-    const result = verifySocket(socket, Date.now(), 0)
-    if (!result.ok) return null
+    const now = Date.now()
+    const result = verifySocket(socket, now, 0)
+    if (!result.ok || checkLeaf(result.checked, now, 0) !== undefined) return null
     const cert = result.checked.cert
     let label: string | undefined
     // an X.509-SVID has exactly one URI SAN; validators reject more (X509-SVID.md §2)
@@ -134,7 +135,7 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
       if (name !== undefined) label = `dns:${name.toLowerCase()}`
     }
     if (label === undefined && fp?.has(cert.fingerprint256)) label = `fingerprint256:${cert.fingerprint256}`
-    return label === undefined ? null : { label, checked: result.checked }
+    return label === undefined ? null : { label, from: result.checked.from, to: result.checked.to }
   }
   return req => {
     const socket = connectionOf(req)
@@ -145,8 +146,9 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
       verdict = match(socket as SocketLike)
       verdicts.set(socket, verdict)
     }
+    if (verdict === null) return undefined
     // a keep-alive connection can outlive its certificate
-    if (verdict === null || checkLeaf(verdict.checked, Date.now(), 0) !== undefined) return undefined
-    return verdict.label
+    const now = Date.now()
+    return now < verdict.from || now > verdict.to ? undefined : verdict.label
   }
 }
