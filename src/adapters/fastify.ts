@@ -5,7 +5,7 @@
 import type { EventEmitter } from 'node:events'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
-import { ProxyAwareConfigError } from '../core/errors.js'
+import { ProxyAwareConfigError, show } from '../core/errors.js'
 import type { Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
@@ -167,6 +167,14 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
         return resolve(this.raw).port
       },
     })
+    // a server that does not verify client certificates never trusts by one
+    const tlsServer = fastify.server as { requestCert?: unknown; ca?: unknown }
+    if (options.trustCertificate !== undefined && (tlsServer.requestCert !== true || tlsServer.ca == null)) {
+      throw new ProxyAwareConfigError(
+        'trustCertificate',
+        `needs Fastify's https server to verify client certificates (requestCert: true and an explicit ca), got requestCert: ${show(tlsServer.requestCert)}, ca: ${tlsServer.ca == null ? 'none' : 'set'}`,
+      )
+    }
     // client certificates: the TLS server must be set up for them, route
     // overrides are validated at startup
     if (options.clientCert !== undefined) {

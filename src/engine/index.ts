@@ -39,6 +39,7 @@ export interface TrustProxy {
         | 'gcpForwardingRule'
         | 'clientIpHeader'
         | 'azureFrontDoorId'
+        | 'trustCertificate'
       >
     >
   >

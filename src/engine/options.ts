@@ -5,6 +5,7 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js
 import { bool, integerIn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
 import { checkPlatform, type Platform } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 import {
@@ -28,6 +29,15 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * (trust every hop: the client then chooses its own IP).
    */
   trust: TrustOption
+  /**
+   * Also trust a socket peer whose TLS client certificate the server
+   * verified (`requestCert` and `ca` on the app's https server) and whose
+   * SPIFFE ID, DNS name or fingerprint is listed, whatever its address
+   * (or: a peer is trusted by `trust` or by this). Only the socket peer;
+   * forwarded hops are judged by `trust`. With `clientCert.forwarded`,
+   * forwarded certificates are then read only from such a peer.
+   */
+  trustCertificate?: TrustCertificateOptions
   /**
    * Confirms the platform the app runs on, for the platform presets (`fly`,
    * `heroku`, `vercel`), which trust whatever connects to the app and so
@@ -104,6 +114,7 @@ const CORE_OPTIONS = [
   'gcpForwardingRule',
   'clientIpHeader',
   'azureFrontDoorId',
+  'trustCertificate',
 ] as const
 
 /** Validate `headers`: one or both conventions, in priority order. */
@@ -136,6 +147,7 @@ export type NormalizedOptions = Readonly<
       | 'gcpForwardingRule'
       | 'clientIpHeader'
       | 'azureFrontDoorId'
+      | 'trustCertificate'
     >
   >
 >
@@ -161,6 +173,8 @@ export interface EngineConfig {
   clientIpHeader: ClientIpHeaderReader | undefined
   /** the compiled `azureFrontDoorId` */
   frontDoor: FrontDoorCheck | undefined
+  /** the compiled `trustCertificate`, if set */
+  identity: PeerIdentity | undefined
 }
 
 /**
@@ -216,5 +230,6 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     trustUnixSocket,
     clientIpHeader,
     frontDoor,
+    identity: compileTrustCertificate(options.trustCertificate),
   }
 }

@@ -44,6 +44,12 @@ export interface Resolution {
    * `fe80::1`); `undefined` on a Unix socket or when unreadable
    */
   peer: string | undefined
+  /**
+   * set when the socket peer was trusted by its TLS client certificate
+   * (`trustCertificate`): the entry it matched, `uri:<SPIFFE ID>`,
+   * `dns:<name>` or `fingerprint256:<AB:CD:...>`
+   */
+  peerIdentity?: string
   /** how many trusted proxies were walked past to reach the client */
   hops: number
   /**

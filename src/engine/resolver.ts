@@ -18,7 +18,8 @@ interface Resolver {
 
 /** Compile the resolver for `config`. */
 export function compileResolver(config: EngineConfig): Resolver {
-  const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst, clientIpHeader } = config
+  const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst, clientIpHeader, identity } =
+    config
   const walker = compileWalker(config)
   /** With `clientIpHeader`, its value may replace the walk's client. */
   const decided = (h: RequestLike['headers'], ips: AddressList, peer: string | undefined, verdict: Verdict) =>
@@ -54,6 +55,8 @@ export function compileResolver(config: EngineConfig): Resolver {
   // not re-entrant, as the walks' cursor is not: a trust function must not
   // call resolve()
   const addresses = new AddressList()
+  // the trustCertificate entry the peer's certificate matched, for resolve()
+  let peerIdentity: string | undefined
 
   /** Decide one request (uncached). */
   const compute = (req: RequestLike): Resolution => {
@@ -80,6 +83,10 @@ export function compileResolver(config: EngineConfig): Resolver {
       // an address we cannot read is no Unix socket: never trusted
       if (peer === undefined)
         return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
+      // asked per connection, never cached by address: two connections
+      // from one address may present different certificates
+      peerIdentity = identity?.(req)
+      if (peerIdentity !== undefined) trusted = true
       ips.push(peer)
       if (!trusted) return resolutionOf(ips.take(), peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
     } else if (!trustUnixSocket) {
@@ -110,7 +117,9 @@ export function compileResolver(config: EngineConfig): Resolver {
   const resolve = (req: RequestLike): Resolution => {
     const cached = (req as Cached)[kResolution]
     if (cached !== undefined) return cached
+    peerIdentity = undefined
     const result = compute(req)
+    if (peerIdentity !== undefined) result.peerIdentity = peerIdentity
     ;(req as Cached)[kResolution] = result
     return result
   }

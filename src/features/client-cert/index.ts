@@ -276,6 +276,15 @@ function compileClientCertFeature(options: Readonly<Record<string, unknown>>): C
   const config = compileClientCert(options.clientCert, options.trust, options)
   if (config === undefined) return undefined
   const fwd = config.forwarded
+  // with trustCertificate, forwarded certificates come only from a proxy
+  // that proved who it is, not from a peer trusted by its address alone
+  const byIdentity = options.trustCertificate !== undefined
+  if (byIdentity && fwd === undefined) {
+    throw new ProxyAwareConfigError(
+      'clientCert',
+      `reads the TLS socket's certificate, which with trustCertificate is the proxy's own: set clientCert.forwarded to read the certificate the proxy forwards, got trustCertificate: ${show(options.trustCertificate)}`,
+    )
+  }
   const cache: ForwardedCache = new Map()
   const routes = new WeakMap<object, RouteConfig>()
   return {
@@ -284,7 +293,11 @@ function compileClientCertFeature(options: Readonly<Record<string, unknown>>): C
     route: true,
     check(ctx) {
       const reason = ctx.resolution.reason
-      const untrusted = fwd !== undefined && (reason === 'untrusted-peer' || reason === 'no-peer')
+      const untrusted =
+        fwd !== undefined &&
+        (reason === 'untrusted-peer' ||
+          reason === 'no-peer' ||
+          (byIdentity && ctx.resolution.peerIdentity === undefined))
       // an untrusted peer's certificate headers never reach the app
       if (untrusted) stripForwarded(fwd, ctx.req)
       // router policies (Express clientCertPolicy) merge onto this one

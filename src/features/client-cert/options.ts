@@ -207,7 +207,7 @@ const stringList = (option: string, value: unknown, map: (s: string) => string |
 }
 
 /** `AB:CD:...` from any spelling of a SHA-256 fingerprint. @internal */
-const normalizeFingerprint = (s: string): string | undefined => {
+export const normalizeFingerprint = (s: string): string | undefined => {
   const hex = s.replace(/:/g, '').toUpperCase()
   if (!/^[0-9A-F]{64}$/.test(hex)) return undefined
   return hex.match(/../g)!.join(':')
