@@ -7,7 +7,7 @@ import { type FSWatcher, watch } from 'node:fs'
 import { dirname } from 'node:path'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { checkLogger, type Logger } from '../core/options.js'
-import { readStable, type TlsFiles, validate } from './material.js'
+import { type Files, readStable, type TlsFiles, validate } from './material.js'
 import { contextOptions, type TlsOptionsInput } from './options.js'
 
 /** The TLS server view `watchTls` needs (`https`, `http2` secure, `tls` servers). @public */
@@ -80,6 +80,110 @@ const checkNumber = (name: string, v: unknown, fallback: number, min: number): n
   return v
 }
 
+/** A watch of some files: `apply` validates their texts and puts them in service. @private */
+interface FileWatch {
+  files: Files
+  log: Logger
+  debounce: number
+  interval: number
+  /** the warning when `apply` refuses: `${refused}: ${reason}` */
+  refused: string
+  /** validate and apply the files' texts (by name); throws with the reason, keeping what was there */
+  apply(texts: Record<string, string>): TlsReloadResult
+}
+
+/**
+ * When and how to read: at once, on any change in the files' folders
+ * (a rename into place or a symlink swap names another file), and every
+ * `interval` ms; debounced; read twice to be sure no writer is at work;
+ * unchanged content does nothing; a refusal is logged once per reason
+ * (polling retries the same bad files). Reloads run one at a time.
+ * @private
+ */
+export function watchFiles(w: FileWatch): { ready: Promise<TlsReloadResult> } & Omit<TlsWatcher, 'ready'> {
+  const { files, log, debounce } = w
+  let applied: string | undefined
+  let lastError: string | undefined
+  let closed = false
+  let timer: NodeJS.Timeout | undefined
+
+  const refuse = (reason: string): TlsReloadResult => {
+    if (reason !== lastError) log.warn({ tls: { reason, files } }, `${w.refused}: ${reason}`)
+    lastError = reason
+    return { status: 'refused', reason }
+  }
+
+  const run = async (): Promise<TlsReloadResult> => {
+    let texts
+    try {
+      texts = await readStable(files, debounce)
+    } catch (err) {
+      return refuse(`cannot read the files (${(err as Error).message})`)
+    }
+    if (texts === undefined) {
+      trigger()
+      return { status: 'changing' }
+    }
+    const fingerprint = createHash('sha256').update(JSON.stringify(texts)).digest('hex')
+    if (fingerprint === applied) return { status: 'unchanged' }
+    let result
+    try {
+      result = w.apply(texts)
+    } catch (err) {
+      return refuse((err as Error).message)
+    }
+    applied = fingerprint
+    lastError = undefined
+    return result
+  }
+
+  let queue: Promise<unknown> = Promise.resolve()
+  const reload = (): Promise<TlsReloadResult> => {
+    const p = queue.then(run)
+    queue = p
+    return p
+  }
+  function trigger(): void {
+    if (closed) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void reload(), debounce)
+    timer.unref()
+  }
+
+  const watchers: FSWatcher[] = []
+  for (const dir of new Set(
+    Object.values(files)
+      .filter((f): f is string => f !== undefined)
+      .map(f => dirname(f)),
+  )) {
+    try {
+      const fw = watch(dir, { persistent: false }, trigger)
+      fw.on('error', () => fw.close()) // polling goes on
+      watchers.push(fw)
+    } catch {
+      // a folder that cannot be watched: polling only
+    }
+  }
+  const poll = setInterval(trigger, w.interval).unref()
+  return {
+    ready: reload(),
+    reload,
+    close() {
+      closed = true
+      clearTimeout(timer)
+      clearInterval(poll)
+      for (const fw of watchers) fw.close()
+    },
+  }
+}
+
+/** Check the common options of a watch: a logger, polling and debounce times. @private */
+export const watchTimes = (options: { logger?: unknown; interval?: unknown; debounce?: unknown }) => ({
+  log: checkLogger('logger', options.logger),
+  interval: checkNumber('interval', options.interval, 60_000, 1),
+  debounce: checkNumber('debounce', options.debounce, 250, 0),
+})
+
 /** The first certificate of what the server serves now. */
 const servedLeaf = (server: TlsServerLike): X509Certificate | undefined => {
   const cert = Array.isArray(server.cert) ? server.cert[0] : server.cert
@@ -128,72 +232,31 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       'is required: the server asks for client certificates, and without ca Node accepts every public CA',
     )
   }
-  const log = checkLogger('logger', options.logger)
+  const { log, interval, debounce } = watchTimes(options)
   const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
-  const interval = checkNumber('interval', options.interval, 60_000, 1)
-  const debounce = checkNumber('debounce', options.debounce, 250, 0)
   const rotate = options.rotateTicketKeys !== false
   const extra = options.tls ?? {}
-  const files: TlsFiles = { key: options.key, cert: options.cert, ca: options.ca, crl: options.crl }
+  const files = { key: options.key, cert: options.cert, ca: options.ca, crl: options.crl }
 
-  let applied: string | undefined
-  let lastError: string | undefined
-  let closed = false
-  let timer: NodeJS.Timeout | undefined
-
-  const refuse = (reason: string): TlsReloadResult => {
-    // once per distinct reason: polling retries the same bad files every interval
-    if (reason !== lastError)
-      log.warn(
-        { tls: { reason, files } },
-        `proxy-aware: TLS material not reloaded, still serving the previous one: ${reason}`,
-      )
-    lastError = reason
-    return { status: 'refused', reason }
-  }
-
-  const run = async (): Promise<TlsReloadResult> => {
-    let m
-    try {
-      m = await readStable(files, debounce)
-    } catch (err) {
-      return refuse(`cannot read the files (${(err as Error).message})`)
-    }
-    if (m === undefined) {
-      trigger()
-      return { status: 'changing' }
-    }
-    const fingerprint = createHash('sha256').update(JSON.stringify(m)).digest('hex')
-    if (fingerprint === applied) return { status: 'unchanged' }
-    const context = contextOptions({ ...extra, key: m.key, cert: m.cert, ca: m.ca, crl: m.crl })
-    let leaf
-    try {
-      leaf = validate(m, context, Date.now())
-    } catch (err) {
-      return refuse((err as Error).message)
-    }
+  const apply = (texts: Record<string, string>): TlsReloadResult => {
+    const m = { key: texts.key!, cert: texts.cert!, ca: texts.ca, crl: texts.crl }
+    const context = contextOptions({ ...extra, ...m })
+    const leaf = validate(m, context, Date.now())
     // Node keeps server.ticketKeys across setSecureContext: replace them explicitly
     const caChanged = context.sessionIdContext !== server.sessionIdContext
     server.setSecureContext(rotate && caChanged ? { ...context, ticketKeys: randomBytes(48) } : context)
-    applied = fingerprint
-    lastError = undefined
     const notAfter = new Date(leaf.validTo)
     log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
     return { status: 'reloaded', notAfter }
   }
-
-  let queue: Promise<unknown> = Promise.resolve()
-  const reload = (): Promise<TlsReloadResult> => {
-    const p = queue.then(run)
-    queue = p
-    return p
-  }
-  function trigger(): void {
-    if (closed) return
-    clearTimeout(timer)
-    timer = setTimeout(() => void reload(), debounce)
-    timer.unref()
-  }
+  const watcher = watchFiles({
+    files,
+    log,
+    debounce,
+    interval,
+    refused: 'proxy-aware: TLS material not reloaded, still serving the previous one',
+    apply,
+  })
 
   const checkExpiry = (): void => {
     const leaf = servedLeaf(server)
@@ -206,38 +269,18 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       )
     }
   }
-
-  // every folder: a rename into place or a symlink swap (..data) names another file
-  const watchers: FSWatcher[] = []
-  for (const dir of new Set(
-    Object.values(files)
-      .filter((f): f is string => f !== undefined)
-      .map(f => dirname(f)),
-  )) {
-    try {
-      const w = watch(dir, { persistent: false }, trigger)
-      w.on('error', () => w.close()) // polling goes on
-      watchers.push(w)
-    } catch {
-      // a folder that cannot be watched: polling only
-    }
-  }
-  const poll = setInterval(trigger, interval).unref()
   const daily = setInterval(checkExpiry, DAY).unref()
-  const ready = reload().then(result => {
+  const ready = watcher.ready.then(result => {
     checkExpiry()
     return result
   })
 
   return {
     ready,
-    reload,
+    reload: watcher.reload,
     close() {
-      closed = true
-      clearTimeout(timer)
-      clearInterval(poll)
       clearInterval(daily)
-      for (const w of watchers) w.close()
+      watcher.close()
     },
   }
 }
