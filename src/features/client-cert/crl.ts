@@ -13,8 +13,8 @@ export interface ParsedCrl {
   /** the issuer Name, hex of its DER contents (as `derNames`) */
   issuer: string
   thisUpdate: number
-  /** absent: no date after which the CRL is stale */
-  nextUpdate: number | undefined
+  /** Infinity when absent: no date after which the CRL is stale */
+  nextUpdate: number
   /** revoked serial numbers, hex of their DER INTEGER contents (as `derNames`) */
   revoked: Set<string>
   /** the signed bytes (TBSCertList), the signature algorithm (dotted OID) and the signature */
@@ -111,7 +111,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
   const thisTlv = f[i++]
   if (!isTime(thisTlv)) fail('thisUpdate is missing')
   const thisUpdate = time(der, thisTlv!)
-  const nextUpdate = isTime(f[i]) ? time(der, f[i++]!) : undefined
+  const nextUpdate = isTime(f[i]) ? time(der, f[i++]!) : Infinity
   const revoked = new Set<string>()
   if (f[i]?.tag === 0x30) {
     for (const entry of strictChildren(der, f[i++]!)) {
@@ -180,7 +180,7 @@ export const signedBy = (crl: ParsedCrl, ca: X509Certificate): boolean => {
 
 /** Revocation by issuer name: the union of that issuer's CRLs. @internal */
 export interface Revocations {
-  get(issuer: string): { revoked: Set<string>; nextUpdate: number | undefined; name: string } | undefined
+  get(issuer: string): { revoked: Set<string>; nextUpdate: number; name: string } | undefined
 }
 
 const dateText = (ms: number) => new Date(ms).toISOString()
@@ -197,7 +197,7 @@ export function compileCrls(
   now: number,
   skewMs: number,
 ): Revocations {
-  const map = new Map<string, { revoked: Set<string>; nextUpdate: number | undefined; name: string }>()
+  const map = new Map<string, { revoked: Set<string>; nextUpdate: number; name: string }>()
   ders.forEach((der, n) => {
     const what = `CRL ${n + 1}`
     let crl: ParsedCrl
@@ -216,19 +216,13 @@ export function compileCrls(
     }
     const name = oneLine(signer!.subject)
     if (crl.thisUpdate > now + skewMs) fail(`${what} (${name}) is not valid before ${dateText(crl.thisUpdate)}`)
-    if (crl.nextUpdate !== undefined && crl.nextUpdate < now - skewMs)
-      fail(`${what} (${name}) expired at ${dateText(crl.nextUpdate)} (its nextUpdate)`)
+    if (crl.nextUpdate < now - skewMs) fail(`${what} (${name}) expired at ${dateText(crl.nextUpdate)} (its nextUpdate)`)
     const prev = map.get(crl.issuer)
     // several CRLs of one issuer: serials are unique per issuer name (RFC 5280 §4.1.2.2), so the union; fresh until the latest nextUpdate
     map.set(crl.issuer, {
       name,
       revoked: new Set([...(prev?.revoked ?? []), ...crl.revoked]),
-      nextUpdate:
-        prev === undefined
-          ? crl.nextUpdate
-          : prev.nextUpdate === undefined || crl.nextUpdate === undefined
-            ? undefined
-            : Math.max(prev.nextUpdate, crl.nextUpdate),
+      nextUpdate: Math.max(prev?.nextUpdate ?? -Infinity, crl.nextUpdate),
     })
   })
   return map
@@ -249,16 +243,22 @@ export const checkRevocation = (
   now: number,
   skewMs: number,
 ): ClientCertError | undefined => {
-  for (const [k, cert] of certs.entries()) {
-    const what = k === 0 ? 'the certificate' : `the intermediate ${oneLine(cert.subject)}`
+  for (const cert of certs) {
     const names = derNames(cert.raw)
     const crl = crls.get(names.issuer)
     if (crl === undefined)
-      return { reason: 'untrusted', detail: `no CRL of ${oneLine(cert.issuer)}, the issuer of ${what}` }
-    if (crl.nextUpdate !== undefined && crl.nextUpdate < now - skewMs)
+      return {
+        reason: 'untrusted',
+        detail: `no CRL of ${oneLine(cert.issuer)}, the issuer of ${oneLine(cert.subject)}`,
+      }
+    if (crl.nextUpdate < now - skewMs)
       return { reason: 'untrusted', detail: `the CRL of ${crl.name} expired at ${dateText(crl.nextUpdate)}` }
-    if (crl.revoked.has(names.serial))
-      return { reason: 'revoked', detail: `${what} (serial ${cert.serialNumber}) is listed in the CRL of ${crl.name}` }
+    if (crl.revoked.has(names.serial)) {
+      return {
+        reason: 'revoked',
+        detail: `${oneLine(cert.subject)} (serial ${cert.serialNumber}) is listed in the CRL of ${crl.name}`,
+      }
+    }
   }
   return undefined
 }
