@@ -6,6 +6,7 @@ import fc from 'fast-check'
 import { X509Certificate } from 'node:crypto'
 import { clientCertErrorOf, clientCertOf, createTrustProxy, type ClientCertPolicy } from '../src/index.js'
 import { compileCrls, parseCrl } from '../src/features/client-cert/crl.js'
+import { derNames } from '../src/features/client-cert/der.js'
 import { certs, der, type Pair } from './support/certs.js'
 import { sf } from './support/forwarded-certs.js'
 import { listen, recorder, request } from './support/http.js'
@@ -314,6 +315,16 @@ t.test('the CRL reader', async t => {
     new Set(['05']),
     'a non-critical entry extension',
   )
+
+  // what a CRL is matched on: the certificate's names and serial, also for a v1 certificate (no version field)
+  const validity = tlvOf(0x30, utcTime(now), utcTime(now))
+  const v1 = tlvOf(0x30, tlvOf(0x30, integer(Buffer.from([7])), alg, name, validity, name), alg, SIG)
+  t.same(derNames(v1), {
+    serial: '07',
+    issuer: name.subarray(2).toString('hex'),
+    subject: name.subarray(2).toString('hex'),
+  })
+  t.same(derNames(Buffer.from([1, 2, 3])), { serial: '', issuer: '', subject: '' }, 'unreadable: matches no CRL')
 
   // arbitrary bytes: a result or an Error, never anything else
   fc.assert(

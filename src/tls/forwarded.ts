@@ -73,14 +73,11 @@ export function watchForwardedCa(options: WatchForwardedCaOptions): ForwardedCaW
 
   const apply = (texts: Record<string, string>): TlsReloadResult => {
     // complete blocks first: a bundle cut between two certificates would otherwise load with fewer CAs
-    const anchors = about('the CA bundle', () => parseCaBundle(blocks(texts.ca!, 'CERTIFICATE', 'the CA bundle')))
-    const crl = texts.crl
+    const caBlocks = blocks(texts.ca!, 'CERTIFICATE', 'the CA bundle')
+    const anchors = about('the CA bundle', () => parseCaBundle(caBlocks))
+    const crlBlocks = texts.crl === undefined ? undefined : blocks(texts.crl, 'X509 CRL', 'the CRL file')
     const crls =
-      crl === undefined
-        ? undefined
-        : about('the CRL file', () =>
-            parseCrlPems(blocks(crl, 'X509 CRL', 'the CRL file'), anchors, Date.now(), DEFAULT_SKEW_MS),
-          )
+      crlBlocks && about('the CRL file:', () => parseCrlPems(crlBlocks, anchors, Date.now(), DEFAULT_SKEW_MS))
     current = { anchors, crls }
     log.info({ tls: { files, cas: anchors.length } }, 'proxy-aware: forwarded-certificate CA loaded')
     return { status: 'reloaded' }

@@ -125,7 +125,11 @@ export function watchFiles(w: FileWatch): { ready: Promise<TlsReloadResult> } & 
       return { status: 'changing' }
     }
     const fingerprint = createHash('sha256').update(JSON.stringify(texts)).digest('hex')
-    if (fingerprint === applied) return { status: 'unchanged' }
+    if (fingerprint === applied) {
+      // back to what is in use: a later bad write is news again
+      lastError = undefined
+      return { status: 'unchanged' }
+    }
     let result
     try {
       result = w.apply(texts)
