@@ -32,7 +32,6 @@ export type {
   ClientCertOptions,
   ClientCertPolicy,
   ClientCertRoutePolicy,
-  ForwardedCaSource,
   ForwardedCertSource,
   ForwardedClientCertOptions,
 } from './options.js'
