@@ -13,6 +13,8 @@ import { contextOptions, type TlsOptionsInput } from './options.js'
 /** The TLS server view `watchTls` needs (`https`, `http2` secure, `tls` servers). @public */
 export interface TlsServerLike {
   setSecureContext(options: object): void
+  /** for `sni` (Node's `tls.Server#addContext`) */
+  addContext?(hostname: string, context: object): void
   requestCert?: boolean
   sessionIdContext?: string
   cert?: unknown
@@ -28,6 +30,13 @@ export interface WatchTlsOptions extends TlsFiles {
   interval?: number
   /** quiet time after a change before reading, and between the two reads that must agree, in ms @default 250 */
   debounce?: number
+  /**
+   * Certificates chosen by server name: hostname (as `server.addContext`
+   * takes it, `*` wildcards allowed) to its key and certificate files.
+   * Each is validated like the default one and applied with
+   * `server.addContext`, with the server's `ca`, `crl` and `tls` options.
+   */
+  sni?: Readonly<Record<string, { key: string; cert: string }>>
   /** the other `tls` options given to `tlsOptions` (ciphers, ...): `setSecureContext` resets what it is not given */
   tls?: Omit<TlsOptionsInput, 'key' | 'cert' | 'ca' | 'crl' | 'clientCert'>
   /**
@@ -69,6 +78,7 @@ const KNOWN = [
   'debounce',
   'tls',
   'rotateTicketKeys',
+  'sni',
 ]
 const DAY = 86_400_000
 
@@ -188,6 +198,25 @@ export const watchTimes = (options: { logger?: unknown; interval?: unknown; debo
   debounce: checkNumber('debounce', options.debounce, 250, 0),
 })
 
+/** Check the `sni` option: hostnames to key and certificate paths, on a server with `addContext`. */
+const checkSni = (server: TlsServerLike, sni: unknown): [string, { key: string; cert: string }][] => {
+  if (sni === undefined) return []
+  if (typeof sni !== 'object' || sni === null || Array.isArray(sni))
+    throw new ProxyAwareConfigError(
+      'sni',
+      `must be an object of hostnames to { key, cert } file paths, got ${show(sni)}`,
+    )
+  if (typeof server.addContext !== 'function')
+    throw new ProxyAwareConfigError('sni', 'needs a server with addContext (a tls, https or http2 secure server)')
+  const out = Object.entries(sni as Record<string, unknown>)
+  for (const [host, f] of out) {
+    const o = f as { key?: unknown; cert?: unknown } | null
+    if (host === '' || typeof o?.key !== 'string' || o.key === '' || typeof o.cert !== 'string' || o.cert === '')
+      throw new ProxyAwareConfigError(`sni.${host}`, `must be { key, cert } file paths, got ${show(f)}`)
+  }
+  return out as [string, { key: string; cert: string }][]
+}
+
 /** The first certificate of what the server serves now. */
 const servedLeaf = (server: TlsServerLike): X509Certificate | undefined => {
   const cert = Array.isArray(server.cert) ? server.cert[0] : server.cert
@@ -236,19 +265,42 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       'is required: the server asks for client certificates, and without ca Node accepts every public CA',
     )
   }
+  const sni = checkSni(server, options.sni)
   const { log, interval, debounce } = watchTimes(options)
   const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
   const rotate = options.rotateTicketKeys !== false
   const extra = options.tls ?? {}
-  const files = { key: options.key, cert: options.cert, ca: options.ca, crl: options.crl }
+  const files: Record<string, string | undefined> = {
+    key: options.key,
+    cert: options.cert,
+    ca: options.ca,
+    crl: options.crl,
+  }
+  for (const [host, f] of sni) {
+    files[`${host} key`] = f.key
+    files[`${host} cert`] = f.cert
+  }
 
   const apply = (texts: Record<string, string>): TlsReloadResult => {
     const m = { key: texts.key!, cert: texts.cert!, ca: texts.ca, crl: texts.crl }
     const context = contextOptions({ ...extra, ...m })
     const leaf = validate(m, context, Date.now())
+    // every SNI certificate is validated before anything is applied
+    const named = sni.map(([host]): [string, object] => {
+      const sm = { ...m, key: texts[`${host} key`]!, cert: texts[`${host} cert`]! }
+      const sc = contextOptions({ ...extra, ...sm })
+      try {
+        validate(sm, sc, Date.now())
+      } catch (err) {
+        throw new Error(`SNI ${host}: ${(err as Error).message}`)
+      }
+      return [host, sc]
+    })
     // Node keeps server.ticketKeys across setSecureContext: replace them explicitly
     const caChanged = context.sessionIdContext !== server.sessionIdContext
     server.setSecureContext(rotate && caChanged ? { ...context, ticketKeys: randomBytes(48) } : context)
+    // Node's SNI lookup takes the last context added for a name: the new one
+    for (const [host, sc] of named) server.addContext!(host, sc)
     const notAfter = new Date(leaf.validTo)
     log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
     return { status: 'reloaded', notAfter }
