@@ -285,6 +285,7 @@ t.test('the CRL reader', async t => {
     ['no thisUpdate', crlOf(alg, name), /thisUpdate is missing/],
     ['a local time', crlOf(alg, name, tlvOf(0x17, Buffer.from('260101000000', 'latin1'))), /not in RFC 5280 form/],
     ['month 13', crlOf(alg, name, tlvOf(0x17, Buffer.from('261301000000Z', 'latin1'))), /not a date/],
+    ['the year 49', crlOf(alg, name, tlvOf(0x18, Buffer.from('00490101000000Z', 'latin1'))), /not a date/],
     [
       'an entry without date',
       crlOf(alg, name, utcTime(now), tlvOf(0x30, tlvOf(0x30, integer(Buffer.from([5]))))),

@@ -58,7 +58,13 @@ const time = (b: Buffer, t: Tlv): number => {
   const ms = Date.UTC(y, n(0) - 1, n(2), n(4), n(6), n(8))
   // Date.UTC rolls month 13 or second 61 over: a date that does not read back is not a date
   const d = new Date(ms)
-  if (d.getUTCMonth() !== n(0) - 1 || d.getUTCDate() !== n(2) || d.getUTCHours() !== n(4) || d.getUTCSeconds() !== n(8))
+  if (
+    d.getUTCFullYear() !== y ||
+    d.getUTCMonth() !== n(0) - 1 ||
+    d.getUTCDate() !== n(2) ||
+    d.getUTCHours() !== n(4) ||
+    d.getUTCSeconds() !== n(8)
+  )
     fail(`a CRL date is not a date: ${JSON.stringify(s)}`)
   return ms
 }

@@ -352,26 +352,24 @@ const parsed = <T>(option: string, parse: () => T): T => {
   }
 }
 
-/** `ca` (PEM or a watcher) and `crl` as the current-trust getter. */
+/** `ca` (PEM or a watcher) and `crl` as the current-trust getter; undefined without anchors. */
 const compileTrustMaterial = (ca: unknown, crl: unknown, skewMs: number): ForwardedConfig['trust'] => {
   const o = 'clientCert.forwarded'
   const getter = isObject(ca) ? (ca as Record<symbol, unknown>)[kForwardedTrust] : undefined
-  const watcher = typeof getter === 'function'
-  if (crl !== undefined && (ca === undefined || watcher)) {
-    invalidOption(
-      `${o}.crl`,
-      ca === undefined
-        ? 'needs ca: a CRL is checked against the CA that signed it'
-        : "comes from the watcher given as ca (watchForwardedCa's crl), not from this option",
-    )
+  if (typeof getter === 'function') {
+    if (crl !== undefined)
+      invalidOption(`${o}.crl`, "comes from the watcher given as ca (watchForwardedCa's crl), not from this option")
+    return getter as () => ForwardedTrust | undefined
   }
-  if (ca === undefined) return undefined
-  if (watcher) return getter as () => ForwardedTrust | undefined
-  const anchors = parsed(`${o}.ca`, () => parseCaBundle(pemItems(`${o}.ca`, ca)))
+  const caPems = ca === undefined ? [] : pemItems(`${o}.ca`, ca)
+  const anchors = parsed(`${o}.ca`, () => parseCaBundle(caPems))
+  if (anchors.length === 0) {
+    if (crl !== undefined) invalidOption(`${o}.crl`, 'needs ca: a CRL is checked against the CA that signed it')
+    return undefined
+  }
+  const crlPems = crl === undefined ? [] : pemItems(`${o}.crl`, crl)
   const crls =
-    crl === undefined
-      ? undefined
-      : parsed(`${o}.crl`, () => parseCrlPems(pemItems(`${o}.crl`, crl), anchors, Date.now(), skewMs))
+    crl === undefined ? undefined : parsed(`${o}.crl`, () => parseCrlPems(crlPems, anchors, Date.now(), skewMs))
   const trust: ForwardedTrust = { anchors, crls }
   return () => trust
 }
