@@ -1,7 +1,8 @@
 /**
  * proxy-aware/tls: the app as TLS terminator. Secure server options
- * (`tlsOptions`) and reloading of certificates, CAs and CRLs from files
- * without a restart (`watchTls`). Imports no framework.
+ * (`tlsOptions`), reloading of certificates, CAs and CRLs from files
+ * without a restart (`watchTls`), and of the CA and CRLs that verify
+ * forwarded client certificates (`watchForwardedCa`). Imports no framework.
  * @module
  */
 export {
@@ -12,6 +13,7 @@ export {
   tlsOptions,
   type TlsOptionsInput,
 } from './options.js'
+export { type ForwardedCaWatcher, watchForwardedCa, type WatchForwardedCaOptions } from './forwarded.js'
 export { type TlsReloadResult, type TlsServerLike, type TlsWatcher, watchTls, type WatchTlsOptions } from './watch.js'
 export { ProxyAwareConfigError } from '../core/errors.js'
 export type { Logger } from '../core/options.js'

@@ -24,18 +24,20 @@ export interface Loaded {
   leaf: X509Certificate
 }
 
-const NAMES = ['key', 'cert', 'ca', 'crl'] as const
+/** Paths by name; undefined for a file not given. @private */
+export type Files = Readonly<Record<string, string | undefined>>
 
 /** Read every file once; undefined for a path not given. */
-const readAll = async (files: TlsFiles): Promise<(string | undefined)[]> =>
-  Promise.all(NAMES.map(n => (files[n] === undefined ? undefined : readFile(files[n]!, 'utf8'))))
+const readAll = async (files: Files): Promise<(string | undefined)[]> =>
+  Promise.all(Object.values(files).map(f => (f === undefined ? undefined : readFile(f, 'utf8'))))
 
 /**
  * Complete PEM blocks of one label and nothing else but whitespace: a
  * file cut anywhere (mid-block, or between two blocks of a bundle
  * when the cut falls on a line break) fails here or in the parser.
+ * @private
  */
-const blocks = (text: string, label: string, what: string): string[] => {
+export const blocks = (text: string, label: string, what: string): string[] => {
   const begin = `-----BEGIN ${label}-----`
   const end = `-----END ${label}-----`
   const out: string[] = []
@@ -96,13 +98,16 @@ export const validate = (m: Omit<Loaded, 'leaf'>, context: SecureContextOptions,
 /**
  * Read the files twice, `settleMs` apart: a writer still at work (files
  * differing between the reads) gives `undefined`, to be tried again.
- * @private
+ * The texts come back by the files' names. @private
  */
-export const readStable = async (files: TlsFiles, settleMs: number): Promise<Omit<Loaded, 'leaf'> | undefined> => {
+export const readStable = async (files: Files, settleMs: number): Promise<Record<string, string> | undefined> => {
   const first = await readAll(files)
   await new Promise(resolve => setTimeout(resolve, settleMs))
   const second = await readAll(files)
   if (first.some((v, i) => v !== second[i])) return undefined
-  const [key, cert, ca, crl] = second as [string, string, string | undefined, string | undefined]
-  return { key, cert, ca, crl }
+  const out: Record<string, string> = {}
+  Object.keys(files).forEach((name, i) => {
+    if (second[i] !== undefined) out[name] = second[i]
+  })
+  return out
 }

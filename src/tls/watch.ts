@@ -7,12 +7,14 @@ import { type FSWatcher, watch } from 'node:fs'
 import { dirname } from 'node:path'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { checkLogger, type Logger } from '../core/options.js'
-import { readStable, type TlsFiles, validate } from './material.js'
+import { type Files, readStable, type TlsFiles, validate } from './material.js'
 import { contextOptions, type TlsOptionsInput } from './options.js'
 
 /** The TLS server view `watchTls` needs (`https`, `http2` secure, `tls` servers). @public */
 export interface TlsServerLike {
   setSecureContext(options: object): void
+  /** for `sni` (Node's `tls.Server#addContext`) */
+  addContext?(hostname: string, context: object): void
   requestCert?: boolean
   sessionIdContext?: string
   cert?: unknown
@@ -28,6 +30,13 @@ export interface WatchTlsOptions extends TlsFiles {
   interval?: number
   /** quiet time after a change before reading, and between the two reads that must agree, in ms @default 250 */
   debounce?: number
+  /**
+   * Certificates chosen by server name: hostname (as `server.addContext`
+   * takes it, `*` wildcards allowed) to its key and certificate files.
+   * Each is validated like the default one and applied with
+   * `server.addContext`, with the server's `ca`, `crl` and `tls` options.
+   */
+  sni?: Readonly<Record<string, { key: string; cert: string }>>
   /** the other `tls` options given to `tlsOptions` (ciphers, ...): `setSecureContext` resets what it is not given */
   tls?: Omit<TlsOptionsInput, 'key' | 'cert' | 'ca' | 'crl' | 'clientCert'>
   /**
@@ -69,6 +78,7 @@ const KNOWN = [
   'debounce',
   'tls',
   'rotateTicketKeys',
+  'sni',
 ]
 const DAY = 86_400_000
 
@@ -78,6 +88,133 @@ const checkNumber = (name: string, v: unknown, fallback: number, min: number): n
     throw new ProxyAwareConfigError(name, `must be a finite number >= ${min}, got ${show(v)}`)
   }
   return v
+}
+
+/** A watch of some files: `apply` validates their texts and puts them in service. @private */
+interface FileWatch {
+  files: Files
+  log: Logger
+  debounce: number
+  interval: number
+  /** the warning when `apply` refuses: `${refused}: ${reason}` */
+  refused: string
+  /** validate and apply the files' texts (by name); throws with the reason, keeping what was there */
+  apply(texts: Record<string, string>): TlsReloadResult
+}
+
+/**
+ * When and how to read: at once, on any change in the files' folders
+ * (a rename into place or a symlink swap names another file), and every
+ * `interval` ms; debounced; read twice to be sure no writer is at work;
+ * unchanged content does nothing; a refusal is logged once per reason
+ * (polling retries the same bad files). Reloads run one at a time.
+ * @private
+ */
+export function watchFiles(w: FileWatch): { ready: Promise<TlsReloadResult> } & Omit<TlsWatcher, 'ready'> {
+  const { files, log, debounce } = w
+  let applied: string | undefined
+  let lastError: string | undefined
+  let closed = false
+  let timer: NodeJS.Timeout | undefined
+
+  const refuse = (reason: string): TlsReloadResult => {
+    if (reason !== lastError) log.warn({ tls: { reason, files } }, `${w.refused}: ${reason}`)
+    lastError = reason
+    return { status: 'refused', reason }
+  }
+
+  const run = async (): Promise<TlsReloadResult> => {
+    let texts
+    try {
+      texts = await readStable(files, debounce)
+    } catch (err) {
+      return refuse(`cannot read the files (${(err as Error).message})`)
+    }
+    if (texts === undefined) {
+      trigger()
+      return { status: 'changing' }
+    }
+    const fingerprint = createHash('sha256').update(JSON.stringify(texts)).digest('hex')
+    if (fingerprint === applied) {
+      // back to what is in use: a later bad write is news again
+      lastError = undefined
+      return { status: 'unchanged' }
+    }
+    let result
+    try {
+      result = w.apply(texts)
+    } catch (err) {
+      return refuse((err as Error).message)
+    }
+    applied = fingerprint
+    lastError = undefined
+    return result
+  }
+
+  let queue: Promise<unknown> = Promise.resolve()
+  const reload = (): Promise<TlsReloadResult> => {
+    const p = queue.then(run)
+    queue = p
+    return p
+  }
+  function trigger(): void {
+    if (closed) return
+    clearTimeout(timer)
+    timer = setTimeout(() => void reload(), debounce)
+    timer.unref()
+  }
+
+  const watchers: FSWatcher[] = []
+  for (const dir of new Set(
+    Object.values(files)
+      .filter((f): f is string => f !== undefined)
+      .map(f => dirname(f)),
+  )) {
+    try {
+      const fw = watch(dir, { persistent: false }, trigger)
+      fw.on('error', () => fw.close()) // polling goes on
+      watchers.push(fw)
+    } catch {
+      // a folder that cannot be watched: polling only
+    }
+  }
+  const poll = setInterval(trigger, w.interval).unref()
+  return {
+    ready: reload(),
+    reload,
+    close() {
+      closed = true
+      clearTimeout(timer)
+      clearInterval(poll)
+      for (const fw of watchers) fw.close()
+    },
+  }
+}
+
+/** Check the common options of a watch: a logger, polling and debounce times. @private */
+export const watchTimes = (options: { logger?: unknown; interval?: unknown; debounce?: unknown }) => ({
+  log: checkLogger('logger', options.logger),
+  interval: checkNumber('interval', options.interval, 60_000, 1),
+  debounce: checkNumber('debounce', options.debounce, 250, 0),
+})
+
+/** Check the `sni` option: hostnames to key and certificate paths, on a server with `addContext`. */
+const checkSni = (server: TlsServerLike, sni: unknown): [string, { key: string; cert: string }][] => {
+  if (sni === undefined) return []
+  if (typeof sni !== 'object' || sni === null || Array.isArray(sni))
+    throw new ProxyAwareConfigError(
+      'sni',
+      `must be an object of hostnames to { key, cert } file paths, got ${show(sni)}`,
+    )
+  if (typeof server.addContext !== 'function')
+    throw new ProxyAwareConfigError('sni', 'needs a server with addContext (a tls, https or http2 secure server)')
+  const out = Object.entries(sni as Record<string, unknown>)
+  for (const [host, f] of out) {
+    const o = f as { key?: unknown; cert?: unknown } | null
+    if (host === '' || typeof o?.key !== 'string' || o.key === '' || typeof o.cert !== 'string' || o.cert === '')
+      throw new ProxyAwareConfigError(`sni.${host}`, `must be { key, cert } file paths, got ${show(f)}`)
+  }
+  return out as [string, { key: string; cert: string }][]
 }
 
 /** The first certificate of what the server serves now. */
@@ -128,72 +265,54 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       'is required: the server asks for client certificates, and without ca Node accepts every public CA',
     )
   }
-  const log = checkLogger('logger', options.logger)
+  const sni = checkSni(server, options.sni)
+  const { log, interval, debounce } = watchTimes(options)
   const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
-  const interval = checkNumber('interval', options.interval, 60_000, 1)
-  const debounce = checkNumber('debounce', options.debounce, 250, 0)
   const rotate = options.rotateTicketKeys !== false
   const extra = options.tls ?? {}
-  const files: TlsFiles = { key: options.key, cert: options.cert, ca: options.ca, crl: options.crl }
-
-  let applied: string | undefined
-  let lastError: string | undefined
-  let closed = false
-  let timer: NodeJS.Timeout | undefined
-
-  const refuse = (reason: string): TlsReloadResult => {
-    // once per distinct reason: polling retries the same bad files every interval
-    if (reason !== lastError)
-      log.warn(
-        { tls: { reason, files } },
-        `proxy-aware: TLS material not reloaded, still serving the previous one: ${reason}`,
-      )
-    lastError = reason
-    return { status: 'refused', reason }
+  const files: Record<string, string | undefined> = {
+    key: options.key,
+    cert: options.cert,
+    ca: options.ca,
+    crl: options.crl,
+  }
+  for (const [host, f] of sni) {
+    files[`${host} key`] = f.key
+    files[`${host} cert`] = f.cert
   }
 
-  const run = async (): Promise<TlsReloadResult> => {
-    let m
-    try {
-      m = await readStable(files, debounce)
-    } catch (err) {
-      return refuse(`cannot read the files (${(err as Error).message})`)
-    }
-    if (m === undefined) {
-      trigger()
-      return { status: 'changing' }
-    }
-    const fingerprint = createHash('sha256').update(JSON.stringify(m)).digest('hex')
-    if (fingerprint === applied) return { status: 'unchanged' }
-    const context = contextOptions({ ...extra, key: m.key, cert: m.cert, ca: m.ca, crl: m.crl })
-    let leaf
-    try {
-      leaf = validate(m, context, Date.now())
-    } catch (err) {
-      return refuse((err as Error).message)
-    }
+  const apply = (texts: Record<string, string>): TlsReloadResult => {
+    const m = { key: texts.key!, cert: texts.cert!, ca: texts.ca, crl: texts.crl }
+    const context = contextOptions({ ...extra, ...m })
+    const leaf = validate(m, context, Date.now())
+    // every SNI certificate is validated before anything is applied
+    const named = sni.map(([host]): [string, object] => {
+      const sm = { ...m, key: texts[`${host} key`]!, cert: texts[`${host} cert`]! }
+      const sc = contextOptions({ ...extra, ...sm })
+      try {
+        validate(sm, sc, Date.now())
+      } catch (err) {
+        throw new Error(`SNI ${host}: ${(err as Error).message}`)
+      }
+      return [host, sc]
+    })
     // Node keeps server.ticketKeys across setSecureContext: replace them explicitly
     const caChanged = context.sessionIdContext !== server.sessionIdContext
     server.setSecureContext(rotate && caChanged ? { ...context, ticketKeys: randomBytes(48) } : context)
-    applied = fingerprint
-    lastError = undefined
+    // Node's SNI lookup takes the last context added for a name: the new one
+    for (const [host, sc] of named) server.addContext!(host, sc)
     const notAfter = new Date(leaf.validTo)
     log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
     return { status: 'reloaded', notAfter }
   }
-
-  let queue: Promise<unknown> = Promise.resolve()
-  const reload = (): Promise<TlsReloadResult> => {
-    const p = queue.then(run)
-    queue = p
-    return p
-  }
-  function trigger(): void {
-    if (closed) return
-    clearTimeout(timer)
-    timer = setTimeout(() => void reload(), debounce)
-    timer.unref()
-  }
+  const watcher = watchFiles({
+    files,
+    log,
+    debounce,
+    interval,
+    refused: 'proxy-aware: TLS material not reloaded, still serving the previous one',
+    apply,
+  })
 
   const checkExpiry = (): void => {
     const leaf = servedLeaf(server)
@@ -206,38 +325,18 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       )
     }
   }
-
-  // every folder: a rename into place or a symlink swap (..data) names another file
-  const watchers: FSWatcher[] = []
-  for (const dir of new Set(
-    Object.values(files)
-      .filter((f): f is string => f !== undefined)
-      .map(f => dirname(f)),
-  )) {
-    try {
-      const w = watch(dir, { persistent: false }, trigger)
-      w.on('error', () => w.close()) // polling goes on
-      watchers.push(w)
-    } catch {
-      // a folder that cannot be watched: polling only
-    }
-  }
-  const poll = setInterval(trigger, interval).unref()
   const daily = setInterval(checkExpiry, DAY).unref()
-  const ready = reload().then(result => {
+  const ready = watcher.ready.then(result => {
     checkExpiry()
     return result
   })
 
   return {
     ready,
-    reload,
+    reload: watcher.reload,
     close() {
-      closed = true
-      clearTimeout(timer)
-      clearInterval(poll)
       clearInterval(daily)
-      for (const w of watchers) w.close()
+      watcher.close()
     },
   }
 }

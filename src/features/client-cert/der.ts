@@ -34,6 +34,8 @@ export interface DerExtensions {
 
 /** keyUsage bit 0, digitalSignature, in `DerExtensions.keyUsage`. @internal */
 export const KU_DIGITAL_SIGNATURE = 0x8000
+/** keyUsage bit 6, cRLSign (RFC 5280 §4.2.1.3), in `DerExtensions.keyUsage`. @internal */
+export const KU_CRL_SIGN = 0x0200
 
 /** What the DER walk found. @internal */
 interface DerFields {
@@ -43,14 +45,15 @@ interface DerFields {
   pathLen: number | undefined
 }
 
-interface Tlv {
+/** One DER element: its tag and where its content lies. @internal */
+export interface Tlv {
   tag: number
   start: number
   end: number
 }
 
-/** The TLV at `i`, or undefined when it does not fit in `[i, limit)`. */
-const tlv = (b: Uint8Array, i: number, limit: number): Tlv | undefined => {
+/** The TLV at `i`, or undefined when it does not fit in `[i, limit)`. @internal */
+export const tlv = (b: Uint8Array, i: number, limit: number): Tlv | undefined => {
   if (i + 2 > limit) return undefined
   const tag = b[i]!
   let len = b[i + 1]!
@@ -90,8 +93,8 @@ const OID_BASIC = [0x55, 0x1d, 0x13] // 2.5.29.19
 const OID_KU = [0x55, 0x1d, 0x0f] // 2.5.29.15
 const OID_NC = [0x55, 0x1d, 0x1e] // 2.5.29.30
 
-/** An OBJECT IDENTIFIER in dotted form. */
-const oidText = (b: Uint8Array, t: Tlv): string => {
+/** An OBJECT IDENTIFIER in dotted form. @internal */
+export const oidText = (b: Uint8Array, t: Tlv): string => {
   const arcs: number[] = []
   let n = 0
   for (let k = t.start; k < t.end; k++) {
@@ -131,6 +134,20 @@ const tbsFields = (der: Uint8Array): Tlv[] | undefined => {
   const cert = tlv(der, 0, der.length)
   const tbs = cert && children(der, cert.start, cert.end)[0]
   return tbs && children(der, tbs.start, tbs.end)
+}
+
+/**
+ * A certificate's issuer and subject names and serial number, as the hex
+ * of their DER contents: what a CRL names (RFC 5280 §5.1: a CRL lists
+ * serial numbers of one issuer name). Empty strings when unreadable.
+ * @internal
+ */
+export function derNames(der: Uint8Array): { issuer: string; subject: string; serial: string } {
+  const fields = tbsFields(der) ?? []
+  const base = fields[0]?.tag === 0xa0 ? 1 : 0
+  const hex = (t: Tlv | undefined) => (t === undefined ? '' : bytes(der, t).toString('hex'))
+  // TBSCertificate: version, serialNumber, signature, issuer, validity, subject
+  return { serial: hex(fields[base]), issuer: hex(fields[base + 2]), subject: hex(fields[base + 4]) }
 }
 
 interface Extension {

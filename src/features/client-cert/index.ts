@@ -4,12 +4,13 @@
  * policy (mode, identity allow-list); attach the verified certificate to
  * the request. @module
  */
-import { createHash } from 'node:crypto'
+import { createHash, type X509Certificate } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from '../../core/errors.js'
 import { checkLogger, type Logger } from '../../core/options.js'
 import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
+import { checkRevocation } from './crl.js'
 import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
 import {
   type ClientCertConfig,
@@ -18,6 +19,7 @@ import {
   compileClientCert,
   compileRoutePolicy,
   type ForwardedConfig,
+  type ForwardedTrust,
   type RouteConfig,
 } from './options.js'
 import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './verify.js'
@@ -122,14 +124,25 @@ const refusal = (status: number, log: Logger, error: ClientCertError, peer: stri
 }
 
 /** Verify a forwarded certificate (`check` has made sure the peer is trusted). */
-const evaluateForwarded = (cfg: ForwardedConfig, ctx: FeatureContext, now: number, skewMs: number): Evaluation => {
+const evaluateForwarded = (
+  cfg: ForwardedConfig,
+  trust: ForwardedTrust | undefined,
+  ctx: FeatureContext,
+  now: number,
+  skewMs: number,
+): Evaluation => {
   const decoded = readForwarded(cfg, ctx.req.headers)
   if (decoded.kind === 'bad') return failure('malformed', decoded.detail, decoded.status)
   if (decoded.kind === 'none') return failure('missing', decoded.detail)
   const { signal } = decoded
   if (signal !== undefined && signal !== true) return { ok: false, error: signal }
-  if (cfg.anchors.length > 0) {
-    const err = verifyChain(decoded.leaf, decoded.chain, cfg.anchors, now, skewMs)
+  if (cfg.trust !== undefined) {
+    // a watcher whose files never loaded: nothing to verify against
+    if (trust === undefined) return failure('untrusted', 'clientCert.forwarded.ca has not loaded (see the log)')
+    const path: X509Certificate[] = []
+    const err =
+      verifyChain(decoded.leaf, decoded.chain, trust.anchors, now, skewMs, path) ??
+      (trust.crls && checkRevocation([decoded.leaf, ...path], trust.crls, now, skewMs))
     if (err !== undefined) return { ok: false, error: err }
     /* c8 ignore next 4: unreachable, the options require ca, a signal or proxyVerifies (defence in depth) */
   } else if (signal === undefined && !cfg.proxyVerifies) {
@@ -145,7 +158,7 @@ const CACHE_SIZE = 128
 const CACHE_MS = 60_000
 
 /** Results of forwarded-certificate verification by header values. @internal */
-type ForwardedCache = Map<string, { at: number; result: Evaluation }>
+type ForwardedCache = Map<string, { at: number; trust: ForwardedTrust | undefined; result: Evaluation }>
 
 /**
  * Obtain and verify the request's certificate, before any allow-list
@@ -165,13 +178,15 @@ const evaluate = (
   } else if (config.forwarded !== undefined) {
     const key = forwardedKey(config.forwarded, ctx.req.headers)
     const hit = cache.get(key)
-    if (hit !== undefined && now - hit.at < CACHE_MS && now >= hit.at) {
+    // reloaded anchors or CRLs (a new object) make every cached result stale
+    const trust = config.forwarded.trust?.()
+    if (hit !== undefined && now - hit.at < CACHE_MS && now >= hit.at && hit.trust === trust) {
       result = hit.result
     } else {
-      result = evaluateForwarded(config.forwarded, ctx, now, config.clockSkewMs)
+      result = evaluateForwarded(config.forwarded, trust, ctx, now, config.clockSkewMs)
       cache.delete(key)
       if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!)
-      cache.set(key, { at: now, result })
+      cache.set(key, { at: now, trust, result })
     }
   } else {
     const socket = ctx.req.socket as unknown as SocketLike | null

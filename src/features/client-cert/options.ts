@@ -7,6 +7,7 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../../core/errors
 import { integerIn } from '../../core/options.js'
 import { BARE, parseAddress } from '../../parse/ip.js'
 import type { SubjectAltNames } from './der.js'
+import { compileCrls, type Revocations } from './crl.js'
 import type { PresetContext } from '../../engine/presets.js'
 import { compileTrust } from '../../engine/trust.js'
 
@@ -105,9 +106,18 @@ export interface ForwardedClientCertOptions {
    * the forwarded chain) in the app. Required unless the source carries
    * a verification signal (`nginx`, `haproxy`, `aws-alb` verify mode,
    * `verifyHeader`) or `proxyVerifies` is set; always required in `aws-alb`
-   * passthrough mode.
+   * passthrough mode. Or what `watchForwardedCa` (`proxy-aware/tls`)
+   * returns: the bundle and CRLs read from files, reloaded when they change.
    */
-  ca?: string | Buffer | readonly (string | Buffer)[]
+  ca?: string | Buffer | readonly (string | Buffer)[] | ForwardedCaSource
+  /**
+   * PEM CRLs (`X509 CRL` blocks) of the CAs in `ca`, each signed by one of
+   * them: a listed certificate is refused (`revoked`). With CRLs, every
+   * certificate of the path needs its issuer's CRL (else `untrusted`),
+   * and a CRL past its nextUpdate refuses its CA's certificates. Requires
+   * `ca` as PEM (a `watchForwardedCa` watcher reads its own `crl` file).
+   */
+  crl?: string | Buffer | readonly (string | Buffer)[]
   /**
    * Header carrying the certificate, for `nginx` and `haproxy` (which you
    * configure yourself). @default 'x-ssl-client-cert'
@@ -136,6 +146,27 @@ export interface ForwardedClientCertOptions {
   maxChainLength?: number
 }
 
+/**
+ * Trust material that changes at run time: what `watchForwardedCa`
+ * (`proxy-aware/tls`) returns. @public
+ */
+export interface ForwardedCaSource {
+  /** the first load */
+  readonly ready: Promise<unknown>
+}
+
+/** The anchors and CRLs forwarded certificates are verified against now. @internal */
+export interface ForwardedTrust {
+  anchors: X509Certificate[]
+  crls: Revocations | undefined
+}
+
+/** Where a watcher keeps its current `ForwardedTrust` (undefined before a first good load). @internal */
+export const kForwardedTrust = Symbol.for('proxy-aware.forwardedTrust')
+
+/** `clientCert.clockSkew`'s default, in ms. @internal */
+export const DEFAULT_SKEW_MS = 60_000
+
 /** The `clientCert` policy. @public */
 export interface ClientCertPolicy extends ClientCertRoutePolicy {
   /** read the certificate from a trusted proxy's headers instead of the TLS socket */
@@ -158,7 +189,8 @@ export interface ForwardedConfig {
   source: ForwardedCertSource
   /** `aws-alb`'s mode, undefined for other sources */
   albMode: 'verify' | 'passthrough' | undefined
-  anchors: X509Certificate[]
+  /** the current anchors and CRLs (undefined: a watcher that has not loaded yet); no `ca`: undefined */
+  trust: (() => ForwardedTrust | undefined) | undefined
   certHeader: string
   verifyHeader: string | undefined
   verifyValue: string | undefined
@@ -261,36 +293,85 @@ export const compileRoutePolicy = (
   }
 }
 
-const caList = (value: unknown): X509Certificate[] => {
-  const items = Array.isArray(value) ? value : [value]
+/** PEM items of an option: a string, a Buffer or an array of them. */
+const pemItems = (option: string, value: unknown): string[] =>
+  (Array.isArray(value) ? value : [value]).map(item =>
+    typeof item === 'string' || Buffer.isBuffer(item)
+      ? item.toString()
+      : invalidOption(option, `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`),
+  )
+
+/**
+ * The CA certificates of PEM texts; throws with the reason (no
+ * certificate, one that does not parse, one that is not a CA). @internal
+ */
+export const parseCaBundle = (pems: readonly string[]): X509Certificate[] => {
   const out: X509Certificate[] = []
-  for (const item of items) {
-    if (typeof item !== 'string' && !Buffer.isBuffer(item)) {
-      invalidOption(
-        'clientCert.forwarded.ca',
-        `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`,
-      )
-    }
-    const pem = item.toString()
+  for (const pem of pems) {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
-    if (blocks.length === 0)
-      invalidOption('clientCert.forwarded.ca', `holds no PEM certificate: ${show(pem.slice(0, 40))}`)
+    if (blocks.length === 0) throw new Error(`holds no PEM certificate: ${show(pem.slice(0, 40))}`)
     for (const block of blocks) {
       let cert: X509Certificate
       try {
         cert = new X509Certificate(block)
       } catch {
-        return invalidOption(
-          'clientCert.forwarded.ca',
-          `holds a certificate that does not parse: ${show(block.slice(0, 60))}`,
-        )
+        throw new Error(`holds a certificate that does not parse: ${show(block.slice(0, 60))}`)
       }
-      if (!cert.ca)
-        invalidOption('clientCert.forwarded.ca', `holds a certificate that is not a CA: ${show(cert.subject)}`)
+      if (!cert.ca) throw new Error(`holds a certificate that is not a CA: ${show(cert.subject)}`)
       out.push(cert)
     }
   }
   return out
+}
+
+/**
+ * The CRLs of PEM texts (`X509 CRL` blocks), checked against the anchors
+ * (`compileCrls`); throws with the reason. @internal
+ */
+export const parseCrlPems = (
+  pems: readonly string[],
+  anchors: readonly X509Certificate[],
+  now: number,
+  skewMs: number,
+): Revocations => {
+  const ders: Buffer[] = []
+  for (const pem of pems) {
+    const blocks = pem.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? []
+    if (blocks.length === 0) throw new Error(`holds no PEM CRL (X509 CRL): ${show(pem.slice(0, 40))}`)
+    for (const b of blocks) ders.push(Buffer.from(b.slice(24, -22).replace(/\s/g, ''), 'base64'))
+  }
+  return compileCrls(ders, anchors, now, skewMs)
+}
+
+/** Run a parser of option values, as a startup error of `option`. */
+const parsed = <T>(option: string, parse: () => T): T => {
+  try {
+    return parse()
+  } catch (err) {
+    return invalidOption(option, (err as Error).message)
+  }
+}
+
+/** `ca` (PEM or a watcher) and `crl` as the current-trust getter; undefined without anchors. */
+const compileTrustMaterial = (ca: unknown, crl: unknown, skewMs: number): ForwardedConfig['trust'] => {
+  const o = 'clientCert.forwarded'
+  const getter = isObject(ca) ? (ca as Record<symbol, unknown>)[kForwardedTrust] : undefined
+  if (typeof getter === 'function') {
+    if (crl !== undefined)
+      invalidOption(`${o}.crl`, "comes from the watcher given as ca (watchForwardedCa's crl), not from this option")
+    return getter as () => ForwardedTrust | undefined
+  }
+  const caPems = ca === undefined ? [] : pemItems(`${o}.ca`, ca)
+  const anchors = parsed(`${o}.ca`, () => parseCaBundle(caPems))
+  if (anchors.length === 0) {
+    if (crl !== undefined) invalidOption(`${o}.crl`, 'needs ca: a CRL is checked against the CA that signed it')
+    return undefined
+  }
+  const crlPems = crl === undefined ? [] : pemItems(`${o}.crl`, crl)
+  const crls =
+    crl === undefined ? undefined : parsed(`${o}.crl`, () => parseCrlPems(crlPems, anchors, Date.now(), skewMs))
+  const trust: ForwardedTrust = { anchors, crls }
+  return () => trust
 }
 
 const SOURCE_HEADERS: Record<ForwardedCertSource, readonly string[]> = {
@@ -360,7 +441,7 @@ const ownHeader = (option: string, name: string, taken: readonly string[]): void
 const positive = (option: string, value: unknown, fallback: number, max: number): number =>
   value === undefined ? fallback : integerIn(option, value, 1, max)
 
-const compileForwarded = (value: unknown): ForwardedConfig => {
+const compileForwarded = (value: unknown, skewMs: number): ForwardedConfig => {
   const o = 'clientCert.forwarded'
   if (!isObject(value)) return invalidOption(o, `must be an object with a source, got ${show(value)}`)
   checkOptionNames(
@@ -369,6 +450,7 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
       'source',
       'mode',
       'ca',
+      'crl',
       'certHeader',
       'verifyHeader',
       'verifyValue',
@@ -413,15 +495,15 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   const proxyVerifies = value.proxyVerifies ?? false
   if (typeof proxyVerifies !== 'boolean')
     invalidOption(`${o}.proxyVerifies`, `must be a boolean, got ${show(proxyVerifies)}`)
-  const anchors = value.ca === undefined ? [] : caList(value.ca)
-  if (albMode === 'passthrough' && anchors.length === 0) {
+  const trust = compileTrustMaterial(value.ca, value.crl, skewMs)
+  if (albMode === 'passthrough' && trust === undefined) {
     invalidOption(
       `${o}.ca`,
       'is required in aws-alb passthrough mode: the load balancer forwards the chain without verifying it',
     )
   }
   // aws-alb verify mode: the load balancer refuses certificates its trust store does not verify
-  if (verifyHeader === undefined && !proxyVerifies && anchors.length === 0 && !alb) {
+  if (verifyHeader === undefined && !proxyVerifies && trust === undefined && !alb) {
     invalidOption(
       `${o}.ca`,
       `is required: the ${source} source carries no verification signal, so set ca (verify in the app), verifyHeader/verifyValue, or proxyVerifies: true if the proxy refuses unverified certificates`,
@@ -439,7 +521,7 @@ const compileForwarded = (value: unknown): ForwardedConfig => {
   return {
     source,
     albMode: albMode as ForwardedConfig['albMode'],
-    anchors,
+    trust,
     certHeader,
     verifyHeader,
     verifyValue: verifyValue as string | undefined,
@@ -498,13 +580,13 @@ export function compileClientCert(
   }
   if (value.forwarded !== undefined) checkTrustProbe(trust, ctx)
   const route = compileRoutePolicy('clientCert', value, undefined, ['forwarded', 'clockSkew'])
-  const skew = value.clockSkew ?? 60
+  const skew = value.clockSkew ?? DEFAULT_SKEW_MS / 1000
   if (typeof skew !== 'number' || !Number.isFinite(skew) || skew < 0 || skew > 86400) {
     invalidOption('clientCert.clockSkew', `must be a number of seconds from 0 to 86400, got ${show(skew)}`)
   }
   return {
     ...route,
-    forwarded: value.forwarded === undefined ? undefined : compileForwarded(value.forwarded),
+    forwarded: value.forwarded === undefined ? undefined : compileForwarded(value.forwarded, (skew as number) * 1000),
     clockSkewMs: (skew as number) * 1000,
   }
 }
