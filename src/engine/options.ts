@@ -5,7 +5,9 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js
 import { bool, integerIn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
-import { checkPlatform, type Platform } from './presets.js'
+import { checkPresetAge, emitWarning, type Warn } from './diagnostics.js'
+import { loadPresetsFile } from './preset-file.js'
+import { checkPlatform, type Platform, presetData } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 
 /** A forwarding convention to read. @public */
@@ -33,6 +35,18 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * external IP address(es), which Google appends after the client's.
    */
   gcpForwardingRule?: string | readonly string[]
+  /**
+   * A presets file written by `npx proxy-aware refresh-presets`: its vendor
+   * ranges replace the package's own. Defaults to the environment variable
+   * `PROXY_AWARE_PRESETS`; checked at startup.
+   */
+  presetsFile?: string
+  /**
+   * Warn at startup when a vendor preset in use has data older than this
+   * many days (its vendor list's date); `0` or `false` never warns.
+   * @default 180
+   */
+  maxPresetAge?: number | false
   /**
    * Forwarding conventions to read, in priority order: the first one whose
    * client-IP header is present on the request is used.
@@ -81,7 +95,12 @@ const CORE_OPTIONS = [
   'trustUnixSocket',
   'platform',
   'gcpForwardingRule',
+  'presetsFile',
+  'maxPresetAge',
 ] as const
+
+/** Options that only matter at startup, left out of `TrustProxy.options`. */
+type StartupOnly = 'platform' | 'gcpForwardingRule' | 'presetsFile' | 'maxPresetAge'
 
 /** Validate `headers`: one or both conventions, in priority order. */
 const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
@@ -104,7 +123,7 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
 
 /** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
 export type NormalizedOptions = Readonly<
-  Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | 'platform' | 'gcpForwardingRule'>>
+  Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | StartupOnly>>
 >
 
 /** What the resolver is compiled from: the options, checked and digested. */
@@ -131,12 +150,17 @@ export interface EngineConfig {
  * `knownOptions` are those of the features and the adapter) and normalise
  * the engine's own. Throws `ProxyAwareConfigError` naming the option.
  */
-export function normalizeOptions(options: TrustProxyOptions, knownOptions: readonly string[]): EngineConfig {
+export function normalizeOptions(
+  options: TrustProxyOptions,
+  knownOptions: readonly string[],
+  warn: Warn = emitWarning,
+): EngineConfig {
   if (options === null || typeof options !== 'object') {
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
-  const compiled = compileTrust(options.trust, options)
+  const presets = loadPresetsFile(options.presetsFile)
+  const compiled = compileTrust(options.trust, presets === undefined ? options : { ...options, presets })
   checkPlatform(options.platform)
   if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
     throw new ProxyAwareConfigError(
@@ -152,6 +176,9 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     throw new ProxyAwareConfigError('protoPairing', `must be 'nearest' or 'hop', got ${show(protoPairing)}`)
   }
   const maxHops = integerIn('maxHops', options.maxHops ?? 20, 1, 1000)
+  // 0 and false turn the check off
+  const maxAge = options.maxPresetAge === false ? 0 : integerIn('maxPresetAge', options.maxPresetAge ?? 180, 0, 36500)
+  checkPresetAge(compiled.vendors, v => presets?.get(v) ?? presetData(v), maxAge, warn)
   if (compiled.hopCount) {
     process.emitWarning(
       `proxy-aware: trust: ${show(options.trust)} is a hop count. Any client that reaches the app directly is believed (its X-Forwarded-* headers are read as if a proxy had sent them). List your proxies' addresses instead.`,

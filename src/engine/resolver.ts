@@ -5,6 +5,7 @@
 import { type HostParts, parseHost } from '../parse/host.js'
 import { formatParsed, INVALID, parseRequestAddress, WITH_PORT, WITH_ZONE } from '../parse/ip.js'
 import { headerString } from '../parse/list.js'
+import type { Watch } from './diagnostics.js'
 import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict } from './resolution.js'
 import type { TrustFunction } from './trust.js'
@@ -16,8 +17,8 @@ interface Resolver {
   trust: TrustFunction
 }
 
-/** Compile the resolver for `config`. */
-export function compileResolver(config: EngineConfig): Resolver {
+/** Compile the resolver for `config`; `watch` sees each decision (misconfiguration warnings). */
+export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
   const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst } = config
   const walker = compileWalker(config)
 
@@ -106,6 +107,7 @@ export function compileResolver(config: EngineConfig): Resolver {
     if (cached !== undefined) return cached
     const result = compute(req)
     ;(req as Cached)[kResolution] = result
+    if (watch !== undefined) watch(req, result)
     return result
   }
 
