@@ -51,11 +51,12 @@ export const refreshCommand: Command = {
       io.stderr.write(`proxy-aware refresh-presets: unexpected argument ${positionals[0]}\n\n${USAGE}`)
       return 2
     }
-    const path = (p: string | undefined) => (p === undefined ? undefined : resolve(io.cwd, p))
-    const out = path(str('out') ?? (io.env[PRESETS_ENV] || 'presets.json'))!
+    const out = resolve(io.cwd, str('out') ?? (io.env[PRESETS_ENV] || 'presets.json'))
+    const azure = str('azure-file')
+    const gcp = str('gcp-file')
     const files = {
-      ...(str('azure-file') !== undefined && { 'azure-front-door': path(str('azure-file')) }),
-      ...(str('gcp-file') !== undefined && { 'gcp-lb': path(str('gcp-file')) }),
+      ...(azure !== undefined && { 'azure-front-door': resolve(io.cwd, azure) }),
+      ...(gcp !== undefined && { 'gcp-lb': resolve(io.cwd, gcp) }),
     }
     let result
     try {
@@ -79,7 +80,7 @@ export const refreshCommand: Command = {
       return 1
     }
     for (const [vendor, entry] of Object.entries(result.file.presets)) {
-      io.stdout.write(`${vendor}: ${entry.ranges.length} ranges, list of ${entry.retrieved.snapshot ?? 'undated'}\n`)
+      io.stdout.write(`${vendor}: ${entry.ranges.length} ranges, list of ${String(entry.retrieved.snapshot)}\n`)
     }
     for (const [vendor, why] of Object.entries(result.skipped)) io.stdout.write(`${vendor}: skipped: ${why}\n`)
     io.stdout.write(`Wrote ${out}. Load it with presetsFile: ${JSON.stringify(out)} or ${PRESETS_ENV}=${out}\n`)

@@ -98,7 +98,7 @@ export function compileWatch(config: EngineConfig, warn: Warn): Watch {
     const header = r.source === 'forwarded' ? 'Forwarded' : 'X-Forwarded-For'
     warn(
       WARNING_CODES.clientChoseIp,
-      `proxy-aware: every address of a request's ${header} chain was trusted (${r.ips.join(' <- ')}), so its leftmost entry ${show(r.ip)}, which the client wrote, became the client IP. Trust only your proxies' own addresses: ${trustAll ? 'replace trust: true with them' : `narrow the trust entry that contains ${show(r.ip)} (trust: ${show(trust)})`}.`,
+      `proxy-aware: every address of a request's ${header} chain was trusted (${r.ips.join(' <- ')}), so its leftmost entry ${show(r.ip)}, which the client wrote, became the client IP. Trust only your proxies' own addresses: ${trustAll || hopCount ? `replace trust: ${show(trust)} with them` : `narrow the trust entry that contains ${show(r.ip)} (trust: ${show(trust)})`}.`,
       { ip: r.ip, ips: r.ips, header, trust: show(trust) },
     )
   }
