@@ -8,7 +8,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { listen, recorder, request } from './support/http.js'
-import { createTrustProxy, type RequestLike } from '../src/index.js'
+import ipaddr from 'ipaddr.js'
+import { canonicalIp, createTrustProxy, PRESETS, type RequestLike } from '../src/index.js'
+import { isLocal } from '../src/engine/diagnostics.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 
@@ -277,4 +279,66 @@ t.test('Express: a correct setup logs no warning', async t => {
   await request(port, { from: '127.0.0.3' })
   t.same(log.entries, [])
   t.same(await process(), [])
+})
+
+t.test('isLocal agrees with ipaddr.js on the private preset, for canonical addresses', async t => {
+  const ranges = PRESETS.private!.map(r => ipaddr.parseCIDR(r))
+  const reference = (ip: string) => {
+    const a = ipaddr.parse(ip)
+    return ranges.some(([net, bits]) => net.kind() === a.kind() && a.match(net, bits))
+  }
+  const table = [
+    '127.0.0.1',
+    '127.255.255.255',
+    '10.0.0.0',
+    '10.255.1.1',
+    '11.0.0.1',
+    '1.0.0.1',
+    '100.64.0.1',
+    '172.15.255.255',
+    '172.16.0.0',
+    '172.31.255.255',
+    '172.32.0.0',
+    '192.168.0.1',
+    '192.169.0.1',
+    '191.168.0.1',
+    '169.254.1.1',
+    '169.253.1.1',
+    '1.1.1.1',
+    '203.0.113.1',
+    '::1',
+    '::2',
+    '::',
+    'fc00::1',
+    'fd12:3456::1',
+    'fe80::1',
+    'febf::1',
+    'fec0::1',
+    'fb00::1',
+    'fc::1',
+    'fe8::1',
+    '10::1',
+    '1::',
+    '127::1',
+    '2001:db8::1',
+    'ff02::1',
+  ]
+  for (const ip of table) t.equal(isLocal(ip), reference(ip), ip)
+  // random canonical addresses (canonicalIp is the resolver's own formatting)
+  let seed = 7
+  const rand = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32
+  const pick = () => [10, 127, 169, 172, 192, 1, 100, 203][Math.floor(rand() * 8)]
+  let mismatches = 0
+  for (let i = 0; i < 5000; i++) {
+    const v4 = `${pick()}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}.${Math.floor(rand() * 256)}`
+    const v6 = canonicalIp(
+      Array.from({ length: 8 }, (_, g) =>
+        g === 0
+          ? ['fc00', 'fd00', 'fe80', 'febf', 'fec0', '2001', '0', 'f'][Math.floor(rand() * 8)]!
+          : Math.floor(rand() * 3).toString(16),
+      ).join(':'),
+    )!
+    for (const ip of [canonicalIp(v4)!, v6]) if (isLocal(ip) !== reference(ip)) mismatches++
+  }
+  t.equal(mismatches, 0)
 })
