@@ -4,7 +4,6 @@
  * per-request check reads the decision already made (nothing is parsed
  * again) and does nothing more for a request that fits the setup.
  */
-import ipaddr from 'ipaddr.js'
 import { type Logger, silentLogger } from '../core/options.js'
 import { show } from '../core/errors.js'
 import type { EngineConfig } from './options.js'
@@ -69,7 +68,7 @@ export const isLocal = (ip: string): boolean => {
 }
 
 /** What to add to `trust` for `peer`: `loopback`, or the address itself. */
-const trustEntryFor = (peer: string): string => (ipaddr.process(peer).range() === 'loopback' ? 'loopback' : peer)
+const trustEntryFor = (peer: string): string => (peer === '::1' || peer.startsWith('127.') ? 'loopback' : peer)
 
 /**
  * The per-request watch of an engine, calling `warn` once per condition:
