@@ -103,7 +103,9 @@ export function expressMiddleware(
   options: ExpressTrustProxyOptions,
   features: readonly FeatureCompiler[],
 ): TrustProxyMiddleware {
-  const log = checkLogger('logger', options.logger)
+  // first, so that warnings at startup (a stale preset) reach it; a
+  // missing options object is compileEngine's to report
+  const log = checkLogger('logger', (options as Partial<ExpressTrustProxyOptions> | undefined)?.logger)
   const engine = compileEngine(options, ['logger'], features, warnTo(log))
   const { resolve, trust } = engine
   ours.add(trust)
