@@ -6,7 +6,7 @@ import { rateLimit } from 'express-rate-limit'
 import { createServer } from 'node:http'
 import fastifyTrustProxy from '../src/fastify.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
-import { listen, request } from './support/http.js'
+import { listen, recorder, request } from './support/http.js'
 
 const PROXY = '127.0.0.2' // the only trusted peer
 const ATTACKER = '127.0.0.3' // talks to the app directly
@@ -78,7 +78,11 @@ t.test('express-rate-limit', async t => {
   t.test('limits per real client, with no validation errors', async t => {
     const logged = captureConsole(t)
     const app = express()
-    app.use(expressTrustProxy({ trust: PROXY }))
+    // the attacker below is a loopback peer sending X-Forwarded-For, which
+    // proxy-aware reports (PROXY_AWARE_UNTRUSTED_PROXY): to its logger, not
+    // the console express-rate-limit's silence is checked on
+    const log = recorder()
+    app.use(expressTrustProxy({ trust: PROXY, logger: log }))
     // ipv6Subnet: false keys on req.ip verbatim
     app.use(
       rateLimit({ windowMs: 60_000, limit: 2, ipv6Subnet: false, standardHeaders: 'draft-6', legacyHeaders: false }),
@@ -112,6 +116,7 @@ t.test('express-rate-limit', async t => {
     t.same(v6, ['200 2001:db8::1', '200 2001:db8::1', '429 0'], 'one IPv6 client spelled three ways is one identity')
 
     t.same(logged(), [], 'express-rate-limit logged nothing')
+    t.match(log.entries, [{ obj: { code: 'PROXY_AWARE_UNTRUSTED_PROXY', peer: ATTACKER } }])
   })
 
   t.test('a limiter inside a mounted sub-app, and RFC 7239 Forwarded', async t => {
@@ -142,7 +147,8 @@ t.test('express-rate-limit', async t => {
     const logged = captureConsole(t)
     const app = express()
     app.use(rateLimit({ windowMs: 60_000, limit: 1, ipv6Subnet: false }))
-    app.use(expressTrustProxy({ trust: PROXY }))
+    // proxy-aware's own warning about the attacker goes to its logger
+    app.use(expressTrustProxy({ trust: PROXY, logger: recorder() }))
     app.get('/', (req, res) => {
       res.send(req.ip)
     })
@@ -184,7 +190,8 @@ t.test('express-rate-limit', async t => {
   t.test('trust: true stays visible to express-rate-limit', async t => {
     const logged = captureConsole(t)
     const app = express()
-    app.use(expressTrustProxy({ trust: true }))
+    const log = recorder()
+    app.use(expressTrustProxy({ trust: true, logger: log }))
     app.use(rateLimit({ windowMs: 60_000, limit: 5, ipv6Subnet: false }))
     app.get('/', (req, res) => {
       res.send(req.ip)
@@ -194,5 +201,6 @@ t.test('express-rate-limit', async t => {
     t.equal(res.body, '198.51.100.1', 'trust: true believes anyone (documented as dangerous)')
     t.equal(app.get('trust proxy'), true)
     t.match(logged(), [/ERR_ERL_PERMISSIVE_TRUST_PROXY/], 'and the limiter warns about it')
+    t.match(log.entries, [{ obj: { code: 'PROXY_AWARE_CLIENT_CHOSE_IP' } }], 'and so does proxy-aware')
   })
 })

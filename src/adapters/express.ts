@@ -5,6 +5,7 @@
  */
 import type { NextFunction, Request, Response } from 'express'
 import { checkLogger, type Logger } from '../core/options.js'
+import { warnTo } from '../engine/diagnostics.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
 import type { Resolution } from '../engine/resolution.js'
@@ -22,7 +23,9 @@ import { type ProxyProtocolInfo, proxyProtocolOf } from '../proxy-protocol/info.
 export interface ExpressTrustProxyOptions extends TrustProxyOptions {
   /**
    * Where warnings and rejected requests are reported (pino-compatible).
-   * Express has no logger of its own. @default a logger that drops everything
+   * Express has no logger of its own. @default a logger that drops
+   * everything, except the misconfiguration warnings, which then go to
+   * `process.emitWarning`
    */
   logger?: Logger
 }
@@ -100,9 +103,11 @@ export function expressMiddleware(
   options: ExpressTrustProxyOptions,
   features: readonly FeatureCompiler[],
 ): TrustProxyMiddleware {
-  const engine = compileEngine(options, ['logger'], features)
+  // first, so that warnings at startup (a stale preset) reach it; a
+  // missing options object is compileEngine's to report
+  const log = checkLogger('logger', (options as Partial<ExpressTrustProxyOptions> | undefined)?.logger)
+  const engine = compileEngine(options, ['logger'], features, warnTo(log))
   const { resolve, trust } = engine
-  const log = checkLogger('logger', options.logger)
   ours.add(trust)
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
   // marks the requests that came through this middleware

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import type { Logger } from '../core/options.js'
+import { warnTo } from '../engine/diagnostics.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
 import type { Resolution } from '../engine/resolution.js'
@@ -109,7 +110,8 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
         'is configured twice: proxy-aware is already registered on this Fastify instance',
       )
     }
-    const engine = compileEngine(options, [], features)
+    // misconfiguration warnings go to the app's logger
+    const engine = compileEngine(options, [], features, warnTo(fastify.log))
     const { resolve } = engine
     fastify.decorateRequest('proxyAware', {
       getter() {

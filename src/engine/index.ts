@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../core/options.js'
 import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import { compileWatch, emitWarning, type Warn } from './diagnostics.js'
 import { normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
 import type { RequestLike, Resolution } from './resolution.js'
@@ -40,6 +41,8 @@ export interface TrustProxy {
         | 'clientIpHeader'
         | 'azureFrontDoorId'
         | 'trustCertificate'
+        | 'presetsFile'
+        | 'maxPresetAge'
       >
     >
   >
@@ -63,16 +66,18 @@ export interface Engine extends TrustProxy, Policies {}
 
 /**
  * Compile the options into a trust engine running `featureList`. Adapters
- * own a few options of their own (`adapterOptions`, e.g. Express's `logger`).
- * Throws `ProxyAwareConfigError` for anything doubtful.
+ * own a few options of their own (`adapterOptions`, e.g. Express's `logger`),
+ * and say where misconfiguration warnings go (`warn`; default
+ * `process.emitWarning`). Throws `ProxyAwareConfigError` for anything doubtful.
  */
 export function compileEngine(
   options: TrustProxyOptions,
   adapterOptions: readonly string[],
   featureList: readonly FeatureCompiler[],
+  warn: Warn = emitWarning,
 ): Engine {
-  const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions])
-  const { resolve, trust } = compileEngineResolver(config)
+  const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions], warn)
+  const { resolve, trust } = compileEngineResolver(config, compileWatch(config, warn))
   const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
   /** The features for a plain Node server: answer, or hook the response. */
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {

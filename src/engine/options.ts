@@ -5,8 +5,10 @@ import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js
 import { bool, integerIn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import { checkPresetAge, emitWarning, type Warn } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
-import { checkPlatform, type Platform } from './presets.js'
+import { loadPresetsFile } from './preset-file.js'
+import { checkPlatform, type Platform, presetData } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 import {
   type ClientIpHeader,
@@ -65,6 +67,18 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    */
   azureFrontDoorId?: string | readonly string[]
   /**
+   * A presets file written by `npx proxy-aware refresh-presets`: its vendor
+   * ranges replace the package's own. Defaults to the environment variable
+   * `PROXY_AWARE_PRESETS`; checked at startup.
+   */
+  presetsFile?: string
+  /**
+   * Warn at startup when a vendor preset in use has data older than this
+   * many days (its vendor list's date); `0` or `false` never warns.
+   * @default 180
+   */
+  maxPresetAge?: number | false
+  /**
    * Forwarding conventions to read, in priority order: the first one whose
    * client-IP header is present on the request is used.
    * @default ['x-forwarded']
@@ -115,7 +129,19 @@ const CORE_OPTIONS = [
   'clientIpHeader',
   'azureFrontDoorId',
   'trustCertificate',
+  'presetsFile',
+  'maxPresetAge',
 ] as const
+
+/** Options left out of `TrustProxy.options`: used at startup, or compiled into the engine. */
+type StartupOnly =
+  | 'platform'
+  | 'gcpForwardingRule'
+  | 'presetsFile'
+  | 'maxPresetAge'
+  | 'clientIpHeader'
+  | 'azureFrontDoorId'
+  | 'trustCertificate'
 
 /** Validate `headers`: one or both conventions, in priority order. */
 const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
@@ -138,18 +164,7 @@ const normalizeHeaders = (value: unknown): readonly HeaderConvention[] => {
 
 /** The engine's own options with their defaults, as `TrustProxy.options` shows them. */
 export type NormalizedOptions = Readonly<
-  Required<
-    Omit<
-      TrustProxyOptions,
-      | keyof HttpsOptions
-      | keyof ClientCertOptions
-      | 'platform'
-      | 'gcpForwardingRule'
-      | 'clientIpHeader'
-      | 'azureFrontDoorId'
-      | 'trustCertificate'
-    >
-  >
+  Required<Omit<TrustProxyOptions, keyof HttpsOptions | keyof ClientCertOptions | StartupOnly>>
 >
 
 /** What the resolver is compiled from: the options, checked and digested. */
@@ -182,12 +197,17 @@ export interface EngineConfig {
  * `knownOptions` are those of the features and the adapter) and normalise
  * the engine's own. Throws `ProxyAwareConfigError` naming the option.
  */
-export function normalizeOptions(options: TrustProxyOptions, knownOptions: readonly string[]): EngineConfig {
+export function normalizeOptions(
+  options: TrustProxyOptions,
+  knownOptions: readonly string[],
+  warn: Warn = emitWarning,
+): EngineConfig {
   if (options === null || typeof options !== 'object') {
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
-  const compiled = compileTrust(options.trust, options)
+  const presets = loadPresetsFile(options.presetsFile)
+  const compiled = compileTrust(options.trust, presets === undefined ? options : { ...options, presets })
   checkPlatform(options.platform)
   if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
     throw new ProxyAwareConfigError(
@@ -211,6 +231,9 @@ export function normalizeOptions(options: TrustProxyOptions, knownOptions: reado
     throw new ProxyAwareConfigError('protoPairing', `must be 'nearest' or 'hop', got ${show(protoPairing)}`)
   }
   const maxHops = integerIn('maxHops', options.maxHops ?? 20, 1, 1000)
+  // 0 and false turn the check off
+  const maxAge = options.maxPresetAge === false ? 0 : integerIn('maxPresetAge', options.maxPresetAge ?? 180, 0, 36500)
+  checkPresetAge(compiled.vendors, v => presets?.get(v) ?? presetData(v), maxAge, warn)
   if (compiled.hopCount) {
     process.emitWarning(
       `proxy-aware: trust: ${show(options.trust)} is a hop count. Any client that reaches the app directly is believed (its X-Forwarded-* headers are read as if a proxy had sent them). List your proxies' addresses instead.`,

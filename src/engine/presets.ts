@@ -93,6 +93,8 @@ export interface PresetContext {
   gcpForwardingRule?: unknown
   /** the environment to look for a platform's variable in (tests) */
   env?: NodeJS.ProcessEnv
+  /** vendor data from a presets file (`presetsFile`), replacing the bundled files */
+  presets?: ReadonlyMap<string, PresetData>
 }
 
 /** What a preset name expands to. @internal */
@@ -163,7 +165,7 @@ export const expandVendorPreset = (name: string, ctx: PresetContext): PresetExpa
     return { kind: 'platform', hops: rule.hops }
   }
   if (!(VENDOR_PRESETS as readonly string[]).includes(name)) return undefined
-  const data = presetData(name)
+  const data = ctx.presets?.get(name) ?? presetData(name)
   const ranges = name === 'gcp-lb' ? [...data.ranges, ...forwardingRules(ctx.gcpForwardingRule)] : data.ranges
   return { kind: 'ranges', ranges }
 }

@@ -5,6 +5,7 @@
 import { type HostParts, parseHost } from '../parse/host.js'
 import { formatParsed, INVALID, parseRequestAddress, WITH_PORT, WITH_ZONE } from '../parse/ip.js'
 import { headerString } from '../parse/list.js'
+import type { Watch } from './diagnostics.js'
 import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict, type Verdict } from './resolution.js'
 import type { TrustFunction } from './trust.js'
@@ -16,8 +17,8 @@ interface Resolver {
   trust: TrustFunction
 }
 
-/** Compile the resolver for `config`. */
-export function compileResolver(config: EngineConfig): Resolver {
+/** Compile the resolver for `config`; `watch` sees each decision (misconfiguration warnings). */
+export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
   const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst, clientIpHeader, identity } =
     config
   const walker = compileWalker(config)
@@ -121,6 +122,7 @@ export function compileResolver(config: EngineConfig): Resolver {
     const result = compute(req)
     if (peerIdentity !== undefined) result.peerIdentity = peerIdentity
     ;(req as Cached)[kResolution] = result
+    if (watch !== undefined) watch(req, result)
     return result
   }
 
@@ -133,10 +135,10 @@ export function compileResolver(config: EngineConfig): Resolver {
  * azure-front-door preset were not in `trust` (another Front Door
  * customer's request: its forwarded headers are not believed).
  */
-export function compileEngineResolver(config: EngineConfig): Resolver {
-  const base = compileResolver(config)
+export function compileEngineResolver(config: EngineConfig, watch?: Watch): Resolver {
+  const base = compileResolver(config, watch)
   const fd = config.frontDoor
   if (fd === undefined) return base
-  const other = compileResolver({ ...config, match: fd.matchWithout })
+  const other = compileResolver({ ...config, match: fd.matchWithout }, watch)
   return { resolve: req => (fd.idMatches(req.headers) ? base : other).resolve(req), trust: base.trust }
 }

@@ -1,0 +1,89 @@
+/**
+ * `proxy-aware refresh-presets`: fetch the vendors' current address lists
+ * and write one presets file the app loads (`presetsFile` option or the
+ * `PROXY_AWARE_PRESETS` environment variable).
+ */
+import { rename, writeFile } from 'node:fs/promises'
+import { resolve } from 'node:path'
+import { refreshPresets } from '../engine/presets-refresh.js'
+import { PRESETS_ENV } from '../engine/preset-file.js'
+import type { Command } from './command.js'
+
+const USAGE = `Usage: proxy-aware refresh-presets [options]
+
+Fetch the vendors' current address lists (Cloudflare, CloudFront, Fastly),
+check every range, and write one presets file. Load it in the app with the
+option presetsFile: "<file>" or the environment variable ${PRESETS_ENV}=<file>.
+Nothing is written when a vendor fails.
+
+Options:
+  -o, --out <file>        file to write (default: $${PRESETS_ENV}, else presets.json)
+      --vendor <name>     refresh only this vendor (repeatable)
+      --azure-file <file> Azure service tags (ServiceTags_Public_<date>.json from
+                          https://www.microsoft.com/en-us/download/details.aspx?id=56519;
+                          Microsoft has no stable URL for it)
+      --gcp-file <file>   GCP load balancer ranges, one CIDR per line (published
+                          only in https://cloud.google.com/load-balancing/docs/firewall-rules)
+      --allow-shrink      accept a list less than half the size of the previous one
+      --base-url <url>    fetch from <url>/<vendor host>/<path> (a mirror)
+  -h, --help              show this help
+
+Exit codes: 0 written, 1 a vendor failed (nothing written), 2 usage error.
+`
+
+/** The `refresh-presets` subcommand. */
+export const refreshCommand: Command = {
+  name: 'refresh-presets',
+  summary: "fetch the vendors' current address ranges into a presets file",
+  usage: USAGE,
+  options: {
+    'out': { type: 'string', short: 'o' },
+    'vendor': { type: 'string', multiple: true },
+    'azure-file': { type: 'string' },
+    'gcp-file': { type: 'string' },
+    'allow-shrink': { type: 'boolean' },
+    'base-url': { type: 'string' },
+  },
+  allowPositionals: false,
+  async run(values, positionals, io) {
+    const str = (name: string) => values[name] as string | undefined
+    if (positionals.length > 0) {
+      io.stderr.write(`proxy-aware refresh-presets: unexpected argument ${positionals[0]}\n\n${USAGE}`)
+      return 2
+    }
+    const out = resolve(io.cwd, str('out') ?? (io.env[PRESETS_ENV] || 'presets.json'))
+    const azure = str('azure-file')
+    const gcp = str('gcp-file')
+    const files = {
+      ...(azure !== undefined && { 'azure-front-door': resolve(io.cwd, azure) }),
+      ...(gcp !== undefined && { 'gcp-lb': resolve(io.cwd, gcp) }),
+    }
+    let result
+    try {
+      result = await refreshPresets({
+        vendors: values.vendor as string[] | undefined,
+        files,
+        baseUrl: str('base-url'),
+        allowShrink: values['allow-shrink'] === true,
+      })
+    } catch (error) {
+      io.stderr.write(`${(error as Error).message}\nNothing was written.\n`)
+      return 1
+    }
+    // a reader never sees half a file
+    const tmp = `${out}.${process.pid}.tmp`
+    try {
+      await writeFile(tmp, `${JSON.stringify(result.file, null, 2)}\n`)
+      await rename(tmp, out)
+    } catch (error) {
+      io.stderr.write(`proxy-aware refresh-presets: cannot write ${out}: ${(error as Error).message}\n`)
+      return 1
+    }
+    for (const [vendor, entry] of Object.entries(result.file.presets)) {
+      io.stdout.write(`${vendor}: ${entry.ranges.length} ranges, list of ${String(entry.retrieved.snapshot)}\n`)
+    }
+    for (const [vendor, why] of Object.entries(result.skipped)) io.stdout.write(`${vendor}: skipped: ${why}\n`)
+    io.stdout.write(`Wrote ${out}. Load it with presetsFile: ${JSON.stringify(out)} or ${PRESETS_ENV}=${out}\n`)
+    return 0
+  },
+}

@@ -1,0 +1,297 @@
+// `proxy-aware refresh-presets`: run through its Command interface with
+// in-memory streams, fetching from a local HTTP server that serves the
+// vendors' documented layouts (filled with the bundled lists, which were
+// taken from those same documents). No test reaches the internet.
+import t, { type Test } from 'tap'
+import http from 'node:http'
+import { PassThrough } from 'node:stream'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { listen } from './support/http.js'
+import { refreshCommand } from '../src/cli/refresh.js'
+import type { Io } from '../src/cli/command.js'
+import { createTrustProxy, refreshPresets } from '../src/index.js'
+
+const bundled = (vendor: string): string[] =>
+  JSON.parse(readFileSync(new URL(`../data/presets/${vendor}.json`, import.meta.url), 'utf8')).ranges
+const v4 = (ranges: string[]) => ranges.filter(r => !r.includes(':'))
+const v6 = (ranges: string[]) => ranges.filter(r => r.includes(':'))
+
+/** The vendors' responses, in their documented layouts (see src/engine/presets-refresh.ts). */
+const recorded = (): Record<string, { status: number; body: string }> => {
+  const cf = bundled('cloudflare')
+  const cfr = bundled('cloudfront')
+  const fastly = bundled('fastly')
+  return {
+    '/www.cloudflare.com/ips-v4': { status: 200, body: `${v4(cf).join('\n')}\n` },
+    '/www.cloudflare.com/ips-v6': { status: 200, body: `${v6(cf).join('\n')}\n` },
+    '/ip-ranges.amazonaws.com/ip-ranges.json': {
+      status: 200,
+      body: JSON.stringify({
+        syncToken: '1795000000',
+        createDate: '2026-11-20-10-11-12',
+        prefixes: [
+          {
+            ip_prefix: '3.5.140.0/22',
+            region: 'ap-northeast-2',
+            network_border_group: 'ap-northeast-2',
+            service: 'AMAZON',
+          },
+          ...v4(cfr).map(p => ({
+            ip_prefix: p,
+            region: 'GLOBAL',
+            network_border_group: 'GLOBAL',
+            service: 'CLOUDFRONT_ORIGIN_FACING',
+          })),
+        ],
+        ipv6_prefixes: v6(cfr).map(p => ({
+          ipv6_prefix: p,
+          region: 'GLOBAL',
+          network_border_group: 'GLOBAL',
+          service: 'CLOUDFRONT_ORIGIN_FACING',
+        })),
+      }),
+    },
+    '/api.fastly.com/public-ip-list': {
+      status: 200,
+      body: JSON.stringify({ addresses: v4(fastly), ipv6_addresses: v6(fastly) }),
+    },
+  }
+}
+
+/** The local vendor server; `routes` may be changed per test. */
+const vendorServer = async (t: Test) => {
+  const routes = recorded()
+  const server = http.createServer((req, res) => {
+    const route = routes[req.url!]
+    res.writeHead(route?.status ?? 404, { 'content-type': 'text/plain' })
+    res.end(route?.body ?? 'not found')
+  })
+  const port = await listen(t, server)
+  return { routes, baseUrl: `http://127.0.0.1:${port}` }
+}
+
+/** An Io of in-memory streams and a temporary working directory. */
+const memoryIo = (env: NodeJS.ProcessEnv = {}) => {
+  const out: string[] = []
+  const err: string[] = []
+  const stdout = new PassThrough().on('data', c => out.push(String(c)))
+  const stderr = new PassThrough().on('data', c => err.push(String(c)))
+  const io: Io = { stdout, stderr, env, cwd: mkdtempSync(join(tmpdir(), 'proxy-aware-refresh-')) }
+  return { io, stdout: () => out.join(''), stderr: () => err.join('') }
+}
+
+t.test('success: one file with every vendor that has a URL, loadable by the app', async t => {
+  const { baseUrl } = await vendorServer(t)
+  const { io, stdout, stderr } = memoryIo()
+  const code = await refreshCommand.run({ 'base-url': baseUrl, 'out': 'fresh.json' }, [], io)
+  t.equal(code, 0, stderr())
+  const path = join(io.cwd, 'fresh.json')
+  const file = JSON.parse(readFileSync(path, 'utf8'))
+  t.same(Object.keys(file.presets).sort(), ['cloudflare', 'cloudfront', 'fastly'])
+  t.same(file.presets.cloudflare.ranges, bundled('cloudflare'))
+  t.same(file.presets.cloudfront.ranges, bundled('cloudfront'), 'only CLOUDFRONT_ORIGIN_FACING')
+  t.match(file.presets.cloudfront, {
+    retrieved: { snapshot: '2026-11-20' },
+    sourceVersion: { syncToken: '1795000000', createDate: '2026-11-20-10-11-12' },
+    source: ['https://ip-ranges.amazonaws.com/ip-ranges.json'],
+  })
+  t.same(file.presets.fastly.ranges, bundled('fastly'))
+  t.match(stdout(), /cloudflare: 22 ranges/)
+  t.match(stdout(), /azure-front-door: skipped: .*changes weekly/)
+  t.match(stdout(), /gcp-lb: skipped: .*documentation only/)
+  t.match(stdout(), /Load it with presetsFile: ".*fresh\.json" or PROXY_AWARE_PRESETS=/)
+  // the app loads it, and it is fresh
+  const proxy = createTrustProxy({ trust: ['fastly'], presetsFile: path, maxPresetAge: 1 })
+  t.equal(
+    proxy.resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: '151.101.0.1' } }).ip,
+    '198.51.100.7',
+  )
+})
+
+t.test('the output defaults to $PROXY_AWARE_PRESETS; files for the vendors without a URL', async t => {
+  const { baseUrl } = await vendorServer(t)
+  const { io, stderr } = memoryIo({ PROXY_AWARE_PRESETS: 'from-env.json' })
+  const azure = join(io.cwd, 'ServiceTags_Public_20261123.json')
+  writeFileSync(
+    azure,
+    JSON.stringify({
+      changeNumber: 401,
+      cloud: 'Public',
+      values: [
+        { name: 'AzureCloud', properties: { changeNumber: 9, addressPrefixes: ['4.0.0.0/9'] } },
+        {
+          name: 'AzureFrontDoor.Backend',
+          properties: { changeNumber: 22, addressPrefixes: bundled('azure-front-door') },
+        },
+      ],
+    }),
+  )
+  const gcp = join(io.cwd, 'gcp.txt')
+  writeFileSync(gcp, `# from the firewall-rules page\n${bundled('gcp-lb').join('\n')}\n`)
+  const values = { 'base-url': baseUrl, 'vendor': ['azure-front-door', 'gcp-lb'], 'azure-file': azure, 'gcp-file': gcp }
+  t.equal(await refreshCommand.run(values, [], io), 0, stderr())
+  const file = JSON.parse(readFileSync(join(io.cwd, 'from-env.json'), 'utf8'))
+  t.same(Object.keys(file.presets).sort(), ['azure-front-door', 'gcp-lb'])
+  t.match(file.presets['azure-front-door'], {
+    retrieved: { snapshot: '2026-11-23' },
+    sourceVersion: { changeNumber: 401, tagChangeNumber: 22 },
+  })
+  t.same(file.presets['azure-front-door'].ranges, bundled('azure-front-door'))
+  t.same(file.presets['gcp-lb'].ranges, bundled('gcp-lb'))
+  // an undated file is dated by its modification time
+  t.equal(file.presets['gcp-lb'].retrieved.snapshot, new Date().toISOString().slice(0, 10))
+})
+
+/** Run the command against the server with `routes` changed; expect a failure that wrote nothing. */
+const fails = async (
+  t: Test,
+  change: (routes: Record<string, { status: number; body: string }>) => void,
+  why: RegExp,
+  values = {},
+) => {
+  const { routes, baseUrl } = await vendorServer(t)
+  change(routes)
+  const { io, stdout, stderr } = memoryIo()
+  t.equal(await refreshCommand.run({ 'base-url': baseUrl, ...values }, [], io), 1)
+  t.match(stderr(), why)
+  t.match(stderr(), /Nothing was written/)
+  t.equal(stdout(), '')
+  t.notOk(existsSync(join(io.cwd, 'presets.json')), 'no file')
+}
+
+t.test('an HTTP error fails the command, naming the URL and status', t =>
+  fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.status = 503),
+    /fastly: http:\/\/127\.0\.0\.1:\d+\/api\.fastly\.com\/public-ip-list answered HTTP 503/,
+  ),
+)
+
+t.test('a malformed body fails the command', async t => {
+  // Cloudflare's bot-challenge page in place of the list (seen in a mirror)
+  await fails(
+    t,
+    r => (r['/www.cloudflare.com/ips-v4']!.body = '<!DOCTYPE html><title>Just a moment...</title>'),
+    /cloudflare: "<!DOCTYPE html><title>Just a moment...<\/title>" is not a CIDR range/,
+  )
+  await fails(t, r => (r['/api.fastly.com/public-ip-list']!.body = '{"addresses": '), /fastly: .* did not return JSON/)
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.body = '{"addresses": "1.2.3.0/24"}'),
+    /fastly: .*addresses is not an array/,
+  )
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.body = '[]'),
+    /fastly: .*ipv6|fastly: .*addresses is not an array/,
+  )
+  await fails(t, r => (r['/api.fastly.com/public-ip-list']!.body = 'null'), /fastly: .*returned null, not an object/)
+  await fails(
+    t,
+    r => (r['/ip-ranges.amazonaws.com/ip-ranges.json']!.body = JSON.stringify({ prefixes: [], ipv6_prefixes: [] })),
+    /cloudfront: .*createDate is missing/,
+  )
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['10.0.0.0/8'] })),
+    /fastly: "10\.0\.0\.0\/8" is not public unicast address space \(private\)/,
+  )
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['22.0.0.0/7'] })),
+    /fastly: "22\.0\.0\.0\/7" is wider than \/8/,
+  )
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['151.101.0.1/16'] })),
+    /fastly: "151\.101\.0\.1\/16" has host bits set \(the network is 151\.101\.0\.0\/16\)/,
+  )
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: [] })),
+    /fastly: 0 ranges, outside 1-5000/,
+  )
+})
+
+t.test('a list that shrank to less than half is refused, unless allowed', async t => {
+  const shrink = (r: Record<string, { status: number; body: string }>) =>
+    (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['151.101.0.0/16'] }))
+  await fails(t, shrink, /fastly: has 1 ranges where the previous list had 21: refused as suspicious.*--allow-shrink/)
+  const { routes, baseUrl } = await vendorServer(t)
+  shrink(routes)
+  const { io } = memoryIo()
+  t.equal(await refreshCommand.run({ 'base-url': baseUrl, 'vendor': ['fastly'], 'allow-shrink': true }, [], io), 0)
+  t.same(JSON.parse(readFileSync(join(io.cwd, 'presets.json'), 'utf8')).presets.fastly.ranges, ['151.101.0.0/16'])
+})
+
+t.test('usage and file errors', async t => {
+  const { io, stderr } = memoryIo()
+  t.equal(await refreshCommand.run({}, ['extra'], io), 2)
+  t.match(stderr(), /unexpected argument extra[\s\S]*Usage: proxy-aware refresh-presets/)
+  const bad = memoryIo()
+  t.equal(await refreshCommand.run({ vendor: ['akamai'] }, [], bad.io), 1)
+  t.match(bad.stderr(), /akamai: not a vendor preset with ranges/)
+  const none = memoryIo()
+  t.equal(await refreshCommand.run({ vendor: ['gcp-lb'] }, [], none.io), 1)
+  t.match(none.stderr(), /no vendor list to write/)
+  const azure = memoryIo()
+  const tags = join(azure.io.cwd, 'tags.json')
+  writeFileSync(tags, JSON.stringify({ values: [{ name: 'AzureCloud', properties: {} }] }))
+  t.equal(await refreshCommand.run({ 'vendor': ['azure-front-door'], 'azure-file': tags }, [], azure.io), 1)
+  t.match(azure.stderr(), /azure-front-door: .*tags\.json: no AzureFrontDoor\.Backend service tag/)
+  const { baseUrl } = await vendorServer(t)
+  const unwritable = memoryIo()
+  const code = await refreshCommand.run(
+    { 'base-url': baseUrl, 'vendor': ['fastly'], 'out': 'missing/dir/p.json' },
+    [],
+    unwritable.io,
+  )
+  t.equal(code, 1)
+  t.match(unwritable.stderr(), /cannot write .*missing\/dir\/p\.json/)
+  t.match(refreshCommand.usage, /Exit codes: 0 written, 1 a vendor failed \(nothing written\), 2 usage error/)
+})
+
+t.test('refreshPresets, the function: compared with a given previous list, and a timeout', async t => {
+  const { routes, baseUrl } = await vendorServer(t)
+  const result = await refreshPresets({
+    baseUrl,
+    vendors: ['fastly'],
+    previous: () => undefined,
+    now: new Date('2026-12-01T10:00:00Z'),
+  })
+  t.match(result.file, {
+    schemaVersion: 1,
+    generated: '2026-12-01T10:00:00.000Z',
+    presets: { fastly: { retrieved: { snapshot: '2026-12-01', taken: '2026-12-01' } } },
+  })
+  t.same(result.skipped, {})
+  // a server that never answers
+  const silent = http.createServer(() => {})
+  const port = await listen(t, silent)
+  await t.rejects(
+    refreshPresets({ baseUrl: `http://127.0.0.1:${port}`, vendors: ['fastly'], timeout: 50 }),
+    /fastly: .*(timeout|aborted)/i,
+  )
+  t.ok(routes)
+})
+
+t.test("without baseUrl it asks the vendors' official URLs (fetch stubbed: no test reaches the internet)", async t => {
+  const asked: string[] = []
+  const real = globalThis.fetch
+  globalThis.fetch = (async (url: string) => {
+    asked.push(String(url))
+    return new Response('unavailable', { status: 503 })
+  }) as typeof fetch
+  t.teardown(() => {
+    globalThis.fetch = real
+  })
+  await t.rejects(refreshPresets(), /cloudflare: https:\/\/www\.cloudflare\.com\/ips-v\d answered HTTP 503/)
+  t.same(asked.sort(), [
+    'https://api.fastly.com/public-ip-list',
+    'https://ip-ranges.amazonaws.com/ip-ranges.json',
+    'https://www.cloudflare.com/ips-v4',
+    'https://www.cloudflare.com/ips-v6',
+  ])
+})
