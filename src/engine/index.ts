@@ -8,6 +8,7 @@ import { type Logger, silentLogger } from '../core/options.js'
 import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
+import { compileExplainer, type Explanation } from './explain.js'
 import { normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
 import type { RequestLike, Resolution } from './resolution.js'
@@ -45,6 +46,13 @@ export interface TrustProxy {
    * })
    */
   handle(req: IncomingMessage, res: ServerResponse, log?: Logger): boolean
+  /**
+   * The decision trail of `req`, for diagnostics (not for the per-request
+   * path): each address walked, whether it was trusted and by which `trust`
+   * entry, why the walk stopped, and which header gave the protocol and the
+   * host. Agrees with `resolve(req)`; render it with `formatExplanation`.
+   */
+  explain(req: RequestLike): Explanation
 }
 
 /** The engine as the adapters see it: the public face and the compiled features. */
@@ -62,6 +70,7 @@ export function compileEngine(
 ): Engine {
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions])
   const { resolve, trust } = compileResolver(config)
+  const explain = compileExplainer(config, options, resolve)
   const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
   /** The features for a plain Node server: answer, or hook the response. */
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
@@ -70,13 +79,14 @@ export function compileEngine(
     sendAnswer(req, res, answer)
     return true
   }
-  return { resolve, trust, options: config.options, handle, run, hasFeatures, hasPhase }
+  return { resolve, trust, options: config.options, handle, explain, run, hasFeatures, hasPhase }
 }
 
 /** The public face of an engine: what `createTrustProxy` returns. */
-export const publicFace = ({ resolve, trust, options, handle }: Engine): TrustProxy => ({
+export const publicFace = ({ resolve, trust, options, handle, explain }: Engine): TrustProxy => ({
   resolve,
   trust,
   options,
   handle,
+  explain,
 })
