@@ -2,6 +2,7 @@
 // Fastify request and the Express req; and formatExplanation.
 import t from 'tap'
 import http from 'node:http'
+import { stripVTControlCharacters } from 'node:util'
 import Fastify from 'fastify'
 import express from 'express'
 import fastifyTrustProxy from '../src/fastify.js'
@@ -226,8 +227,8 @@ t.test('formatExplanation: plain, and coloured on request', async t => {
   )
   t.equal(formatExplanation(e, { color: false }), plain)
   const colored = formatExplanation(e, { color: true })
-  t.match(colored, /\u001b\[32mtrusted by loopback/)
-  t.equal(colored.replace(/\u001b\[\d+m/g, ''), plain, 'the same text under the colours')
+  t.ok(colored.includes('\u001b[32mtrusted by loopback'), 'green for trusted')
+  t.equal(stripVTControlCharacters(colored), plain, 'the same text under the colours')
   const entry = explain({ trust: 'loopback' }, '127.0.0.1', { 'x-forwarded-proto': 'http, https' })
   t.match(formatExplanation(entry), /protocol https {2}from X-Forwarded-Proto: "http, https" \(entry "https"\)\n/)
   const nobody = formatExplanation(explain({ trust: 'loopback' }, undefined, {}))
