@@ -14,27 +14,23 @@ export class UsageError extends Error {}
 export async function loadConfig(file: string, cwd: string): Promise<Record<string, unknown>> {
   const path = resolve(cwd, file)
   const ext = extname(path)
-  if (ext === '.json') {
-    let text: string
-    try {
-      text = await readFile(path, 'utf8')
-    } catch (err) {
-      throw new UsageError(`cannot read ${file}: ${(err as Error).message}`)
-    }
-    return options(JSON.parse(text) as unknown, file)
-  }
-  if (ext !== '.js' && ext !== '.mjs' && ext !== '.cjs') {
+  if (ext !== '.json' && ext !== '.js' && ext !== '.mjs' && ext !== '.cjs') {
     throw new UsageError(`${file}: a configuration is a .json, .js, .mjs or .cjs file`)
   }
-  let mod: Record<string, unknown>
+  let text: string
   try {
-    mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+    text = await readFile(path, 'utf8')
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
-      throw new UsageError(`cannot read ${file}: no such file`)
-    }
-    throw err
+    throw new UsageError(`cannot read ${file}: ${(err as Error).message}`)
   }
+  if (ext === '.json') {
+    try {
+      return options(JSON.parse(text) as unknown, file)
+    } catch (err) {
+      throw err instanceof SyntaxError ? new SyntaxError(`${file} is not valid JSON: ${err.message}`) : err
+    }
+  }
+  const mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>
   return options(mod.default ?? { ...mod }, file)
 }
 

@@ -3,7 +3,7 @@
  * package. `main` parses the command line with `util.parseArgs` and
  * dispatches to a command of the table; bin.ts runs it.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { moduleDir } from '../engine/module-dir.js'
@@ -34,21 +34,12 @@ Options:
 Docs: https://github.com/proxy-aware/proxy-aware/blob/main/docs/cli.md`
 }
 
-/** The package's version, from its package.json (src/cli or dist/*\/cli, two or three levels up). */
+/** The package's version, from its package.json: two levels up from src/cli, three from dist/esm/cli. */
 const version = (): string => {
-  for (const up of ['../..', '../../..']) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(moduleDir, up, 'package.json'), 'utf8')) as {
-        name?: string
-        version?: string
-      }
-      if (pkg.name === 'proxy-aware') return pkg.version!
-    } catch {
-      // not this level
-    }
-  }
-  /* c8 ignore next */
-  return 'unknown'
+  const src = join(moduleDir, '../../package.json')
+  /* c8 ignore next -- the built layout; scripts/pack-smoke.mjs runs it */
+  const file = existsSync(src) ? src : join(moduleDir, '../../../package.json')
+  return (JSON.parse(readFileSync(file, 'utf8')) as { version: string }).version
 }
 
 /** Report a usage error the way npm and tsc do: the problem, then where to look. */
