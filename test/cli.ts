@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream'
 import { fileURLToPath } from 'node:url'
 import type { Io } from '../src/cli/command.js'
 import { main } from '../src/cli/main.js'
-import { captureWarnings } from '../src/cli/warnings.js'
+import { captureWarnings, warningLine } from '../src/cli/warnings.js'
 import { childEnv } from './support/child-env.js'
 
 const bin = fileURLToPath(new URL('../src/cli/bin.ts', import.meta.url))
@@ -258,6 +258,10 @@ t.test('main() in this process: the same paths, and the rest', async t => {
   ])
   t.match(trustAll.stdout, /every address was trusted/)
   t.match(await inProcess(['explain', '--peer', '127.0.0.1']), { code: 1, stderr: /option "trust" is required/ })
+  t.match(await inProcess(['explain', '--config', 'broken.json', '--peer', '127.0.0.1']), {
+    code: 1,
+    stderr: /^proxy-aware explain: error: broken\.json is not valid JSON: /,
+  })
 
   // colour: a terminal, unless NO_COLOR, TERM=dumb or FORCE_COLOR=0 say otherwise
   const colour = (env: NodeJS.ProcessEnv, tty: boolean) =>
@@ -300,4 +304,6 @@ t.test('captureWarnings: both channels, every emitWarning form, late ones, and a
   t.match(failed, { error: { message: 'bad' }, warnings: [{ message: 'before the throw' }] })
   t.equal(typeof process.emitWarning, 'function')
   t.not(process.emitWarning.name, 'captureWarning', 'restored')
+  t.equal(warningLine({ message: 'm', code: undefined }), 'm')
+  t.equal(warningLine({ message: 'm', code: 'C' }), 'm [C]')
 })

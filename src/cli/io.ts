@@ -17,7 +17,7 @@ export const useColor = (io: Io): boolean => {
   return io.stdout.isTTY === true
 }
 
-/** Write text to a stream, ending with a newline. */
+/** Write text (without its final newline) to a stream, as a line. */
 export const print = (stream: Io['stdout'], text: string): void => {
-  stream.write(text.endsWith('\n') ? text : `${text}\n`)
+  stream.write(`${text}\n`)
 }
