@@ -8,6 +8,8 @@ import express from 'express'
 import fastifyTrustProxy from '../src/fastify.js'
 import expressTrustProxy from '../src/express.js'
 import { createTrustProxy, type Explanation, formatExplanation, type TrustProxyOptions } from '../src/index.js'
+import { compileExplainer } from '../src/engine/explain.js'
+import { normalizeOptions } from '../src/engine/options.js'
 import { CLIENT, listen, PROXY, request } from './support/http.js'
 
 const explain = (
@@ -202,6 +204,28 @@ t.test('which header gave the protocol and the host', async t => {
     socket: { remoteAddress: '192.0.2.1' },
   })
   t.same(twice.host, { value: undefined, from: 'host', raw: 'a.example, b.example' }, 'two Host lines: none')
+})
+
+t.test('a peer trusted by its certificate identity says so (Resolution.peerIdentity)', async t => {
+  const options = { trust: [] }
+  const proxy = createTrustProxy(options)
+  const req = { headers: {}, socket: { remoteAddress: '192.0.2.1' } }
+  // the resolution a trustCertificate engine makes: the peer trusted, by identity
+  const resolution = {
+    ...proxy.resolve(req),
+    reason: 'end-of-chain' as const,
+    peerIdentity: 'uri:spiffe://example.org/lb',
+  }
+  const explain = compileExplainer(normalizeOptions(options, []), options, () => resolution)
+  t.same(explain(req).hops, [
+    {
+      hop: 0,
+      address: '192.0.2.1',
+      from: 'socket',
+      trusted: true,
+      by: { kind: 'certificate', entry: 'uri:spiffe://example.org/lb' },
+    },
+  ])
 })
 
 t.test('formatExplanation: plain, and coloured on request', async t => {

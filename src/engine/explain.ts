@@ -68,11 +68,14 @@ export function compileExplainer(
   let label: TrustLabeller | undefined
 
   /**
-   * Why the hop was trusted. Another way for a peer to be trusted (a TLS
-   * certificate identity) answers here first, with a `TrustMatch` of its
-   * own kind, e.g. `{ kind: 'certificate', entry: 'spiffe://...' }`.
+   * Why the hop was trusted. Other ways for a peer to be trusted answer
+   * here first, with a `TrustMatch` of their own kind: a TLS certificate
+   * identity (`trustCertificate`, which records the entry it matched as
+   * `Resolution.peerIdentity`) is `{ kind: 'certificate', entry }`.
    */
-  const whyTrusted = (address: string | undefined, hop: number): TrustMatch | undefined => {
+  const whyTrusted = (r: Resolution, address: string | undefined, hop: number): TrustMatch | undefined => {
+    const identity = (r as { peerIdentity?: string }).peerIdentity
+    if (hop === 0 && identity !== undefined) return { kind: 'certificate', entry: identity }
     if (address === undefined) return { kind: 'unix-socket', entry: 'trustUnixSocket' }
     label ??= compileTrustLabels(ctx.trust, ctx)
     return label(address, hop)
@@ -107,7 +110,7 @@ export function compileExplainer(
         address,
         from: hop === 0 ? 'socket' : chain,
         trusted,
-        by: trusted ? whyTrusted(address, hop) : undefined,
+        by: trusted ? whyTrusted(r, address, hop) : undefined,
       }
     })
 

@@ -366,11 +366,20 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
 
 /**
  * Why an address was trusted, for `explain`: the kind of rule and the
- * `trust` entry as written. Other ways of being trusted (a TLS certificate
- * identity) add their own `kind`. @public
+ * entry as written (a `trust` entry, or the certificate identity that
+ * trusted the peer). Later kinds may be added. @public
  */
 export interface TrustMatch {
-  kind: 'address' | 'preset' | 'platform' | 'function' | 'hop-count' | 'everyone' | 'unix-socket' | (string & {})
+  kind:
+    | 'address'
+    | 'preset'
+    | 'platform'
+    | 'function'
+    | 'hop-count'
+    | 'everyone'
+    | 'unix-socket'
+    | 'certificate'
+    | (string & {})
   /** the entry: `'10.0.0.0/8'`, `'cloudflare'`, `'function'`, `'trust: 2'`... */
   entry: string
 }
