@@ -1,6 +1,7 @@
-// Pack the package, install the tarball into a scratch project, and import
-// every entry point from it in both ESM and CommonJS. proxy-aware/otel must
-// load without OpenTelemetry installed (none is installed here).
+// Pack the package, install the tarball into a scratch project, import
+// every entry point from it in both ESM and CommonJS, and run its bin.
+// proxy-aware/otel must load without OpenTelemetry installed (none is
+// installed here).
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -96,6 +97,17 @@ try {
   )
   process.stdout.write(run('node', ['esm.mjs'], dir))
   process.stdout.write(run('node', ['cjs.cjs'], dir))
+  // the bin, as npm linked it: the shebang survived the build, and main() runs
+  const bin = join(dir, 'node_modules', '.bin', 'proxy-aware')
+  const version = JSON.parse(run('npm', ['pkg', 'get', 'version'], root))
+  if (run(bin, ['--version'], dir).trim() !== version) throw new Error('bin: wrong --version')
+  const trail = run(
+    bin,
+    ['explain', '--trust', 'loopback', '--peer', '127.0.0.1', '-H', 'X-Forwarded-For: 203.0.113.9'],
+    dir,
+  )
+  if (!trail.startsWith('client   203.0.113.9\n')) throw new Error('bin: explain printed ' + trail)
+  console.log('bin: proxy-aware --version and explain run from the tarball')
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }

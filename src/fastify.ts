@@ -9,6 +9,7 @@ import { DEFAULT_FEATURES } from './features/index.js'
 export type { FastifyTrustProxyOptions } from './adapters/fastify.js'
 export type { TrustProxyOptions } from './engine/options.js'
 export type { Resolution } from './engine/resolution.js'
+export type { Explanation } from './engine/explain.js'
 export type { ProxyProtocolInfo } from './proxy-protocol/info.js'
 export { ProxyAwareConfigError } from './core/errors.js'
 

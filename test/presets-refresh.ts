@@ -231,8 +231,10 @@ t.test('usage and file errors', async t => {
   t.equal(await refreshCommand.run({}, ['extra'], io), 2)
   t.match(stderr(), /unexpected argument extra[\s\S]*Usage: proxy-aware refresh-presets/)
   const bad = memoryIo()
-  t.equal(await refreshCommand.run({ vendor: ['akamai'] }, [], bad.io), 1)
-  t.match(bad.stderr(), /akamai: not a vendor preset with ranges/)
+  t.equal(await refreshCommand.run({ vendor: ['akamai'] }, [], bad.io), 2, 'an unknown vendor is a usage error')
+  t.match(bad.stderr(), /--vendor akamai is not a vendor preset with ranges/)
+  // refreshPresets itself reports it as that vendor's failure
+  await t.rejects(refreshPresets({ vendors: ['akamai'] }), /akamai: not a vendor preset with ranges/)
   const none = memoryIo()
   t.equal(await refreshCommand.run({ vendor: ['gcp-lb'] }, [], none.io), 1)
   t.match(none.stderr(), /no vendor list to write/)

@@ -397,3 +397,54 @@ t.test('(f) one engine answers a sequence of requests as fresh engines do', asyn
   )
   t.pass(`${RUNS} runs`)
 })
+
+t.test('(h) explain agrees with resolve, and names an entry for exactly the trusted hops', async t => {
+  const explainOptions = fc.record({
+    trust: fc.constantFrom<TrustProxyOptions['trust']>(...trustOptions, ['cloudflare', 'loopback'], 2),
+    headers: options.map(o => o.headers),
+    forwardedHost: fc.boolean(),
+    protoPairing: fc.constantFrom<TrustProxyOptions['protoPairing']>('nearest', 'hop'),
+    maxHops: fc.integer({ min: 1, max: 30 }),
+    trustUnixSocket: fc.boolean(),
+  })
+  // a proxy chain that writes one protocol per address, so that pairing by hop applies
+  // with addresses inside the trusted ranges, so that walks go deep
+  const inRanges = fc.constantFrom('127.0.0.1', '::1', '10.1.2.3', '173.245.48.1', '2400:cb00::1', '2001:db8::7')
+  const address = fc.oneof(canonical, inRanges)
+  const wellFormed = fc
+    .array(fc.tuple(address, fc.constantFrom('http', 'https')), { minLength: 1, maxLength: 6 })
+    .map(pairs => ({
+      'x-forwarded-for': pairs.map(([a]) => a).join(', '),
+      'x-forwarded-proto': pairs.map(([, p]) => p).join(', '),
+      'x-forwarded-host': 'proxy.example',
+      'forwarded': pairs.map(([a, p]) => `for="${a.includes(':') ? `[${a}]` : a}";proto=${p}`).join(', '),
+      'host': 'example.com',
+    }))
+  const warnings = t.capture(process, 'emitWarning', () => {})
+  fc.assert(
+    fc.property(
+      explainOptions,
+      fc.oneof(headers, wellFormed),
+      fc.option(fc.oneof(anyIp, inRanges), { nil: undefined }),
+      fc.boolean(),
+      (opts, h, remote, encrypted) => {
+        const proxy = createTrustProxy(opts)
+        const req = { headers: h, socket: { remoteAddress: remote, encrypted } }
+        const r = proxy.resolve(req)
+        const e = proxy.explain(req)
+        if (e.client !== r.ip || e.protocol.value !== r.protocol || e.host.value !== r.host) return false
+        if (e.reason !== r.reason || e.hops.length !== Math.max(r.ips.length + (r.peer === undefined ? 1 : 0), 1))
+          return false
+        const pure = typeof opts.trust !== 'function'
+        return e.hops.every(
+          hop =>
+            hop.trusted === (hop.by !== undefined) &&
+            (!pure || hop.address === undefined || hop.trusted === proxy.trust(hop.address, hop.hop)),
+        )
+      },
+    ),
+    { numRuns: RUNS },
+  )
+  warnings()
+  t.pass(`${RUNS} runs`)
+})

@@ -7,17 +7,23 @@ import fastifyDefault, {
   trustProxy as fastifyNamed,
   type FastifyTrustProxyOptions,
   type Resolution as FastifyResolution,
+  type Explanation as FastifyExplanation,
 } from '../src/fastify.js'
 import expressDefault, {
   trustProxy as expressNamed,
   type ExpressTrustProxyOptions,
   type Resolution as ExpressResolution,
+  type Explanation as ExpressExplanation,
   type TrustProxyMiddleware,
 } from '../src/express.js'
 import {
   createTrustProxy,
+  type Explanation,
+  formatExplanation,
   ProxyAwareConfigError,
   type ClientIpHeader,
+  type TrustMatch,
+  type TrustProxy,
   type HeaderConvention,
   type Resolution,
   type StopReason,
@@ -34,6 +40,14 @@ const expectType = <T extends true>(): T => true as T
 // --- declaration merging ---------------------------------------------------
 const fastifyMerged = expectType<Equal<FastifyRequest['proxyAware'], Resolution>>()
 const expressMerged = expectType<Equal<ExpressRequest['proxyAware'], Resolution>>()
+const fastifyExplain = expectType<Equal<FastifyRequest['explainProxyAware'], () => Explanation>>()
+const expressExplain = expectType<Equal<ExpressRequest['explainProxyAware'], () => Explanation>>()
+const coreExplain = expectType<Equal<ReturnType<TrustProxy['explain']>, Explanation>>()
+const sameExplanation = expectType<Equal<FastifyExplanation, Explanation> & Equal<ExpressExplanation, Explanation>>()
+const matchKinds: TrustMatch['kind'][] = ['address', 'preset', 'function', 'a kind added later']
+const formatted: string = formatExplanation(createTrustProxy({ trust: [] }).explain({ headers: {} }), { color: false })
+// @ts-expect-error color is a boolean
+formatExplanation(createTrustProxy({ trust: [] }).explain({ headers: {} }), { color: 'yes' })
 // the adapters re-export the core's Resolution, not a copy
 const sameResolution = expectType<Equal<FastifyResolution, Resolution> & Equal<ExpressResolution, Resolution>>()
 // the resolution's fields
@@ -126,9 +140,15 @@ t.test('the type assertions compiled and hold at runtime', async t => {
       clientIpHeaderType,
       fastifyForms,
       expressForms,
+      fastifyExplain,
+      expressExplain,
+      coreExplain,
+      sameExplanation,
     ],
-    Array(12).fill(true),
+    Array(16).fill(true),
   )
+  t.equal(matchKinds.length, 4)
+  t.match(formatted, /^client {3}none/)
   t.equal(fastifyDefault, fastifyNamed)
   t.equal(expressDefault, expressNamed)
   t.type(fastifyIsPlugin, 'function')
@@ -188,6 +208,8 @@ t.test('typed requests carry the resolution', async t => {
   await app.register(fastifyDefault, fastifyOptions)
   app.get('/', async request => {
     const r: Resolution = request.proxyAware
+    const e: Explanation = request.explainProxyAware()
+    t.equal(e.client, r.ip)
     const ip: string = request.ip
     const ips: string[] | undefined = request.ips
     return { ip, ips, peer: r.peer, secure: r.secure, hops: r.hops }
@@ -203,7 +225,8 @@ t.test('typed requests carry the resolution', async t => {
   exp.use(expressDefault({ trust: 'loopback' }))
   exp.get('/', (req, res) => {
     const r: Resolution = req.proxyAware
-    res.json({ ip: r.ip })
+    const e: Explanation = req.explainProxyAware()
+    res.json({ ip: r.ip, client: e.client })
   })
   t.type(exp, 'function')
 })

@@ -6,9 +6,10 @@
 import type { NextFunction, Request, Response } from 'express'
 import { checkLogger, type Logger } from '../core/options.js'
 import { warnTo } from '../engine/diagnostics.js'
-import { compileEngine } from '../engine/index.js'
+import { compileEngine, type Engine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
-import type { Resolution } from '../engine/resolution.js'
+import type { Explanation } from '../engine/explain.js'
+import type { RequestLike, Resolution } from '../engine/resolution.js'
 import type { TrustFunction } from '../engine/trust.js'
 import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import {
@@ -40,6 +41,12 @@ declare global {
        * chain walked, protocol, host, and why the walk stopped.
        */
       proxyAware: Resolution
+      /**
+       * The decision trail behind `proxyAware`, for diagnostics: each
+       * address, whether it was trusted and by which `trust` entry, why the
+       * walk stopped, which header gave the protocol and the host.
+       */
+      explainProxyAware(): Explanation
       /** the verified, allowed client certificate (`clientCert` option), or undefined */
       readonly clientCert: ClientCertificate | undefined
       /** why there is no accepted client certificate, or undefined */
@@ -61,7 +68,7 @@ export interface TrustProxyMiddleware {
   trust: TrustFunction
 }
 
-type Readers = Record<string, (r: Resolution, req: Request) => unknown>
+type Readers = Record<string, (r: Resolution, req: Request, engine: Engine) => unknown>
 /** what warnIfPartial reads of an Express router (4 and 5 alike) */
 type Stack = { stack: Array<{ handle: unknown; route?: unknown; name?: string }> }
 
@@ -83,6 +90,8 @@ const getterAbove = (proto: object, name: string): ((this: unknown) => unknown) 
 /** What each request property reports, from the resolution (Express 5). */
 const READERS_5: Readers = {
   proxyAware: r => r,
+  // a method, of the engine that decided
+  explainProxyAware: (_r, req, engine) => () => engine.explain(req as unknown as RequestLike),
   ip: r => r.ip,
   // Express's order: client first, the socket peer left out
   // (a trusted Unix-socket peer has no address and is not in r.ips)
@@ -139,7 +148,7 @@ export function expressMiddleware(
           const up = before ?? getterAbove(proto, name)
           if (up !== undefined && ours.has(up)) return up.call(this) as unknown
         }
-        return read(result(this), this)
+        return read(result(this), this, engine)
       }
       ours.add(get)
       Object.defineProperty(proto, name, { configurable: true, enumerable: true, get })
@@ -185,7 +194,7 @@ export function expressMiddleware(
       configurable: true,
       enumerable: true,
       get(this: Request) {
-        return read(result(this), this)
+        return read(result(this), this, engine)
       },
     }
   }

@@ -10,6 +10,7 @@ import type { Logger } from '../core/options.js'
 import { warnTo } from '../engine/diagnostics.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
+import type { Explanation } from '../engine/explain.js'
 import type { Resolution } from '../engine/resolution.js'
 import { type Answer, type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import {
@@ -33,6 +34,12 @@ declare module 'fastify' {
      * chain walked, protocol, host, and why the walk stopped.
      */
     readonly proxyAware: Resolution
+    /**
+     * The decision trail behind `proxyAware`, for diagnostics: each address,
+     * whether it was trusted and by which `trust` entry, why the walk
+     * stopped, which header gave the protocol and the host.
+     */
+    explainProxyAware(): Explanation
     /** the verified, allowed client certificate (`clientCert` option), or undefined */
     readonly clientCert: ClientCertificate | undefined
     /** why there is no accepted client certificate, or undefined */
@@ -117,6 +124,9 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
       getter() {
         return resolve(this.raw)
       },
+    })
+    fastify.decorateRequest('explainProxyAware', function (this: FastifyRequest) {
+      return engine.explain(this.raw)
     })
     fastify.decorateRequest('proxyProtocol', {
       getter() {

@@ -7,6 +7,7 @@ import { rename, writeFile } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { refreshPresets } from '../engine/presets-refresh.js'
 import { PRESETS_ENV } from '../engine/preset-file.js'
+import { VENDOR_PRESETS } from '../engine/presets.js'
 import type { Command } from './command.js'
 
 const USAGE = `Usage: proxy-aware refresh-presets [options]
@@ -49,6 +50,16 @@ export const refreshCommand: Command = {
     const str = (name: string) => values[name] as string | undefined
     if (positionals.length > 0) {
       io.stderr.write(`proxy-aware refresh-presets: unexpected argument ${positionals[0]}\n\n${USAGE}`)
+      return 2
+    }
+    // a vendor we cannot refresh is a usage error, found before any fetch
+    const unknown = ((values.vendor as string[] | undefined) ?? []).find(
+      v => !(VENDOR_PRESETS as readonly string[]).includes(v),
+    )
+    if (unknown !== undefined) {
+      io.stderr.write(
+        `proxy-aware refresh-presets: --vendor ${unknown} is not a vendor preset with ranges (known: ${VENDOR_PRESETS.join(', ')})\n`,
+      )
       return 2
     }
     const out = resolve(io.cwd, str('out') ?? (io.env[PRESETS_ENV] || 'presets.json'))

@@ -9,6 +9,7 @@ import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
 import { compileWatch, emitWarning, type Warn } from './diagnostics.js'
+import { compileExplainer, type Explanation } from './explain.js'
 import { normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
 import type { RequestLike, Resolution } from './resolution.js'
@@ -59,6 +60,13 @@ export interface TrustProxy {
    * })
    */
   handle(req: IncomingMessage, res: ServerResponse, log?: Logger): boolean
+  /**
+   * The decision trail of `req`, for diagnostics (not for the per-request
+   * path): each address walked, whether it was trusted and by which `trust`
+   * entry, why the walk stopped, and which header gave the protocol and the
+   * host. Agrees with `resolve(req)`; render it with `formatExplanation`.
+   */
+  explain(req: RequestLike): Explanation
 }
 
 /** The engine as the adapters see it: the public face and the compiled features. */
@@ -78,6 +86,7 @@ export function compileEngine(
 ): Engine {
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions], warn)
   const { resolve, trust } = compileEngineResolver(config, compileWatch(config, warn))
+  const explain = compileExplainer(config, resolve)
   const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
   /** The features for a plain Node server: answer, or hook the response. */
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
@@ -86,13 +95,14 @@ export function compileEngine(
     sendAnswer(req, res, answer)
     return true
   }
-  return { resolve, trust, options: config.options, handle, run, hasFeatures, hasPhase }
+  return { resolve, trust, options: config.options, handle, explain, run, hasFeatures, hasPhase }
 }
 
 /** The public face of an engine: what `createTrustProxy` returns. */
-export const publicFace = ({ resolve, trust, options, handle }: Engine): TrustProxy => ({
+export const publicFace = ({ resolve, trust, options, handle, explain }: Engine): TrustProxy => ({
   resolve,
   trust,
   options,
   handle,
+  explain,
 })

@@ -7,8 +7,8 @@ import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
 import { checkPresetAge, emitWarning, type Warn } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
-import { loadPresetsFile } from './preset-file.js'
-import { checkPlatform, type Platform, presetData } from './presets.js'
+import { presetContextOf } from './preset-file.js'
+import { checkPlatform, type Platform, type PresetContext, presetData } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 import {
   type ClientIpHeader,
@@ -171,6 +171,8 @@ export type NormalizedOptions = Readonly<
 export interface EngineConfig {
   /** the normalised options (frozen) */
   options: NormalizedOptions
+  /** what vendor presets were compiled from (a presets file's data, the platform), for explain */
+  presetContext: PresetContext
   /** the compiled `trust` list */
   match: Matcher
   /** `match` depends only on its arguments (not a user function): its verdicts may be cached */
@@ -206,8 +208,9 @@ export function normalizeOptions(
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
-  const presets = loadPresetsFile(options.presetsFile)
-  const compiled = compileTrust(options.trust, presets === undefined ? options : { ...options, presets })
+  const presetContext = presetContextOf(options)
+  const presets = presetContext.presets
+  const compiled = compileTrust(options.trust, presetContext)
   checkPlatform(options.platform)
   if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
     throw new ProxyAwareConfigError(
@@ -215,8 +218,8 @@ export function normalizeOptions(
       `is set but trust has no "gcp-lb" preset, got trust: ${show(options.trust)}`,
     )
   }
-  const clientIpHeader = compileClientIpHeader(options.clientIpHeader, compiled.vendors, options)
-  const frontDoor = compileFrontDoorId(options.azureFrontDoorId, options.trust, compiled.vendors, options)
+  const clientIpHeader = compileClientIpHeader(options.clientIpHeader, compiled.vendors, presetContext)
+  const frontDoor = compileFrontDoorId(options.azureFrontDoorId, options.trust, compiled.vendors, presetContext)
   if (frontDoor === undefined && compiled.vendors.includes('azure-front-door')) {
     process.emitWarning(
       'proxy-aware: trust has the "azure-front-door" preset without azureFrontDoorId: its ranges are shared by every Front Door customer, so anyone with a Front Door profile can send the app a request with the X-Forwarded-For they choose. Set azureFrontDoorId to your profile\'s ID (X-Azure-FDID).',
@@ -242,6 +245,7 @@ export function normalizeOptions(
   }
   return {
     options: Object.freeze({ trust: options.trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket }),
+    presetContext,
     match: compiled.match,
     pure: compiled.pure,
     readXForwarded: headers.includes('x-forwarded'),

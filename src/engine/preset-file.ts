@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs'
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { type PresetData, VENDOR_PRESETS } from './presets.js'
+import { type PresetContext, type PresetData, VENDOR_PRESETS } from './presets.js'
 
 /** The environment variable naming a presets file (the option wins). @internal */
 export const PRESETS_ENV = 'PROXY_AWARE_PRESETS'
@@ -146,4 +146,14 @@ export const loadPresetsFile = (
       `names ${show(path)}, which is not valid: ${error instanceof SyntaxError ? `not JSON (${error.message})` : (error as Error).message}. Write it with npx proxy-aware refresh-presets`,
     )
   }
+}
+
+/**
+ * What every reader of vendor ranges compiles from: the options (platform,
+ * forwarding rule) with a presets file's data when one is named, so that
+ * `trust`, `clientIpHeader`, `azureFrontDoorId` and `explain` agree. @internal
+ */
+export const presetContextOf = (options: PresetContext & { presetsFile?: unknown }): PresetContext => {
+  const presets = loadPresetsFile(options.presetsFile)
+  return presets === undefined ? options : { ...options, presets }
 }

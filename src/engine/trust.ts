@@ -5,8 +5,8 @@
  */
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { BARE, INVALID, parseAddress, scratch, V4 } from '../parse/ip.js'
-import { expandVendorPreset, type PresetContext } from './presets.js'
+import { BARE, INVALID, parseAddress, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
+import { expandVendorPreset, type PresetContext, presetData } from './presets.js'
 
 /**
  * A trust predicate: is `address` (canonical form, no port, no zone id) a
@@ -361,5 +361,73 @@ const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher 
       return false
     }
     return n6 !== 0 && match6()
+  }
+}
+
+/**
+ * Why an address was trusted, for `explain`: the kind of rule and the
+ * entry as written (a `trust` entry, or the certificate identity that
+ * trusted the peer). Later kinds may be added. @public
+ */
+export interface TrustMatch {
+  kind:
+    | 'address'
+    | 'preset'
+    | 'platform'
+    | 'function'
+    | 'hop-count'
+    | 'everyone'
+    | 'unix-socket'
+    | 'certificate'
+    | (string & {})
+  /** the entry: `'10.0.0.0/8'`, `'cloudflare'`, `'function'`, `'trust: 2'`... */
+  entry: string
+}
+
+/** Which entry of `trust` trusts `address` (canonical) at `hop`, if any. @internal */
+export type TrustLabeller = (address: string, hop: number) => TrustMatch | undefined
+
+/**
+ * Compile `trust` (already validated by `compileTrust`) entry by entry, so
+ * that explain can say which one matched. Off the per-request path: the
+ * engine compiles it on its first `explain`. A function is not called
+ * again (it may have side effects): it is named as the reason.
+ * @internal
+ */
+export const compileTrustLabels = (trust: unknown, ctx: PresetContext = {}): TrustLabeller => {
+  if (trust === true) return () => ({ kind: 'everyone', entry: 'trust: true' })
+  if (typeof trust === 'number') {
+    return (_a, hop) => (hop < trust ? { kind: 'hop-count', entry: `trust: ${trust}` } : undefined)
+  }
+  if (typeof trust === 'function') return () => ({ kind: 'function', entry: 'function' })
+  const rules: Array<{ label: TrustMatch; match: Matcher }> = []
+  const rangesMatcher = (entries: readonly string[]): Matcher => {
+    const { v4net, v4mask, v6 } = compileRanges(entries)
+    return buildMatcher(v4net, v4mask, v6)
+  }
+  for (const raw of entriesOf(trust as string | readonly string[])) {
+    const entry = raw.trim()
+    const name = entry.toLowerCase()
+    if (name === 'gcp-lb') {
+      // Google's ranges and the load balancer's own address are two answers
+      const rule = ctx.gcpForwardingRule as string | readonly string[]
+      rules.push({ label: { kind: 'preset', entry }, match: rangesMatcher(presetData(name).ranges) })
+      rules.push({
+        label: { kind: 'preset', entry: `${entry} (gcpForwardingRule)` },
+        match: rangesMatcher(typeof rule === 'string' ? [rule] : rule),
+      })
+      continue
+    }
+    const { v4net, v4mask, v6, platformHops, vendors } = compileRanges([entry], ctx)
+    const ranges = buildMatcher(v4net, v4mask, v6)
+    const kind =
+      platformHops > 0 ? 'platform' : Object.hasOwn(PRESETS, name) || vendors.length > 0 ? 'preset' : 'address'
+    const match: Matcher = platformHops > 0 ? (_k, hop) => hop < platformHops : ranges
+    rules.push({ label: { kind, entry }, match })
+  }
+  return (address, hop) => {
+    const k = parseRequestAddress(address, 0, address.length, BARE)
+    if (k === INVALID) return undefined
+    return rules.find(rule => rule.match(k, hop, address))?.label
   }
 }

@@ -7,6 +7,7 @@
  */
 import { STATUS_CODES } from 'node:http'
 import { compileFrontDoorId } from '../engine/vendor-headers.js'
+import { presetContextOf } from '../engine/preset-file.js'
 import { compileTrust } from '../engine/trust.js'
 import type { FeatureCompiler } from './feature.js'
 
@@ -15,8 +16,15 @@ export const frontDoorFeature: FeatureCompiler = {
   options: [],
   compile(options) {
     // validated by the engine already, which compiled the same options first
-    const vendors = options.azureFrontDoorId === undefined ? [] : compileTrust(options.trust, options).vendors
-    const fd = compileFrontDoorId(options.azureFrontDoorId, options.trust, vendors, options)
+    if (options.azureFrontDoorId === undefined) return undefined
+    // the ranges the engine uses: a presets file's when one is named
+    const ctx = presetContextOf(options)
+    const fd = compileFrontDoorId(
+      options.azureFrontDoorId,
+      options.trust,
+      compileTrust(options.trust, ctx).vendors,
+      ctx,
+    )
     if (fd === undefined) return undefined
     return {
       check(ctx) {

@@ -1,0 +1,70 @@
+/**
+ * `formatExplanation`: an Explanation as text for a terminal or a log.
+ */
+import * as util from 'node:util'
+import type { ExplainedHop, Explanation, ValueOrigin } from './explain.js'
+
+/** Options of `formatExplanation`. @public */
+export interface FormatOptions {
+  /** ANSI colours (Node >= 20.12; ignored before) @default false */
+  color?: boolean
+}
+
+const NO_ADDRESS = '(no address)'
+
+type Style = 'bold' | 'dim' | 'green' | 'red' | 'yellow'
+type StyleText = (style: Style, text: string, options: { validateStream: boolean }) => string
+
+/** `x-forwarded-for` as it is usually written: `X-Forwarded-For`. */
+const headerName = (name: string): string =>
+  name === 'socket' || name.startsWith(':')
+    ? name
+    : name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase())
+
+const origin = (o: ValueOrigin<string | undefined>): string => {
+  if (o.from === 'socket') return 'from the connection (socket)'
+  if (o.raw === undefined) return `no ${headerName(o.from)} header`
+  const entry = o.entry !== undefined && o.entry !== o.raw ? ` (entry ${JSON.stringify(o.entry)})` : ''
+  return `from ${headerName(o.from)}: ${JSON.stringify(o.raw)}${entry}`
+}
+
+/**
+ * Render an explanation as a few lines of text: the client, protocol and
+ * host with where each came from, one line per hop (trusted or not, and
+ * by which entry), and why the walk stopped.
+ *
+ * @example
+ * console.log(formatExplanation(proxy.explain(req), { color: process.stdout.isTTY }))
+ * @public
+ */
+export function formatExplanation(explanation: Explanation, options: FormatOptions = {}): string {
+  // util.styleText is Node >= 20.12; newer versions drop the colours when
+  // process.stdout is no terminal unless told not to check: `color` decides
+  const styleText = (util as { styleText?: StyleText }).styleText
+  const paint = (style: Style, text: string) =>
+    options.color === true && styleText ? styleText(style, text, { validateStream: false }) : text
+  const { client, hops, protocol, host, reason, why } = explanation
+  const lines = [
+    `${paint('bold', 'client  ')} ${client === undefined ? paint('yellow', 'none') : paint('bold', client)}`,
+    `${paint('bold', 'protocol')} ${protocol.value}  ${paint('dim', origin(protocol))}`,
+    `${paint('bold', 'host    ')} ${host.value ?? paint('yellow', 'none')}  ${paint('dim', origin(host))}`,
+    '',
+  ]
+  const width = Math.max(...hops.map(h => (h.address ?? NO_ADDRESS).length))
+  for (const h of hops) lines.push(hopLine(h, h.address !== undefined && h.address === client, width, paint))
+  lines.push('', `${paint('bold', 'stopped')}  ${reason}: ${why}`)
+  return lines.join('\n')
+}
+
+const hopLine = (
+  h: ExplainedHop,
+  isClient: boolean,
+  width: number,
+  paint: (style: Style, text: string) => string,
+): string => {
+  const address = (h.address ?? NO_ADDRESS).padEnd(width)
+  const verdict = h.trusted
+    ? paint('green', `trusted by ${h.by === undefined ? '(no entry matches now)' : `${h.by.entry} (${h.by.kind})`}`)
+    : paint('red', 'not trusted')
+  return `  hop ${String(h.hop).padEnd(2)} ${address}  ${paint('dim', headerName(h.from).padEnd(15))} ${verdict}${isClient ? paint('bold', '  <- client') : ''}`
+}
