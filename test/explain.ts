@@ -10,6 +10,7 @@ import expressTrustProxy from '../src/express.js'
 import { createTrustProxy, type Explanation, formatExplanation, type TrustProxyOptions } from '../src/index.js'
 import { compileExplainer } from '../src/engine/explain.js'
 import { normalizeOptions } from '../src/engine/options.js'
+import { compileTrustLabels } from '../src/engine/trust.js'
 import { CLIENT, listen, PROXY, request } from './support/http.js'
 
 const explain = (
@@ -304,4 +305,14 @@ t.test('req.explainProxyAware() on Express, from the engine that decided', async
   const req = { headers, socket: { remoteAddress: '127.0.0.1' } } as unknown as express.Request
   bare(req, {} as express.Response, () => {})
   t.equal(req.explainProxyAware().client, '203.0.113.7')
+})
+
+t.test('the labeller answers undefined past a hop count and for what is not an address', async t => {
+  const hops = compileTrustLabels(2)
+  t.same(hops('192.0.2.1', 1), { kind: 'hop-count', entry: 'trust: 2' })
+  t.equal(hops('192.0.2.1', 2), undefined, 'hop 2 is past a count of 2')
+  const list = compileTrustLabels(['loopback'])
+  t.same(list('127.0.0.1', 0), { kind: 'preset', entry: 'loopback' })
+  t.equal(list('not an address', 0), undefined)
+  t.equal(list('192.0.2.1', 0), undefined, 'in no entry')
 })

@@ -36,6 +36,7 @@ const presetsFile = (): string => {
       presets: {
         'cloudflare': entry('cloudflare', 'Cloudflare', '45.60.0.0/16'),
         'azure-front-door': entry('azure-front-door', 'Azure Front Door', '45.61.0.0/16'),
+        'gcp-lb': entry('gcp-lb', 'Google Cloud load balancers', '45.62.0.0/16'),
       },
     }),
   )
@@ -98,4 +99,15 @@ t.test('explain names the preset that trusted an edge of the file', async t => {
   const e = proxy.explain(req(CLOUDFLARE_EDGE, { 'x-forwarded-for': '198.51.100.7' }))
   t.equal(e.client, '198.51.100.7')
   t.match(e.hops[0], { address: CLOUDFLARE_EDGE, trusted: true, by: { entry: 'cloudflare' } })
+})
+
+t.test("explain names gcp-lb for a Google front end of the file, and the forwarding rule's address", async t => {
+  const proxy = createTrustProxy({ trust: ['gcp-lb'], presetsFile: presetsFile(), gcpForwardingRule: '34.120.0.10' })
+  const e = proxy.explain(req('45.62.0.7', { 'x-forwarded-for': '198.51.100.7, 34.120.0.10' }))
+  t.equal(e.client, '198.51.100.7')
+  t.match(e.hops, [
+    { address: '45.62.0.7', trusted: true, by: { entry: 'gcp-lb' } },
+    { address: '34.120.0.10', trusted: true, by: { entry: 'gcp-lb (gcpForwardingRule)' } },
+    { address: '198.51.100.7', trusted: false },
+  ])
 })

@@ -411,7 +411,10 @@ export const compileTrustLabels = (trust: unknown, ctx: PresetContext = {}): Tru
     if (name === 'gcp-lb') {
       // Google's ranges and the load balancer's own address are two answers
       const rule = ctx.gcpForwardingRule as string | readonly string[]
-      rules.push({ label: { kind: 'preset', entry }, match: rangesMatcher(presetData(name).ranges) })
+      rules.push({
+        label: { kind: 'preset', entry },
+        match: rangesMatcher((ctx.presets?.get(name) ?? presetData(name)).ranges),
+      })
       rules.push({
         label: { kind: 'preset', entry: `${entry} (gcpForwardingRule)` },
         match: rangesMatcher(typeof rule === 'string' ? [rule] : rule),

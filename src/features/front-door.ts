@@ -19,13 +19,13 @@ export const frontDoorFeature: FeatureCompiler = {
     if (options.azureFrontDoorId === undefined) return undefined
     // the ranges the engine uses: a presets file's when one is named
     const ctx = presetContextOf(options)
+    // defined: azureFrontDoorId is set (and was checked by the engine)
     const fd = compileFrontDoorId(
       options.azureFrontDoorId,
       options.trust,
       compileTrust(options.trust, ctx).vendors,
       ctx,
-    )
-    if (fd === undefined) return undefined
+    )!
     return {
       check(ctx) {
         const { ip, peer } = ctx.resolution
