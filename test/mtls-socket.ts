@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import http2 from 'node:http2'
 import https from 'node:https'
 import { createSecureContext, type TLSSocket } from 'node:tls'
 import t from 'tap'
@@ -194,6 +195,40 @@ t.test('keep-alive: the certificate is verified once per socket, and again on a 
   t.equal((await request(port, { secure: true, agent: other, client: c.valid })).status, 200)
   t.equal(sockets, 2)
   t.equal(lookups, 2, 'a new socket is verified again')
+})
+
+t.test('HTTP/2: the certificate is verified once per connection, not per stream', async t => {
+  const proxy = createTrustProxy({ trust: [], clientCert: { mode: 'optional' } })
+  const srv = http2.createSecureServer(tlsServerOptions() as http2.SecureServerOptions, (req, res) => {
+    if (proxy.handle(req as never, res as never)) return
+    res.end(JSON.stringify({ subject: clientCertOf(req)?.subject ?? null, error: clientCertErrorOf(req) ?? null }))
+  })
+  let lookups = 0
+  srv.on('secureConnection', (s: TLSSocket) => {
+    const original = s.getPeerX509Certificate.bind(s)
+    s.getPeerX509Certificate = () => (lookups++, original())
+  })
+  const port = await listen(t, srv)
+  const session = http2.connect(`https://127.0.0.1:${port}`, {
+    rejectUnauthorized: false,
+    servername: 'localhost',
+    cert: c.chainOf(c.valid),
+    key: c.valid.key,
+  })
+  t.teardown(() => session.close())
+  for (let i = 0; i < 3; i++) {
+    const body = await new Promise<string>((resolve, reject) => {
+      const stream = session.request({ ':path': '/' })
+      let data = ''
+      stream.setEncoding('utf8')
+      stream.on('data', (d: string) => (data += d))
+      stream.on('end', () => resolve(data))
+      stream.on('error', reject)
+      stream.end()
+    })
+    t.match(JSON.parse(body), { subject: /CN=/, error: null }, `stream ${i + 1} has the certificate`)
+  }
+  t.equal(lookups, 1, 'verified once for three streams')
 })
 
 t.test('optional mode: no certificate passes without one; a bad one is recorded, not attached', async t => {

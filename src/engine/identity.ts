@@ -5,7 +5,7 @@
  */
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { normalizeFingerprint } from '../features/client-cert/options.js'
-import { checkLeaf, type SocketLike, verifySocket } from '../features/client-cert/verify.js'
+import { checkLeaf, connectionOf, type SocketLike, verifySocket } from '../features/client-cert/verify.js'
 
 /**
  * Certificate identities of the proxies whose forwarded headers are
@@ -29,15 +29,6 @@ export interface TrustCertificateOptions {
  * `fingerprint256:...`), or undefined. @internal
  */
 export type PeerIdentity = (req: object) => string | undefined
-
-/**
- * The request's TLS connection. An HTTP/2 compatibility request's `socket`
- * is a new proxy per stream; its session's stands for the connection.
- */
-const connectionOf = (req: object): unknown => {
-  const r = req as { socket?: unknown; stream?: { session?: { socket?: unknown } | null } }
-  return r.stream?.session?.socket ?? r.socket
-}
 
 /**
  * Why `id` is not a SPIFFE ID, or undefined. SPIFFE-ID.md §2.1-2.2

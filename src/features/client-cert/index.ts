@@ -22,7 +22,16 @@ import {
   type ForwardedTrust,
   type RouteConfig,
 } from './options.js'
-import { checkLeaf, describe, type Evaluation, failure, type SocketLike, verifyChain, verifySocket } from './verify.js'
+import {
+  checkLeaf,
+  connectionOf,
+  describe,
+  type Evaluation,
+  failure,
+  type SocketLike,
+  verifyChain,
+  verifySocket,
+} from './verify.js'
 
 export type {
   ClientCertAllow,
@@ -190,10 +199,13 @@ const evaluate = (
     }
   } else {
     const socket = ctx.req.socket as unknown as SocketLike | null
-    let perSocket = socket == null ? undefined : socketCache.get(socket)
+    // one verification per connection: on HTTP/2, req.socket is a new proxy
+    // per stream, the session's socket the connection
+    const connection = socket == null ? undefined : (connectionOf(ctx.req) as object)
+    let perSocket = connection === undefined ? undefined : socketCache.get(connection)
     if (perSocket === undefined) {
       perSocket = verifySocket(socket, now, config.clockSkewMs)
-      if (socket != null) socketCache.set(socket, perSocket)
+      if (connection !== undefined) socketCache.set(connection, perSocket)
     }
     result = perSocket
   }

@@ -303,3 +303,13 @@ export const verifySocket = (socket: SocketLike | null | undefined, now: number,
 
 /** SHA-256 of bytes, lower-case hex. @internal */
 export const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex')
+
+/**
+ * The request's TLS connection. An HTTP/2 compatibility request's `socket`
+ * is a new proxy per stream; its session's stands for the connection.
+ * The key of the per-connection verdicts of clientCert and trustCertificate. @internal
+ */
+export const connectionOf = (req: object): unknown => {
+  const r = req as { socket?: unknown; stream?: { session?: { socket?: unknown } | null } }
+  return r.stream?.session?.socket ?? r.socket
+}
