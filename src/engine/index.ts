@@ -87,7 +87,7 @@ export function compileEngine(
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions], warn)
   const { resolve, trust } = compileEngineResolver(config, compileWatch(config, warn))
   const explain = compileExplainer(config, resolve)
-  const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList)
+  const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList, config)
   /** The features for a plain Node server: answer, or hook the response. */
   const handle = (req: IncomingMessage, res: ServerResponse, log: Logger = silentLogger): boolean => {
     const answer = run({ req, res, resolution: resolve(req), log, route: undefined })

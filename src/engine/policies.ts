@@ -3,7 +3,7 @@
  * Secure cookies, client certificates) compiled from the options and run
  * in order, per phase.
  */
-import type { Answer, Feature, FeatureCompiler, FeatureContext, Phase } from '../features/feature.js'
+import type { Answer, EngineFacts, Feature, FeatureCompiler, FeatureContext, Phase } from '../features/feature.js'
 
 /** The compiled features, as the adapters and `handle` run them. */
 export interface Policies {
@@ -27,11 +27,18 @@ const byRole = (features: readonly Feature[]) => ({
   responders: features.filter(f => f.onResponse !== undefined),
 })
 
-/** Compile `featureList` from `options` (each validates its own). */
-export function compilePolicies(options: object, featureList: readonly FeatureCompiler[]): Policies {
+/**
+ * Compile `featureList` from `options` (each validates its own) and what
+ * the engine compiled already (`engine`).
+ */
+export function compilePolicies(
+  options: object,
+  featureList: readonly FeatureCompiler[],
+  engine: EngineFacts,
+): Policies {
   const features: Feature[] = []
   for (const f of featureList) {
-    const feature = f.compile(options as Readonly<Record<string, unknown>>)
+    const feature = f.compile(options as Readonly<Record<string, unknown>>, engine)
     if (feature !== undefined) features.push(feature)
   }
   // per phase (see Phase): before routing, once the route is known

@@ -8,6 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { Logger } from '../core/options.js'
 import type { Resolution } from '../engine/resolution.js'
+import type { FrontDoorCheck } from '../engine/vendor-headers.js'
 
 /**
  * A response a feature wants sent instead of running the app (a redirect,
@@ -60,10 +61,16 @@ export const sendAnswer = (req: IncomingMessage, res: ServerResponse, answer: An
   res.end(req.method === 'HEAD' ? undefined : answer.body)
 }
 
+/** What the engine compiled from the options before the features, for features that need it. @internal */
+export interface EngineFacts {
+  /** the compiled `azureFrontDoorId` */
+  frontDoor: FrontDoorCheck | undefined
+}
+
 /** Compiles one feature from the options (validating them). @internal */
 export interface FeatureCompiler {
   /** the option names this feature owns */
   options: readonly string[]
   /** Returns undefined when the feature is not configured. */
-  compile(options: Readonly<Record<string, unknown>>): Feature | undefined
+  compile(options: Readonly<Record<string, unknown>>, engine?: EngineFacts): Feature | undefined
 }

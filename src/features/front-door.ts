@@ -6,26 +6,15 @@
  * serving the app to another Front Door customer.
  */
 import { STATUS_CODES } from 'node:http'
-import { compileFrontDoorId } from '../engine/vendor-headers.js'
-import { presetContextOf } from '../engine/preset-file.js'
-import { compileTrust } from '../engine/trust.js'
 import type { FeatureCompiler } from './feature.js'
 
 /** The `FEATURES` entry (the option itself is the engine's). @internal */
 export const frontDoorFeature: FeatureCompiler = {
   options: [],
-  compile(options) {
-    // validated by the engine already, which compiled the same options first
-    if (options.azureFrontDoorId === undefined) return undefined
-    // the ranges the engine uses: a presets file's when one is named
-    const ctx = presetContextOf(options)
-    // defined: azureFrontDoorId is set (and was checked by the engine)
-    const fd = compileFrontDoorId(
-      options.azureFrontDoorId,
-      options.trust,
-      compileTrust(options.trust, ctx).vendors,
-      ctx,
-    )!
+  compile(_options, engine) {
+    // the engine compiled azureFrontDoorId (and validated it) before the features
+    const fd = engine?.frontDoor
+    if (fd === undefined) return undefined
     return {
       check(ctx) {
         const { ip, peer } = ctx.resolution

@@ -96,8 +96,8 @@ export const needsResponseHook = (
   problemOf: () => string | null = responseHookProblem,
 ): FeatureCompiler => ({
   options: compiler.options,
-  compile(options) {
-    const feature = compiler.compile(options)
+  compile(options, engine) {
+    const feature = compiler.compile(options, engine)
     if (feature === undefined) return undefined
     const problem = problemOf()
     if (problem !== null) {
