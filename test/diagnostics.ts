@@ -4,10 +4,8 @@
 import t, { type Test } from 'tap'
 import Fastify from 'fastify'
 import express from 'express'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { listen, recorder, request } from './support/http.js'
+import { presetEntry, presetsDocument, writeTempFile } from './support/presets.js'
 import ipaddr from 'ipaddr.js'
 import { canonicalIp, createTrustProxy, PRESETS, type RequestLike } from '../src/index.js'
 import { isLocal } from '../src/engine/diagnostics.js'
@@ -44,29 +42,17 @@ const today = new Date().toISOString().slice(0, 10)
 const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10)
 
 /** A presets file with Cloudflare's list dated `snapshot`. */
-const presetsFile = (snapshot: string | null, taken = today): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-diag-'))
-  const path = join(dir, 'presets.json')
-  writeFileSync(
-    path,
-    JSON.stringify({
-      schemaVersion: 1,
-      generated: new Date().toISOString(),
-      presets: {
-        cloudflare: {
-          vendor: 'cloudflare',
-          name: 'Cloudflare',
-          status: 'ok',
-          source: ['https://www.cloudflare.com/ips-v4'],
-          retrieved: { snapshot, taken },
-          method: 'test',
-          ranges: ['45.60.0.0/16', '2a06:98c0::/29'],
-        },
-      },
+const presetsFile = (snapshot: string | null, taken = today): string =>
+  writeTempFile(
+    presetsDocument({
+      cloudflare: presetEntry('cloudflare', {
+        name: 'Cloudflare',
+        source: ['https://www.cloudflare.com/ips-v4'],
+        retrieved: { snapshot, taken },
+        ranges: ['45.60.0.0/16', '2a06:98c0::/29'],
+      }),
     }),
   )
-  return path
-}
 
 t.test('core: an untrusted private or loopback peer that sends forwarded headers', async t => {
   const warnings = processWarnings(t)

@@ -3,45 +3,24 @@
 // resolver and `explain`'s labels. (They once read the bundled lists while
 // `trust` read the file.)
 import t from 'tap'
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import Fastify from 'fastify'
 import trustProxyPlugin from '../src/fastify.js'
 import { createTrustProxy, type RequestLike } from '../src/index.js'
+import { presetEntry, presetsDocument, writeTempFile } from './support/presets.js'
 
 // ranges in no bundled list, so only the file can make them a vendor's
 const CLOUDFLARE_EDGE = '45.60.1.2'
 const FRONT_DOOR_EDGE = '45.61.1.2'
 const FDID = '0b1c2d3e-4f50-4a6b-8c9d-0e1f2a3b4c5d'
 
-const presetsFile = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-readers-'))
-  const path = join(dir, 'presets.json')
-  const today = new Date().toISOString().slice(0, 10)
-  const entry = (vendor: string, name: string, range: string) => ({
-    vendor,
-    name,
-    status: 'ok',
-    source: ['https://example.com/ranges'],
-    retrieved: { snapshot: today, taken: today },
-    method: 'test',
-    ranges: [range],
-  })
-  writeFileSync(
-    path,
-    JSON.stringify({
-      schemaVersion: 1,
-      generated: new Date().toISOString(),
-      presets: {
-        'cloudflare': entry('cloudflare', 'Cloudflare', '45.60.0.0/16'),
-        'azure-front-door': entry('azure-front-door', 'Azure Front Door', '45.61.0.0/16'),
-        'gcp-lb': entry('gcp-lb', 'Google Cloud load balancers', '45.62.0.0/16'),
-      },
+const presetsFile = (): string =>
+  writeTempFile(
+    presetsDocument({
+      'cloudflare': presetEntry('cloudflare', { name: 'Cloudflare', ranges: ['45.60.0.0/16'] }),
+      'azure-front-door': presetEntry('azure-front-door', { name: 'Azure Front Door', ranges: ['45.61.0.0/16'] }),
+      'gcp-lb': presetEntry('gcp-lb', { name: 'Google Cloud load balancers', ranges: ['45.62.0.0/16'] }),
     }),
   )
-  return path
-}
 
 const req = (peer: string, headers: RequestLike['headers']): RequestLike => ({
   headers,

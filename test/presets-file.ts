@@ -2,32 +2,23 @@
 // variable) replaces the bundled vendor ranges; a bad one stops the app at
 // startup with the option or variable and the problem in the message.
 import t from 'tap'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTrustProxy } from '../src/index.js'
 import { checkRanges } from '../src/engine/preset-file.js'
+import { presetEntry, presetsDocument, today, writeTempFile } from './support/presets.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-presets-file-'))
-let n = 0
-/** Write `content` (JSON unless a string) to a fresh file. */
-const file = (content: unknown): string => {
-  const path = join(dir, `p${n++}.json`)
-  writeFileSync(path, typeof content === 'string' ? content : JSON.stringify(content))
-  return path
-}
-const today = new Date().toISOString().slice(0, 10)
-const entry = (over: Record<string, unknown> = {}) => ({
-  vendor: 'cloudflare',
-  name: 'Cloudflare',
-  status: 'ok',
-  source: ['https://www.cloudflare.com/ips-v4'],
-  retrieved: { snapshot: today, taken: today },
-  method: 'test',
-  ranges: ['45.60.0.0/16'],
-  ...over,
-})
-const presets = (p: Record<string, unknown>) => ({ schemaVersion: 1, generated: new Date().toISOString(), presets: p })
+const file = writeTempFile
+const entry = (over: Record<string, unknown> = {}) =>
+  presetEntry('cloudflare', {
+    name: 'Cloudflare',
+    source: ['https://www.cloudflare.com/ips-v4'],
+    ranges: ['45.60.0.0/16'],
+    ...over,
+  })
+const presets = presetsDocument
 
 const viaCloudflare = (options: Parameters<typeof createTrustProxy>[0], peer: string) =>
   createTrustProxy(options).resolve({ headers: { 'x-forwarded-for': '198.51.100.7' }, socket: { remoteAddress: peer } })

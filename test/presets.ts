@@ -4,22 +4,12 @@
 // ip:port entries. Addresses inside a vendor's ranges are taken from its
 // data file, so a refreshed file keeps these tests meaningful.
 import t, { type Test } from 'tap'
-import { readFileSync } from 'node:fs'
-import ipaddr from 'ipaddr.js'
 import Fastify from 'fastify'
 import { createTrustProxy, ProxyAwareConfigError, type TrustProxyOptions } from '../src/index.js'
 import { trustProxy } from '../src/fastify.js'
+import { bundledRanges, inside } from './support/presets.js'
 
-const ranges = (vendor: string): string[] =>
-  JSON.parse(readFileSync(new URL(`../data/presets/${vendor}.json`, import.meta.url), 'utf8')).ranges
-
-/** An address inside `cidr`: its network address plus one. */
-const inside = (cidr: string): string => {
-  const [addr] = ipaddr.parseCIDR(cidr)
-  const bytes = addr.toByteArray()
-  bytes[bytes.length - 1]! += 1
-  return ipaddr.fromByteArray(bytes).toString()
-}
+const ranges = bundledRanges
 const firstV4 = (vendor: string) => inside(ranges(vendor).find(r => !r.includes(':'))!)
 const firstV6 = (vendor: string) => inside(ranges(vendor).find(r => r.includes(':'))!)
 

@@ -6,10 +6,8 @@
 // 403 in the core, Fastify and Express. Addresses inside a vendor's ranges
 // come from its data file.
 import t, { type Test } from 'tap'
-import { readFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { createServer } from 'node:http'
-import ipaddr from 'ipaddr.js'
 import fc from 'fast-check'
 import Fastify from 'fastify'
 import express from 'express'
@@ -23,17 +21,9 @@ import {
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { listen, recorder, request } from './support/http.js'
+import { bundledRanges, inside } from './support/presets.js'
 
-const ranges = (vendor: string): string[] =>
-  JSON.parse(readFileSync(new URL(`../data/presets/${vendor}.json`, import.meta.url), 'utf8')).ranges
-
-/** An address inside `cidr`: its network address plus one. */
-const inside = (cidr: string): string => {
-  const [addr] = ipaddr.parseCIDR(cidr)
-  const bytes = addr.toByteArray()
-  bytes[bytes.length - 1]! += 1
-  return ipaddr.fromByteArray(bytes).toString()
-}
+const ranges = bundledRanges
 const edgeOf = (vendor: string) => inside(ranges(vendor).find(r => !r.includes(':'))!)
 
 const CLIENT = '203.0.113.9'
