@@ -18,7 +18,7 @@ import {
   type TrustProxyOptions,
 } from '../src/index.js'
 import { certs, type Pair, rogueContextOptions, tlsServerOptions } from './support/certs.js'
-import { listen, recorder, request } from './support/http.js'
+import { h2Body, listen, recorder, request } from './support/http.js'
 import { childEnv } from './support/child-env.js'
 
 const c = certs()
@@ -217,15 +217,7 @@ t.test('HTTP/2: the certificate is verified once per connection, not per stream'
   })
   t.teardown(() => session.close())
   for (let i = 0; i < 3; i++) {
-    const body = await new Promise<string>((resolve, reject) => {
-      const stream = session.request({ ':path': '/' })
-      let data = ''
-      stream.setEncoding('utf8')
-      stream.on('data', (d: string) => (data += d))
-      stream.on('end', () => resolve(data))
-      stream.on('error', reject)
-      stream.end()
-    })
+    const body = await h2Body(session)
     t.match(JSON.parse(body), { subject: /CN=/, error: null }, `stream ${i + 1} has the certificate`)
   }
   t.equal(lookups, 1, 'verified once for three streams')

@@ -16,7 +16,7 @@ import { trustProxy } from '../src/express.js'
 import { clientCertErrorOf, clientCertOf, createTrustProxy, type TrustProxyOptions } from '../src/index.js'
 import { certs, type Pair, rogueContextOptions, tlsServerOptions } from './support/certs.js'
 import { urlPem } from './support/forwarded-certs.js'
-import { listen, request } from './support/http.js'
+import { h2Body, listen, request } from './support/http.js'
 
 const c = certs()
 const FROM = '127.0.0.7'
@@ -256,15 +256,7 @@ t.test('HTTP/2: decided once per connection, for every stream', async t => {
       ...(client === undefined ? {} : { cert: c.chainOf(client), key: client.key }),
     })
     for (let i = 0; i < 3; i++) {
-      const body = await new Promise<string>((resolve, reject) => {
-        const stream = session.request({ ':path': '/', 'x-forwarded-for': '203.0.113.9' })
-        let data = ''
-        stream.setEncoding('utf8')
-        stream.on('data', (d: string) => (data += d))
-        stream.on('end', () => resolve(data))
-        stream.on('error', reject)
-        stream.end()
-      })
+      const body = await h2Body(session, { 'x-forwarded-for': '203.0.113.9' })
       t.equal(JSON.parse(body).ip, ip, `${name}, stream ${i + 1}`)
     }
     t.equal(reads, 1, `${name}: verified once for three streams`)
