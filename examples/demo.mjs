@@ -7,9 +7,34 @@
  *
  * Run one section: `node examples/demo.mjs trust` (matches file names).
  */
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { readdir } from 'node:fs/promises'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import path from 'node:path'
+
+// `npm install` built dist/ (the `prepare` script): the demo runs that build
+// and builds only when it is missing. After editing src/, `npm run build`.
+const root = fileURLToPath(new URL('../', import.meta.url))
+if (!existsSync(path.join(root, 'dist/esm/index.js'))) {
+  console.log('demo: dist/ is missing, building it first (npm run build)')
+  execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+}
+
+// The script plays an attacker and a misconfigured proxy on purpose, so
+// proxy-aware's SecurityWarnings are part of the show: print them on stdout
+// as expected output (and count them) instead of Node's stderr default.
+// Any other warning still goes to stderr.
+const expectedWarnings = new Map()
+process.removeAllListeners('warning')
+process.on('warning', warning => {
+  if (warning.name === 'SecurityWarning' && String(warning.code).startsWith('PROXY_AWARE_')) {
+    expectedWarnings.set(warning.code, (expectedWarnings.get(warning.code) ?? 0) + 1)
+    console.log(`  (expected) proxy-aware warned ${warning.code}: ${warning.message}`)
+  } else {
+    console.error(`${warning.name}: ${warning.message}`)
+  }
+})
 
 const dir = fileURLToPath(new URL('./demo/', import.meta.url))
 const filter = process.argv[2]
@@ -40,6 +65,13 @@ for (const file of files) {
   } finally {
     clearTimeout(timer)
   }
+}
+if (expectedWarnings.size > 0) {
+  const counts = [...expectedWarnings].map(([code, n]) => `${code} ×${n}`).join(', ')
+  console.log(`\nproxy-aware's own warnings above were expected (${counts}): the script sends forged headers from an`)
+  console.log(
+    'untrusted peer and a chain whose every hop is trusted on purpose; your app logs them once per condition.',
+  )
 }
 console.log(
   failed === 0

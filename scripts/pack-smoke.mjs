@@ -3,9 +3,9 @@
 // proxy-aware/otel must load without OpenTelemetry installed (none is
 // installed here).
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 
 const root = resolve(import.meta.dirname, '..')
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-pack-'))
@@ -108,6 +108,24 @@ try {
   )
   if (!trail.startsWith('client   203.0.113.9\n')) throw new Error('bin: explain printed ' + trail)
   console.log('bin: proxy-aware --version and explain run from the tarball')
+  // every source map's `sources` must resolve inside the installed package:
+  // a debugger, `node --enable-source-maps` or a bundler's source-map loader
+  // follows them (declaration maps have no `sourcesContent` to fall back on)
+  const pkg = join(dir, 'node_modules', 'proxy-aware')
+  const maps = readdirSync(pkg, { recursive: true }).filter(f => String(f).endsWith('.map'))
+  if (maps.length === 0) throw new Error('source maps: none in the tarball')
+  const dangling = []
+  for (const map of maps) {
+    const file = join(pkg, String(map))
+    const { sources = [], sourceRoot = '' } = JSON.parse(readFileSync(file, 'utf8'))
+    for (const source of sources) {
+      const target = resolve(dirname(file), sourceRoot, source)
+      if (!target.startsWith(pkg + '/') || !existsSync(target)) dangling.push(`${map} -> ${source}`)
+    }
+  }
+  if (dangling.length > 0)
+    throw new Error(`source maps point outside the tarball:\n  ${dangling.slice(0, 10).join('\n  ')}`)
+  console.log(`source maps: the sources of all ${maps.length} maps are in the tarball`)
 } finally {
   rmSync(dir, { recursive: true, force: true })
 }
