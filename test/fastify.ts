@@ -427,6 +427,44 @@ t.test('registering twice fails clearly', async t => {
   await nested.close()
 })
 
+t.test('registered inside an encapsulated plugin: refused with the fix, not silently partial', async t => {
+  for (const prefix of [undefined, '/api']) {
+    const app = Fastify()
+    app.get('/outside', request => request.ip)
+    app.register(
+      async child => {
+        await child.register(trustProxy, { trust: 'loopback' })
+        child.get('/inside', request => request.ip)
+      },
+      prefix === undefined ? {} : { prefix },
+    )
+    await t.rejects(
+      async () => {
+        await app.ready()
+      },
+      {
+        name: 'ProxyAwareConfigError',
+        option: 'trust',
+        message: prefix === undefined ? /inside an encapsulated plugin: routes outside/ : /plugin \(prefix "\/api"\)/,
+      },
+      `prefix ${prefix}`,
+    )
+    await app.close()
+  }
+
+  // the fixes the message names: the root instance, or fastify-plugin around the plugin
+  const wrapped = Fastify()
+  wrapped.get('/outside', request => request.ip)
+  wrapped.register(
+    fp(async instance => {
+      await instance.register(trustProxy, opts)
+    }),
+  )
+  const res = await wrapped.inject({ url: '/outside', remoteAddress: '127.0.0.1', headers: viaProxy })
+  t.equal(res.body, expectedViaProxy.ip, 'inside fastify-plugin, every route gets the resolved ip')
+  await wrapped.close()
+})
+
 t.test('forwarded-header attacks, end to end (ip, protocol, redirect, HSTS)', async t => {
   // The proxy at 127.0.0.1 appends to what the client sent. A client at
   // 203.0.113.7 sends an unbalanced quote in Forwarded: the proxy's element

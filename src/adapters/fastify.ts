@@ -104,6 +104,23 @@ const addFirst = (fastify: FastifyInstance, hook: OnRequest) => {
 }
 
 /**
+ * Refuse a registration inside an encapsulated child context: Fastify
+ * creates a child instance with the parent instance as its prototype, and
+ * decorations made there reach only that child's routes. Every other route
+ * would keep Fastify's own `request.ip` (the proxy's address) and have no
+ * `request.proxyAware`, silently.
+ */
+const assertRoot = (fastify: FastifyInstance) => {
+  const parent = Object.getPrototypeOf(fastify) as object | null
+  /* c8 ignore next -- Fastify 5's root instance is a plain object; a null prototype would be new */
+  if (parent === null || internal(parent, 'fastify.children') === undefined) return
+  throw new ProxyAwareConfigError(
+    'trust',
+    `is registered inside an encapsulated plugin${fastify.prefix === '' ? '' : ` (prefix ${show(fastify.prefix)})`}: routes outside it would keep Fastify's own request.ip (the proxy's address) and have no request.proxyAware. Register proxy-aware on the root instance (app.register(trustProxy, ...) at the top level; order does not matter), or wrap the plugin that registers it with fastify-plugin`,
+  )
+}
+
+/**
  * The Fastify plugin function running `features` (the entry point passes
  * every feature; tests pass their own).
  */
@@ -117,6 +134,7 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
         'is configured twice: proxy-aware is already registered on this Fastify instance',
       )
     }
+    assertRoot(fastify)
     // misconfiguration warnings go to the app's logger
     const engine = compileEngine(options, [], features, warnTo(fastify.log))
     const { resolve } = engine
