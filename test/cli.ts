@@ -203,7 +203,24 @@ t.test('main() in this process: the same paths, and the rest', async t => {
   t.match(await inProcess(['help', 'explain']), { code: 0, stdout: /^Usage: proxy-aware explain/ })
   t.match(await inProcess(['explain', '-h']), { code: 0, stdout: /^Usage: proxy-aware explain/ })
   t.match(await inProcess(['--version']), { code: 0, stdout: `${pkg.version}\n` })
-  t.match(await inProcess(['nope']), { code: 2, stderr: /unknown command "nope"/ })
+  t.match(await inProcess(['nope']), { code: 2, stderr: /unknown command "nope"\n/ })
+  // a typo gets the closest command (swapped letters, a missing or extra one, case)
+  for (const [typo, meant] of <[string, string][]>[
+    ['explian', 'explain'],
+    ['chek', 'check'],
+    ['Check', 'check'],
+    ['refresh-preset', 'refresh-presets'],
+    ['expain', 'explain'],
+  ]) {
+    t.match(await inProcess([typo]), { code: 2, stderr: `unknown command "${typo}" (did you mean ${meant}?)` }, typo)
+  }
+  t.notMatch((await inProcess(['frobnicate'])).stderr, /did you mean/, 'nothing close: no suggestion')
+  t.notMatch((await inProcess(['--chek'])).stderr, /did you mean/, 'options are not commands')
+  t.match(
+    (await inProcess(['help', 'explain'])).stdout,
+    /\.json, \.js, \.mjs or \.cjs file/,
+    'explain --help names .cjs',
+  )
   t.match(await inProcess(['--nope']), { code: 2, stderr: /unknown option "--nope"/ })
   t.match(await inProcess(['explain', '--nope']), { code: 2, stderr: /Unknown option '--nope'/ })
   t.match(await inProcess(['explain', '--trust', 'loopback']), { code: 2, stderr: /--peer <address> is required/ })

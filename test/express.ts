@@ -385,9 +385,38 @@ for (const { name, express, major } of majors) {
       await request(port, { from: '127.0.0.3' })
       t.match(
         warnings,
-        [[{ trustProxy: 'true' }, /set trust proxy itself/]],
+        [
+          [
+            { trustProxy: 'true' },
+            /set Express's trust proxy itself \(before or after the middleware\).*remove the app\.set\('trust proxy', \.\.\.\) call/,
+          ],
+        ],
         "warned once: routes before it used Express's reading until then",
       )
+    })
+
+    t.test('trust proxy set after the middleware: the same warning, which does not blame routes before it', async t => {
+      const app = express()
+      const warnings: unknown[][] = []
+      app.use(
+        trustProxy({ trust: '127.0.0.2', logger: { warn: (...args: unknown[]) => warnings.push(args), info() {} } }),
+      )
+      app.set('trust proxy', 'loopback')
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
+      const port = await listen(t, createServer(app))
+      const direct = await request(port, { from: '127.0.0.3', headers: { 'x-forwarded-for': '6.6.6.6' } })
+      t.equal(direct.json.ip, '127.0.0.3', 'the app cannot widen trust after the middleware either')
+      // (the other warning: 127.0.0.3, a loopback peer, sent X-Forwarded-For untrusted)
+      const ours = warnings.filter(w => 'trustProxy' in (w[0] as object))
+      t.same(
+        ours.map(w => w[0]),
+        [{ trustProxy: 'loopback' }],
+        'one trust proxy warning',
+      )
+      t.match(String(ours[0]?.[1]), /before or after the middleware/)
+      t.notMatch(String(ours[0]?.[1]), /routes before the middleware used it/)
     })
 
     t.test('warns once when the middleware does not cover the whole app', async t => {
@@ -550,7 +579,9 @@ t.test('bad options throw when the middleware is created', async t => {
     [{ trust: '::ffff:10.0.0.0/8' }, 'trust', /::ffff:10\.0\.0\.0\/8/],
     [{ trust: 'loopback', headers: 'forwarded' }, 'headers', /"forwarded"/],
     [{ trust: 'loopback', logger: 'console' }, 'logger', /"console"/],
-    [{ trust: 'loopback', logger: { warn() {} } }, 'logger', /warn\(\) and info\(\)/],
+    [{ trust: 'loopback', logger: { warn() {} } }, 'logger', /warn\(\) and info\(\).*got an object without info\(\)$/],
+    [{ trust: 'loopback', logger: {} }, 'logger', /got an object without warn\(\) and info\(\)$/],
+    [{ trust: 'loopback', logger: 'console' }, 'logger', /got "console"$/],
     [{ trust: 'loopback', trustproxy: true }, 'trustproxy', /is not a known option/],
   ]
   for (const [options, option, message] of cases) {

@@ -30,7 +30,11 @@ const ALLOWED = {
 t.test('configuration errors name the option and the value', async t => {
   const cases: [unknown, string, RegExp][] = [
     [{}, 'httpsRedirect', /needs `host` .* or `allowedHosts`.*open redirect/],
-    [true, 'httpsRedirect', /must be an options object, got true/],
+    [
+      true,
+      'httpsRedirect',
+      /needs `host` .* or `allowedHosts` .*e\.g\. httpsRedirect: \{ host: 'example\.com' \}.*, got true$/,
+    ],
     [['good.com'], 'httpsRedirect', /must be an options object/],
     [{ host: 'good.com', hots: 'x' }, 'httpsRedirect.hots', /is not a known option \(known: host, allowedHosts/],
     [{ host: 'good.com/x' }, 'httpsRedirect.host', /got "good.com\/x"/],

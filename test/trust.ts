@@ -124,6 +124,22 @@ const rejected: [label: string, options: unknown, option: string, text: RegExp][
     'trust',
     /"10\.0\.0\.0\/255\.0\.255\.0": the netmask is not contiguous/,
   ],
+  // host bits after the prefix: the range or one address? (proxy-addr masks them silently)
+  [
+    'IPv4 host bits',
+    { trust: '10.1.2.3/8' },
+    'trust',
+    /"10\.1\.2\.3\/8": has host bits set after the \/8 prefix: write "10\.0\.0\.0\/8" for the range, or "10\.1\.2\.3" for one address/,
+  ],
+  ['IPv4 host bits, netmask form', { trust: '10.1.2.3/255.0.0.0' }, 'trust', /write "10\.0\.0\.0\/8" for the range/],
+  [
+    'IPv6 host bits',
+    { trust: '2001:db8:1:2:3:4:5:6/64' },
+    'trust',
+    /has host bits set after the \/64 prefix: write "2001:db8:1:2::\/64" for the range, or "2001:db8:1:2:3:4:5:6" for one address/,
+  ],
+  ['IPv6 host bits inside a group', { trust: '2001:db8:c000::/33' }, 'trust', /write "2001:db8:8000::\/33"/],
+  ['mapped host bits', { trust: '::ffff:10.1.0.0/104' }, 'trust', /write "::ffff:a00:0\/104" for the range/],
   // mapped ranges (CVE-2026-90711)
   [
     'all of IPv4 as mapped',
@@ -328,13 +344,12 @@ const matches: [unknown, string, number, boolean][] = [
   [['2001:db8::1'], '1.2.3.4', 0, false],
   [[], '127.0.0.1', 0, false],
   [[], '::1', 0, false],
-  // netmask form, host bits ignored
+  // netmask form (host bits are refused: see the invalid entries)
   ['10.0.0.0/255.0.0.0', '10.200.0.1', 0, true],
   ['10.0.0.0/255.0.0.0', '11.0.0.1', 0, false],
   ['192.168.1.0/255.255.255.128', '192.168.1.127', 0, true],
   ['192.168.1.0/255.255.255.128', '192.168.1.128', 0, false],
   ['10.0.0.0/255.255.255.255', '10.0.0.0', 0, true],
-  ['10.1.2.3/8', '10.200.0.1', 0, true],
   ['10.0.0.1/32', '10.0.0.1', 0, true],
   ['10.0.0.1/32', '10.0.0.2', 0, false],
   ['128.0.0.0/1', '200.0.0.1', 0, true],
@@ -351,7 +366,7 @@ const matches: [unknown, string, number, boolean][] = [
   ['8000::/1', 'ffff::1', 0, true],
   ['8000::/1', '7fff::1', 0, false],
   ['2001:DB8::/32', '2001:db8::5', 0, true],
-  ['2001:db8:1:2:3:4:5:6/64', '2001:db8:1:2:ffff::', 0, true],
+  ['2001:db8:1:2::/64', '2001:db8:1:2:ffff::', 0, true],
   // mapped entries become IPv4
   ['::ffff:10.0.0.1', '10.0.0.1', 0, true],
   ['::ffff:10.0.0.1', '::ffff:10.0.0.1', 0, true],

@@ -161,7 +161,7 @@ export function expressMiddleware(
     if (prior !== false && !(prior === true && trustEveryone) && !ours.has(prior as object)) {
       log.warn(
         { trustProxy: String(prior) },
-        'proxy-aware: the app set trust proxy itself; routes before the middleware used it until the first request passed the middleware; leave it unset',
+        "proxy-aware: the app set Express's trust proxy itself (before or after the middleware): until a request passed the middleware, req.ip and req.protocol followed the app's setting, and proxy-aware has now replaced it with its own decision; remove the app.set('trust proxy', ...) call (proxy-aware keeps trust proxy in agreement with its trust option)",
       )
     }
     // the getters cover the whole app; the policies only what comes after

@@ -20,7 +20,7 @@ Options:
       --https                  the connection itself is TLS
   -t, --trust <entries>        a trust entry (address, CIDR, preset); repeat or
                                separate with commas; 'true' or a hop count as the only value
-  -c, --config <file>          options from a .json, .js or .mjs file (flags win)
+  -c, --config <file>          options from a .json, .js, .mjs or .cjs file (flags win)
       --forwarded-host         read X-Forwarded-Host / Forwarded host=
       --conventions <list>     forwarding headers to read, in order: x-forwarded,forwarded
       --proto-pairing <rule>   nearest (default) or hop

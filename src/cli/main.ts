@@ -17,6 +17,34 @@ import { refreshCommand } from './refresh.js'
 /** The commands, in the order `--help` lists them. */
 const COMMANDS: readonly Command[] = [explainCommand, checkCommand, refreshCommand]
 
+/**
+ * Edits (insert, delete, replace, swap two neighbours) from `a` to `b`:
+ * the optimal string alignment distance, so `explian` is one from `explain`.
+ */
+const distance = (a: string, b: string): number => {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)])
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1
+      let best = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost)
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[i - 2]![j - 2]! + 1)
+      d[i]![j] = best
+    }
+  }
+  return d[a.length]![b.length]!
+}
+
+/** The command a mistyped name most likely meant (at most two edits away), if any. */
+const closest = (name: string): string | undefined => {
+  let best: { name: string; edits: number } | undefined
+  for (const c of COMMANDS) {
+    const edits = distance(name.toLowerCase(), c.name)
+    if (edits <= 2 && (best === undefined || edits < best.edits)) best = { name: c.name, edits }
+  }
+  return best?.name
+}
+
 const help = (): string => {
   const width = Math.max(...COMMANDS.map(c => c.name.length))
   return `Usage: proxy-aware <command> [options]
@@ -63,10 +91,11 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   const name = first === 'help' ? rest[0]! : first
   const command = COMMANDS.find(c => c.name === name)
   if (command === undefined) {
+    const near = name.startsWith('-') ? undefined : closest(name)
     return usageError(
       io,
       'proxy-aware',
-      `unknown ${name.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(name)}`,
+      `unknown ${name.startsWith('-') ? 'option' : 'command'} ${JSON.stringify(name)}${near === undefined ? '' : ` (did you mean ${near}?)`}`,
     )
   }
   if (first === 'help') {

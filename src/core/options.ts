@@ -49,9 +49,17 @@ export const checkLogger = (option: string, value: unknown): Logger => {
   if (value === undefined) return silentLogger
   const log = value as Partial<Logger> | null
   if (typeof log !== 'object' || log === null || typeof log.warn !== 'function' || typeof log.info !== 'function') {
+    // an object prints as {} (its methods are not JSON): name what it lacks
+    const missing =
+      typeof log === 'object' && log !== null
+        ? `an object without ${['warn', 'info']
+            .filter(m => typeof log[m as keyof Logger] !== 'function')
+            .map(m => `${m}()`)
+            .join(' and ')}`
+        : show(value)
     throw new ProxyAwareConfigError(
       option,
-      `must be a logger with warn() and info() methods (pino, console), got ${show(value)}`,
+      `must be a logger with warn() and info() methods (pino, console), got ${missing}`,
     )
   }
   return log as Logger

@@ -182,10 +182,12 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
             : `an IPv4-mapped range needs a prefix of 97-128; write the IPv4 range instead (CVE-2026-90711)`,
         )
       }
+      checkHostBits(entry, ip, prefix)
       const v4 = (ip as ipaddr.IPv6).toIPv4Address()
       pushV4(v4net, v4mask, v4, prefix - 96)
       continue
     }
+    checkHostBits(entry, ip, prefix)
     if (ip.kind() === 'ipv4') {
       pushV4(v4net, v4mask, ip as ipaddr.IPv4, prefix)
       continue
@@ -205,6 +207,21 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
     v6.push({ net, prefix })
   }
   return { v4net, v4mask, v6, platformHops, vendors }
+}
+
+/**
+ * `10.0.0.1/8` is ambiguous (the range 10.0.0.0/8, or the address
+ * 10.0.0.1?) in a security setting: refuse it and name both readings.
+ */
+const checkHostBits = (entry: string, ip: ipaddr.IPv4 | ipaddr.IPv6, prefix: number) => {
+  const bytes = ip.toByteArray()
+  const net = bytes.map((b, i) => b & (0xff << (8 - Math.max(0, Math.min(8, prefix - i * 8)))) & 0xff)
+  if (net.every((b, i) => b === bytes[i])) return
+  const range = `${ipaddr.fromByteArray(net).toString()}/${prefix}`
+  throw invalidEntry(
+    entry,
+    `has host bits set after the /${prefix} prefix: write ${show(range)} for the range, or ${show(ip.toString())} for one address`,
+  )
 }
 
 /** `0.0.0.0`, `::` or `::ffff:0.0.0.0`, which requests never carry as an address. */

@@ -147,15 +147,19 @@ const hostLines = (req: IncomingMessage): number => {
   return n
 }
 
+/** stands for `httpsRedirect: true`, which names no host */
+const NEEDS_HOST: Readonly<Record<string, unknown>> = Object.freeze({})
+
 /** Compile `httpsRedirect`. @internal */
 const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
-  const o = plainObject('httpsRedirect', value)
+  // `true` alone cannot work: say what it needs, not only what type it has
+  const o = plainObject('httpsRedirect', value === true ? NEEDS_HOST : value)
   checkOptionNames(o, ['host', 'allowedHosts', 'port', 'status', 'otherMethods', 'exempt'], 'httpsRedirect')
-  if (o.host === undefined && o.allowedHosts === undefined) {
+  if (o === NEEDS_HOST || (o.host === undefined && o.allowedHosts === undefined)) {
     throw new ProxyAwareConfigError(
       'httpsRedirect',
-      'needs `host` (the canonical host to redirect to) or `allowedHosts` (the hosts a request may name): the target of a redirect must never come from an unchecked request (Host header injection makes it an open redirect)',
+      `needs \`host\` (the canonical host to redirect to) or \`allowedHosts\` (the hosts a request may name), e.g. httpsRedirect: { host: 'example.com' }: the target of a redirect must never come from an unchecked request (Host header injection makes it an open redirect)${o === NEEDS_HOST ? ', got true' : ''}`,
     )
   }
   let port = 443
