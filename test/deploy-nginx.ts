@@ -1,6 +1,6 @@
 // docs/deployments/nginx/*.conf, started as written, in front of the
 // Fastify and Express apps (test/fixtures/deployments.ts).
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { certs } from './support/certs.js'
@@ -38,6 +38,48 @@ if (nginx !== undefined) {
     await certScenarios(
       t,
       'nginx',
+      tls,
+      { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' },
+      ['expired'],
+    )
+  })
+}
+
+if (nginx !== undefined) {
+  // examples/nginx/nginx.conf is a whole file for `nginx -p DIR -c FILE`:
+  // run it that way, with only its three ports changed to free ones
+  await t.test('the whole example file (examples/nginx/nginx.conf), run with -p and -c', async t => {
+    const tls = await freePort()
+    const http = await freePort()
+    const app = await startApps(t, { tlsPort: tls, clientCert: { mode: 'optional', forwarded: { source: 'nginx' } } })
+    const { dir } = certFiles(t)
+    const c = certs()
+    mkdirSync(join(dir, 'certs'))
+    writeFileSync(join(dir, 'certs', 'server.crt'), c.server.cert)
+    writeFileSync(join(dir, 'certs', 'server.key'), c.server.key)
+    writeFileSync(join(dir, 'certs', 'ca.crt'), c.root.cert)
+    const text = readFileSync(new URL('../examples/nginx/nginx.conf', import.meta.url), 'utf8')
+    const ports: [RegExp, number][] = [
+      [/:3000;/g, app],
+      [/:8080;/g, http],
+      [/:8443 ssl/g, tls],
+    ]
+    let conf = text
+    for (const [pattern, port] of ports) {
+      t.equal(
+        conf.match(pattern)?.length ?? 0,
+        pattern.source.includes('8443') ? 2 : 1,
+        `the file listens on ${pattern}`,
+      )
+      conf = conf.replace(pattern, m => m.replace(/\d+/, String(port)))
+    }
+    writeFileSync(join(dir, 'nginx.conf'), withoutIpv6(conf, ipv6))
+    const { child, log } = runProxy(t, nginx!, ['-p', dir, '-c', 'nginx.conf', '-e', 'stderr'])
+    for (const port of [http, tls]) await waitForPort(port, child, log)
+    await scenarios(t, 'nginx example', { http, tls, app }, { ipv6 })
+    await certScenarios(
+      t,
+      'nginx example',
       tls,
       { 'x-ssl-client-cert': encodeURIComponent(c.valid.cert), 'x-ssl-client-verify': 'SUCCESS' },
       ['expired'],
