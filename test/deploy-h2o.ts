@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import {
+  appWarnings,
   certFiles,
   forgedThrough,
   hasIpv6Loopback,
@@ -64,5 +65,6 @@ if (h2o !== undefined) {
       { ip: '127.0.0.1', reason: 'end-of-chain' },
       "no client Forwarded: the proxy's own address, end-of-chain",
     )
+    t.ok(appWarnings.includes('PROXY_AWARE_HEADER_MISMATCH'), 'and the app warns: read the header the proxy writes')
   })
 }
