@@ -9,6 +9,7 @@ import { type FeatureCompiler, sendAnswer } from '../features/feature.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
 import { compileWatch, emitWarning, type Warn } from './diagnostics.js'
+import { withHeaderMismatch } from './header-mismatch.js'
 import { compileExplainer, type Explanation } from './explain.js'
 import { normalizeOptions, type TrustProxyOptions } from './options.js'
 import { compilePolicies, type Policies } from './policies.js'
@@ -85,7 +86,8 @@ export function compileEngine(
   warn: Warn = emitWarning,
 ): Engine {
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions], warn)
-  const { resolve, trust } = compileEngineResolver(config, compileWatch(config, warn))
+  const watch = withHeaderMismatch(compileWatch(config, warn), config, warn)
+  const { resolve, trust } = compileEngineResolver(config, watch)
   const explain = compileExplainer(config, resolve)
   const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList, config)
   /** The features for a plain Node server: answer, or hook the response. */
