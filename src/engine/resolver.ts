@@ -5,6 +5,7 @@
 import { type HostParts, parseHost } from '../parse/host.js'
 import { formatParsed, INVALID, parseRequestAddress, WITH_PORT, WITH_ZONE } from '../parse/ip.js'
 import { headerString } from '../parse/list.js'
+import { connectionProtocol } from './connection.js'
 import type { Watch } from './diagnostics.js'
 import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict, type Verdict } from './resolution.js'
@@ -62,7 +63,8 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
   /** Decide one request (uncached). */
   const compute = (req: RequestLike): Resolution => {
     const socket = req.socket
-    const socketProto = socket?.encrypted === true ? 'https' : 'http'
+    // TLS on the app's socket, or a trusted load balancer's word (PROXY protocol)
+    const socketProto = connectionProtocol(socket)
     const remote = socket?.remoteAddress
     const ips = addresses.clear()
     let peer: string | undefined
