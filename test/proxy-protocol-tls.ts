@@ -8,15 +8,17 @@
 import express from 'express'
 import Fastify from 'fastify'
 import http from 'node:http'
+import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
-import { formatExplanation, type TrustProxyOptions } from '../src/index.js'
+import { createTrustProxy, formatExplanation, type TrustProxyOptions } from '../src/index.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { type ProxyProtocolOptions, proxyProtocol } from '../src/proxy-protocol/index.js'
-import { raw } from './fixtures/proxy-client.js'
+import { raw, tlsOverHeader } from './fixtures/proxy-client.js'
 import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
-import { recorder } from './support/http.js'
+import { tlsServerOptions } from './support/certs.js'
+import { listen, recorder } from './support/http.js'
 
 t.setTimeout(120_000)
 
@@ -234,4 +236,30 @@ t.test('formatExplanation names the balancer and what it said', async t => {
     const { text } = json(await send(port, header, '/fastify/whoami'))
     t.match(text, `https  from the PROXY protocol header of the load balancer 127.0.0.1 (${said})`)
   }
+})
+
+t.test('an app that terminates TLS itself: its own socket speaks, whatever the SSL TLV', async t => {
+  const core = createTrustProxy({ trust: CDN })
+  const server = proxyProtocol(
+    https.createServer(tlsServerOptions(), (req, res) => {
+      const r = core.resolve(req)
+      res.end(JSON.stringify({ protocol: r.protocol, from: core.explain(req).protocol.from }))
+    }),
+    { trust: '127.0.0.1', tls: 'terminated' },
+  )
+  const port = await listen(t, server)
+  const { text, socket } = await tlsOverHeader({
+    port,
+    header: TLV_HTTPS,
+    request: 'GET / HTTP/1.1\r\nHost: app.example\r\nConnection: close\r\n\r\n',
+    rejectUnauthorized: false,
+  })
+  socket.destroy()
+  t.same(JSON.parse(text.slice(text.indexOf('{'))), { protocol: 'https', from: 'socket' })
+})
+
+t.test('a request without a socket is http (core)', async t => {
+  const core = createTrustProxy({ trust: CDN })
+  t.match(core.resolve({ headers: {} }), { protocol: 'http', secure: false })
+  t.match(core.explain({ headers: {}, socket: null }).protocol, { value: 'http', from: 'socket' })
 })
