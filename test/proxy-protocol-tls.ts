@@ -8,8 +8,9 @@
 import express from 'express'
 import Fastify from 'fastify'
 import http from 'node:http'
+import http2 from 'node:http2'
 import https from 'node:https'
-import type { AddressInfo } from 'node:net'
+import net from 'node:net'
 import t, { type Test } from 'tap'
 import { createTrustProxy, formatExplanation, type TrustProxyOptions } from '../src/index.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
@@ -18,7 +19,7 @@ import { type ProxyProtocolOptions, proxyProtocol } from '../src/proxy-protocol/
 import { raw, tlsOverHeader } from './fixtures/proxy-client.js'
 import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 import { tlsServerOptions } from './support/certs.js'
-import { listen, recorder } from './support/http.js'
+import { h2Body, listen, recorder } from './support/http.js'
 
 t.setTimeout(120_000)
 
@@ -73,7 +74,7 @@ const apps = async (t: Test, pp: Partial<ProxyProtocolOptions> = {}) => {
   fy.get('/fastify/login', (_req, reply) => reply.header('set-cookie', 'sid=x; HttpOnly').send('ok'))
   await fy.listen({ port: 0, host: '127.0.0.1' })
   t.teardown(() => fy.close())
-  return { port: (fy.server.address() as AddressInfo).port, log }
+  return { port: (fy.server.address() as net.AddressInfo).port, log }
 }
 
 interface Answer {
@@ -262,4 +263,25 @@ t.test('a request without a socket is http (core)', async t => {
   const core = createTrustProxy({ trust: CDN })
   t.match(core.resolve({ headers: {} }), { protocol: 'http', secure: false })
   t.match(core.explain({ headers: {}, socket: null }).protocol, { value: 'http', from: 'socket' })
+})
+
+t.test("HTTP/2 without TLS behind the balancer (h2c): the SSL TLV reaches the request's socket proxy", async t => {
+  const core = createTrustProxy({ trust: CDN })
+  const server = proxyProtocol(
+    http2.createServer((req, res) => {
+      const r = core.resolve(req)
+      res.end(JSON.stringify({ ip: r.ip, protocol: r.protocol, from: core.explain(req).protocol.from }))
+    }),
+    { trust: '127.0.0.1' },
+  )
+  const port = await listen(t, server)
+  const socket = net.connect({ port, host: '127.0.0.1', localAddress: '127.0.0.1' })
+  socket.write(TLV_HTTPS)
+  const session = http2.connect(`http://127.0.0.1:${port}`, { createConnection: () => socket })
+  t.teardown(() => session.close())
+  t.same(JSON.parse(await h2Body(session, { ':path': '/' })), {
+    ip: '203.0.113.7',
+    protocol: 'https',
+    from: 'proxy-protocol',
+  })
 })

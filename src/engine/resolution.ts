@@ -60,7 +60,11 @@ export interface Resolution {
   source: 'socket' | 'x-forwarded-for' | 'forwarded' | 'header'
   /** why the walk stopped */
   reason: StopReason
-  /** `https` when the connection, or a trusted proxy's word for it, says so */
+  /**
+   * `https` when a trusted proxy's word says so, or, without one, the
+   * connection: TLS on the app's socket, or a trusted load balancer's PROXY
+   * protocol header (its SSL TLV, or `proxyProtocol({ tls: 'terminated' })`)
+   */
   protocol: 'http' | 'https'
   /** `protocol === 'https'` */
   secure: boolean
