@@ -37,7 +37,7 @@ const FORGED = {
 interface Ports {
   tls: number
   /** what /origin answers over TLS: where the protocol came from, and the header */
-  origin: { from: string; entry: string; version: number; ssl: boolean | null }
+  origin: { protocolFrom: string; from: string; entry: string; version: number; ssl: boolean | null }
   /** a plain port whose PROXY v2 header has no SSL TLV */
   http?: number
   app: number
@@ -75,7 +75,11 @@ const scenarios = async (t: Test, name: string, p: Ports) => {
         const plain = await request(p.http, { from: '127.0.0.5', path: `/${fw}/whoami`, headers })
         t.match(json(plain, 'plain'), { ip: '127.0.0.5', protocol: 'http' }, 'a v2 header without the SSL TLV: http')
         const o = await request(p.http, { from: '127.0.0.5', path: `/${fw}/origin`, headers })
-        t.same(json(o, 'origin'), { from: 'socket', entry: null, version: 2, ssl: null }, 'the header has no SSL TLV')
+        t.same(
+          json(o, 'origin'),
+          { protocolFrom: null, from: 'socket', entry: null, version: 2, ssl: null },
+          'the header has no SSL TLV',
+        )
         const redirect = await request(p.http, { from: '127.0.0.5', path: `/${fw}/login?next=/a`, headers })
         t.equal(redirect.status, 301, 'http through the balancer is redirected')
         t.equal(redirect.headers.location, `https://localhost:${p.tls}/${fw}/login?next=/a`)
@@ -122,7 +126,13 @@ if (hitch !== undefined) {
     writeFileSync(join(f.dir, 'hitch.conf'), withoutIpv6(conf, ipv6) + user)
     const { child, log } = runProxy(t, hitch, [`--config=${join(f.dir, 'hitch.conf')}`])
     await waitForPort(tls, child, log)
-    const origin = { from: 'proxy-protocol', entry: 'PP2_CLIENT_SSL', version: 2, ssl: true }
+    const origin = {
+      protocolFrom: 'proxy-protocol',
+      from: 'proxy-protocol',
+      entry: 'PP2_CLIENT_SSL',
+      version: 2,
+      ssl: true,
+    }
     await scenarios(t, 'hitch', { tls, app, origin })
   })
 }
@@ -136,7 +146,13 @@ if (stunnel !== undefined) {
     writeFileSync(join(f.dir, 'stunnel.conf'), ipv6 ? conf : conf.slice(0, conf.indexOf('[https-ipv6]')))
     const { child, log } = runProxy(t, stunnel, [join(f.dir, 'stunnel.conf')])
     await waitForPort(tls, child, log)
-    const origin = { from: 'proxy-protocol', entry: "tls: 'terminated'", version: 1, ssl: null }
+    const origin = {
+      protocolFrom: 'proxy-protocol',
+      from: 'proxy-protocol',
+      entry: "tls: 'terminated'",
+      version: 1,
+      ssl: null,
+    }
     await scenarios(t, 'stunnel', { tls, app, origin })
   })
 }
@@ -152,7 +168,13 @@ if (haproxy !== undefined) {
     const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')])
     await waitForPort(tls, child, log)
     await waitForPort(http, child, log)
-    const origin = { from: 'proxy-protocol', entry: 'PP2_CLIENT_SSL', version: 2, ssl: true }
+    const origin = {
+      protocolFrom: 'proxy-protocol',
+      from: 'proxy-protocol',
+      entry: 'PP2_CLIENT_SSL',
+      version: 2,
+      ssl: true,
+    }
     await scenarios(t, 'HAProxy', { tls, http, app, origin })
   })
 }

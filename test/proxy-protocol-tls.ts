@@ -52,7 +52,13 @@ const apps = async (t: Test, pp: Partial<ProxyProtocolOptions> = {}) => {
   const ex = express()
   ex.use(expressTrustProxy(options))
   ex.get('/express/whoami', (req, res) => {
-    res.json({ ip: req.ip, protocol: req.protocol, secure: req.secure, explain: req.explainProxyAware().protocol })
+    res.json({
+      ip: req.ip,
+      protocol: req.protocol,
+      secure: req.secure,
+      protocolFrom: req.proxyAware!.protocolFrom ?? null,
+      explain: req.explainProxyAware().protocol,
+    })
   })
   ex.get('/express/login', (_req, res) => {
     res.cookie('sid', 'x', { httpOnly: true }).send('ok')
@@ -68,6 +74,7 @@ const apps = async (t: Test, pp: Partial<ProxyProtocolOptions> = {}) => {
     ip: req.ip,
     protocol: req.protocol,
     secure: req.proxyAware.secure,
+    protocolFrom: req.proxyAware.protocolFrom ?? null,
     explain: req.explainProxyAware().protocol,
     text: formatExplanation(req.explainProxyAware()),
   }))
@@ -141,6 +148,7 @@ for (const fw of FRAMEWORKS) {
       ip: '203.0.113.7',
       protocol: 'https',
       secure: true,
+      protocolFrom: 'proxy-protocol',
       explain: { value: 'https', from: 'proxy-protocol', entry: 'PP2_CLIENT_SSL', balancer: '127.0.0.1' },
     })
     await servedAsHttps(t, port, TLV_HTTPS, fw)
@@ -160,6 +168,7 @@ for (const fw of FRAMEWORKS) {
       ip: '203.0.113.7',
       protocol: 'http',
       secure: false,
+      protocolFrom: null,
       explain: { value: 'http', from: 'socket' },
     })
     await redirected(t, port, plain, fw)
@@ -176,6 +185,7 @@ for (const fw of FRAMEWORKS) {
       ip: '203.0.113.7',
       protocol: 'https',
       secure: true,
+      protocolFrom: 'proxy-protocol',
       explain: { from: 'proxy-protocol', entry: "tls: 'terminated'", balancer: '127.0.0.1' },
     })
     await servedAsHttps(t, port, V1, fw)
@@ -198,12 +208,28 @@ for (const fw of FRAMEWORKS) {
         explain: { from: 'x-forwarded-proto', raw: 'http' },
       },
     )
-    // no word from the CDN: the connection's protocol, from the balancer
-    t.match(json(await send(port, fromCdn, `/${fw}/whoami`, `X-Forwarded-For: 192.0.2.44\r\n`)), {
-      ip: '192.0.2.44',
-      protocol: 'https',
-      explain: { from: 'proxy-protocol' },
-    })
+    // the CDN says https too: its word decides, not the balancer's
+    for (const extra of [`X-Forwarded-For: 192.0.2.44\r\nX-Forwarded-Proto: https\r\n`]) {
+      t.match(json(await send(port, fromCdn, `/${fw}/whoami`, extra)), {
+        ip: '192.0.2.44',
+        protocol: 'https',
+        protocolFrom: null,
+        explain: { from: 'x-forwarded-proto' },
+      })
+    }
+    // no (usable) word from the CDN: the connection's protocol, from the balancer
+    for (const extra of [
+      `X-Forwarded-For: 192.0.2.44\r\n`,
+      `X-Forwarded-For: 192.0.2.44\r\nX-Forwarded-Proto: ftp\r\n`,
+      `X-Forwarded-For: 192.0.2.44\r\nX-Forwarded-Proto: ftp, gopher\r\n`,
+    ]) {
+      t.match(json(await send(port, fromCdn, `/${fw}/whoami`, extra)), {
+        ip: '192.0.2.44',
+        protocol: 'https',
+        protocolFrom: 'proxy-protocol',
+        explain: { from: 'proxy-protocol' },
+      })
+    }
     // a client that is not trusted cannot turn the balancer's https into http (or the reverse)
     t.match(json(await send(port, TLV_HTTPS, `/${fw}/whoami`, `X-Forwarded-Proto: http\r\n`)), {
       ip: '203.0.113.7',
