@@ -10,6 +10,7 @@ import { show } from '../core/errors.js'
 import { type ForwardedElement, parseForwarded } from '../parse/forwarded.js'
 import { parseHost } from '../parse/host.js'
 import { countEntries, headerString, ListCursor, protoOf } from '../parse/list.js'
+import { balancerTlsOf, connectionProtocol } from './connection.js'
 import type { EngineConfig } from './options.js'
 import type { RequestLike, Resolution, StopReason } from './resolution.js'
 import { compileTrustLabels, type TrustLabeller, type TrustMatch } from './trust.js'
@@ -32,14 +33,22 @@ export interface ExplainedHop {
 export interface ValueOrigin<T> {
   value: T
   /**
-   * `'socket'` (the connection itself: TLS or not), or the lower-case
-   * header name (`'x-forwarded-proto'`, `'forwarded'`, `'host'`...)
+   * `'socket'` (the connection itself: TLS or not), `'proxy-protocol'` (the
+   * protocol only: the trusted load balancer that sent the connection's
+   * PROXY protocol header terminated TLS), or the lower-case header name
+   * (`'x-forwarded-proto'`, `'forwarded'`, `'host'`...)
    */
   from: string
-  /** the whole header value read, or `undefined` (socket, or no such header) */
+  /** the whole header value read, or `undefined` (socket, PROXY protocol, or no such header) */
   raw: string | undefined
-  /** the part of `raw` that decided (`'https'` of `'http, https'`), when it differs */
+  /**
+   * the part of `raw` that decided (`'https'` of `'http, https'`), when it
+   * differs; with `'proxy-protocol'`, what said so: `'PP2_CLIENT_SSL'` (the
+   * v2 SSL TLV) or `"tls: 'terminated'"` (the listener's option)
+   */
   entry?: string
+  /** with `'proxy-protocol'`: the load balancer's address (the real socket peer) */
+  balancer?: string
 }
 
 /** The decision trail of one request (`TrustProxy.explain`). A plain object. @public */
@@ -83,7 +92,7 @@ export function compileExplainer(
   return function explain(req: RequestLike): Explanation {
     const r = resolve(req)
     const h = req.headers
-    const socketProto = req.socket?.encrypted === true ? 'https' : 'http'
+    const socketProto = connectionProtocol(req.socket)
     const peerTrusted = r.reason !== 'untrusted-peer' && r.reason !== 'no-peer'
     // the convention the resolver read: the same choice as compileResolver's
     const xff = readXForwarded ? headerString(h['x-forwarded-for']) : undefined
@@ -113,7 +122,7 @@ export function compileExplainer(
       }
     })
 
-    const socket: ValueOrigin<'http' | 'https'> = { value: socketProto, from: 'socket', raw: undefined }
+    const socket = connectionOrigin(req.socket, socketProto)
     let protocol = socket
     let proxyHost: ValueOrigin<string | undefined> | undefined
     if (convention === 'forwarded') {
@@ -161,6 +170,20 @@ export function compileExplainer(
       ? undefined
       : { value, from: 'x-forwarded-proto', raw: xfp, entry: xfp.slice(c.start, c.end) }
   }
+}
+
+/** The connection's protocol: the socket's, or the trusted load balancer's word (PROXY protocol). */
+const connectionOrigin = (socket: RequestLike['socket'], value: 'http' | 'https'): ValueOrigin<'http' | 'https'> => {
+  const lb = balancerTlsOf(socket)
+  return lb === undefined
+    ? { value, from: 'socket', raw: undefined }
+    : {
+        value,
+        from: 'proxy-protocol',
+        raw: undefined,
+        entry: lb.by === 'ssl-tlv' ? 'PP2_CLIENT_SSL' : "tls: 'terminated'",
+        balancer: lb.balancer,
+      }
 }
 
 /** The request's own Host header (or HTTP/2 `:authority`). */

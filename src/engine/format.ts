@@ -23,6 +23,10 @@ const headerName = (name: string): string =>
 
 const origin = (o: ValueOrigin<string | undefined>): string => {
   if (o.from === 'socket') return 'from the connection (socket)'
+  if (o.from === 'proxy-protocol') {
+    const said = o.entry === 'PP2_CLIENT_SSL' ? 'its SSL TLV has PP2_CLIENT_SSL' : `the listener has ${o.entry}`
+    return `from the PROXY protocol header of the load balancer ${o.balancer} (${said})`
+  }
   if (o.raw === undefined) return `no ${headerName(o.from)} header`
   const entry = o.entry !== undefined && o.entry !== o.raw ? ` (entry ${JSON.stringify(o.entry)})` : ''
   return `from ${headerName(o.from)}: ${JSON.stringify(o.raw)}${entry}`

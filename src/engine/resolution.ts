@@ -50,6 +50,14 @@ export interface Resolution {
    * `dns:<name>` or `fingerprint256:<AB:CD:...>`
    */
   peerIdentity?: string
+  /**
+   * set when `protocol` is the word of the trusted load balancer that sent
+   * the connection's PROXY protocol header (its SSL TLV, or
+   * `proxyProtocol({ tls: 'terminated' })`), rather than the app's own
+   * socket or a forwarded header; `explain(req).protocol` names the
+   * balancer and what it said
+   */
+  protocolFrom?: 'proxy-protocol'
   /** how many trusted proxies were walked past to reach the client */
   hops: number
   /**
@@ -60,7 +68,11 @@ export interface Resolution {
   source: 'socket' | 'x-forwarded-for' | 'forwarded' | 'header'
   /** why the walk stopped */
   reason: StopReason
-  /** `https` when the connection, or a trusted proxy's word for it, says so */
+  /**
+   * `https` when a trusted proxy's word says so, or, without one, the
+   * connection: TLS on the app's socket, or a trusted load balancer's PROXY
+   * protocol header (its SSL TLV, or `proxyProtocol({ tls: 'terminated' })`)
+   */
   protocol: 'http' | 'https'
   /** `protocol === 'https'` */
   secure: boolean

@@ -5,6 +5,7 @@
 import { type HostParts, parseHost } from '../parse/host.js'
 import { formatParsed, INVALID, parseRequestAddress, WITH_PORT, WITH_ZONE } from '../parse/ip.js'
 import { headerString } from '../parse/list.js'
+import { balancerTlsOf, connectionProtocol } from './connection.js'
 import type { Watch } from './diagnostics.js'
 import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict, type Verdict } from './resolution.js'
@@ -58,11 +59,14 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
   const addresses = new AddressList()
   // the trustCertificate entry the peer's certificate matched, for resolve()
   let peerIdentity: string | undefined
+  // whether a forwarded header decided the protocol, for resolve()
+  let protocolFromHeader = false
 
   /** Decide one request (uncached). */
   const compute = (req: RequestLike): Resolution => {
     const socket = req.socket
-    const socketProto = socket?.encrypted === true ? 'https' : 'http'
+    // TLS on the app's socket, or a trusted load balancer's word (PROXY protocol)
+    const socketProto = connectionProtocol(socket)
     const remote = socket?.remoteAddress
     const ips = addresses.clear()
     let peer: string | undefined
@@ -104,6 +108,7 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
       const verdict = decided(h, ips, peer, socketVerdict('end-of-chain', socketProto))
       return resolutionOf(ips.take(), peer, verdict, ownHost(req))
     } else walk = walker.xForwarded(h, ips, xff, socketProto)
+    protocolFromHeader = walk.protocolFromHeader
     // A forwarded host that is present but malformed is not replaced by
     // Host: the app asked for the proxy's word, and that word is unusable.
     const host = walk.host !== undefined ? parseHost(walk.host) : ownHost(req)
@@ -119,8 +124,11 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
     const cached = (req as Cached)[kResolution]
     if (cached !== undefined) return cached
     peerIdentity = undefined
+    protocolFromHeader = false
     const result = compute(req)
     if (peerIdentity !== undefined) result.peerIdentity = peerIdentity
+    if (!protocolFromHeader && result.protocol === 'https' && balancerTlsOf(req.socket) !== undefined)
+      result.protocolFrom = 'proxy-protocol'
     ;(req as Cached)[kResolution] = result
     if (watch !== undefined) watch(req, result)
     return result

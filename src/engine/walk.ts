@@ -60,6 +60,8 @@ export interface Walk extends Verdict {
    * none, `''` when there is one but it is unusable
    */
   host: string | undefined
+  /** whether a forwarded header's value decided `protocol` (else it is the connection's) */
+  protocolFromHeader: boolean
 }
 
 /**
@@ -76,7 +78,13 @@ interface Walker {
 export function compileWalker(config: EngineConfig): Walker {
   const { match, maxHops, pairByHop, forwardedHost } = config
   const cursor = new ListCursor()
-  const walk: Walk = { source: 'socket', reason: 'end-of-chain', protocol: 'http', host: undefined }
+  const walk: Walk = {
+    source: 'socket',
+    reason: 'end-of-chain',
+    protocol: 'http',
+    host: undefined,
+    protocolFromHeader: false,
+  }
 
   /**
    * `X-Forwarded-For` right to left until an untrusted or invalid entry or
@@ -113,7 +121,9 @@ export function compileWalker(config: EngineConfig): Walker {
     }
     walk.source = clientEntry >= 0 ? 'x-forwarded-for' : 'socket'
     walk.reason = reason
-    walk.protocol = forwardedProto(h, xff, clientEntry, socketProto)
+    const proto = forwardedProto(h, xff, clientEntry)
+    walk.protocol = proto ?? socketProto
+    walk.protocolFromHeader = proto !== undefined
     walk.host = forwardedHost ? forwardedHostOf(h) : undefined
     return walk
   }
@@ -123,23 +133,22 @@ export function compileWalker(config: EngineConfig): Walker {
    * that writes one. Pairing values with XFF entries by hop (protoPairing
    * 'hop', when the counts match) cannot tell a proxy that appends from
    * one that passes the client's value through, so it is opt-in. A value
-   * that is not http(s) is ignored.
+   * that is not http(s) is ignored: undefined, the connection decides.
    */
   const forwardedProto = (
     h: RequestLike['headers'],
     xff: string | undefined,
     clientEntry: number,
-    socketProto: 'http' | 'https',
-  ): 'http' | 'https' => {
+  ): 'http' | 'https' | undefined => {
     const xfp = headerString(h['x-forwarded-proto'])
-    if (xfp === undefined) return socketProto
+    if (xfp === undefined) return undefined
     // the usual single value, without scanning
     if (xfp === 'https' || xfp === 'http') return xfp
     const aligned = pairByHop && clientEntry > 0 && xfp.includes(',') && countEntries(xfp) === countEntries(xff!)
     const p = cursor.reset(xfp)
     let found = p.prev()
     for (let n = aligned ? clientEntry : 0; found && n > 0; n--) found = p.prev()
-    return found ? (protoOf(xfp, p.start, p.end) ?? socketProto) : socketProto
+    return found ? protoOf(xfp, p.start, p.end) : undefined
   }
 
   /** The rightmost `X-Forwarded-Host` value. */
@@ -185,6 +194,7 @@ export function compileWalker(config: EngineConfig): Walker {
     walk.source = client ? 'forwarded' : 'socket'
     walk.reason = reason
     walk.protocol = proto ?? socketProto
+    walk.protocolFromHeader = proto !== undefined
     walk.host = !forwardedHost || el === undefined ? undefined : !el.valid ? '' : el.host === '' ? undefined : el.host
     return walk
   }

@@ -7,6 +7,7 @@
  */
 export { proxyProtocol, type ProxyProtocolOptions } from './server.js'
 export { proxyProtocolOf, type ProxyProtocolInfo } from './info.js'
+export type { ProxyProtocolTls } from './balancer-tls.js'
 export { parseProxyHeader } from './parse.js'
 export type { ParseResult } from './result.js'
 export type {

@@ -14,6 +14,7 @@ import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js
 import { checkLogger, type Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustOption } from '../engine/trust.js'
+import { compileBalancerTls, markBalancerTls, type ProxyProtocolTls } from './balancer-tls.js'
 import { kInfo, type ProxyProtocolInfo } from './info.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
@@ -57,9 +58,19 @@ export interface ProxyProtocolOptions {
   maxHeaderBytes?: number
   /** Where refused connections are reported (pino-compatible: warn and info). @default silent */
   logger?: Logger
+  /**
+   * Whether the balancers terminate TLS: `'header'` believes only the
+   * header (a v2 SSL TLV with PP2_CLIENT_SSL: the client used https);
+   * `'terminated'` declares that every client they relay used TLS, for
+   * senders whose header cannot say it (v1: stunnel `protocol = proxy`; an
+   * AWS NLB TLS listener). An SSL TLV, when present, still decides. The
+   * trust engine then reports such requests as `https`.
+   * @default 'header'
+   */
+  tls?: ProxyProtocolTls
 }
 
-const OPTIONS = ['trust', 'trustUnixSocket', 'untrusted', 'headerTimeout', 'maxHeaderBytes', 'logger']
+const OPTIONS = ['trust', 'trustUnixSocket', 'untrusted', 'headerTimeout', 'maxHeaderBytes', 'logger', 'tls']
 const kWrapped = Symbol('proxy-aware.proxyProtocol.wrapped')
 
 /** The overridable socket properties: the header's source replaces them. */
@@ -124,6 +135,8 @@ interface Config {
   timeout: number
   max: number
   log: Logger
+  /** `tls: 'terminated'` */
+  terminated: boolean
 }
 
 const compile = (options: ProxyProtocolOptions): Config => {
@@ -163,6 +176,7 @@ const compile = (options: ProxyProtocolOptions): Config => {
     timeout,
     max,
     log: checkLogger('logger', options.logger),
+    terminated: compileBalancerTls(options.tls),
   }
 }
 
@@ -210,7 +224,9 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
       done()
       const rest = buf.subarray(result.header.length)
       if (rest.length > 0) socket.unshift(rest)
-      label(socket, withPeer(result.header, socket))
+      const info = withPeer(result.header, socket)
+      label(socket, info)
+      markBalancerTls(socket, info, cfg.terminated)
       handOver(socket)
       return
     }
