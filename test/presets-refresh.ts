@@ -196,7 +196,7 @@ t.test('a malformed body fails the command', async t => {
   await fails(
     t,
     r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['10.0.0.0/8'] })),
-    /fastly: "10\.0\.0\.0\/8" is not public unicast address space \(private\)/,
+    /fastly: "10\.0\.0\.0\/8" is not all public unicast address space: it overlaps 10\.0\.0\.0\/8, private use/,
   )
   await fails(
     t,

@@ -43,6 +43,7 @@ export interface TrustProxy {
         | 'azureFrontDoorId'
         | 'trustCertificate'
         | 'presetsFile'
+        | 'allowPresetGrowth'
         | 'maxPresetAge'
       >
     >
