@@ -2,7 +2,7 @@
 // variable) replaces the bundled vendor ranges; a bad one stops the app at
 // startup with the option or variable and the problem in the message.
 import t from 'tap'
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTrustProxy } from '../src/index.js'
@@ -10,6 +10,7 @@ import { checkRanges } from '../src/engine/preset-file.js'
 import { presetEntry, presetsDocument, today, writeTempFile } from './support/presets.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-presets-file-'))
+t.teardown(() => rmSync(dir, { recursive: true, force: true }))
 const file = writeTempFile
 const entry = (over: Record<string, unknown> = {}) =>
   presetEntry('cloudflare', {
