@@ -9,6 +9,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import ipaddr from 'ipaddr.js'
+import { PassThrough } from 'node:stream'
+import { checkCommand } from '../src/cli/check.js'
+import type { Io } from '../src/cli/command.js'
 import { createTrustProxy } from '../src/index.js'
 import { checkRanges } from '../src/engine/preset-file.js'
 import { coverage } from '../src/engine/ranges.js'
@@ -123,6 +126,7 @@ t.test('coverage counts each address once', async t => {
     ipv6: 2n ** 112n + 1n,
   })
   t.same(coverage(['1.2.0.0/16', '1.0.0.0/8']), { ipv4: 2n ** 24n, ipv6: 0n })
+  t.same(coverage(['3.0.0.0/8', '1.0.0.0/8', '2.0.0.0/8', '1.1.0.0/16']), { ipv4: 3n * 2n ** 24n, ipv6: 0n })
 })
 
 t.test('dates in the future are refused (item 6)', async t => {
@@ -188,4 +192,29 @@ t.test('a presets file or folder others can write is reported (item 5)', async t
   load(path)
   await settle()
   t.same(warnings, [], 'a sticky folder (like /tmp): others cannot replace the file')
+})
+
+t.test('check --strict goes through the same loader: a future date fails it, and so does a writable file', async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-check-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const run = async (presets: unknown, mode = 0o600) => {
+    const path = join(dir, 'presets.json')
+    writeFileSync(path, JSON.stringify(presets))
+    chmodSync(path, mode)
+    writeFileSync(
+      join(dir, 'config.json'),
+      JSON.stringify({ trust: ['cloudflare'], presetsFile: path, maxPresetAge: 0 }),
+    )
+    let err = ''
+    const stderr = new PassThrough().on('data', c => (err += String(c)))
+    const io: Io = { stdout: new PassThrough(), stderr, env: {}, cwd: dir }
+    return { code: await checkCommand.run({ strict: true }, ['config.json'], io), stderr: () => err }
+  }
+  const future = await run(cloudflare({ retrieved: { snapshot: '2099-01-01', taken: today } }))
+  t.equal(future.code, 1)
+  t.match(future.stderr(), /error: .*presetsFile.*cloudflare: retrieved has a date in the future \(2099-01-01\)/)
+  t.equal((await run(cloudflare({}))).code, 0, 'a good file passes')
+  const writable = await run(cloudflare({}), 0o666)
+  t.equal(writable.code, 1)
+  t.match(writable.stderr(), /warning: .*can be written by other users/)
 })
