@@ -39,6 +39,8 @@ try {
     if (typeof core.createTrustProxy !== 'function') throw new Error('core: createTrustProxy missing')
     const r = core.createTrustProxy({ trust: 'loopback' }).resolve({ headers: { 'x-forwarded-for': '203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
     if (r.ip !== '203.0.113.9') throw new Error('core: wrong ip ' + r.ip)
+    const cf = core.createTrustProxy({ trust: ['cloudflare'], maxPresetAge: 0 }).resolve({ headers: { 'x-forwarded-for': '203.0.113.9' }, socket: { remoteAddress: '173.245.48.1' } })
+    if (cf.ip !== '203.0.113.9') throw new Error('core: the cloudflare preset ' + cf.ip)
     if (typeof fastifyEntry.trustProxy !== 'function' || fastifyEntry.default !== fastifyEntry.trustProxy) throw new Error('fastify entry')
     if (typeof expressEntry.trustProxy !== 'function' || expressEntry.default !== expressEntry.trustProxy) throw new Error('express entry')
     if (typeof otelEntry.otelHooks !== 'function' || otelEntry.default !== otelEntry.otelHooks) throw new Error('otel entry')

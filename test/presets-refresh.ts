@@ -5,10 +5,21 @@
 import t, { type Test } from 'tap'
 import http from 'node:http'
 import { PassThrough } from 'node:stream'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import {
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { listen } from './support/http.js'
+import { hugeList } from './support/presets.js'
 import { refreshCommand } from '../src/cli/refresh.js'
 import type { Io } from '../src/cli/command.js'
 import { createTrustProxy, refreshPresets } from '../src/index.js'
@@ -19,7 +30,8 @@ const v4 = (ranges: string[]) => ranges.filter(r => !r.includes(':'))
 const v6 = (ranges: string[]) => ranges.filter(r => r.includes(':'))
 
 /** The vendors' responses, in their documented layouts (see src/engine/presets-refresh.ts). */
-const recorded = (): Record<string, { status: number; body: string }> => {
+type Route = { status: number; body: string; lastModified?: string }
+const recorded = (): Record<string, Route> => {
   const cf = bundled('cloudflare')
   const cfr = bundled('cloudfront')
   const fastly = bundled('fastly')
@@ -65,7 +77,10 @@ const vendorServer = async (t: Test) => {
   const routes = recorded()
   const server = http.createServer((req, res) => {
     const route = routes[req.url!]
-    res.writeHead(route?.status ?? 404, { 'content-type': 'text/plain' })
+    res.writeHead(route?.status ?? 404, {
+      'content-type': 'text/plain',
+      ...(route?.lastModified !== undefined && { 'last-modified': route.lastModified }),
+    })
     res.end(route?.body ?? 'not found')
   })
   const port = await listen(t, server)
@@ -78,7 +93,9 @@ const memoryIo = (env: NodeJS.ProcessEnv = {}) => {
   const err: string[] = []
   const stdout = new PassThrough().on('data', c => out.push(String(c)))
   const stderr = new PassThrough().on('data', c => err.push(String(c)))
-  const io: Io = { stdout, stderr, env, cwd: mkdtempSync(join(tmpdir(), 'proxy-aware-refresh-')) }
+  const cwd = mkdtempSync(join(tmpdir(), 'proxy-aware-refresh-'))
+  t.teardown(() => rmSync(cwd, { recursive: true, force: true }))
+  const io: Io = { stdout, stderr, env, cwd }
   return { io, stdout: () => out.join(''), stderr: () => err.join('') }
 }
 
@@ -145,12 +162,7 @@ t.test('the output defaults to $PROXY_AWARE_PRESETS; files for the vendors witho
 })
 
 /** Run the command against the server with `routes` changed; expect a failure that wrote nothing. */
-const fails = async (
-  t: Test,
-  change: (routes: Record<string, { status: number; body: string }>) => void,
-  why: RegExp,
-  values = {},
-) => {
+const fails = async (t: Test, change: (routes: Record<string, Route>) => void, why: RegExp, values = {}) => {
   const { routes, baseUrl } = await vendorServer(t)
   change(routes)
   const { io, stdout, stderr } = memoryIo()
@@ -196,7 +208,7 @@ t.test('a malformed body fails the command', async t => {
   await fails(
     t,
     r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['10.0.0.0/8'] })),
-    /fastly: "10\.0\.0\.0\/8" is not public unicast address space \(private\)/,
+    /fastly: "10\.0\.0\.0\/8" is not all public unicast address space: it overlaps 10\.0\.0\.0\/8, private use/,
   )
   await fails(
     t,
@@ -206,7 +218,7 @@ t.test('a malformed body fails the command', async t => {
   await fails(
     t,
     r => (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['151.101.0.1/16'] })),
-    /fastly: "151\.101\.0\.1\/16" has host bits set \(the network is 151\.101\.0\.0\/16\)/,
+    /fastly: "151\.101\.0\.1\/16" is refused as trust would refuse it: has host bits set after the \/16 prefix: write "151\.101\.0\.0\/16" for the range/,
   )
   await fails(
     t,
@@ -216,7 +228,7 @@ t.test('a malformed body fails the command', async t => {
 })
 
 t.test('a list that shrank to less than half is refused, unless allowed', async t => {
-  const shrink = (r: Record<string, { status: number; body: string }>) =>
+  const shrink = (r: Record<string, Route>) =>
     (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses: ['151.101.0.0/16'] }))
   await fails(t, shrink, /fastly: has 1 ranges where the previous list had 21: refused as suspicious.*--allow-shrink/)
   const { routes, baseUrl } = await vendorServer(t)
@@ -296,4 +308,106 @@ t.test("without baseUrl it asks the vendors' official URLs (fetch stubbed: no te
     'https://www.cloudflare.com/ips-v4',
     'https://www.cloudflare.com/ips-v6',
   ])
+})
+
+t.test(
+  'attacks on refresh (issue 20): a list grown to most of IPv4, partly private ranges, zero padding, a range trust refuses',
+  async t => {
+    const fastly = (addresses: string[]) => (r: Record<string, Route>) =>
+      (r['/api.fastly.com/public-ip-list']!.body = JSON.stringify({ addresses }))
+    // item 1: the mirror that served 228 ranges, 85% of IPv4
+    await fails(
+      t,
+      fastly(hugeList()),
+      /fastly: 228 ranges covering \d+ IPv4 addresses \(8\d\.\d+% of IPv4\) and 0 IPv6 \/64s, where the bundled list has 21 ranges.*allowGrowth \/ --allow-growth/,
+    )
+    const { routes, baseUrl } = await vendorServer(t)
+    fastly(hugeList())(routes)
+    const { io } = memoryIo()
+    t.equal(await refreshCommand.run({ 'base-url': baseUrl, 'vendor': ['fastly'], 'allow-growth': true }, [], io), 0)
+    t.equal(JSON.parse(readFileSync(join(io.cwd, 'presets.json'), 'utf8')).presets.fastly.ranges.length, 228)
+    // item 2
+    for (const range of ['172.0.0.0/8', '192.128.0.0/9', '100.0.0.0/8', '169.0.0.0/8']) {
+      await fails(t, fastly([range]), /is not all public unicast address space: it overlaps/)
+    }
+    await fails(
+      t,
+      r => (r['/www.cloudflare.com/ips-v6']!.body = '64::/16\n'),
+      /cloudflare: "64::\/16" is not all public unicast address space: it overlaps outside 2000::\/3/,
+    )
+    // item 3: read as octal (198.33.128.0/17) before
+    await fails(t, fastly(['198.041.128.000/17']), /"198\.041\.128\.000\/17" .*without leading zeros/)
+    // item 4: the app could not start with it, and blamed trust
+    await fails(
+      t,
+      r => (r['/www.cloudflare.com/ips-v6']!.body = '::fff0:0:0/92\n'),
+      /cloudflare: "::fff0:0:0\/92" is refused as trust would refuse it: it contains the IPv4-mapped range/,
+    )
+  },
+)
+
+t.test('dates: none in the future, and where each came from (item 6)', async t => {
+  const cloudfront = (createDate: string) => (r: Record<string, Route>) => {
+    const doc = JSON.parse(r['/ip-ranges.amazonaws.com/ip-ranges.json']!.body)
+    r['/ip-ranges.amazonaws.com/ip-ranges.json']!.body = JSON.stringify({ ...doc, createDate })
+  }
+  await fails(t, cloudfront('2099-01-01-00-00-00'), /cloudfront: the list is dated 2099-01-01, in the future/)
+  // Last-Modified dates the text lists; without it, the day of the refresh, said so
+  const { routes, baseUrl } = await vendorServer(t)
+  routes['/www.cloudflare.com/ips-v4']!.lastModified = 'Tue, 24 Nov 2026 08:00:00 GMT'
+  routes['/www.cloudflare.com/ips-v6']!.lastModified = 'Mon, 23 Nov 2026 08:00:00 GMT'
+  routes['/api.fastly.com/public-ip-list']!.lastModified = 'not a date'
+  const { io, stdout } = memoryIo()
+  t.equal(await refreshCommand.run({ 'base-url': baseUrl }, [], io), 0)
+  const { presets } = JSON.parse(readFileSync(join(io.cwd, 'presets.json'), 'utf8'))
+  const today = new Date().toISOString().slice(0, 10)
+  t.same(presets.cloudflare.retrieved, { snapshot: '2026-11-24', taken: today, snapshotFrom: 'last-modified' })
+  t.same(presets.fastly.retrieved, { snapshot: today, taken: today, snapshotFrom: 'today' })
+  t.same(presets.cloudfront.retrieved, { snapshot: '2026-11-20', taken: today, snapshotFrom: 'vendor' })
+  t.match(stdout(), /cloudflare: 22 ranges, list of 2026-11-24 \(from the Last-Modified header\)/)
+  t.match(stdout(), /fastly: 21 ranges, list of \d{4}-\d\d-\d\d \(undated: the day of the refresh\)/)
+  t.match(stdout(), /cloudfront: 49 ranges, list of 2026-11-20 \(from the vendor's own date field\)/)
+  await fails(
+    t,
+    r => (r['/api.fastly.com/public-ip-list']!.lastModified = 'Thu, 01 Jan 2099 00:00:00 GMT'),
+    /fastly: the list is dated 2099-01-01, in the future \(from the Last-Modified header\)/,
+  )
+  // a file named for a future day, and one modified in the future
+  const files = memoryIo()
+  const azure = join(files.io.cwd, 'ServiceTags_Public_20991231.json')
+  writeFileSync(
+    azure,
+    JSON.stringify({
+      values: [{ name: 'AzureFrontDoor.Backend', properties: { addressPrefixes: ['13.73.248.0/21'] } }],
+    }),
+  )
+  t.equal(await refreshCommand.run({ 'vendor': ['azure-front-door'], 'azure-file': azure }, [], files.io), 1)
+  t.match(files.stderr(), /azure-front-door: the list is dated 2099-12-31, in the future \(from the file's name\)/)
+  const gcp = join(files.io.cwd, 'gcp.txt')
+  writeFileSync(gcp, '35.191.0.0/16\n')
+  utimesSync(gcp, new Date('2099-06-01'), new Date('2099-06-01'))
+  await t.rejects(
+    refreshPresets({ vendors: ['gcp-lb'], files: { 'gcp-lb': gcp } }),
+    /gcp-lb: the list is dated 2099-06-01, in the future \(from the file's modification time\)/,
+  )
+})
+
+t.test('the temporary file is created exclusively: a planted symlink redirects nothing (item 5)', async t => {
+  const { baseUrl } = await vendorServer(t)
+  const { io, stderr } = memoryIo()
+  const out = join(io.cwd, 'presets.json')
+  const victim = join(io.cwd, 'victim.txt')
+  writeFileSync(victim, 'keep me\n')
+  // the name the refresh used to write (`${out}.${pid}.tmp`), planted as a symlink
+  symlinkSync(victim, `${out}.${process.pid}.tmp`)
+  t.equal(await refreshCommand.run({ 'base-url': baseUrl, 'vendor': ['fastly'] }, [], io), 0, stderr())
+  t.equal(readFileSync(victim, 'utf8'), 'keep me\n', 'the symlink target is untouched')
+  t.notOk(lstatSync(out).isSymbolicLink(), 'the presets file is a file of its own')
+  t.same(JSON.parse(readFileSync(out, 'utf8')).presets.fastly.ranges.length, 21)
+  // a rename that fails leaves no temporary file behind
+  const dir = memoryIo()
+  mkdirSync(join(dir.io.cwd, 'presets.json', 'inside'), { recursive: true })
+  t.equal(await refreshCommand.run({ 'base-url': baseUrl, 'vendor': ['fastly'] }, [], dir.io), 1)
+  t.match(dir.stderr(), /cannot write .*presets\.json/)
+  t.same((await import('node:fs')).readdirSync(dir.io.cwd).sort(), ['presets.json'], 'no temporary file left')
 })

@@ -3,9 +3,10 @@
  * and write one presets file the app loads (`presetsFile` option or the
  * `PROXY_AWARE_PRESETS` environment variable).
  */
-import { rename, writeFile } from 'node:fs/promises'
-import { resolve } from 'node:path'
-import { refreshPresets } from '../engine/presets-refresh.js'
+import { randomBytes } from 'node:crypto'
+import { open, rename, rm } from 'node:fs/promises'
+import { basename, dirname, join, resolve } from 'node:path'
+import { refreshPresets, SNAPSHOT_FROM_TEXT } from '../engine/presets-refresh.js'
 import { PRESETS_ENV } from '../engine/preset-file.js'
 import { VENDOR_PRESETS } from '../engine/presets.js'
 import type { Command } from './command.js'
@@ -26,11 +27,36 @@ Options:
       --gcp-file <file>   GCP load balancer ranges, one CIDR per line (published
                           only in https://cloud.google.com/load-balancing/docs/firewall-rules)
       --allow-shrink      accept a list less than half the size of the previous one
+      --allow-growth      accept a list more than twice the bundled one (ranges, or
+                          IPv4 or IPv6 addresses covered); check the vendor's own
+                          list first, and start the app with allowPresetGrowth: true
       --base-url <url>    fetch from <url>/<vendor host>/<path> (a mirror)
   -h, --help              show this help
 
 Exit codes: 0 written, 1 a vendor failed (nothing written), 2 usage error.
 `
+
+/**
+ * Write `text` to `out` so that a reader never sees half a file: into a
+ * new file of a random name in the same folder, created exclusively (`wx`:
+ * a file or symlink planted under that name fails the write instead of
+ * redirecting it), then renamed over `out`.
+ */
+const writeAtomically = async (out: string, text: string): Promise<void> => {
+  const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(8).toString('hex')}.tmp`)
+  const handle = await open(tmp, 'wx', 0o644)
+  try {
+    await handle.writeFile(text)
+  } finally {
+    await handle.close()
+  }
+  try {
+    await rename(tmp, out)
+  } catch (error) {
+    await rm(tmp, { force: true })
+    throw error
+  }
+}
 
 /** The `refresh-presets` subcommand. */
 export const refreshCommand: Command = {
@@ -43,6 +69,7 @@ export const refreshCommand: Command = {
     'azure-file': { type: 'string' },
     'gcp-file': { type: 'string' },
     'allow-shrink': { type: 'boolean' },
+    'allow-growth': { type: 'boolean' },
     'base-url': { type: 'string' },
   },
   allowPositionals: false,
@@ -76,22 +103,23 @@ export const refreshCommand: Command = {
         files,
         baseUrl: str('base-url'),
         allowShrink: values['allow-shrink'] === true,
+        allowGrowth: values['allow-growth'] === true,
       })
     } catch (error) {
       io.stderr.write(`${(error as Error).message}\nNothing was written.\n`)
       return 1
     }
-    // a reader never sees half a file
-    const tmp = `${out}.${process.pid}.tmp`
     try {
-      await writeFile(tmp, `${JSON.stringify(result.file, null, 2)}\n`)
-      await rename(tmp, out)
+      await writeAtomically(out, `${JSON.stringify(result.file, null, 2)}\n`)
     } catch (error) {
       io.stderr.write(`proxy-aware refresh-presets: cannot write ${out}: ${(error as Error).message}\n`)
       return 1
     }
     for (const [vendor, entry] of Object.entries(result.file.presets)) {
-      io.stdout.write(`${vendor}: ${entry.ranges.length} ranges, list of ${String(entry.retrieved.snapshot)}\n`)
+      const { snapshot, snapshotFrom } = entry.retrieved
+      io.stdout.write(
+        `${vendor}: ${entry.ranges.length} ranges, list of ${String(snapshot)} (${SNAPSHOT_FROM_TEXT[snapshotFrom!]})\n`,
+      )
     }
     for (const [vendor, why] of Object.entries(result.skipped)) io.stdout.write(`${vendor}: skipped: ${why}\n`)
     io.stdout.write(`Wrote ${out}. Load it with presetsFile: ${JSON.stringify(out)} or ${PRESETS_ENV}=${out}\n`)

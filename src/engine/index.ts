@@ -44,6 +44,7 @@ export interface TrustProxy {
         | 'azureFrontDoorId'
         | 'trustCertificate'
         | 'presetsFile'
+        | 'allowPresetGrowth'
         | 'maxPresetAge'
       >
     >

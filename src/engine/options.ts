@@ -73,6 +73,15 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    */
   presetsFile?: string
   /**
+   * Accept a presets file whose list for a vendor has grown to more than
+   * twice the bundled one (in ranges, or in IPv4 or IPv6 addresses
+   * covered). Set it only after checking the vendor's own published list:
+   * a mirror serving most of the address space would otherwise let every
+   * client choose its own IP.
+   * @default false
+   */
+  allowPresetGrowth?: boolean
+  /**
    * Warn at startup when a vendor preset in use has data older than this
    * many days (its vendor list's date); `0` or `false` never warns.
    * @default 180
@@ -130,6 +139,7 @@ const CORE_OPTIONS = [
   'azureFrontDoorId',
   'trustCertificate',
   'presetsFile',
+  'allowPresetGrowth',
   'maxPresetAge',
 ] as const
 
@@ -138,6 +148,7 @@ type StartupOnly =
   | 'platform'
   | 'gcpForwardingRule'
   | 'presetsFile'
+  | 'allowPresetGrowth'
   | 'maxPresetAge'
   | 'clientIpHeader'
   | 'azureFrontDoorId'

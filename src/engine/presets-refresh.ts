@@ -32,7 +32,14 @@
 import { readFileSync, statSync } from 'node:fs'
 import { basename } from 'node:path'
 import { show } from '../core/errors.js'
-import { checkRanges, type PresetsFile, type PresetsFileEntry as Entry } from './preset-file.js'
+import {
+  checkGrowth,
+  checkRanges,
+  latestDate,
+  type PresetsFile,
+  type PresetsFileEntry as Entry,
+  type SnapshotFrom,
+} from './preset-file.js'
 import { type PresetData, presetData, VENDOR_PRESETS } from './presets.js'
 
 /** Options of `refreshPresets`. @public */
@@ -48,6 +55,11 @@ export interface RefreshPresetsOptions {
   baseUrl?: string
   /** accept a list with fewer than half the ranges of the previous one */
   allowShrink?: boolean
+  /**
+   * accept a list more than twice the previous one, in ranges or in IPv4 or
+   * IPv6 addresses covered (the app then needs `allowPresetGrowth: true` too)
+   */
+  allowGrowth?: boolean
   /** the data to compare with; default the package's own */
   previous?: (vendor: string) => PresetData | undefined
   /** milliseconds per request @default 30000 */
@@ -66,8 +78,23 @@ export interface RefreshResult {
 /** A vendor's list, as one source gives it. */
 interface Fetched {
   ranges: unknown
-  snapshot: string | null
+  snapshot: string
+  snapshotFrom: SnapshotFrom
   sourceVersion?: Record<string, unknown>
+}
+
+/** A response body, and its Last-Modified day when it has a valid one. */
+interface Body {
+  text: string
+  lastModified: string | undefined
+}
+
+/** The date of lists read over HTTP: the latest Last-Modified when every response has one, else today. */
+const dated = (bodies: readonly Body[], today: string): Pick<Fetched, 'snapshot' | 'snapshotFrom'> => {
+  const days = bodies.map(b => b.lastModified)
+  return days.every(d => d !== undefined)
+    ? { snapshot: days.sort().at(-1)!, snapshotFrom: 'last-modified' }
+    : { snapshot: today, snapshotFrom: 'today' }
 }
 
 interface Source {
@@ -75,7 +102,7 @@ interface Source {
   urls: readonly string[]
   selector?: string
   method: string
-  read(bodies: string[], today: string): Fetched
+  read(bodies: Body[], today: string): Fetched
 }
 
 const json = (url: string, body: string): Record<string, unknown> => {
@@ -110,7 +137,10 @@ const SOURCES: Record<string, Source> = {
     name: 'Cloudflare',
     urls: ['https://www.cloudflare.com/ips-v4', 'https://www.cloudflare.com/ips-v6'],
     method: 'proxy-aware refresh-presets: fetched both lists, one CIDR per line, and checked every line.',
-    read: ([v4, v6], today) => ({ ranges: [...lines(v4!), ...lines(v6!)], snapshot: today }),
+    read: (bodies, today) => ({
+      ranges: bodies.flatMap(b => lines(b.text)),
+      ...dated(bodies, today),
+    }),
   },
   cloudfront: {
     name: 'Amazon CloudFront (origin-facing servers)',
@@ -118,7 +148,7 @@ const SOURCES: Record<string, Source> = {
     selector: 'service == "CLOUDFRONT_ORIGIN_FACING" (prefixes[].ip_prefix and ipv6_prefixes[].ipv6_prefix)',
     method: 'proxy-aware refresh-presets: fetched ip-ranges.json and filtered it with the selector.',
     read: ([body]) => {
-      const doc = json(CLOUDFRONT_URL, body!)
+      const doc = json(CLOUDFRONT_URL, body!.text)
       const pick = (field: string, key: string) =>
         arrayOf(CLOUDFRONT_URL, doc[field], field)
           .filter(p => (p as { service?: unknown } | null)?.service === 'CLOUDFRONT_ORIGIN_FACING')
@@ -128,6 +158,7 @@ const SOURCES: Record<string, Source> = {
       return {
         ranges: [...pick('prefixes', 'ip_prefix'), ...pick('ipv6_prefixes', 'ipv6_prefix')],
         snapshot: created[1]!,
+        snapshotFrom: 'vendor',
         sourceVersion: { syncToken: doc.syncToken, createDate: doc.createDate },
       }
     },
@@ -136,18 +167,29 @@ const SOURCES: Record<string, Source> = {
     name: 'Fastly',
     urls: [FASTLY_URL],
     method: 'proxy-aware refresh-presets: fetched public-ip-list (addresses, ipv6_addresses).',
-    read: ([body], today) => {
-      const doc = json(FASTLY_URL, body!)
+    read: (bodies, today) => {
+      const doc = json(FASTLY_URL, bodies[0]!.text)
       const v6 = doc.ipv6_addresses === undefined ? [] : arrayOf(FASTLY_URL, doc.ipv6_addresses, 'ipv6_addresses')
-      return { ranges: [...arrayOf(FASTLY_URL, doc.addresses, 'addresses'), ...v6], snapshot: today }
+      return { ranges: [...arrayOf(FASTLY_URL, doc.addresses, 'addresses'), ...v6], ...dated(bodies, today) }
     },
   },
 }
 
 /** `YYYY-MM-DD` of a file: from a name such as ServiceTags_Public_20261123.json, else its mtime. */
-const fileDate = (path: string): string => {
+const fileDate = (path: string): Pick<Fetched, 'snapshot' | 'snapshotFrom'> => {
   const m = /_(\d{4})(\d{2})(\d{2})\.json$/.exec(basename(path))
-  return m ? `${m[1]}-${m[2]}-${m[3]}` : statSync(path).mtime.toISOString().slice(0, 10)
+  return m
+    ? { snapshot: `${m[1]}-${m[2]}-${m[3]}`, snapshotFrom: 'file-name' }
+    : { snapshot: statSync(path).mtime.toISOString().slice(0, 10), snapshotFrom: 'file-mtime' }
+}
+
+/** How refresh-presets names where a date came from. @internal */
+export const SNAPSHOT_FROM_TEXT: Readonly<Record<SnapshotFrom, string>> = {
+  'vendor': "from the vendor's own date field",
+  'last-modified': 'from the Last-Modified header',
+  'file-name': "from the file's name",
+  'file-mtime': "from the file's modification time",
+  'today': 'undated: the day of the refresh',
 }
 
 /** Vendors read from a local file. */
@@ -165,7 +207,7 @@ const FILE_SOURCES: Record<string, (path: string) => VendorList> = {
       selector: 'values[name == "AzureFrontDoor.Backend"].properties.addressPrefixes',
       method: `proxy-aware refresh-presets: read from ${basename(path)} with the selector.`,
       ranges: tag.properties?.addressPrefixes,
-      snapshot: fileDate(path),
+      ...fileDate(path),
       sourceVersion: { changeNumber: doc.changeNumber, tagChangeNumber: tag.properties?.changeNumber },
     }
   },
@@ -174,7 +216,7 @@ const FILE_SOURCES: Record<string, (path: string) => VendorList> = {
     source: ['https://cloud.google.com/load-balancing/docs/firewall-rules'],
     method: `proxy-aware refresh-presets: read from ${basename(path)}, one CIDR per line, copied from the docs page.`,
     ranges: lines(readFileSync(path, 'utf8')),
-    snapshot: fileDate(path),
+    ...fileDate(path),
   }),
 }
 
@@ -187,10 +229,12 @@ const NO_URL: Record<string, string> = {
 }
 
 /** GET `url` as text, refusing anything but a 2xx. */
-const get = async (url: string, timeout: number): Promise<string> => {
+const get = async (url: string, timeout: number): Promise<Body> => {
   const res = await fetch(url, { signal: AbortSignal.timeout(timeout), redirect: 'follow' })
   if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`)
-  return res.text()
+  const modified = new Date(res.headers.get('last-modified') ?? '')
+  const lastModified = Number.isNaN(modified.getTime()) ? undefined : modified.toISOString().slice(0, 10)
+  return { text: await res.text(), lastModified }
 }
 
 /**
@@ -199,7 +243,7 @@ const get = async (url: string, timeout: number): Promise<string> => {
  * list that shrank to less than half the previous one). @public
  */
 export async function refreshPresets(options: RefreshPresetsOptions = {}): Promise<RefreshResult> {
-  const { files = {}, baseUrl, allowShrink = false, timeout = 30_000 } = options
+  const { files = {}, baseUrl, allowShrink = false, allowGrowth = false, timeout = 30_000 } = options
   const previous = options.previous ?? presetData
   const now = options.now ?? new Date()
   const today = now.toISOString().slice(0, 10)
@@ -230,19 +274,23 @@ export async function refreshPresets(options: RefreshPresetsOptions = {}): Promi
           const { name, urls, selector, method, read } = source
           entry = { name, source: urls, ...(selector && { selector }), method, ...read(bodies, today) }
         }
+        const { snapshot, snapshotFrom, sourceVersion, ...rest } = entry
+        if (snapshot > latestDate(now)) {
+          throw new Error(`the list is dated ${snapshot}, in the future (${SNAPSHOT_FROM_TEXT[snapshotFrom]})`)
+        }
         const ranges = checkRanges(vendor, entry.ranges)
-        const before = previous(vendor)?.ranges.length ?? 0
-        if (!allowShrink && ranges.length * 2 < before) {
+        const before = previous(vendor)?.ranges
+        if (!allowShrink && ranges.length * 2 < (before?.length ?? 0)) {
           throw new Error(
-            `has ${ranges.length} ranges where the previous list had ${before}: refused as suspicious (allow it with allowShrink / --allow-shrink once you have checked the vendor's list)`,
+            `has ${ranges.length} ranges where the previous list had ${before!.length}: refused as suspicious (allow it with allowShrink / --allow-shrink once you have checked the vendor's list)`,
           )
         }
-        const { snapshot, sourceVersion, ...rest } = entry
+        if (!allowGrowth) checkGrowth(vendor, ranges, before, 'allowGrowth / --allow-growth')
         presets[vendor] = {
           ...rest,
           vendor,
           status: 'ok',
-          retrieved: { snapshot, taken: today },
+          retrieved: { snapshot, taken: today, snapshotFrom },
           ...(sourceVersion && { sourceVersion }),
           ranges,
         }

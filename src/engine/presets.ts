@@ -1,13 +1,12 @@
 /**
  * Vendor presets: a `trust` entry such as `cloudflare` expands, at compile
  * time, to the ranges in `data/presets/<vendor>.json` (schema in
- * data/presets/README.md). Nothing here runs per request.
+ * data/presets/README.md), bundled as the module presets-data.ts, or to a
+ * presets file's. Nothing here runs per request.
  */
-import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { canonicalIp } from '../parse/ip.js'
-import { moduleDir } from './module-dir.js'
+import { BUNDLED_PRESETS } from './presets-data.js'
 
 /** Vendor presets with published ranges. @public */
 export const VENDOR_PRESETS = ['cloudflare', 'cloudfront', 'fastly', 'gcp-lb', 'azure-front-door'] as const
@@ -58,34 +57,12 @@ export interface PresetData {
 
 const isPlatform = (name: string): name is Platform => Object.hasOwn(PLATFORMS, name)
 
-/** `data/presets` of the package, found from this module (src/ or dist/esm|commonjs/). */
-let dataDirCache: string | undefined
-const dataDir = (): string => {
-  if (dataDirCache !== undefined) return dataDirCache
-  let dir = moduleDir
-  for (let i = 0; i < 5; i++) {
-    const candidate = join(dir, 'data', 'presets')
-    if (existsSync(join(candidate, 'cloudflare.json'))) return (dataDirCache = candidate)
-    dir = dirname(dir)
-  }
-  /* c8 ignore start: only a copy of the package without its data/ directory gets here */
-  throw new Error(
-    `proxy-aware: the vendor preset data (data/presets) is missing next to ${moduleDir}: reinstall the package`,
-  )
-}
-/* c8 ignore stop */
-
-const loaded = new Map<string, PresetData>()
-
-/** Read a vendor's data file (cached). @internal */
-export const presetData = (vendor: string): PresetData => {
-  let data = loaded.get(vendor)
-  if (data === undefined) {
-    data = JSON.parse(readFileSync(join(dataDir(), `${vendor}.json`), 'utf8')) as PresetData
-    loaded.set(vendor, data)
-  }
-  return data
-}
+/**
+ * Read a vendor's bundled data: data/presets/<vendor>.json, compiled into
+ * presets-data.ts at build time (scripts/gen-presets.mjs) so that it
+ * travels with the code into a bundled app. @internal
+ */
+export const presetData = (vendor: string): PresetData => BUNDLED_PRESETS[vendor] as unknown as PresetData
 
 /** Options beside `trust` that the presets read. @internal */
 export interface PresetContext {

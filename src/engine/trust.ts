@@ -5,8 +5,9 @@
  */
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { BARE, INVALID, parseAddress, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
+import { BARE, INVALID, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
 import { expandVendorPreset, type PresetContext, presetData } from './presets.js'
+import { parseEntry, type ParsedEntry } from './ranges.js'
 
 /**
  * A trust predicate: is `address` (canonical form, no port, no zone id) a
@@ -66,27 +67,6 @@ interface Range6 {
 const invalidEntry = (entry: string, why: string) =>
   new ProxyAwareConfigError('trust', `has an invalid entry ${show(entry)}: ${why}`)
 
-/** Parse one configured address (no port), strictly. */
-const parseConfigAddress = (entry: string, addr: string): ipaddr.IPv4 | ipaddr.IPv6 => {
-  if (ipaddr.IPv4.isValidFourPartDecimal(addr)) return ipaddr.IPv4.parse(addr)
-  if (addr.includes(':') && ipaddr.IPv6.isValid(addr) && !/[^0-9a-fA-F:.]/.test(addr)) {
-    // ipaddr.js reads "::1.2.3.4" leniently (and as "::ffff:1.2.3.4", which
-    // would make an IPv4-compatible entry trust IPv4): our own strict parser
-    // decides, and its groups are the address
-    if (parseAddress(addr, 0, addr.length, BARE) === INVALID) {
-      throw invalidEntry(entry, 'not a valid IPv6 address')
-    }
-    return new ipaddr.IPv6(Array.from(scratch.g))
-  }
-  if (/^[0-9.]+$/.test(addr) || /^0x/i.test(addr)) {
-    throw invalidEntry(entry, 'IPv4 addresses must be four decimal parts without leading zeros')
-  }
-  throw invalidEntry(
-    entry,
-    'not an IP address, CIDR range or preset (hostnames are not resolved; presets are loopback, linklocal, uniquelocal, private, cloudflare, cloudfront, fastly, gcp-lb, azure-front-door, fly, heroku, vercel)',
-  )
-}
-
 /**
  * Compile the entries of a `trust` list into IPv4 and IPv6 range tables.
  * @internal
@@ -132,109 +112,20 @@ const compileRanges = (entries: readonly string[], ctx: PresetContext = {}) => {
       v6.push(...sub.v6)
       continue
     }
-    if (/^(true|false)$/i.test(entry)) {
-      throw invalidEntry(entry, 'use the boolean true (trust everything), not a string')
+    let parsed: ParsedEntry
+    try {
+      parsed = parseEntry(entry)
+    } catch (error) {
+      throw invalidEntry(entry, (error as Error).message)
     }
-    if (entry.includes(';')) throw invalidEntry(entry, 'separate entries with commas, not semicolons')
-    if (entry.includes('%')) {
-      // reported peers carry no zone (see ip.ts), so a zoned entry could
-      // only be matched by ignoring its zone: say so instead (realclientip-go
-      // refuses zones in ranges too, AddressesAndRangesToIPNets, 2026-11-29)
-      const zone = /%[^/]*/.exec(entry)![0]
-      throw invalidEntry(
-        entry,
-        `zone ids (${zone}) are not supported: write ${show(entry.replace(zone, ''))}, which matches on every interface`,
-      )
-    }
-    const slash = entry.indexOf('/')
-    const ip = parseConfigAddress(entry, slash < 0 ? entry : entry.slice(0, slash))
-    const max = ip.kind() === 'ipv4' ? 32 : 128
-    let prefix = max
-    if (slash >= 0) {
-      const p = entry.slice(slash + 1)
-      if (/^(0|[1-9]\d*)$/.test(p)) {
-        prefix = Number(p)
-        if (prefix > max) throw invalidEntry(entry, `the prefix length ${p} is out of range (1-${max})`)
-      } else if (ip.kind() === 'ipv4' && ipaddr.IPv4.isValidFourPartDecimal(p)) {
-        const mask = ipaddr.IPv4.parse(p).prefixLengthFromSubnetMask()
-        if (mask === null) throw invalidEntry(entry, 'the netmask is not contiguous')
-        prefix = mask
-      } else {
-        throw invalidEntry(entry, 'the prefix must be a number or, for IPv4, a netmask')
-      }
-      if (prefix === 0) {
-        throw invalidEntry(entry, 'a /0 range trusts every address; if you really mean that, use trust: true')
-      }
-    }
-    if (prefix === max && isUnspecified(ip)) {
-      throw invalidEntry(
-        entry,
-        'the unspecified address is never a peer or a forwarded address (a listen address?); proxy-aware treats it as no address',
-      )
-    }
-    if (ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress()) {
-      // ::ffff:a.b.c.d/n covers IPv4 a.b.c.d/(n-96) only when n > 96
-      if (prefix <= 96) {
-        throw invalidEntry(
-          entry,
-          prefix === 96
-            ? 'it covers every IPv4 address; if you really mean that, use trust: true'
-            : `an IPv4-mapped range needs a prefix of 97-128; write the IPv4 range instead (CVE-2026-90711)`,
-        )
-      }
-      checkHostBits(entry, ip, prefix)
-      const v4 = (ip as ipaddr.IPv6).toIPv4Address()
-      pushV4(v4net, v4mask, v4, prefix - 96)
+    if (parsed.kind === 'ipv4') {
+      pushV4(v4net, v4mask, parsed.ip, parsed.prefix)
       continue
     }
-    checkHostBits(entry, ip, prefix)
-    if (ip.kind() === 'ipv4') {
-      pushV4(v4net, v4mask, ip as ipaddr.IPv4, prefix)
-      continue
-    }
-    const ip6 = ip as ipaddr.IPv6
-    const net = new Uint16Array(ip6.parts)
-    for (let i = 0; i < 8; i++) net[i] = net[i]! & maskOf(prefix, i)
-    // A range that contains ::ffff:0:0/96 would look as if it covered IPv4
-    // peers, but mapped peers are matched as IPv4: it matches none of them.
-    const mapped = [0, 0, 0, 0, 0, 0xffff, 0, 0]
-    if (prefix <= 96 && mapped.every((group, i) => (group & maskOf(prefix, i)) === net[i])) {
-      throw invalidEntry(
-        entry,
-        'it contains the IPv4-mapped range ::ffff:0:0/96 but IPv4 peers are matched as IPv4: list the IPv4 ranges you mean separately',
-      )
-    }
+    const { net, prefix } = parsed
     v6.push({ net, prefix })
   }
   return { v4net, v4mask, v6, platformHops, vendors }
-}
-
-/**
- * `10.0.0.1/8` is ambiguous (the range 10.0.0.0/8, or the address
- * 10.0.0.1?) in a security setting: refuse it and name both readings.
- */
-const checkHostBits = (entry: string, ip: ipaddr.IPv4 | ipaddr.IPv6, prefix: number) => {
-  const bytes = ip.toByteArray()
-  const net = bytes.map((b, i) => b & (0xff << (8 - Math.max(0, Math.min(8, prefix - i * 8)))) & 0xff)
-  if (net.every((b, i) => b === bytes[i])) return
-  const range = `${ipaddr.fromByteArray(net).toString()}/${prefix}`
-  throw invalidEntry(
-    entry,
-    `has host bits set after the /${prefix} prefix: write ${show(range)} for the range, or ${show(ip.toString())} for one address`,
-  )
-}
-
-/** `0.0.0.0`, `::` or `::ffff:0.0.0.0`, which requests never carry as an address. */
-const isUnspecified = (ip: ipaddr.IPv4 | ipaddr.IPv6): boolean => {
-  const v4 =
-    ip.kind() === 'ipv6' && (ip as ipaddr.IPv6).isIPv4MappedAddress() ? (ip as ipaddr.IPv6).toIPv4Address() : ip
-  return v4.toByteArray().every(b => b === 0)
-}
-
-/** The mask of IPv6 group `i` (0-7) under a prefix length. */
-const maskOf = (prefix: number, i: number): number => {
-  const bits = Math.max(0, Math.min(16, prefix - i * 16))
-  return bits === 0 ? 0 : (0xffff << (16 - bits)) & 0xffff
 }
 
 const pushV4 = (nets: number[], masks: number[], ip: ipaddr.IPv4, prefix: number) => {
