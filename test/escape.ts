@@ -20,7 +20,7 @@ import { bundledRanges, inside } from './support/presets.js'
 /** Any character a terminal or log viewer may act on (the oracle: Unicode categories). */
 const UNSAFE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u
 /** The same, for text that carries our own colour escapes: ESC followed by `[`. */
-const UNSAFE_BUT_SGR = /(?!\u001b\[[0-9;]*m)[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/u
+const UNSAFE_BUT_SGR = new RegExp(`(?!${String.fromCharCode(27)}\\[[0-9;]*m)[\\p{Cc}\\p{Cf}\\p{Zl}\\p{Zp}\\p{Cs}]`, 'u')
 
 const HOSTILE = 'https\u009b2J\u001b[31m\u007f\u2028\u202e\u2066x\u200b\ud800'
 

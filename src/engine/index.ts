@@ -40,6 +40,7 @@ export interface TrustProxy {
         | 'platform'
         | 'gcpForwardingRule'
         | 'clientIpHeader'
+        | 'clientIpHeaderConfirmed'
         | 'azureFrontDoorId'
         | 'trustCertificate'
         | 'presetsFile'

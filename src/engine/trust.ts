@@ -57,7 +57,8 @@ export const PRESETS: Readonly<Record<string, readonly string[]>> = {
   ],
 }
 
-interface Range6 {
+/** An IPv6 range of a compiled `trust` list. @internal */
+export interface Range6 {
   /** the network as eight groups, host bits cleared */
   net: Uint16Array
   prefix: number
@@ -247,6 +248,8 @@ interface CompiledTrust {
   pure: boolean
   /** the vendor presets the list names (cloudflare, fly...) */
   vendors: readonly string[]
+  /** a list's ranges (IPv4 networks and masks, IPv6), for the startup checks; none for the other forms */
+  ranges?: { v4net: readonly number[]; v4mask: readonly number[]; v6: readonly Range6[] }
 }
 
 /**
@@ -298,7 +301,7 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
   // a confirmed platform's own hops (its proxy is the only way in), then ranges
   const match: Matcher =
     platformHops === 0 ? ranges : (kind, hop, address) => hop < platformHops || ranges(kind, hop, address)
-  return { match, hopCount: false, pure: true, vendors }
+  return { match, hopCount: false, pure: true, vendors, ranges: { v4net, v4mask, v6 } }
 }
 
 /**
