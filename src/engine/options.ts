@@ -44,8 +44,9 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
   /**
    * Confirms the platform the app runs on, for the platform presets (`fly`,
    * `heroku`, `vercel`), which trust whatever connects to the app and so
-   * refuse to activate without it (or the platform's own environment
-   * variable: `FLY_APP_NAME`, `DYNO`, `VERCEL`).
+   * refuse to activate without it. The platform's own environment variable
+   * (`FLY_APP_NAME`, `DYNO`, `VERCEL`) is only a hint in the error: it
+   * never activates a preset.
    */
   platform?: Platform
   /**
