@@ -113,7 +113,11 @@ t.test('a platform variable changing after startup changes nothing: explain neve
   })
   process.env.FLY_APP_NAME = 'my-app'
   // the variable alone is refused at startup, not per request
-  t.throws(() => createTrustProxy({ trust: 'fly' }), { option: 'trust' })
+  t.throws(
+    () => createTrustProxy({ trust: 'fly' }),
+    { name: 'ProxyAwareConfigError', message: /option "trust".*FLY_APP_NAME is set, a hint/ },
+    'the variable alone: refused at startup',
+  )
   const proxy = createTrustProxy({ trust: 'fly', platform: 'fly' })
   const req = { headers: { 'x-forwarded-for': `${CLIENT}, 66.241.125.10` }, socket: { remoteAddress: 'fdaa::2' } }
   delete process.env.FLY_APP_NAME

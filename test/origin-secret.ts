@@ -26,7 +26,9 @@ t.test('a preset and a secret: our distribution in, another customer and a direc
   const ours = await get(EDGE, { 'x-origin-secret': SECRET })
   t.same([ours.statusCode, ours.json()], [200, { ip: CLIENT }], 'our distribution: the viewer address')
   // another customer's distribution: the same edge addresses, no (or a guessed) secret
-  for (const headers of [{}, { 'x-origin-secret': 'guess' }, { 'x-origin-secret': `${SECRET}x` }]) {
+  for (const headers of [{}, { 'x-origin-secret': 'guess' }, { 'x-origin-secret': `${SECRET}x` }] as Array<
+    Record<string, string>
+  >) {
     const theirs = await get(EDGE, headers)
     t.same([theirs.statusCode, theirs.body], [403, 'Forbidden\n'], JSON.stringify(headers))
   }

@@ -146,7 +146,7 @@ t.test('a vendor header the vendor passes through from the client warns, naming 
       /CloudFront passes.*CloudFront Function that sets true-client-ip from event\.viewer\.ip.*"cloudfront-viewer-address"/,
     ],
     [
-      { trust: ['fastly'], clientIpHeader: 'Fastly-Client-IP' },
+      { trust: ['fastly'], clientIpHeader: 'Fastly-Client-IP' as 'fastly-client-ip' },
       /Fastly passes.*set req\.http\.Fastly-Client-IP = client\.ip.*X-Forwarded-For walk/,
     ],
   ]

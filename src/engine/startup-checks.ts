@@ -80,11 +80,11 @@ const publicSpace = (v6: boolean): Interval[] => {
   const universe: Interval = v6 ? [0x2n << 124n, 0x4n << 124n] : [0n, 1n << 32n]
   const out: Interval[] = []
   let at = universe[0]
-  for (const [start, end] of merge(specials)) {
+  // the universe's end as a last special range closes the last gap
+  for (const [start, end] of merge([...specials, [universe[1], universe[1] + 1n]])) {
     if (start > at) out.push([at, start < universe[1] ? start : universe[1]])
     if (end > at) at = end
   }
-  if (at < universe[1]) out.push([at, universe[1]])
   return out.filter(([start, end]) => end > start)
 }
 
