@@ -183,11 +183,13 @@ t.test("PROXY_AWARE_AZURE_FDID and the startup warnings go to the app's logger",
   const { warnings } = await captureWarnings(() => {
     express().use(expressTrustProxy({ trust: ['azure-front-door'], logger, maxPresetAge: false }))
     express().use(expressTrustProxy({ trust: true, logger }))
+    // a sibling: a trust function's truthy non-boolean answer
+    expressTrustProxy({ trust: ((a: string) => a.match(/^10\./)) as never, logger }).trust('10.0.0.1', 0)
   })
   t.same(warnings, [], 'nothing through process.emitWarning')
   t.same(
     logged.map(([obj]) => (obj as { code: string }).code),
-    ['PROXY_AWARE_AZURE_FDID', 'PROXY_AWARE_TRUST_ALL'],
+    ['PROXY_AWARE_AZURE_FDID', 'PROXY_AWARE_TRUST_ALL', 'PROXY_AWARE_TRUST_NOT_BOOLEAN'],
   )
   t.match(logged[0]![1], /Set azureFrontDoorId to your profile's ID/)
 })

@@ -223,7 +223,7 @@ export function normalizeOptions(
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
   const presetContext = presetContextOf(options)
   const presets = presetContext.presets
-  const compiled = compileTrust(options.trust, presetContext)
+  const compiled = compileTrust(options.trust, presetContext, warn)
   checkPlatform(options.platform)
   if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
     throw new ProxyAwareConfigError(
