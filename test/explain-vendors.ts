@@ -68,6 +68,18 @@ t.test('a client from a vendor header: explained as the header, not as a trusted
   }
 })
 
+t.test('a vendor header written by a trusted Unix socket (a platform hop)', async t => {
+  const options = { trust: ['fly'], platform: 'fly', clientIpHeader: 'fly-client-ip', trustUnixSocket: true } as const
+  const [e, r] = both(options, { headers: { 'fly-client-ip': CLIENT }, socket: {} })
+  t.equal(r.source, 'header')
+  t.equal(e.client, CLIENT)
+  t.match(e.hops, [
+    { hop: 0, address: undefined, trusted: true, by: { kind: 'unix-socket' } },
+    { hop: 1, address: CLIENT, from: 'fly-client-ip', trusted: false },
+  ])
+  t.match(e.why, /the farthest trusted address, the trusted Unix socket \(hop 0\), is inside the "fly" preset/)
+})
+
 t.test("another Front Door profile's request is explained with the X-Azure-FDID reason", async t => {
   const peer = edge('azure-front-door')
   const options = { trust: ['azure-front-door'], azureFrontDoorId: FDID }

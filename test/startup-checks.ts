@@ -192,4 +192,10 @@ t.test("PROXY_AWARE_AZURE_FDID and the startup warnings go to the app's logger",
     ['PROXY_AWARE_AZURE_FDID', 'PROXY_AWARE_TRUST_ALL', 'PROXY_AWARE_TRUST_NOT_BOOLEAN'],
   )
   t.match(logged[0]![1], /Set azureFrontDoorId to your profile's ID/)
+  // compiled without a sink (the client-certificate probe's own compile): process.emitWarning
+  const direct = await captureWarnings(() => compileTrust(() => 'yes' as never).match(0, 0, '10.0.0.1'))
+  t.same(
+    direct.warnings.map(w => w.code),
+    ['PROXY_AWARE_TRUST_NOT_BOOLEAN'],
+  )
 })
