@@ -268,7 +268,8 @@ t.test('Express without a logger: process warnings', async t => {
   await request(port, { from: '127.0.0.3' })
   t.match(
     (await process()).map(w => w.code),
-    ['PROXY_AWARE_DIRECT_CONNECTION'],
+    ['PROXY_AWARE_TRUST_ALL', 'PROXY_AWARE_DIRECT_CONNECTION'],
+    'at startup, then the first direct request',
   )
 })
 

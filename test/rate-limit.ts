@@ -201,6 +201,10 @@ t.test('express-rate-limit', async t => {
     t.equal(res.body, '198.51.100.1', 'trust: true believes anyone (documented as dangerous)')
     t.equal(app.get('trust proxy'), true)
     t.match(logged(), [/ERR_ERL_PERMISSIVE_TRUST_PROXY/], 'and the limiter warns about it')
-    t.match(log.entries, [{ obj: { code: 'PROXY_AWARE_CLIENT_CHOSE_IP' } }], 'and so does proxy-aware')
+    t.match(
+      log.entries,
+      [{ obj: { code: 'PROXY_AWARE_TRUST_ALL' } }, { obj: { code: 'PROXY_AWARE_CLIENT_CHOSE_IP' } }],
+      'and so does proxy-aware, at startup and on the request',
+    )
   })
 })

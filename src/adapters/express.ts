@@ -4,6 +4,7 @@
  * `src/express.ts`).
  */
 import type { NextFunction, Request, Response } from 'express'
+import { escapeText } from '../core/escape.js'
 import { checkLogger, type Logger } from '../core/options.js'
 import { warnTo } from '../engine/diagnostics.js'
 import { compileEngine, type Engine } from '../engine/index.js'
@@ -168,8 +169,8 @@ export function expressMiddleware(
     // the middleware, and the getters nothing of an app this one is mounted in
     if (req.baseUrl !== '') {
       log.warn(
-        { mountPath: req.baseUrl },
-        `proxy-aware: the middleware runs under ${req.baseUrl}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`,
+        { mountPath: escapeText(req.baseUrl) },
+        `proxy-aware: the middleware runs under ${escapeText(req.baseUrl)}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`,
       )
       return
     }

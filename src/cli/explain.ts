@@ -5,7 +5,9 @@
 import { createTrustProxy, formatExplanation, type TrustProxyOptions } from '../index.js'
 import type { Command, Io, Values } from './command.js'
 import { loadConfig, UsageError } from './config.js'
-import { print, useColor } from './io.js'
+import { show } from '../core/errors.js'
+import { safeJson } from '../core/escape.js'
+import { print, printStyled, useColor } from './io.js'
 import { captureWarnings, warningLine } from './warnings.js'
 
 const usage = `Usage: proxy-aware explain --peer <address> [options]
@@ -52,7 +54,7 @@ const headersOf = (lines: string[]): Record<string, string | string[]> => {
     const colon = line.indexOf(':')
     const name = line.slice(0, colon).trim().toLowerCase()
     if (colon <= 0 || !/^[!#$%&'*+.^_`|~0-9a-z-]+$/.test(name)) {
-      throw new UsageError(`--header ${JSON.stringify(line)} is not 'Name: value'`)
+      throw new UsageError(`--header ${show(line)} is not 'Name: value'`)
     }
     const value = line.slice(colon + 1).trim()
     const before = headers[name]
@@ -109,12 +111,8 @@ export const explainCommand: Command = {
       headers,
       socket: { remoteAddress: values.peer, encrypted: values.https === true },
     })
-    print(
-      io.stdout,
-      values.json === true
-        ? JSON.stringify(explanation, null, 2)
-        : formatExplanation(explanation, { color: useColor(io) }),
-    )
+    if (values.json === true) print(io.stdout, safeJson(explanation, 2))
+    else printStyled(io.stdout, formatExplanation(explanation, { color: useColor(io) }))
     return 0
   },
 }

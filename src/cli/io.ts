@@ -1,6 +1,7 @@
 /**
  * Small helpers the commands share.
  */
+import { escapeControls } from '../core/escape.js'
 import type { Io } from './command.js'
 
 /**
@@ -17,7 +18,16 @@ export const useColor = (io: Io): boolean => {
   return io.stdout.isTTY === true
 }
 
-/** Write text (without its final newline) to a stream, as a line. */
+/**
+ * Write text (without its final newline) to a stream, as a line, with every
+ * control character but the line breaks escaped: messages quote options,
+ * files, headers and a mirror's body (see `core/escape.ts`).
+ */
 export const print = (stream: Io['stdout'], text: string): void => {
+  stream.write(`${text.split('\n').map(escapeControls).join('\n')}\n`)
+}
+
+/** Write `formatExplanation`'s text, escaped already and with its own colour escapes, as a line. */
+export const printStyled = (stream: Io['stdout'], text: string): void => {
   stream.write(`${text}\n`)
 }

@@ -2,6 +2,7 @@
  * Errors thrown by proxy-aware. Configuration problems are found when the
  * trust engine is created (at startup), never per request.
  */
+import { escapeControls } from './escape.js'
 
 /**
  * Thrown at startup when an option is missing or has a bad value. The
@@ -21,8 +22,14 @@ export class ProxyAwareConfigError extends TypeError {
   }
 }
 
-/** Render a user-supplied value for an error message. @internal */
-export const show = (value: unknown): string => {
+/**
+ * Render a user-supplied value (or a request's, a mirror's) for a message:
+ * JSON-quoted, with every control character escaped (see `escape.ts`).
+ * @internal
+ */
+export const show = (value: unknown): string => escapeControls(render(value))
+
+const render = (value: unknown): string => {
   if (typeof value === 'string') return JSON.stringify(value)
   // JSON.stringify would print NaN and Infinity as null
   if (typeof value === 'number') return String(value)
@@ -32,7 +39,8 @@ export const show = (value: unknown): string => {
   try {
     return JSON.stringify(value) ?? String(value)
   } catch {
-    return String(value)
+    // a cycle, a throwing toJSON; String(value) may throw too
+    return Object.prototype.toString.call(value)
   }
 }
 

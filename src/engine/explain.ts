@@ -14,6 +14,7 @@ import { balancerTlsOf, connectionProtocol } from './connection.js'
 import type { EngineConfig } from './options.js'
 import type { RequestLike, Resolution, StopReason } from './resolution.js'
 import { compileTrustLabels, type TrustLabeller, type TrustMatch } from './trust.js'
+import type { ClientIpHeaderReader } from './vendor-headers.js'
 
 /** One address of the trail. @public */
 export interface ExplainedHop {
@@ -73,6 +74,7 @@ export function compileExplainer(
   resolve: (req: RequestLike) => Resolution,
 ): (req: RequestLike) => Explanation {
   const { readXForwarded, readForwarded, forwardedFirst, forwardedHost, pairByHop, maxHops } = config
+  const { clientIpHeader, frontDoor } = config
   let label: TrustLabeller | undefined
 
   /**
@@ -104,19 +106,26 @@ export function compileExplainer(
         : readXForwarded
           ? 'x-forwarded'
           : undefined
-    // a source explain does not know (a vendor header) names itself
+    // the chain the walk read; a vendor header ('header') gave only the client
+    const byHeader = r.source === 'header'
     const chain =
-      r.source !== 'socket' ? r.source : convention === 'forwarded' || !readXForwarded ? 'forwarded' : 'x-forwarded-for'
+      r.source !== 'socket' && !byHeader
+        ? r.source
+        : convention === 'forwarded' || !readXForwarded
+          ? 'forwarded'
+          : 'x-forwarded-for'
 
     const walked = r.peer === undefined ? r.ips : r.ips.slice(1)
     const addresses: Array<string | undefined> = [r.peer, ...walked]
     const stoppedUntrusted = r.reason === 'untrusted-peer' || r.reason === 'untrusted-hop' || r.reason === 'no-peer'
     const hops = addresses.map((address, hop): ExplainedHop => {
-      const trusted = hop < addresses.length - 1 || !stoppedUntrusted
+      const last = hop === addresses.length - 1
+      // the client a vendor header named is no proxy: its writer, the hop before, is the last one trusted
+      const trusted = !last || (!stoppedUntrusted && !byHeader)
       return {
         hop,
         address,
-        from: hop === 0 ? 'socket' : chain,
+        from: byHeader && last ? clientIpHeader!.name : hop === 0 ? 'socket' : chain,
         trusted,
         by: trusted ? whyTrusted(r, address, hop) : undefined,
       }
@@ -146,11 +155,24 @@ export function compileExplainer(
       client: r.ip,
       hops,
       reason: r.reason,
-      why: sentence(r, hops, chain, maxHops, req),
+      why: byHeader
+        ? headerSentence(hops, clientIpHeader!)
+        : (frontDoorSentence(r, req) ?? sentence(r, hops, chain, maxHops, req)),
       protocol,
       host: proxyHost ?? ownHost(h),
       resolution: r,
     }
+  }
+
+  /**
+   * Why the walk stopped at a Front Door address that `trust` names: the
+   * request came through another profile (`azureFrontDoorId`).
+   */
+  function frontDoorSentence(r: Resolution, req: RequestLike): string | undefined {
+    if (frontDoor === undefined || r.ip === undefined) return undefined
+    if (frontDoor.idMatches(req.headers) || !frontDoor.isFrontDoor(r.ip)) return undefined
+    const id = req.headers['x-azure-fdid']
+    return `${r.ip} is an Azure Front Door address, but the request's X-Azure-FDID ${typeof id === 'string' ? show(id) : '(none)'} is not azureFrontDoorId: it came through another Front Door profile, so Front Door was not trusted for it (and the request is refused with a 403)`
   }
 
   /** The X-Forwarded-Proto entry the walk believes (see walk.ts `forwardedProto`). */
@@ -193,6 +215,17 @@ const ownHost = (h: RequestLike['headers']): ValueOrigin<string | undefined> => 
   return typeof value === 'string'
     ? { value: parseHost(value)?.host, from, raw: value }
     : { value: undefined, from, raw: headerString(value) }
+}
+
+/** Why a vendor header gave the client, as a sentence. */
+const headerSentence = (hops: ExplainedHop[], reader: ClientIpHeaderReader): string => {
+  const client = hops[hops.length - 1]!
+  const writer = hops[hops.length - 2]!
+  const by =
+    reader.vendor === undefined
+      ? 'a trusted proxy, which may write it'
+      : `inside the "${reader.vendor}" preset, whose addresses write it`
+  return `${client.address} is the client from ${reader.name} (clientIpHeader): the farthest trusted address, ${writer.address ?? 'the trusted Unix socket'} (hop ${writer.hop}), is ${by}`
 }
 
 /** Why the walk stopped, as a sentence. */

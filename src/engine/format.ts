@@ -2,6 +2,8 @@
  * `formatExplanation`: an Explanation as text for a terminal or a log.
  */
 import * as util from 'node:util'
+import { show } from '../core/errors.js'
+import { escapeControls } from '../core/escape.js'
 import type { ExplainedHop, Explanation, ValueOrigin } from './explain.js'
 
 /** Options of `formatExplanation`. @public */
@@ -28,12 +30,13 @@ const origin = (o: ValueOrigin<string | undefined>): string => {
     return `from the PROXY protocol header of the load balancer ${o.balancer} (${said})`
   }
   if (o.raw === undefined) return `no ${headerName(o.from)} header`
-  const entry = o.entry !== undefined && o.entry !== o.raw ? ` (entry ${JSON.stringify(o.entry)})` : ''
-  return `from ${headerName(o.from)}: ${JSON.stringify(o.raw)}${entry}`
+  const entry = o.entry !== undefined && o.entry !== o.raw ? ` (entry ${show(o.entry)})` : ''
+  return `from ${headerName(o.from)}: ${show(o.raw)}${entry}`
 }
 
 /**
- * Render an explanation as a few lines of text: the client, protocol and
+ * Render an explanation as a few lines of text (every control character of
+ * the request's text escaped, see `escape.ts`): the client, protocol and
  * host with where each came from, one line per hop (trusted or not, and
  * by which entry), and why the walk stopped.
  *
@@ -48,15 +51,17 @@ export function formatExplanation(explanation: Explanation, options: FormatOptio
   const paint = (style: Style, text: string) =>
     options.color === true && styleText ? styleText(style, text, { validateStream: false }) : text
   const { client, hops, protocol, host, reason, why } = explanation
+  // every text an Explanation carries may come from a request (or be built
+  // by a caller): escaped before the colours add their own escapes
   const lines = [
-    `${paint('bold', 'client  ')} ${client === undefined ? paint('yellow', 'none') : paint('bold', client)}`,
-    `${paint('bold', 'protocol')} ${protocol.value}  ${paint('dim', origin(protocol))}`,
-    `${paint('bold', 'host    ')} ${host.value ?? paint('yellow', 'none')}  ${paint('dim', origin(host))}`,
+    `${paint('bold', 'client  ')} ${client === undefined ? paint('yellow', 'none') : paint('bold', escapeControls(client))}`,
+    `${paint('bold', 'protocol')} ${escapeControls(protocol.value)}  ${paint('dim', escapeControls(origin(protocol)))}`,
+    `${paint('bold', 'host    ')} ${host.value === undefined ? paint('yellow', 'none') : escapeControls(host.value)}  ${paint('dim', escapeControls(origin(host)))}`,
     '',
   ]
-  const width = Math.max(...hops.map(h => (h.address ?? NO_ADDRESS).length))
+  const width = Math.max(...hops.map(h => escapeControls(h.address ?? NO_ADDRESS).length))
   for (const h of hops) lines.push(hopLine(h, h.address !== undefined && h.address === client, width, paint))
-  lines.push('', `${paint('bold', 'stopped')}  ${reason}: ${why}`)
+  lines.push('', `${paint('bold', 'stopped')}  ${escapeControls(reason)}: ${escapeControls(why)}`)
   return lines.join('\n')
 }
 
@@ -66,9 +71,12 @@ const hopLine = (
   width: number,
   paint: (style: Style, text: string) => string,
 ): string => {
-  const address = (h.address ?? NO_ADDRESS).padEnd(width)
+  const address = escapeControls(h.address ?? NO_ADDRESS).padEnd(width)
   const verdict = h.trusted
-    ? paint('green', `trusted by ${h.by === undefined ? '(no entry matches now)' : `${h.by.entry} (${h.by.kind})`}`)
+    ? paint(
+        'green',
+        `trusted by ${h.by === undefined ? '(no entry matches now)' : escapeControls(`${h.by.entry} (${h.by.kind})`)}`,
+      )
     : paint('red', 'not trusted')
-  return `  hop ${String(h.hop).padEnd(2)} ${address}  ${paint('dim', headerName(h.from).padEnd(15))} ${verdict}${isClient ? paint('bold', '  <- client') : ''}`
+  return `  hop ${String(h.hop).padEnd(2)} ${address}  ${paint('dim', escapeControls(headerName(h.from)).padEnd(15))} ${verdict}${isClient ? paint('bold', '  <- client') : ''}`
 }

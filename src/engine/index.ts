@@ -41,6 +41,7 @@ export interface TrustProxy {
         | 'platform'
         | 'gcpForwardingRule'
         | 'clientIpHeader'
+        | 'clientIpHeaderConfirmed'
         | 'azureFrontDoorId'
         | 'trustCertificate'
         | 'presetsFile'

@@ -8,6 +8,7 @@ import type { HttpsOptions } from '../features/index.js'
 import { checkPresetAge, emitWarning, type Warn } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
 import { presetContextOf } from './preset-file.js'
+import { checkClientIpHeader, checkFrontDoorId, checkTrustScope } from './startup-checks.js'
 import { checkPlatform, type Platform, type PresetContext, presetData } from './presets.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 import {
@@ -43,8 +44,9 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
   /**
    * Confirms the platform the app runs on, for the platform presets (`fly`,
    * `heroku`, `vercel`), which trust whatever connects to the app and so
-   * refuse to activate without it (or the platform's own environment
-   * variable: `FLY_APP_NAME`, `DYNO`, `VERCEL`).
+   * refuse to activate without it. The platform's own environment variable
+   * (`FLY_APP_NAME`, `DYNO`, `VERCEL`) is only a hint in the error: it
+   * never activates a preset.
    */
   platform?: Platform
   /**
@@ -60,6 +62,15 @@ export interface TrustProxyOptions extends HttpsOptions, ClientCertOptions {
    * not exactly one IP, the forwarded chain answers.
    */
   clientIpHeader?: ClientIpHeader
+  /**
+   * Confirms that the vendor is configured to overwrite `clientIpHeader`
+   * with the client's address, for the headers a vendor otherwise passes
+   * through from the client (`true-client-ip` on Cloudflare or CloudFront,
+   * `fastly-client-ip`): without it they warn at startup
+   * (PROXY_AWARE_CLIENT_IP_HEADER_PASS_THROUGH), naming the setting.
+   * @default false
+   */
+  clientIpHeaderConfirmed?: boolean
   /**
    * With the `azure-front-door` preset: your Front Door profile's ID(s). A
    * request from Front Door whose `X-Azure-FDID` is not one of them is
@@ -136,6 +147,7 @@ const CORE_OPTIONS = [
   'platform',
   'gcpForwardingRule',
   'clientIpHeader',
+  'clientIpHeaderConfirmed',
   'azureFrontDoorId',
   'trustCertificate',
   'presetsFile',
@@ -151,6 +163,7 @@ type StartupOnly =
   | 'allowPresetGrowth'
   | 'maxPresetAge'
   | 'clientIpHeader'
+  | 'clientIpHeaderConfirmed'
   | 'azureFrontDoorId'
   | 'trustCertificate'
 
@@ -221,7 +234,7 @@ export function normalizeOptions(
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
   const presetContext = presetContextOf(options)
   const presets = presetContext.presets
-  const compiled = compileTrust(options.trust, presetContext)
+  const compiled = compileTrust(options.trust, presetContext, warn)
   checkPlatform(options.platform)
   if (options.gcpForwardingRule !== undefined && !compiled.vendors.includes('gcp-lb')) {
     throw new ProxyAwareConfigError(
@@ -230,13 +243,8 @@ export function normalizeOptions(
     )
   }
   const clientIpHeader = compileClientIpHeader(options.clientIpHeader, compiled.vendors, presetContext)
+  const confirmed = bool('clientIpHeaderConfirmed', options.clientIpHeaderConfirmed, false)
   const frontDoor = compileFrontDoorId(options.azureFrontDoorId, options.trust, compiled.vendors, presetContext)
-  if (frontDoor === undefined && compiled.vendors.includes('azure-front-door')) {
-    process.emitWarning(
-      'proxy-aware: trust has the "azure-front-door" preset without azureFrontDoorId: its ranges are shared by every Front Door customer, so anyone with a Front Door profile can send the app a request with the X-Forwarded-For they choose. Set azureFrontDoorId to your profile\'s ID (X-Azure-FDID).',
-      { code: 'PROXY_AWARE_AZURE_FDID', type: 'SecurityWarning' },
-    )
-  }
   const headers = normalizeHeaders(options.headers)
   const forwardedHost = bool('forwardedHost', options.forwardedHost, false)
   const trustUnixSocket = bool('trustUnixSocket', options.trustUnixSocket, false)
@@ -247,13 +255,12 @@ export function normalizeOptions(
   const maxHops = integerIn('maxHops', options.maxHops ?? 20, 1, 1000)
   // 0 and false turn the check off
   const maxAge = options.maxPresetAge === false ? 0 : integerIn('maxPresetAge', options.maxPresetAge ?? 180, 0, 36500)
+  const identity = compileTrustCertificate(options.trustCertificate)
+  // every option is valid: what they say by themselves, told at startup (and by `check`)
+  checkTrustScope(options.trust, compiled, warn)
+  checkClientIpHeader(options.clientIpHeader, compiled.vendors, confirmed, warn)
+  checkFrontDoorId(compiled.vendors, frontDoor !== undefined, warn)
   checkPresetAge(compiled.vendors, v => presets?.get(v) ?? presetData(v), maxAge, warn)
-  if (compiled.hopCount) {
-    process.emitWarning(
-      `proxy-aware: trust: ${show(options.trust)} is a hop count. Any client that reaches the app directly is believed (its X-Forwarded-* headers are read as if a proxy had sent them). List your proxies' addresses instead.`,
-      { code: 'PROXY_AWARE_HOP_COUNT', type: 'SecurityWarning' },
-    )
-  }
   return {
     options: Object.freeze({ trust: options.trust, headers, forwardedHost, protoPairing, maxHops, trustUnixSocket }),
     presetContext,
@@ -268,6 +275,6 @@ export function normalizeOptions(
     trustUnixSocket,
     clientIpHeader,
     frontDoor,
-    identity: compileTrustCertificate(options.trustCertificate),
+    identity,
   }
 }

@@ -14,7 +14,8 @@ export const VENDOR_PRESETS = ['cloudflare', 'cloudfront', 'fastly', 'gcp-lb', '
 /**
  * Platforms that publish no ranges: their preset trusts whatever connects
  * to the app (the platform's proxy is the only way in), so it activates
- * only when the user confirms the platform. @public
+ * only when the user confirms the platform with the `platform` option (the
+ * platform's environment variable is a hint, never a confirmation). @public
  */
 export type Platform = 'fly' | 'heroku' | 'vercel'
 
@@ -68,7 +69,7 @@ export const presetData = (vendor: string): PresetData => BUNDLED_PRESETS[vendor
 export interface PresetContext {
   platform?: unknown
   gcpForwardingRule?: unknown
-  /** the environment to look for a platform's variable in (tests) */
+  /** the environment to look for a platform's variable in, as a hint in the error (tests) */
   env?: NodeJS.ProcessEnv
   /** vendor data from a presets file (`presetsFile`), replacing the bundled files */
   presets?: ReadonlyMap<string, PresetData>
@@ -128,14 +129,19 @@ export const expandVendorPreset = (name: string, ctx: PresetContext): PresetExpa
   if (isPlatform(name)) {
     const rule = PLATFORMS[name]
     const platform = checkPlatform(ctx.platform)
-    const env = ctx.env ?? process.env
-    const confirmed = platform === name || (platform === undefined && (env[rule.env] ?? '') !== '')
-    if (!confirmed) {
+    // only the option confirms: a variable (VERCEL=0, DYNO=false, or one
+    // set anywhere) would turn trust-everyone on silently; it is a hint
+    if (platform !== name) {
       const data = presetData(name)
+      const env = ctx.env ?? process.env
+      const hint =
+        (env[rule.env] ?? '') === ''
+          ? ''
+          : ` (${rule.env} is set, a hint that it does; the variable alone never activates the preset)`
       throw new ProxyAwareConfigError(
         platform === undefined ? 'trust' : 'platform',
         platform === undefined
-          ? `has the preset ${show(name)}, which trusts whatever connects to the app (${rule.why}) because ${data.reason} It is safe only when the app runs on ${data.name}, where nothing else can reach it: confirm with the option platform: '${name}' (or run where ${data.name} sets ${rule.env})`
+          ? `has the preset ${show(name)}, which trusts whatever connects to the app (${rule.why}) because ${data.reason} It is safe only when the app runs on ${data.name}, where nothing else can reach it: confirm with the option platform: '${name}'${hint}`
           : `is ${show(platform)} but trust has the preset ${show(name)}: a platform preset activates only on its own platform (platform: '${name}')`,
       )
     }

@@ -6,6 +6,7 @@
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, INVALID, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
+import type { Warn } from './diagnostics.js'
 import { expandVendorPreset, type PresetContext, presetData } from './presets.js'
 import { parseEntry, type ParsedEntry } from './ranges.js'
 
@@ -58,7 +59,8 @@ export const PRESETS: Readonly<Record<string, readonly string[]>> = {
   ],
 }
 
-interface Range6 {
+/** An IPv6 range of a compiled `trust` list. @internal */
+export interface Range6 {
   /** the network as eight groups, host bits cleared */
   net: Uint16Array
   prefix: number
@@ -155,13 +157,19 @@ interface CompiledTrust {
   pure: boolean
   /** the vendor presets the list names (cloudflare, fly...) */
   vendors: readonly string[]
+  /** a list's ranges (IPv4 networks and masks, IPv6), for the startup checks; none for the other forms */
+  ranges?: { v4net: readonly number[]; v4mask: readonly number[]; v6: readonly Range6[] }
 }
+
+/** The core's sink, as `diagnostics.ts` `emitWarning` (not imported: diagnostics imports this module's callers). */
+const processWarning: Warn = (code, message) => process.emitWarning(message, { code, type: 'SecurityWarning' })
 
 /**
  * Compile the `trust` option, throwing `ProxyAwareConfigError` on anything
- * doubtful. @internal
+ * doubtful; a trust function's warning goes to `warn` (the app's sink).
+ * @internal
  */
-export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledTrust => {
+export const compileTrust = (trust: unknown, ctx: PresetContext = {}, warn: Warn = processWarning): CompiledTrust => {
   if (trust === undefined || trust === null) {
     throw new ProxyAwareConfigError(
       'trust',
@@ -190,7 +198,7 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
     return { match: (_k, hop) => hop < trust, hopCount: true, pure: true, vendors: [] }
   }
   if (typeof trust === 'function')
-    return { match: functionMatcher(trust as TrustFunction), hopCount: false, pure: false, vendors: [] }
+    return { match: functionMatcher(trust as TrustFunction, warn), hopCount: false, pure: false, vendors: [] }
   if (typeof trust !== 'string' && !Array.isArray(trust)) {
     throw new ProxyAwareConfigError(
       'trust',
@@ -206,7 +214,7 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
   // a confirmed platform's own hops (its proxy is the only way in), then ranges
   const match: Matcher =
     platformHops === 0 ? ranges : (kind, hop, address) => hop < platformHops || ranges(kind, hop, address)
-  return { match, hopCount: false, pure: true, vendors }
+  return { match, hopCount: false, pure: true, vendors, ranges: { v4net, v4mask, v6 } }
 }
 
 /**
@@ -214,16 +222,17 @@ export const compileTrust = (trust: unknown, ctx: PresetContext = {}): CompiledT
  * non-boolean, such as proxy-addr users' `address.match(re)`, would trust
  * there, so it is reported once per engine.
  */
-const functionMatcher = (fn: TrustFunction): Matcher => {
+const functionMatcher = (fn: TrustFunction, warn: Warn): Matcher => {
   let warned = false
   return (_k, hop, address) => {
     const answer: unknown = fn(address, hop)
     if (answer === true) return true
     if (answer && !warned) {
       warned = true
-      process.emitWarning(
+      warn(
+        'PROXY_AWARE_TRUST_NOT_BOOLEAN',
         `proxy-aware: the trust function returned ${article(answer)} (for ${show(address)}, hop ${hop}), not a boolean: only true trusts, so this address was not trusted. Return a boolean (e.g. /re/.test(address), not address.match(re)).`,
-        { code: 'PROXY_AWARE_TRUST_NOT_BOOLEAN', type: 'SecurityWarning' },
+        { address, hop },
       )
     }
     return false

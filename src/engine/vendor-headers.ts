@@ -80,6 +80,10 @@ const isPort = (s: string, from: number): boolean => {
 
 /** The compiled `clientIpHeader`. @internal */
 export interface ClientIpHeaderReader {
+  /** the header, lower-case (for explain) */
+  readonly name: ClientIpHeader
+  /** the vendor preset whose addresses may write it; undefined: any trusted proxy (for explain) */
+  readonly vendor: string | undefined
   /**
    * After a walk: when the header holds one valid address and the farthest
    * trusted address the walk reached (the hop the client connected to)
@@ -128,8 +132,9 @@ export const compileClientIpHeader = (
   const { vendors, port } = HEADERS[header]
   // the writer: any trusted proxy (X-Real-IP), or an address of the vendor
   let writes: (address: string | undefined, hop: number) => boolean = () => true
+  let vendor: string | undefined
   if (vendors.length > 0) {
-    const vendor = boundVendor(header, vendors, trusted)
+    vendor = boundVendor(header, vendors, trusted)
     const match: Matcher = compileTrust([vendor], ctx).match
     // an address-less writer is a trusted Unix socket: only a platform's
     // hop rule can vouch for it, no range
@@ -138,6 +143,8 @@ export const compileClientIpHeader = (
       address === undefined ? hop < hops : match(parseRequestAddress(address, 0, address.length, BARE), hop, address)
   }
   return {
+    name: header,
+    vendor,
     read(h, ips, hasPeer, verdict) {
       const raw = h[header]
       // absent, or a repeated header left as an array

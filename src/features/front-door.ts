@@ -6,6 +6,7 @@
  * serving the app to another Front Door customer.
  */
 import { STATUS_CODES } from 'node:http'
+import { escapeText } from '../core/escape.js'
 import type { FeatureCompiler } from './feature.js'
 
 /** The `FEATURES` entry (the option itself is the engine's). @internal */
@@ -23,7 +24,7 @@ export const frontDoorFeature: FeatureCompiler = {
         if (ip === undefined || fd.idMatches(ctx.req.headers) || !fd.isFrontDoor(ip)) return undefined
         const got = ctx.req.headers['x-azure-fdid']
         ctx.log.warn(
-          { azureFrontDoorId: typeof got === 'string' ? got.slice(0, 64) : null, frontDoor: ip, peer },
+          { azureFrontDoorId: typeof got === 'string' ? escapeText(got.slice(0, 64)) : null, frontDoor: ip, peer },
           'proxy-aware: request from Azure Front Door with another X-Azure-FDID refused',
         )
         return {
