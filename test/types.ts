@@ -163,8 +163,8 @@ t.test('the type assertions compiled and hold at runtime', async t => {
   }
   t.match(
     warnings().map(w => w.args[0]),
-    [/trust: 1 is a hop count/],
-    'only the hop count warns',
+    [/trust: true trusts every peer/, /trust: 1 is a hop count/],
+    'only trust: true and the hop count warn',
   )
   t.equal(createTrustProxy(coreOptions).options.trust, coreOptions.trust)
   t.type(createTrustProxy(vendorOptions).resolve, 'function', 'the vendor options compile')
