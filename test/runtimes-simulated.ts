@@ -17,6 +17,8 @@ import {
   onHeaders,
 } from '../src/response/hook.js'
 import { nativeHandle } from '../src/response/self-test.js'
+import { proxyProtocol } from '../src/proxy-protocol/index.js'
+import { checkRuntime } from '../src/proxy-protocol/runtime.js'
 
 t.test('runtimeName', async t => {
   t.equal(runtimeName({ bun: '1.4.5', node: '24.3.0' }, 'v24.3.0'), 'Bun 1.4.5')
@@ -135,4 +137,39 @@ t.test('the self-test of the native handle path', async t => {
     nativeHandle(key, bunLike(key, false) as typeof ServerResponse),
     /no longer pass through its native handle's writeHead \/ writeHeadAndEnd/,
   )
+})
+
+t.test('proxyProtocol on Bun: HTTP servers refused at startup, naming Bun; net and tls servers accepted', async t => {
+  const bun = { bun: '1.4.5' }
+  const http = await import('node:http')
+  const https = await import('node:https')
+  const http2 = await import('node:http2')
+  const net = await import('node:net')
+  const tls = await import('node:tls')
+  const refused = {
+    'http': http.createServer(),
+    'https': https.createServer(),
+    'http2': http2.createServer(),
+    'http2 secure': http2.createSecureServer(),
+  }
+  for (const [name, server] of Object.entries(refused)) {
+    t.throws(
+      () => checkRuntime(server, bun),
+      {
+        name: 'ProxyAwareConfigError',
+        option: 'server',
+        message:
+          /is an HTTP server on Bun 1\.4\.5, which parses each connection natively .*proxyProtocol\(net\.createServer\(socket => httpServer\.emit\('connection', socket\)\), options\)/,
+      },
+      name,
+    )
+    t.doesNotThrow(() => checkRuntime(server, {}), `${name} on Node`)
+    t.doesNotThrow(() => checkRuntime(server, { deno: '2.9.6' }), `${name} on Deno`)
+  }
+  t.doesNotThrow(() => checkRuntime(net.createServer(), bun), 'net')
+  t.doesNotThrow(() => checkRuntime(tls.createServer(), bun), 'tls')
+  const bare = Object.assign(Object.create(null) as object, { emit() {}, listen() {} })
+  t.doesNotThrow(() => checkRuntime(bare, bun), 'a server-like object without a constructor')
+  // through the public function, on this runtime (Node): accepted
+  t.doesNotThrow(() => proxyProtocol(http.createServer(), { trust: '127.0.0.2' }))
 })

@@ -5,8 +5,8 @@
  * Node version in `process.version`.
  */
 
-/** The version fields read (`process.versions` has them on each runtime). */
-interface Versions {
+/** The version fields read (`process.versions` has them on each runtime). @internal */
+export interface Versions {
   readonly [name: string]: string | undefined
   readonly bun?: string
   readonly deno?: string
