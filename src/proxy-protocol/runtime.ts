@@ -16,7 +16,7 @@ import { runtimeName, type Versions } from '../core/runtime.js'
 const nativeHttp = (server: object): boolean =>
   server instanceof http.Server ||
   server instanceof https.Server ||
-  /^Http2/.test(String((server.constructor as { name?: unknown } | undefined)?.name))
+  String((server.constructor as { name?: unknown } | undefined)?.name).startsWith('Http2')
 
 /**
  * Throws on Bun for an http, https or http2 server, naming the runtime and
