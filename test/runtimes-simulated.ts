@@ -6,7 +6,7 @@
 import t from 'tap'
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
-import { runtimeName } from '../src/core/runtime.js'
+import { checkTlsRuntime, runtimeName } from '../src/core/runtime.js'
 import {
   addHeader,
   handleKeyOf,
@@ -172,4 +172,21 @@ t.test('proxyProtocol on Bun: HTTP servers refused at startup, naming Bun; net a
   t.doesNotThrow(() => checkRuntime(bare, bun), 'a server-like object without a constructor')
   // through the public function, on this runtime (Node): accepted
   t.doesNotThrow(() => proxyProtocol(http.createServer(), { trust: '127.0.0.2' }))
+})
+
+t.test('client certificates terminated by the app: refused at startup on Bun and Deno, naming the runtime', async t => {
+  for (const [versions, name] of [
+    [{ bun: '1.4.5' }, 'Bun 1.4.5'],
+    [{ deno: '2.9.6' }, 'Deno 2.9.6'],
+  ] as const) {
+    t.throws(() => checkTlsRuntime('clientCert', versions), {
+      name: 'ProxyAwareConfigError',
+      option: 'clientCert',
+      message: new RegExp(
+        `cannot verify client certificates received by the app's own TLS server on ${name.replace('.', '\\.')}: .*use clientCert\\.forwarded, or run on Node`,
+      ),
+    })
+  }
+  t.doesNotThrow(() => checkTlsRuntime('trustCertificate', {}), 'Node')
+  t.doesNotThrow(() => checkTlsRuntime('clientCert'), 'this process: Node')
 })

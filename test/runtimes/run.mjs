@@ -6,5 +6,6 @@ import { run } from './harness.mjs'
 import './core.mjs'
 import './response.mjs'
 import './proxy-protocol.mjs'
+import './client-cert.mjs'
 
 process.exitCode = (await run()) === 0 ? 0 : 1
