@@ -32,8 +32,29 @@ export const runtimeName = (versions: Versions = process.versions, node: string 
  */
 export const checkTlsRuntime = (option: string, versions: Versions = process.versions): void => {
   if (versions.bun === undefined && versions.deno === undefined) return
+  // forwarded certificates cannot be verified on Deno either (checkX509Runtime)
+  const instead =
+    versions.bun === undefined
+      ? 'Run on Node'
+      : 'Terminate mTLS in a proxy and use clientCert.forwarded, or run on Node'
   throw new ProxyAwareConfigError(
     option,
-    `cannot verify client certificates received by the app's own TLS server on ${runtimeName(versions)}: its node:tls server does not expose the ca and requestCert proxy-aware verifies against, so the configuration cannot be checked. Terminate mTLS in a proxy and use clientCert.forwarded, or run on Node`,
+    `cannot verify client certificates received by the app's own TLS server on ${runtimeName(versions)}: its node:tls server does not expose the ca and requestCert proxy-aware verifies against, so the configuration cannot be checked. ${instead}`,
+  )
+}
+
+/**
+ * Throws on Deno, naming it: Deno 2.9.6's `X509Certificate.keyUsage`
+ * reports the key usage bits (`KeyCertSign`, `CRLSign`, ...) where Node
+ * and Bun report the extended key usage OIDs, so proxy-aware's
+ * `clientAuth` checks would refuse every forwarded certificate as
+ * `wrong_purpose` (tested 2026-12-06, test/runtimes/client-cert.mjs).
+ * @internal
+ */
+export const checkX509Runtime = (option: string, versions: Versions = process.versions): void => {
+  if (versions.deno === undefined) return
+  throw new ProxyAwareConfigError(
+    option,
+    `cannot verify client certificates on ${runtimeName(versions)}: its node:crypto X509Certificate.keyUsage reports key usage where Node reports extended key usage, so every certificate would be refused. Run on Node or Bun`,
   )
 }
