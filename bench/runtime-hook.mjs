@@ -51,9 +51,13 @@ if (process.argv[2] === 'child') {
   const rev = process.argv[2] ?? 'main'
   const dir = mkdtempSync(join(tmpdir(), 'hook-bench-'))
   writeFileSync(join(dir, 'hook.ts'), execFileSync('git', ['show', `${rev}:src/response/hook.ts`]))
-  execFileSync('npx', ['esbuild', join(dir, 'hook.ts'), '--format=esm', '--platform=node', `--outfile=${join(dir, 'hook.mjs')}`], {
-    stdio: 'ignore',
-  })
+  execFileSync(
+    'npx',
+    ['esbuild', join(dir, 'hook.ts'), '--format=esm', '--platform=node', `--outfile=${join(dir, 'hook.mjs')}`],
+    {
+      stdio: 'ignore',
+    },
+  )
   const urls = {
     before: pathToFileURL(join(dir, 'hook.mjs')).href,
     now: new URL('../dist/esm/response/hook.js', import.meta.url).href,
