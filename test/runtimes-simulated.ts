@@ -115,17 +115,23 @@ const bunLike = (key: symbol, through = true) =>
       super(req)
       ;(this as unknown as Record<symbol, unknown>)[key] = (req as unknown as Record<symbol, unknown>)[key]
     }
+    private get handle() {
+      return (this as unknown as Record<symbol, Record<string, (...a: unknown[]) => unknown>>)[key]!
+    }
     private send(method: 'writeHead' | 'writeHeadAndEnd') {
-      const handle = (this as unknown as Record<symbol, Record<string, (...a: unknown[]) => void>>)[key]!
       const flat = Object.entries(this.getHeaders()).flat()
-      if (through) handle[method]!(200, 'OK', flat)
+      if (through) this.handle[method]!(200, 'OK', flat)
     }
     override end() {
       this.send('writeHeadAndEnd')
       return this
     }
+    // as Bun's: the head and the chunk in one corked write
     override write() {
-      this.send('writeHead')
+      this.handle.cork!(() => {
+        this.send('writeHead')
+        this.handle.write!('x')
+      })
       return true
     }
   }

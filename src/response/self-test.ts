@@ -85,10 +85,6 @@ const standInHandle = (sent: HeaderSet[]) =>
     write() {
       return 0
     }
-    end() {
-      return 0
-    }
-    flushHeaders() {}
   })()
 
 /**
