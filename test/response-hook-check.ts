@@ -53,7 +53,7 @@ t.test('in process: a throwing self-test and a refusing compiler', async t => {
   t.throws(() => refusing.compile({ secureCookies: true }), {
     name: 'ProxyAwareConfigError',
     option: 'secureCookies',
-    message: `cannot be enforced on Node ${process.version}: simulated problem. proxy-aware hooks these Node internals and is tested on Node 20, 22, 24 and 26; it refuses to start rather than send cookies without Secure.`,
+    message: `cannot be enforced on Node ${process.version}: simulated problem. proxy-aware hooks these internals of node:http and is tested on Node 20, 22, 24 and 26, Deno 2.9 and Bun 1.4; it refuses to start rather than send cookies without Secure.`,
   })
 })
 
@@ -84,7 +84,10 @@ for (const [simulation, why] of broken) {
       t.equal(r.option, option)
       t.match(r.message, `"${option}" cannot be enforced on Node ${process.version}: `)
       t.match(r.message, why)
-      t.match(r.message, `tested on Node 20, 22, 24 and 26; it refuses to start rather than ${without}.`)
+      t.match(
+        r.message,
+        `tested on Node 20, 22, 24 and 26, Deno 2.9 and Bun 1.4; it refuses to start rather than ${without}.`,
+      )
     }
   })
 }

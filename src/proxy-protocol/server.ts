@@ -16,6 +16,7 @@ import { compileEngine } from '../engine/index.js'
 import type { TrustOption } from '../engine/trust.js'
 import { compileBalancerTls, markBalancerTls, type ProxyProtocolTls } from './balancer-tls.js'
 import { kInfo, type ProxyProtocolInfo } from './info.js'
+import { checkRuntime } from './runtime.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
 
@@ -97,6 +98,7 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
       'server',
       'already reads the PROXY protocol: proxyProtocol() was called twice on it',
     )
+  checkRuntime(s)
   s[kWrapped] = true
   const emit = s.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean
   const handOver = (socket: Socket) => emit.call(s, 'connection', socket)

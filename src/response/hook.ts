@@ -1,7 +1,8 @@
 /**
  * The response hook: `onHeaders(res, edit)` runs `edit` on the exact header
  * set about to be serialised (HTTP/1 `_storeHeader`, HTTP/2 `respond` /
- * `pushStream`), whatever wrote the headers and whenever.
+ * `pushStream`; on Bun, the native handle's `writeHead` / `writeHeadAndEnd`),
+ * whatever wrote the headers and whenever.
  */
 import { OutgoingMessage, ServerResponse } from 'node:http'
 
@@ -37,6 +38,71 @@ interface Editable {
   [kEdit]?: HeaderEdit
 }
 let patched = false
+
+/**
+ * Bun's `node:http` server keeps a native handle (a `NodeHTTPResponse`) on
+ * each ServerResponse under a symbol described `handle`; a response with a
+ * handle never calls `_storeHeader`: `end`, `write`, `flushHeaders` and
+ * `_send` render the header map into a flat `[name, value, ...]` array and
+ * pass it as the third argument of `handle.writeHead(status, message,
+ * headers, ...)` or `handle.writeHeadAndEnd(status, message, headers, ...)`
+ * (read in Bun 1.4.5's built-in `node:http` module, 2026-12-06). Node's and
+ * Deno's responses have no such symbol.
+ */
+const HANDLE_METHODS = ['writeHead', 'writeHeadAndEnd'] as const
+type NativeSend = (
+  this: NativeHandle,
+  status: unknown,
+  message: unknown,
+  headers: HeaderSet,
+  ...rest: unknown[]
+) => unknown
+/** @internal */
+export interface NativeHandle {
+  [kEdit]?: HeaderEdit
+}
+const kHooked = Symbol('proxy-aware.nativeHooked')
+
+/** The symbol a response keeps a native handle under, if any. @internal */
+export const handleKeyOf = (res: object): symbol | undefined =>
+  Object.getOwnPropertySymbols(res).find(s => s.description === 'handle')
+
+/** undefined: not looked yet; null: this runtime's responses have none. */
+let handleKey: symbol | null | undefined
+
+/**
+ * The handle symbol of this runtime's ServerResponse (Bun), looked up once
+ * on a response that is never sent. @internal
+ */
+export const nativeHandleKey = (): symbol | undefined => {
+  if (handleKey === undefined) {
+    const probe = { method: 'GET', httpVersionMajor: 1, httpVersionMinor: 1, headers: {} }
+    handleKey = handleKeyOf(new ServerResponse(probe as never)) ?? null
+  }
+  return handleKey ?? undefined
+}
+
+/**
+ * Run `edit` on what `handle` sends: wrap `writeHead` and `writeHeadAndEnd`
+ * on its prototype once (the edit of each handle is under `kEdit`, as on
+ * responses). False, and nothing hooked, when either is missing. @internal
+ */
+export const hookNativeHandle = (handle: NativeHandle, edit: HeaderEdit): boolean => {
+  const proto = Object.getPrototypeOf(handle) as Record<string | symbol, unknown>
+  if (proto[kHooked] !== true) {
+    if (!HANDLE_METHODS.every(name => typeof proto[name] === 'function')) return false
+    for (const name of HANDLE_METHODS) {
+      const send = proto[name] as NativeSend
+      proto[name] = function sendWithEdit(this: NativeHandle, status, message, headers, ...rest) {
+        const own = this[kEdit]
+        return send.call(this, status, message, own === undefined ? headers : own(headers, false), ...rest)
+      } satisfies NativeSend
+    }
+    proto[kHooked] = true
+  }
+  handle[kEdit] = edit
+  return true
+}
 
 /**
  * Wrap `ServerResponse.prototype._storeHeader` once, the first time a
@@ -87,16 +153,23 @@ interface Respondable {
  * `additionalHeaders`), trailers and `respondWithFile`/`respondWithFD`
  * are not edited.
  *
+ * On Bun, a response with a native handle sends the final header set
+ * through the handle (see `hookNativeHandle`); one without (made by
+ * light-my-request, or the self-test) goes through `_storeHeader` as on
+ * Node. `handle` is the symbol of the native handle (tests pass their own).
+ *
  * Returns false when `res` is neither, and nothing is hooked.
  * @internal
  */
-export const onHeaders = (res: ServerResponse, edit: HeaderEdit): boolean => {
+export const onHeaders = (res: ServerResponse, edit: HeaderEdit, handle = nativeHandleKey()): boolean => {
   if (res instanceof ServerResponse && kOutHeaders !== undefined && patchStoreHeader()) {
     // an edit added later runs first, as an outer wrapper would
     const r = res as Editable
     const before = r[kEdit]
-    r[kEdit] = before === undefined ? edit : (headers, out) => before(edit(headers, out), out)
-    return true
+    const edits: HeaderEdit = before === undefined ? edit : (headers, out) => before(edit(headers, out), out)
+    r[kEdit] = edits
+    const native = handle === undefined ? undefined : (res as unknown as Storable)[handle]
+    return native == null || hookNativeHandle(native as NativeHandle, edits)
   }
   const stream = (res as unknown as Respondable).stream
   if (typeof stream?.respond !== 'function') return false

@@ -9,6 +9,7 @@ import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from '../../core/errors.js'
 import { checkLogger, type Logger } from '../../core/options.js'
+import { checkTlsRuntime } from '../../core/runtime.js'
 import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
 import { checkRevocation } from './crl.js'
 import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
@@ -80,13 +81,15 @@ export function clientCertErrorOf(req: object): ClientCertError | undefined {
  * Check, at startup, the TLS options (or the `https`/`tls` server) that
  * terminate mTLS for `clientCert`: `requestCert` must be on and `ca`
  * explicit (without it Node trusts every public CA). Returns its argument,
- * so it can wrap the options. Throws `ProxyAwareConfigError`.
+ * so it can wrap the options. Throws `ProxyAwareConfigError`; on Bun and
+ * Deno always, naming the runtime (see `checkTlsRuntime`).
  *
  * @example
  * https.createServer(assertClientCertServer({ key, cert, ca, requestCert: true, rejectUnauthorized: false }), app)
  * @public
  */
 export function assertClientCertServer<T extends object>(server: T): T {
+  checkTlsRuntime('clientCert')
   const s = server as { requestCert?: unknown; ca?: unknown; ticketKeys?: unknown; sessionIdContext?: unknown }
   if (s.requestCert !== true) {
     throw new ProxyAwareConfigError(

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../../core/errors.js'
 import { integerIn } from '../../core/options.js'
+import { checkX509Runtime } from '../../core/runtime.js'
 import { BARE, parseAddress } from '../../parse/ip.js'
 import type { SubjectAltNames } from './der.js'
 import { compileCrls, type Revocations } from './crl.js'
@@ -444,6 +445,7 @@ const positive = (option: string, value: unknown, fallback: number, max: number)
 const compileForwarded = (value: unknown, skewMs: number): ForwardedConfig => {
   const o = 'clientCert.forwarded'
   if (!isObject(value)) return invalidOption(o, `must be an object with a source, got ${show(value)}`)
+  checkX509Runtime(o)
   checkOptionNames(
     value,
     [
