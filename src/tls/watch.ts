@@ -7,6 +7,7 @@ import { type FSWatcher, watch } from 'node:fs'
 import { dirname } from 'node:path'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { checkLogger, type Logger } from '../core/options.js'
+import { bumpMaterial, trackMaterial } from '../features/client-cert/connection.js'
 import { type Files, readStable, type TlsFiles, validate } from './material.js'
 import { contextOptions, type TlsOptionsInput } from './options.js'
 
@@ -301,10 +302,13 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     server.setSecureContext(rotate && caChanged ? { ...context, ticketKeys: randomBytes(48) } : context)
     // Node's SNI lookup takes the last context added for a name: the new one
     for (const [host, sc] of named) server.addContext!(host, sc)
+    // verdicts made on open connections under the old material are made again
+    bumpMaterial(server)
     const notAfter = new Date(leaf.validTo)
     log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
     return { status: 'reloaded', notAfter }
   }
+  trackMaterial(server)
   const watcher = watchFiles({
     files,
     log,
