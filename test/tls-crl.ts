@@ -13,6 +13,7 @@ const server1 = p.issue('server', 'server')
 const c1 = p.issue('c1', 'client')
 const c2 = p.issue('c2', 'client')
 const c3 = p.issue('c3', 'client')
+const c4 = p.issue('c4', 'client')
 const ca = p.ca.cert
 const emptyCrl = p.crl()
 
@@ -86,6 +87,28 @@ t.test(
     t.equal((await connect(port, ca, c2)).authorized, true)
   },
 )
+
+t.test('watchTls without a crl path on a server with an inline CRL is refused at startup', async t => {
+  const { d } = files(t)
+  p.revoke('c4')
+  const crl = p.crl()
+  const { server, port } = await tlsServer(
+    t,
+    tlsOptions({ key: server1.key, cert: server1.cert, ca, crl, clientCert: 'optional' }),
+  )
+  t.equal((await connect(port, ca, c4)).authorized, false, 'control: the inline CRL refuses c4')
+  t.throws(() => watchTls(server, { ...d.files, debounce: 10 }), {
+    name: 'ProxyAwareConfigError',
+    option: 'crl',
+    message: /"crl" is required: the server has CRLs/,
+  })
+  // with the path: loads, and still refuses
+  d.write('ca.crl', crl)
+  const w = watchTls(server, { ...d.files, crl: d.path('ca.crl'), debounce: 10 })
+  t.teardown(() => w.close())
+  t.match(await w.ready, { status: 'reloaded' })
+  t.equal((await connect(port, ca, c4)).authorized, false)
+})
 
 t.test('Fastify clientCert reports the reason revoked', async t => {
   const { d, paths } = files(t)

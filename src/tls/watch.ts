@@ -266,6 +266,13 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       'is required: the server asks for client certificates, and without ca Node accepts every public CA',
     )
   }
+  // setSecureContext without crl drops the server's: revoked clients would pass again
+  if ((server as { crl?: unknown }).crl != null && options.crl === undefined) {
+    throw new ProxyAwareConfigError(
+      'crl',
+      "is required: the server has CRLs (tlsOptions' crl), and reloading without them would accept revoked certificates again",
+    )
+  }
   const sni = checkSni(server, options.sni)
   const { log, interval, debounce } = watchTimes(options)
   const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
