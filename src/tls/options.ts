@@ -129,9 +129,22 @@ export const contextOptions = (
     cert,
     sessionIdContext: sessionIdContextOf(ca, crl),
   }
-  if (ca !== undefined) out.ca = ca
-  if (crl !== undefined) out.crl = crl
+  if (ca !== undefined) out.ca = split(ca, 'CERTIFICATE')
+  if (crl !== undefined) out.crl = split(crl, 'X509 CRL')
   return out
+}
+
+/**
+ * One item per PEM block: Node reads a single CRL from each `crl` item (a
+ * bundle of CRLs, as nginx's `ssl_crl` takes it, would apply its first
+ * only). An item with no such block is kept for Node to refuse. @private
+ */
+export const split = (v: Pem | Pem[], label: string): Pem[] => {
+  const block = new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`, 'g')
+  return list(v).flatMap(item => {
+    const blocks = String(item).match(block)
+    return blocks === null ? [item] : blocks
+  })
 }
 
 /**
