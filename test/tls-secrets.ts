@@ -2,7 +2,7 @@
 // path is expected (watchTls, watchForwardedCa) and a path given where
 // contents are expected (tlsOptions) are startup errors naming the option,
 // without the value's bytes.
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { createTrustProxy } from '../src/index.js'
 import { ProxyAwareConfigError, tlsOptions, watchForwardedCa, watchTls } from '../src/tls/index.js'
 import { pki } from './fixtures/tls-pki.js'
@@ -24,7 +24,7 @@ const pieces = [
 const leaks = (text: string) => pieces.filter(p => text.includes(p))
 
 /** The error `fn` throws: a ProxyAwareConfigError naming `option`, and leaking nothing. */
-const refused = (what: string, fn: () => unknown, option: string, message: RegExp) => {
+const refused = (t: Test, what: string, fn: () => unknown, option: string, message: RegExp) => {
   let err: unknown
   try {
     fn()
@@ -41,65 +41,89 @@ t.test('watchTls and watchForwardedCa given contents where they take paths', asy
   const server = { setSecureContext: () => undefined, addContext: () => undefined }
   const files = { key: '/tls/tls.key', cert: '/tls/tls.crt' }
   const path = /must be a file path, got .*\(not shown\): give the file's path, not its contents/
-  refused('watchTls key as PEM', () => watchTls(server, { ...files, key: s1.key }), 'key', path)
+  refused(t, 'watchTls key as PEM', () => watchTls(server, { ...files, key: s1.key }), 'key', path)
   refused(
+    t,
     'watchTls key as a Buffer',
     () => watchTls(server, { ...files, key: Buffer.from(s1.key) as never }),
     'key',
     path,
   )
-  refused('watchTls key as DER', () => watchTls(server, { ...files, key: keyDer as never }), 'key', path)
-  refused('watchTls key as DER text', () => watchTls(server, { ...files, key: keyDer.toString('latin1') }), 'key', path)
-  refused('watchTls cert as PEM', () => watchTls(server, { ...files, cert: s1.cert }), 'cert', path)
-  refused('watchTls ca as PEM', () => watchTls(server, { ...files, ca: a.ca.cert }), 'ca', path)
-  refused('watchTls crl as PEM', () => watchTls(server, { ...files, crl: a.crl() }), 'crl', path)
+  refused(t, 'watchTls key as DER', () => watchTls(server, { ...files, key: keyDer as never }), 'key', path)
   refused(
+    t,
+    'watchTls key as DER text',
+    () => watchTls(server, { ...files, key: keyDer.toString('latin1') }),
+    'key',
+    path,
+  )
+  refused(t, 'watchTls cert as PEM', () => watchTls(server, { ...files, cert: s1.cert }), 'cert', path)
+  refused(t, 'watchTls ca as PEM', () => watchTls(server, { ...files, ca: a.ca.cert }), 'ca', path)
+  refused(t, 'watchTls crl as PEM', () => watchTls(server, { ...files, crl: a.crl() }), 'crl', path)
+  refused(
+    t,
     'watchTls sni key as PEM',
     () => watchTls(server, { ...files, sni: { 'b.example': { key: s1.key, cert: '/c' } } }),
     'sni.b.example.key',
     path,
   )
   refused(
+    t,
     'watchTls sni as an array of contents',
     () => watchTls(server, { ...files, sni: { 'b.example': [s1.key] as never } }),
     'sni.b.example',
     /got an array of 1/,
   )
-  refused('watchTls options as PEM', () => watchTls(server, s1.key as never), 'watchTls', /not shown/)
-  refused('watchForwardedCa ca as PEM', () => watchForwardedCa({ ca: s1.key }), 'ca', path)
-  refused('watchForwardedCa crl as a Buffer', () => watchForwardedCa({ ca: '/ca', crl: keyDer as never }), 'crl', path)
-  refused('watchForwardedCa options as PEM', () => watchForwardedCa(s1.key as never), 'watchForwardedCa', /not shown/)
+  refused(t, 'watchTls options as PEM', () => watchTls(server, s1.key as never), 'watchTls', /not shown/)
+  refused(t, 'watchForwardedCa ca as PEM', () => watchForwardedCa({ ca: s1.key }), 'ca', path)
+  refused(
+    t,
+    'watchForwardedCa crl as a Buffer',
+    () => watchForwardedCa({ ca: '/ca', crl: keyDer as never }),
+    'crl',
+    path,
+  )
+  refused(
+    t,
+    'watchForwardedCa options as PEM',
+    () => watchForwardedCa(s1.key as never),
+    'watchForwardedCa',
+    /not shown/,
+  )
   // a plain bad value is still shown
-  refused('watchTls key as a number', () => watchTls(server, { ...files, key: 42 as never }), 'key', /got 42$/)
+  refused(t, 'watchTls key as a number', () => watchTls(server, { ...files, key: 42 as never }), 'key', /got 42$/)
 })
 
 t.test('tlsOptions given paths (or DER) where it takes PEM contents', async t => {
   const m = { key: s1.key, cert: s1.cert }
   const pem = /must be PEM \(the file's contents, e\.g\. readFileSync\(path\), not its path\)/
   refused(
+    t,
     'key as a path',
     () => tlsOptions({ ...m, key: '/tls/tls.key' }),
     'key',
     /not its path\), got "\/tls\/tls.key"/,
   )
-  refused('cert as a path', () => tlsOptions({ ...m, cert: '/tls/tls.crt' }), 'cert', pem)
-  refused('ca as a path', () => tlsOptions({ ...m, ca: '/tls/ca.crt' }), 'ca', pem)
-  refused('crl as a path', () => tlsOptions({ ...m, crl: ['/tls/ca.crl'] }), 'crl', pem)
-  refused('key as DER', () => tlsOptions({ ...m, key: keyDer }), 'key', /got a Buffer of \d+ bytes \(not shown\)/)
-  refused('key as a list', () => tlsOptions({ ...m, key: [s1.key] as never }), 'key', /got an array of 1$/)
-  refused('ca as an object', () => tlsOptions({ ...m, ca: [{ pem: s1.key }] as never }), 'ca', /got an object$/)
-  refused('options as PEM', () => tlsOptions(s1.key as never), 'tlsOptions', /not shown/)
+  refused(t, 'cert as a path', () => tlsOptions({ ...m, cert: '/tls/tls.crt' }), 'cert', pem)
+  refused(t, 'ca as a path', () => tlsOptions({ ...m, ca: '/tls/ca.crt' }), 'ca', pem)
+  refused(t, 'crl as a path', () => tlsOptions({ ...m, crl: ['/tls/ca.crl'] }), 'crl', pem)
+  refused(t, 'key as DER', () => tlsOptions({ ...m, key: keyDer }), 'key', /got a Buffer of \d+ bytes \(not shown\)/)
+  refused(t, 'key as a list', () => tlsOptions({ ...m, key: [s1.key] as never }), 'key', /got an array of 1$/)
+  refused(t, 'ca as an object', () => tlsOptions({ ...m, ca: [{ pem: s1.key }] as never }), 'ca', /got an object$/)
+  refused(t, 'options as PEM', () => tlsOptions(s1.key as never), 'tlsOptions', /not shown/)
   t.ok(tlsOptions({ ...m, ca: Buffer.from(a.ca.cert) }), 'PEM in a Buffer is fine')
 })
 
 t.test('clientCert.forwarded.ca given a private key: no key bytes in the message', async t => {
   refused(
+    t,
     'forwarded ca as a key',
     () => createTrustProxy({ trust: 'loopback', clientCert: { forwarded: { source: 'rfc9440', ca: s1.key } } }),
     'clientCert.forwarded.ca',
     /holds no PEM certificate: a text of 40 characters .*\(not shown\)/,
   )
   refused(
+    t,
     'forwarded ca as an object',
     () =>
       createTrustProxy({

@@ -299,7 +299,7 @@ export const compileRoutePolicy = (
  */
 export const looksLikeMaterial = (value: unknown): boolean =>
   value instanceof Uint8Array ||
-  (typeof value === 'string' && (value.includes('-----BEGIN') || /[\u0000-\u001f\u007f-\uffff]/.test(value)))
+  (typeof value === 'string' && (value.includes('-----BEGIN') || /[^\x20-\x7e]/.test(value)))
 
 /**
  * Show a value given for certificate or key material without showing
