@@ -69,7 +69,7 @@ export function watchForwardedCa(options: WatchForwardedCaOptions): ForwardedCaW
   let current: ForwardedTrust | undefined
 
   const apply = (texts: Record<string, string>): TlsReloadResult => {
-    // complete blocks first: a bundle cut between two certificates would otherwise load with fewer CAs
+    // complete blocks only (a bundle cut inside a block is refused; one cut exactly between two blocks is a smaller bundle)
     const caBlocks = blocks(texts.ca!, 'CERTIFICATE', 'the CA bundle')
     const anchors = about('the CA bundle', () => parseCaBundle(caBlocks))
     const crlBlocks = texts.crl === undefined ? undefined : blocks(texts.crl, 'X509 CRL', 'the CRL file')
