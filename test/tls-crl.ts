@@ -13,6 +13,7 @@ const server1 = p.issue('server', 'server')
 const c1 = p.issue('c1', 'client')
 const c2 = p.issue('c2', 'client')
 const c3 = p.issue('c3', 'client')
+const c4 = p.issue('c4', 'client')
 const ca = p.ca.cert
 const emptyCrl = p.crl()
 
@@ -86,6 +87,68 @@ t.test(
     t.equal((await connect(port, ca, c2)).authorized, true)
   },
 )
+
+t.test('watchTls without a crl path on a server with an inline CRL is refused at startup', async t => {
+  const { d } = files(t)
+  p.revoke('c4')
+  const crl = p.crl()
+  const { server, port } = await tlsServer(
+    t,
+    tlsOptions({ key: server1.key, cert: server1.cert, ca, crl, clientCert: 'optional' }),
+  )
+  t.equal((await connect(port, ca, c4)).authorized, false, 'control: the inline CRL refuses c4')
+  t.throws(() => watchTls(server, { ...d.files, debounce: 10 }), {
+    name: 'ProxyAwareConfigError',
+    option: 'crl',
+    message: /"crl" is required: the server has CRLs/,
+  })
+  // with the path: loads, and still refuses
+  d.write('ca.crl', crl)
+  const w = watchTls(server, { ...d.files, crl: d.path('ca.crl'), debounce: 10 })
+  t.teardown(() => w.close())
+  t.match(await w.ready, { status: 'reloaded' })
+  t.equal((await connect(port, ca, c4)).authorized, false)
+})
+
+t.test('a CRL file holding the CRLs of two CAs: every CRL is applied (tlsOptions and watchTls)', async t => {
+  const q = pki('CRL CA two')
+  const good = q.issue('good', 'client')
+  q.issue('bad', 'client')
+  q.revoke('bad')
+  const bad = q.issue('bad2', 'client')
+  q.revoke('bad2')
+  const bundle = emptyCrl + q.crl()
+  const { d } = files(t)
+  d.write('ca.crt', ca + q.ca.cert)
+  d.write('ca.crl', bundle)
+  const { server, port } = await tlsServer(
+    t,
+    tlsOptions({ key: server1.key, cert: server1.cert, ca: ca + q.ca.cert, crl: bundle, clientCert: 'optional' }),
+  )
+  const check = async (when: string) => {
+    t.equal((await connect(port, ca, good)).authorized, true, `${when}: the second CA's client (its CRL is found)`)
+    t.equal((await connect(port, ca, bad)).authorized, false, `${when}: the second CA's revoked client`)
+    t.equal((await connect(port, ca, c2)).authorized, true, `${when}: the first CA's client`)
+  }
+  await check('tlsOptions')
+  const w = watchTls(server, { ...d.files, crl: d.path('ca.crl'), debounce: 10 })
+  t.teardown(() => w.close())
+  t.match(await w.ready, { status: 'reloaded' })
+  await check('watchTls')
+})
+
+t.test('a CRL file holding an old and a new CRL of one CA: the new revocations apply', async t => {
+  const q = pki('CRL CA old-new')
+  const client = q.issue('client', 'client')
+  const old = q.crl({ lastUpdate: -1 })
+  q.revoke('client')
+  const bundle = old + q.crl()
+  const { port } = await tlsServer(
+    t,
+    tlsOptions({ key: server1.key, cert: server1.cert, ca: q.ca.cert, crl: bundle, clientCert: 'optional' }),
+  )
+  t.equal((await connect(port, ca, client)).authorized, false, 'revoked by the newer CRL')
+})
 
 t.test('Fastify clientCert reports the reason revoked', async t => {
   const { d, paths } = files(t)

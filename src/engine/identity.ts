@@ -3,8 +3,10 @@
  * TLS client certificate it presented was verified by the server and
  * matches an allow-list, whatever its address.
  */
+import type { X509Certificate } from 'node:crypto'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { normalizeFingerprint } from '../features/client-cert/options.js'
+import { closeConnection, connectionVerdict, revokedNow, type Stamped } from '../features/client-cert/connection.js'
 import { checkLeaf, connectionOf, type SocketLike, verifySocket } from '../features/client-cert/verify.js'
 
 /**
@@ -111,12 +113,15 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
   }
 
   // The entry the verified certificate matched and its validity, per
-  // socket: a connection's certificate never changes, its address may be shared.
-  const verdicts = new WeakMap<object, { label: string; from: number; to: number } | null>()
-  const match = (socket: SocketLike) => {
+  // connection: its certificate never changes, its address may be shared;
+  // made again when the server's CA or CRLs are reloaded.
+  type Verdict = { label: string; from: number; to: number } | null
+  const verdicts = new WeakMap<object, Stamped<Verdict>>()
+  const match = (socket: SocketLike, recheck: boolean, chain: X509Certificate[]): Verdict => {
     const now = Date.now()
     const result = verifySocket(socket, now, 0)
     if (!result.ok || checkLeaf(result.checked, now, 0) !== undefined) return null
+    if (recheck && revokedNow(socket, chain, now, 0) !== undefined) return null
     const cert = result.checked.cert
     let label: string | undefined
     // an X.509-SVID has exactly one URI SAN; validators reject more (X509-SVID.md §2)
@@ -132,12 +137,14 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
     const socket = connectionOf(req)
     // a plain HTTP socket has no certificate to prove anything with
     if (socket == null || (socket as { encrypted?: unknown }).encrypted !== true) return undefined
-    let verdict = verdicts.get(socket)
-    if (verdict === undefined) {
-      verdict = match(socket as SocketLike)
-      verdicts.set(socket, verdict)
+    const { value: verdict, before } = connectionVerdict(verdicts, socket, (recheck, chain) =>
+      match(socket as SocketLike, recheck, chain),
+    )
+    if (verdict === null) {
+      // trusted under the old material, not under the new: as a new connection would be, and closed
+      if (before != null) closeConnection(req, socket)
+      return undefined
     }
-    if (verdict === null) return undefined
     // a keep-alive connection can outlive its certificate
     const now = Date.now()
     return now < verdict.from || now > verdict.to ? undefined : verdict.label

@@ -2,7 +2,7 @@
  * Reload the CA bundle and CRLs that verify forwarded client certificates
  * (`clientCert.forwarded.ca`) from files when they change. @private
  */
-import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { checkOptionNames, ProxyAwareConfigError } from '../core/errors.js'
 import type { Logger } from '../core/options.js'
 import {
   DEFAULT_SKEW_MS,
@@ -11,9 +11,10 @@ import {
   kForwardedTrust,
   parseCaBundle,
   parseCrlPems,
+  showMaterial,
 } from '../features/client-cert/options.js'
 import { blocks } from './material.js'
-import { type TlsReloadResult, type TlsWatcher, watchFiles, watchTimes } from './watch.js'
+import { checkPath, type TlsReloadResult, type TlsWatcher, watchFiles, watchTimes } from './watch.js'
 
 /** Options of `watchForwardedCa`. @public */
 export interface WatchForwardedCaOptions {
@@ -60,19 +61,15 @@ const about = <T>(what: string, parse: () => T): T => {
  */
 export function watchForwardedCa(options: WatchForwardedCaOptions): ForwardedCaWatcher {
   if (typeof options !== 'object' || options === null)
-    throw new ProxyAwareConfigError('watchForwardedCa', `options must be an object, got ${show(options)}`)
+    throw new ProxyAwareConfigError('watchForwardedCa', `options must be an object, got ${showMaterial(options)}`)
   checkOptionNames(options, ['ca', 'crl', 'logger', 'interval', 'debounce'])
-  for (const name of ['ca', 'crl'] as const) {
-    const v = options[name] as unknown
-    if ((v !== undefined || name === 'ca') && (typeof v !== 'string' || v === ''))
-      throw new ProxyAwareConfigError(name, `must be a file path, got ${show(v)}`)
-  }
+  for (const name of ['ca', 'crl'] as const) checkPath(name, options[name], name === 'ca')
   const { log, interval, debounce } = watchTimes(options)
   const files = { ca: options.ca, crl: options.crl }
   let current: ForwardedTrust | undefined
 
   const apply = (texts: Record<string, string>): TlsReloadResult => {
-    // complete blocks first: a bundle cut between two certificates would otherwise load with fewer CAs
+    // complete blocks only (a bundle cut inside a block is refused; one cut exactly between two blocks is a smaller bundle)
     const caBlocks = blocks(texts.ca!, 'CERTIFICATE', 'the CA bundle')
     const anchors = about('the CA bundle', () => parseCaBundle(caBlocks))
     const crlBlocks = texts.crl === undefined ? undefined : blocks(texts.crl, 'X509 CRL', 'the CRL file')

@@ -33,8 +33,9 @@ const readAll = async (files: Files): Promise<(string | undefined)[]> =>
 
 /**
  * Complete PEM blocks of one label and nothing else but whitespace: a
- * file cut anywhere (mid-block, or between two blocks of a bundle
- * when the cut falls on a line break) fails here or in the parser.
+ * file cut inside a block fails here or in the parser. A cut exactly
+ * between two blocks leaves a complete, smaller bundle that nothing can
+ * tell apart (a writer still at work is caught by reading twice).
  * @private
  */
 export const blocks = (text: string, label: string, what: string): string[] => {

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
+import { showMaterial } from '../features/client-cert/options.js'
 
 /**
  * Mozilla's "intermediate" configuration, guidelines version 6.0: file
@@ -129,9 +130,42 @@ export const contextOptions = (
     cert,
     sessionIdContext: sessionIdContextOf(ca, crl),
   }
-  if (ca !== undefined) out.ca = ca
-  if (crl !== undefined) out.crl = crl
+  if (ca !== undefined) out.ca = split(ca, 'CERTIFICATE')
+  if (crl !== undefined) out.crl = split(crl, 'X509 CRL')
   return out
+}
+
+/**
+ * One item per PEM block: Node reads a single CRL from each `crl` item (a
+ * bundle of CRLs, as nginx's `ssl_crl` takes it, would apply its first
+ * only). An item with one block or none (for Node to refuse) is kept. @private
+ */
+export const split = (v: Pem | Pem[], label: string): Pem | Pem[] => {
+  const block = new RegExp(`-----BEGIN ${label}-----[\\s\\S]+?-----END ${label}-----`, 'g')
+  const items = list(v)
+  const out = items.flatMap(item => {
+    const blocks = String(item).match(block)
+    return blocks === null || blocks.length === 1 ? [item] : blocks
+  })
+  // nothing to split: as given
+  return out.length === items.length ? v : out
+}
+
+/**
+ * Every item of a material option is PEM text: a path (what `watchTls`
+ * takes under the same names) or DER would fail later in Node
+ * (`ERR_OSSL_PEM_NO_START_LINE`). Shown only when it cannot be material.
+ */
+const checkPem = (name: string, v: unknown): void => {
+  if (v === undefined) return
+  for (const item of list(v as Pem | Pem[])) {
+    const pem = (typeof item === 'string' || Buffer.isBuffer(item)) && String(item).includes('-----BEGIN ')
+    if (!pem)
+      throw new ProxyAwareConfigError(
+        name,
+        `must be PEM (the file's contents, e.g. readFileSync(path), not its path), got ${showMaterial(item)}`,
+      )
+  }
 }
 
 /**
@@ -149,7 +183,7 @@ export const contextOptions = (
  */
 export function tlsOptions(input: TlsOptionsInput): SecureServerOptions {
   if (typeof input !== 'object' || input === null)
-    throw new ProxyAwareConfigError('tlsOptions', `must be an object, got ${show(input)}`)
+    throw new ProxyAwareConfigError('tlsOptions', `must be an object, got ${showMaterial(input)}`)
   for (const own of ['sessionIdContext', 'requestCert', 'rejectUnauthorized']) {
     if (own in input) {
       throw new ProxyAwareConfigError(own, 'is derived by tlsOptions (from ca, crl and clientCert): leave it out')
@@ -164,7 +198,7 @@ export function tlsOptions(input: TlsOptionsInput): SecureServerOptions {
     if ((typeof v !== 'string' && !Buffer.isBuffer(v)) || v.length === 0) {
       throw new ProxyAwareConfigError(
         name,
-        `must be a PEM string or Buffer, got ${Buffer.isBuffer(v) ? 'an empty Buffer' : show(v)}`,
+        `must be a PEM string or Buffer, got ${Buffer.isBuffer(v) ? 'an empty Buffer' : showMaterial(v)}`,
       )
     }
   }
@@ -174,6 +208,7 @@ export function tlsOptions(input: TlsOptionsInput): SecureServerOptions {
       `is required with clientCert: ${show(clientCert)}: without it Node accepts certificates from every public CA`,
     )
   }
+  for (const name of ['key', 'cert', 'ca', 'crl'] as const) checkPem(name, rest[name])
   return {
     ...contextOptions(rest),
     requestCert: clientCert !== 'none',

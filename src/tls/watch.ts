@@ -7,6 +7,8 @@ import { type FSWatcher, watch } from 'node:fs'
 import { dirname } from 'node:path'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { checkLogger, type Logger } from '../core/options.js'
+import { bumpMaterial, trackMaterial } from '../features/client-cert/connection.js'
+import { looksLikeMaterial, showMaterial } from '../features/client-cert/options.js'
 import { type Files, readStable, type TlsFiles, validate } from './material.js'
 import { contextOptions, type TlsOptionsInput } from './options.js'
 
@@ -191,6 +193,21 @@ export function watchFiles(w: FileWatch): { ready: Promise<TlsReloadResult> } & 
   }
 }
 
+/**
+ * Check an option that takes a file's path: PEM or DER contents given
+ * instead (`tlsOptions` takes contents under the same names) are refused
+ * without being shown, so no key reaches a message or a log. @private
+ */
+export const checkPath = (name: string, v: unknown, required: boolean): void => {
+  if (v === undefined && !required) return
+  const contents = looksLikeMaterial(v)
+  if (typeof v === 'string' && v !== '' && !contents) return
+  throw new ProxyAwareConfigError(
+    name,
+    `must be a file path, got ${showMaterial(v)}${contents ? ": give the file's path, not its contents" : ''}`,
+  )
+}
+
 /** Check the common options of a watch: a logger, polling and debounce times. @private */
 export const watchTimes = (options: { logger?: unknown; interval?: unknown; debounce?: unknown }) => ({
   log: checkLogger('logger', options.logger),
@@ -204,15 +221,16 @@ const checkSni = (server: TlsServerLike, sni: unknown): [string, { key: string; 
   if (typeof sni !== 'object' || sni === null || Array.isArray(sni))
     throw new ProxyAwareConfigError(
       'sni',
-      `must be an object of hostnames to { key, cert } file paths, got ${show(sni)}`,
+      `must be an object of hostnames to { key, cert } file paths, got ${showMaterial(sni)}`,
     )
   if (typeof server.addContext !== 'function')
     throw new ProxyAwareConfigError('sni', 'needs a server with addContext (a tls, https or http2 secure server)')
   const out = Object.entries(sni as Record<string, unknown>)
   for (const [host, f] of out) {
-    const o = f as { key?: unknown; cert?: unknown } | null
-    if (host === '' || typeof o?.key !== 'string' || o.key === '' || typeof o.cert !== 'string' || o.cert === '')
-      throw new ProxyAwareConfigError(`sni.${host}`, `must be { key, cert } file paths, got ${show(f)}`)
+    if (host === '' || typeof f !== 'object' || f === null || Array.isArray(f))
+      throw new ProxyAwareConfigError(`sni.${host}`, `must be { key, cert } file paths, got ${showMaterial(f)}`)
+    checkPath(`sni.${host}.key`, (f as { key?: unknown }).key, true)
+    checkPath(`sni.${host}.cert`, (f as { cert?: unknown }).cert, true)
   }
   return out as [string, { key: string; cert: string }][]
 }
@@ -251,18 +269,21 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     throw new ProxyAwareConfigError('server', 'must be a TLS server (https, http2 secure, tls), with setSecureContext')
   }
   if (typeof options !== 'object' || options === null)
-    throw new ProxyAwareConfigError('watchTls', `options must be an object, got ${show(options)}`)
+    throw new ProxyAwareConfigError('watchTls', `options must be an object, got ${showMaterial(options)}`)
   checkOptionNames(options, KNOWN)
-  for (const name of ['key', 'cert', 'ca', 'crl'] as const) {
-    const v = options[name] as unknown
-    if ((v !== undefined || name === 'key' || name === 'cert') && (typeof v !== 'string' || v === '')) {
-      throw new ProxyAwareConfigError(name, `must be a file path, got ${show(v)}`)
-    }
-  }
+  for (const name of ['key', 'cert', 'ca', 'crl'] as const)
+    checkPath(name, options[name], name === 'key' || name === 'cert')
   if (server.requestCert === true && options.ca === undefined) {
     throw new ProxyAwareConfigError(
       'ca',
       'is required: the server asks for client certificates, and without ca Node accepts every public CA',
+    )
+  }
+  // setSecureContext without crl drops the server's: revoked clients would pass again
+  if ((server as { crl?: unknown }).crl != null && options.crl === undefined) {
+    throw new ProxyAwareConfigError(
+      'crl',
+      "is required: the server has CRLs (tlsOptions' crl), and reloading without them would accept revoked certificates again",
     )
   }
   const sni = checkSni(server, options.sni)
@@ -301,10 +322,13 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     server.setSecureContext(rotate && caChanged ? { ...context, ticketKeys: randomBytes(48) } : context)
     // Node's SNI lookup takes the last context added for a name: the new one
     for (const [host, sc] of named) server.addContext!(host, sc)
+    // verdicts made on open connections under the old material are made again
+    bumpMaterial(server)
     const notAfter = new Date(leaf.validTo)
     log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
     return { status: 'reloaded', notAfter }
   }
+  trackMaterial(server)
   const watcher = watchFiles({
     files,
     log,

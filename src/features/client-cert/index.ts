@@ -11,6 +11,7 @@ import { ProxyAwareConfigError, show } from '../../core/errors.js'
 import { checkLogger, type Logger } from '../../core/options.js'
 import { checkTlsRuntime } from '../../core/runtime.js'
 import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
+import { closeConnection, connectionVerdict, revokedNow, type Stamped } from './connection.js'
 import { checkRevocation } from './crl.js'
 import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
 import {
@@ -124,7 +125,7 @@ export function assertClientCertServer<T extends object>(server: T): T {
 const defaultSessionIdContext = (): string =>
   createHash('sha1').update(process.argv.join(' ')).digest('hex').slice(0, 32)
 
-const socketCache = new WeakMap<object, Evaluation>()
+const socketCache = new WeakMap<object, Stamped<Evaluation>>()
 
 const refusal = (status: number, log: Logger, error: ClientCertError, peer: string | undefined): Answer => {
   log.warn({ clientCert: error, peer }, `proxy-aware: client certificate refused (${error.reason})`)
@@ -164,6 +165,26 @@ const evaluateForwarded = (
   return { ok: true, checked: describe(decoded.leaf, cfg.source) }
 }
 
+/**
+ * Verify the certificate of the request's connection, once per connection
+ * and again after a reload of the server's CA or CRLs: on HTTP/2,
+ * req.socket is a new proxy per stream, the session's socket the
+ * connection. A connection accepted under the old material and refused
+ * under the new is closed after this response.
+ */
+const evaluateSocket = (req: FeatureContext['req'], now: number, skewMs: number): Evaluation => {
+  const socket = req.socket as unknown as SocketLike | null
+  const connection = socket == null ? undefined : (connectionOf(req) as object)
+  if (connection === undefined) return verifySocket(socket, now, skewMs)
+  const v = connectionVerdict(socketCache, connection, (recheck, chain): Evaluation => {
+    const r = verifySocket(socket, now, skewMs)
+    const revoked = r.ok && recheck ? revokedNow(connection as SocketLike, chain, now, skewMs) : undefined
+    return revoked === undefined ? r : { ok: false, error: revoked }
+  })
+  if (v.before?.ok === true && !v.value.ok) closeConnection(req, connection)
+  return v.value
+}
+
 /** Parsing a certificate costs ~100 µs: forwarded results are reused. */
 const CACHE_SIZE = 128
 /** how long a cached chain verification stands (intermediates and CAs expire too) */
@@ -201,16 +222,7 @@ const evaluate = (
       cache.set(key, { at: now, trust, result })
     }
   } else {
-    const socket = ctx.req.socket as unknown as SocketLike | null
-    // one verification per connection: on HTTP/2, req.socket is a new proxy
-    // per stream, the session's socket the connection
-    const connection = socket == null ? undefined : (connectionOf(ctx.req) as object)
-    let perSocket = connection === undefined ? undefined : socketCache.get(connection)
-    if (perSocket === undefined) {
-      perSocket = verifySocket(socket, now, config.clockSkewMs)
-      if (connection !== undefined) socketCache.set(connection, perSocket)
-    }
-    result = perSocket
+    result = evaluateSocket(ctx.req, now, config.clockSkewMs)
   }
   if (result.ok) {
     // leaf checks run per request: a keep-alive socket can outlive its certificate

@@ -294,12 +294,35 @@ export const compileRoutePolicy = (
   }
 }
 
+/**
+ * Bytes, PEM, or text with a control or non-ASCII character (DER read as
+ * text): what a path or a plain option value never is. @internal
+ */
+export const looksLikeMaterial = (value: unknown): boolean =>
+  value instanceof Uint8Array ||
+  (typeof value === 'string' && (value.includes('-----BEGIN') || /[^\x20-\x7e]/.test(value)))
+
+/**
+ * Show a value given for certificate or key material without showing
+ * material: bytes, PEM and any text that is not a plain one-line value are
+ * described, never printed; objects and arrays by their kind only (they
+ * may hold PEM). @internal
+ */
+export const showMaterial = (value: unknown): string => {
+  if (value instanceof Uint8Array) return `a Buffer of ${value.length} bytes (not shown)`
+  if (looksLikeMaterial(value))
+    return `a text of ${(value as string).length} characters that looks like PEM or DER (not shown)`
+  if (Array.isArray(value)) return `an array of ${value.length}`
+  if (typeof value === 'object' && value !== null) return 'an object'
+  return show(value)
+}
+
 /** PEM items of an option: a string, a Buffer or an array of them. */
 const pemItems = (option: string, value: unknown): string[] =>
   (Array.isArray(value) ? value : [value]).map(item =>
     typeof item === 'string' || Buffer.isBuffer(item)
       ? item.toString()
-      : invalidOption(option, `must be PEM (a string, a Buffer or an array of them), got ${show(item)}`),
+      : invalidOption(option, `must be PEM (a string, a Buffer or an array of them), got ${showMaterial(item)}`),
   )
 
 /**
@@ -310,13 +333,13 @@ export const parseCaBundle = (pems: readonly string[]): X509Certificate[] => {
   const out: X509Certificate[] = []
   for (const pem of pems) {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []
-    if (blocks.length === 0) throw new Error(`holds no PEM certificate: ${show(pem.slice(0, 40))}`)
+    if (blocks.length === 0) throw new Error(`holds no PEM certificate: ${showMaterial(pem.slice(0, 40))}`)
     for (const block of blocks) {
       let cert: X509Certificate
       try {
         cert = new X509Certificate(block)
       } catch {
-        throw new Error(`holds a certificate that does not parse: ${show(block.slice(0, 60))}`)
+        throw new Error(`holds a certificate that does not parse (block ${out.length + 1})`)
       }
       if (!cert.ca) throw new Error(`holds a certificate that is not a CA: ${show(cert.subject)}`)
       out.push(cert)
@@ -338,7 +361,7 @@ export const parseCrlPems = (
   const ders: Buffer[] = []
   for (const pem of pems) {
     const blocks = pem.match(/-----BEGIN X509 CRL-----[\s\S]+?-----END X509 CRL-----/g) ?? []
-    if (blocks.length === 0) throw new Error(`holds no PEM CRL (X509 CRL): ${show(pem.slice(0, 40))}`)
+    if (blocks.length === 0) throw new Error(`holds no PEM CRL (X509 CRL): ${showMaterial(pem.slice(0, 40))}`)
     for (const b of blocks) ders.push(Buffer.from(b.slice(24, -22).replace(/\s/g, ''), 'base64'))
   }
   return compileCrls(ders, anchors, now, skewMs)

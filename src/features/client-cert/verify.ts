@@ -250,8 +250,8 @@ const trustOf = (server: object & { ca?: unknown }): ServerTrust => {
   return trust
 }
 
-/** The certificates above the leaf that Node reports for the peer. */
-const peerChain = (socket: SocketLike): X509Certificate[] => {
+/** The certificates above the leaf that Node reports for the peer (read before getPeerX509Certificate). @internal */
+export const peerChain = (socket: SocketLike): X509Certificate[] => {
   const out: X509Certificate[] = []
   let c = socket.getPeerCertificate?.(true)?.issuerCertificate
   const seen = new Set<object>()
