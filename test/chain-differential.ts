@@ -14,6 +14,8 @@ import { sf } from './support/forwarded-certs.js'
 import { opensslVerify } from './support/openssl-verify.js'
 
 const TRUSTED = '127.0.0.1'
+// openssl runs per case on a machine shared with other tests
+t.setTimeout(5 * 60_000)
 /** bounded: each case runs openssl 10-20 times (about half a minute in all on a loaded machine); CHAIN_DIFF_RUNS=n for more */
 const RUNS = Number(process.env.CHAIN_DIFF_RUNS ?? 16)
 

@@ -162,6 +162,52 @@ t.test('only an intermediate in ca: no self-signed CA ends the path (OpenSSL: un
   t.match(overSocket(leaf, [i.ca.cert]), { clientCert: { reason: 'untrusted' }, peerIdentity: undefined })
 })
 
+t.test('a self-signed CA sent with the leaf is not trusted (only ca holds anchors)', async t => {
+  const rogue = pki('Rogue Root')
+  const leaf = rogue.issue('rogue-leaf', 'client')
+  const good = pki('Good Anchor')
+  const ca = [good.ca.cert]
+  t.match(opensslVerify({ leaf: leaf.cert, untrusted: [rogue.ca.cert], ca }), {
+    ok: false,
+    error: /self-signed certificate in certificate chain/,
+  })
+  const send = await forwardedApp(t, { ca })
+  t.match(await send(leaf, [rogue.ca]), {
+    error: { reason: 'untrusted', detail: 'the chain does not reach a self-signed CA of ca' },
+  })
+  t.match(await send(leaf), { error: { reason: 'untrusted', detail: 'not issued by a configured CA' } })
+})
+
+t.test('an intermediate that expires while a connection stays open: its next request is refused', async t => {
+  const r = pki('Open Conn Root')
+  const i = pki('Open Conn Intermediate', { parent: r, to: 2 })
+  const leaf = i.issue('leaf', 'client')
+  const x509 = new X509Certificate(leaf.cert)
+  const socket = {
+    remoteAddress: '127.0.0.9',
+    encrypted: true,
+    authorized: true,
+    server: { requestCert: true, ca: [r.ca.cert, i.ca.cert] },
+    getPeerX509Certificate: () => x509,
+    getPeerCertificate: () => ({ raw: x509.raw }),
+  }
+  // two apps on the same connection: one verifying its client, one trusting it as a proxy
+  const app = createTrustProxy({ trust: [], clientCert: {} })
+  const identity = createTrustProxy({ trust: [], trustCertificate: { uri: [CLIENT_URI] } })
+  const ask = () => {
+    const req = { method: 'GET', headers: { 'x-forwarded-for': '203.0.113.9' }, socket }
+    app.handle(req as never, { writeHead() {}, end() {}, setHeader() {}, hasHeader: () => false } as never)
+    return { error: clientCertErrorOf(req as never), peerIdentity: identity.resolve(req as never).peerIdentity }
+  }
+  t.same(ask(), { error: undefined, peerIdentity: `uri:${CLIENT_URI}` }, 'verified on the first request')
+  const expiry = Date.parse(new X509Certificate(i.ca.cert).validTo)
+  t.capture(Date, 'now', () => expiry + 120_000)
+  t.match(ask(), {
+    error: { reason: 'untrusted', detail: /^a CA of its path expired at / },
+    peerIdentity: undefined,
+  })
+})
+
 /** Two CAs with one subject name and different keys (a re-key), each with a leaf. */
 const rekeyed = () => {
   const first = pki('Rekeyed CA', { exactName: true })

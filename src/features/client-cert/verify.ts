@@ -164,14 +164,13 @@ const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
   /* c8 ignore stop */
 }
 
-/** the longest path searched (CAs above the leaf); OpenSSL's default verify depth is 100, real PKIs use 2-4 */
-const MAX_PATH = 16
-
 /**
  * A path of CAs from `cert` up to a self-signed certificate of `anchors`
  * (the first found), the issuers looked for among the anchors first, then
  * the pool. Depth first, each certificate expanded once (`seen`), so a
- * crafted pool costs at most one issuer scan per certificate.
+ * crafted pool costs at most one issuer scan per certificate and the
+ * depth is bounded by the number of certificates (the forwarded chain by
+ * `maxChainLength`, a socket's by the handshake).
  */
 const findPath = (
   cert: X509Certificate,
@@ -180,7 +179,6 @@ const findPath = (
   seen: Set<string>,
   above: readonly X509Certificate[],
 ): X509Certificate[] | undefined => {
-  if (above.length >= MAX_PATH) return undefined
   for (const issuer of [...anchors, ...pool]) {
     if (seen.has(issuer.fingerprint256) || !issuedBy(cert, issuer)) continue
     seen.add(issuer.fingerprint256)
