@@ -12,7 +12,6 @@ import t from 'tap'
 import {
   type Answer,
   applies,
-  type Case,
   caseFiles,
   disagreements,
   PEERS,

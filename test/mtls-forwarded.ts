@@ -44,6 +44,8 @@ type Case = [
   expect: string,
 ]
 const ca = c.root.cert
+/** the root and the intermediate in ca: the leaf's issuer is a CA of ca, the path still ends at the root */
+const bundle = c.root.cert + c.intermediate.cert
 
 // expect: a common name for 200, else the failure reason
 const cases: Case[] = [
@@ -70,11 +72,18 @@ const cases: Case[] = [
     'untrusted',
   ],
   [
-    'rfc9440 with the intermediate as anchor',
-    { forwarded: { source: 'rfc9440', ca: c.intermediate.cert } },
+    'rfc9440 with the intermediate and the root in ca',
+    { forwarded: { source: 'rfc9440', ca: bundle } },
     { 'client-cert': sf(c.valid) },
     200,
     'client-one',
+  ],
+  [
+    'rfc9440 with only the intermediate in ca: no self-signed CA ends the path (as OpenSSL)',
+    { forwarded: { source: 'rfc9440', ca: c.intermediate.cert } },
+    { 'client-cert': sf(c.valid) },
+    403,
+    'untrusted',
   ],
   [
     'rfc9440 from another CA',
@@ -141,14 +150,14 @@ const cases: Case[] = [
   ],
   [
     'rfc9440 unrelated certificates in the chain are ignored',
-    { forwarded: { source: 'rfc9440', ca: c.intermediate.cert } },
+    { forwarded: { source: 'rfc9440', ca: bundle } },
     { 'client-cert': sf(c.valid), 'client-cert-chain': sf(c.caLeaf) },
     200,
     'client-one',
   ],
   [
-    'rfc9440 path length violated at the anchor',
-    { forwarded: { source: 'rfc9440', ca: c.intermediate.cert } },
+    'rfc9440 path length violated at a CA of ca',
+    { forwarded: { source: 'rfc9440', ca: bundle } },
     { 'client-cert': sf(c.underSub), 'client-cert-chain': sf(c.sub) },
     403,
     'untrusted',
@@ -467,7 +476,7 @@ const cases: Case[] = [
   ],
   [
     'nginx SUCCESS and in-app verification',
-    { forwarded: { source: 'nginx', ca: c.intermediate.cert } },
+    { forwarded: { source: 'nginx', ca: bundle } },
     { 'x-ssl-client-cert': urlPem(c.valid), 'x-ssl-client-verify': 'SUCCESS' },
     200,
     'client-one',
@@ -857,10 +866,12 @@ t.test('Vary is appended to, Cache-Control set by the app wins', async t => {
 t.test('forwarded results are cached by header values for at most a minute', async t => {
   const proxy = createTrustProxy({ trust: TRUSTED, clientCert: { clockSkew: 0, forwarded: { source: 'rfc9440', ca } } })
   const headers = { 'client-cert': sf(c.underOld), 'client-cert-chain': sf(c.oldIntermediate) }
+  let last: object = {}
   const send = () => {
     const req = { method: 'GET', headers: { ...headers }, socket: { remoteAddress: TRUSTED } }
     const res = { setHeader() {}, getHeader() {}, hasHeader: () => false, writeHead() {}, end() {} }
     proxy.handle(req as never, res as never)
+    last = req
     return clientCertOf(req)?.commonNames[0] ?? clientCertErrorOf(req)!.reason
   }
   // the intermediate expired two days ago: move the clock around its expiry
@@ -873,7 +884,9 @@ t.test('forwarded results are cached by header values for at most a minute', asy
   Date.now = () => expiry - 30_000
   t.equal(send(), 'client-under-old', 'clock before the cached entry: verified again, valid then')
   Date.now = () => expiry + 10_000
-  t.equal(send(), 'client-under-old', 'within a minute: the cached verification stands')
+  // the path's earliest notAfter is checked per request, cached or not
+  t.equal(send(), 'untrusted', 'within a minute, the intermediate expired: the cached verification is refused')
+  t.match(clientCertErrorOf(last as never), { detail: /^a CA of its path expired at / })
   Date.now = () => expiry + 40_000
   t.equal(send(), 'untrusted', 'a minute later: verified again')
   Date.now = realNow

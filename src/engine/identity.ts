@@ -131,7 +131,7 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
       if (name !== undefined) label = `dns:${name.toLowerCase()}`
     }
     if (label === undefined && fp?.has(cert.fingerprint256)) label = `fingerprint256:${cert.fingerprint256}`
-    return label === undefined ? null : { label, from: result.checked.from, to: result.checked.to }
+    return label === undefined ? null : { label, from: result.checked.from, to: result.checked.validUntil }
   }
   return req => {
     const socket = connectionOf(req)

@@ -7,7 +7,7 @@
  * after the response. @internal
  */
 import type { X509Certificate } from 'node:crypto'
-import { checkRevocation, type Revocations } from './crl.js'
+import type { Revocations } from './crl.js'
 import type { ClientCertError } from './options.js'
 import { parseCaBundle, parseCrlPems } from './options.js'
 import { peerChain, type SocketLike, verifyChain } from './verify.js'
@@ -114,9 +114,8 @@ export const revokedNow = (
   const { crls, anchors } = crlsOf(server, now, skewMs)
   if (crls instanceof Error)
     return { reason: 'untrusted', detail: `the server's CRLs cannot be checked on open connections (${crls.message})` }
-  const leaf = socket.getPeerX509Certificate!()!
-  const path: X509Certificate[] = []
-  return verifyChain(leaf, chain, anchors, now, skewMs, path) ?? checkRevocation([leaf, ...path], crls, now, skewMs)
+  const verdict = verifyChain(socket.getPeerX509Certificate!()!, chain, anchors, now, skewMs, crls)
+  return verdict.ok ? undefined : verdict.error
 }
 
 /**

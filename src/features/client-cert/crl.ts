@@ -4,7 +4,7 @@
  * refuses anything it does not understand (a CRL read wrongly would let a
  * revoked certificate through). @internal
  */
-import { verify, type X509Certificate } from 'node:crypto'
+import { createHash, verify, type X509Certificate } from 'node:crypto'
 import { derExtensions, derNames, KU_CRL_SIGN, oidText, type Tlv, tlv } from './der.js'
 import type { ClientCertError } from './options.js'
 
@@ -15,7 +15,7 @@ export interface ParsedCrl {
   thisUpdate: number
   /** Infinity when absent: no date after which the CRL is stale */
   nextUpdate: number
-  /** revoked serial numbers, hex of their DER INTEGER contents (as `derNames`) */
+  /** revoked serial numbers, hex of their minimal DER INTEGER contents (as `derNames`) */
   revoked: Set<string>
   /** the signed bytes (TBSCertList), the signature algorithm (dotted OID) and the signature */
   tbs: Buffer
@@ -67,6 +67,20 @@ const time = (b: Buffer, t: Tlv): number => {
   )
     fail(`a CRL date is not a date: ${JSON.stringify(s)}`)
   return ms
+}
+
+/**
+ * A serial number must be a positive INTEGER (RFC 5280 §4.1.2.2) in
+ * minimal DER (X.690 §8.3.2: no leading 00 before a byte below 80, no
+ * leading FF before a byte from 80): OpenSSL refuses a CRL with a padded
+ * or empty one, and a padded serial would never equal the certificate's.
+ */
+const minimalPositive = (b: Buffer, t: Tlv): void => {
+  const n = t.end - t.start
+  if (n === 0) fail('a revoked serial number is empty')
+  if (b[t.start]! >= 0x80) fail('a revoked serial number is negative')
+  if (n > 1 && b[t.start] === 0 && b[t.start + 1]! < 0x80)
+    fail('a revoked serial number is not in minimal DER (a leading 00 byte)')
 }
 
 /** Extensions (a SEQUENCE of Extension): none may be critical, since none is processed here. */
@@ -123,6 +137,7 @@ export function parseCrl(der: Buffer): ParsedCrl {
     for (const entry of strictChildren(der, f[i++]!)) {
       const [serial, date, exts, more] = strictChildren(der, expect(entry, 0x30, 'a revoked entry'))
       expect(serial, 0x02, 'a revoked serial number')
+      minimalPositive(der, serial!)
       if (!isTime(date)) fail('a revoked entry has no revocation date')
       time(der, date!)
       if (exts !== undefined) noCritical(der, exts, 'a CRL entry extension')
@@ -184,16 +199,40 @@ export const signedBy = (crl: ParsedCrl, ca: X509Certificate): boolean => {
   /* c8 ignore stop */
 }
 
-/** Revocation by issuer name: the union of that issuer's CRLs. @internal */
-export interface Revocations {
-  get(issuer: string): { revoked: Set<string>; nextUpdate: number; name: string } | undefined
+/** What the CRLs of one CA (one name and one key) say. @internal */
+export interface CaRevocations {
+  revoked: Set<string>
+  nextUpdate: number
+  name: string
+}
+
+/** Revocation by issuer: the union of the CRLs of each CA, by `caKey`. @internal */
+export type Revocations = ReadonlyMap<string, CaRevocations>
+
+const spkiHashes = new WeakMap<X509Certificate, string>()
+
+/**
+ * A CA as an issuer of CRLs: its subject name (hex of the DER, as
+ * `derNames`) and the SHA-256 of its public key. Two CAs with one name and
+ * different keys (a re-key) have different CRLs. @internal
+ */
+export const caKey = (ca: X509Certificate): string => {
+  let spki = spkiHashes.get(ca)
+  if (spki === undefined) {
+    spki = createHash('sha256')
+      .update(ca.publicKey.export({ type: 'spki', format: 'der' }))
+      .digest('hex')
+    spkiHashes.set(ca, spki)
+  }
+  return `${derNames(ca.raw).subject}/${spki}`
 }
 
 const dateText = (ms: number) => new Date(ms).toISOString()
 
 /**
  * Check and index CRLs (DER): each must be signed by one of `anchors`
- * (same subject name, signature verified, cRLSign allowed) and current
+ * (same subject name, signature verified with its key, cRLSign allowed),
+ * indexed by that CA's name and key (`caKey`), and current
  * (thisUpdate not in the future, nextUpdate not past, with `skewMs`).
  * Throws with the reason. @internal
  */
@@ -203,7 +242,7 @@ export function compileCrls(
   now: number,
   skewMs: number,
 ): Revocations {
-  const map = new Map<string, { revoked: Set<string>; nextUpdate: number; name: string }>()
+  const map = new Map<string, CaRevocations>()
   ders.forEach((der, n) => {
     const what = `CRL ${n + 1}`
     let crl: ParsedCrl
@@ -223,9 +262,10 @@ export function compileCrls(
     const name = oneLine(signer!.subject)
     if (crl.thisUpdate > now + skewMs) fail(`${what} (${name}) is not valid before ${dateText(crl.thisUpdate)}`)
     if (crl.nextUpdate < now - skewMs) fail(`${what} (${name}) expired at ${dateText(crl.nextUpdate)} (its nextUpdate)`)
-    const prev = map.get(crl.issuer)
-    // several CRLs of one issuer: serials are unique per issuer name (RFC 5280 §4.1.2.2), so the union; fresh until the latest nextUpdate
-    map.set(crl.issuer, {
+    const key = caKey(signer!)
+    const prev = map.get(key)
+    // several CRLs of one CA: serials are unique per CA (RFC 5280 §4.1.2.2), so the union; fresh until the latest nextUpdate
+    map.set(key, {
       name,
       revoked: new Set([...(prev?.revoked ?? []), ...crl.revoked]),
       nextUpdate: Math.max(prev?.nextUpdate ?? -Infinity, crl.nextUpdate),
@@ -237,21 +277,23 @@ export function compileCrls(
 const oneLine = (dn: string) => dn.replace(/\n/g, ', ')
 
 /**
- * Revocation of a verified path (the leaf and the intermediates below
- * the anchor): each certificate's issuer must have a CRL that is not past
- * its nextUpdate (else `untrusted`: fail closed, as OpenSSL's
+ * Revocation of a verified path (`path[0]` the leaf, the self-signed
+ * anchor last, each certificate issued by the next): each certificate's
+ * issuer (the anchor's is itself, as `openssl verify -crl_check_all`)
+ * must have a CRL, signed with that issuer's key, that is not past its
+ * nextUpdate (else `untrusted`: fail closed, as OpenSSL's
  * `CRL_HAS_EXPIRED` and `UNABLE_TO_GET_CRL`), and must not list it
  * (`revoked`). @internal
  */
 export const checkRevocation = (
-  certs: readonly X509Certificate[],
+  path: readonly X509Certificate[],
   crls: Revocations,
   now: number,
   skewMs: number,
 ): ClientCertError | undefined => {
-  for (const cert of certs) {
-    const names = derNames(cert.raw)
-    const crl = crls.get(names.issuer)
+  for (const [i, cert] of path.entries()) {
+    const issuer = path[i + 1] ?? cert
+    const crl = crls.get(caKey(issuer))
     if (crl === undefined)
       return {
         reason: 'untrusted',
@@ -259,7 +301,7 @@ export const checkRevocation = (
       }
     if (crl.nextUpdate < now - skewMs)
       return { reason: 'untrusted', detail: `the CRL of ${crl.name} expired at ${dateText(crl.nextUpdate)}` }
-    if (crl.revoked.has(names.serial)) {
+    if (crl.revoked.has(derNames(cert.raw).serial)) {
       return {
         reason: 'revoked',
         detail: `${oneLine(cert.subject)} (serial ${cert.serialNumber}) is listed in the CRL of ${crl.name}`,

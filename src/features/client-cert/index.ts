@@ -4,7 +4,7 @@
  * policy (mode, identity allow-list); attach the verified certificate to
  * the request. @module
  */
-import { createHash, type X509Certificate } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import type { ServerResponse } from 'node:http'
 import { ProxyAwareConfigError, show } from '../../core/errors.js'
@@ -12,7 +12,6 @@ import { checkLogger, type Logger } from '../../core/options.js'
 import { checkTlsRuntime } from '../../core/runtime.js'
 import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
 import { closeConnection, connectionVerdict, revokedNow, type Stamped } from './connection.js'
-import { checkRevocation } from './crl.js'
 import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
 import {
   type ClientCertConfig,
@@ -152,11 +151,9 @@ const evaluateForwarded = (
   if (cfg.trust !== undefined) {
     // a watcher whose files never loaded: nothing to verify against
     if (trust === undefined) return failure('untrusted', 'clientCert.forwarded.ca has not loaded (see the log)')
-    const path: X509Certificate[] = []
-    const err =
-      verifyChain(decoded.leaf, decoded.chain, trust.anchors, now, skewMs, path) ??
-      (trust.crls && checkRevocation([decoded.leaf, ...path], trust.crls, now, skewMs))
-    if (err !== undefined) return { ok: false, error: err }
+    const verdict = verifyChain(decoded.leaf, decoded.chain, trust.anchors, now, skewMs, trust.crls)
+    if (!verdict.ok) return verdict
+    return { ok: true, checked: describe(decoded.leaf, cfg.source, verdict.validUntil) }
     /* c8 ignore next 4: unreachable, the options require ca, a signal or proxyVerifies (defence in depth) */
   } else if (signal === undefined && !cfg.proxyVerifies) {
     // nobody verified it

@@ -5,6 +5,7 @@
  */
 import { createHash, X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
+import { checkRevocation, type Revocations } from './crl.js'
 import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './der.js'
 import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './options.js'
 
@@ -15,6 +16,8 @@ interface Checked {
   to: number
   /** keyUsage bits (`DerExtensions.keyUsage`) */
   keyUsage: number | undefined
+  /** the earliest notAfter of the certificate and the CAs of its verified path (ms) */
+  validUntil: number
 }
 
 /** The outcome of obtaining and verifying a certificate. @internal */
@@ -26,7 +29,11 @@ export const failure = (reason: ClientCertFailure, detail: string, status?: 400 
 const CLIENT_AUTH = '1.3.6.1.5.5.7.3.2'
 
 /** Describe a parsed certificate. @internal */
-export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCertSource): Checked => {
+export const describe = (
+  x509: X509Certificate,
+  source: 'socket' | ForwardedCertSource,
+  validUntil = Date.parse(x509.validTo),
+): Checked => {
   const fields = derFields(x509.raw)
   const validFrom = new Date(x509.validFrom)
   const validTo = new Date(x509.validTo)
@@ -53,6 +60,7 @@ export const describe = (x509: X509Certificate, source: 'socket' | ForwardedCert
     from: validFrom.getTime(),
     to: validTo.getTime(),
     keyUsage: derExtensions(x509.raw).keyUsage,
+    validUntil,
   }
 }
 
@@ -80,12 +88,15 @@ const noClientAuth = (x509: X509Certificate): string | undefined => {
 }
 
 /**
- * Leaf checks: validity window, not a CA, extended key usage `clientAuth`,
+ * Leaf checks: validity window (and the path's, `validUntil`), not a CA, extended key usage `clientAuth`,
  * key usage (when present) `digitalSignature`. @internal
  */
 export const checkLeaf = (c: Checked, now: number, skewMs: number): ClientCertError | undefined => {
   const time = checkTime(c, now, skewMs, 'the certificate')
   if (time !== undefined) return time
+  // a CA of the path that expires while a connection (or a cached verdict) stays open
+  if (now - skewMs > c.validUntil)
+    return { reason: 'untrusted', detail: `a CA of its path expired at ${new Date(c.validUntil).toISOString()}` }
   const x509 = c.cert.x509
   if (x509.ca) return { reason: 'wrong_purpose', detail: 'the certificate is a CA certificate' }
   const eku = noClientAuth(x509)
@@ -154,12 +165,79 @@ const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
 }
 
 /**
- * Build and verify a path from `leaf` through `pool` to one of `anchors`:
+ * A path of CAs from `cert` up to a self-signed certificate of `anchors`
+ * (the first found), the issuers looked for among the anchors first, then
+ * the pool. Depth first, each certificate expanded once (`seen`), so a
+ * crafted pool costs at most one issuer scan per certificate and the
+ * depth is bounded by the number of certificates (the forwarded chain by
+ * `maxChainLength`, a socket's by the handshake).
+ */
+const findPath = (
+  cert: X509Certificate,
+  pool: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
+  seen: Set<string>,
+  above: readonly X509Certificate[],
+): X509Certificate[] | undefined => {
+  for (const issuer of [...anchors, ...pool]) {
+    if (seen.has(issuer.fingerprint256) || !issuedBy(cert, issuer)) continue
+    seen.add(issuer.fingerprint256)
+    const path = [...above, issuer]
+    // a self-signed certificate ends a path: trusted only when it is in ca
+    if (issuedBy(issuer, issuer)) {
+      if (anchors.includes(issuer)) return path
+      continue
+    }
+    const up = findPath(issuer, pool, anchors, seen, path)
+    if (up !== undefined) return up
+  }
+  return undefined
+}
+
+const oneLine = (dn: string) => dn.replace(/\n/g, ', ')
+
+/**
+ * The checks of each CA of a path (`path[i]` has `i` CAs between it and
+ * the leaf); a certificate of `ca` is named "the CA", one sent with the
+ * leaf "the intermediate".
+ */
+const checkPath = (
+  path: readonly X509Certificate[],
+  anchors: readonly X509Certificate[],
+  now: number,
+  skewMs: number,
+): ClientCertError | undefined => {
+  for (const [depth, ca] of path.entries()) {
+    const what = `${anchors.includes(ca) ? 'the CA' : 'the intermediate'} ${oneLine(ca.subject)}`
+    if (!ca.ca) return { reason: 'untrusted', detail: `${what}, an issuer in the chain, is not a CA` }
+    const err = checkCa(ca, depth, now, skewMs, what)
+    if (err !== undefined) return err
+  }
+  return undefined
+}
+
+/** The outcome of `verifyChain`. @internal */
+export type ChainVerdict =
+  | {
+      ok: true
+      /** the CAs above the leaf, its issuer first, the self-signed anchor of `ca` last */
+      path: X509Certificate[]
+      /** the earliest notAfter of the leaf and its path, ms since the epoch */
+      validUntil: number
+    }
+  | { ok: false; error: ClientCertError }
+
+/**
+ * Build and verify a path from `leaf` through `pool` up to a self-signed
+ * certificate of `anchors` (as OpenSSL without partial chains: a CA of
+ * `ca` that is not self-signed does not end the path, its issuer must
+ * be found too), then check every CA of it, the anchor included:
  * signatures, CA flags, validity, path lengths, the CAs' extended key
- * usage, and no name constraints or unknown critical extensions anywhere
- * (Node has no chain verifier outside the TLS handshake). The first path
- * found is the only one tried; its intermediates are pushed onto `path`.
- * @internal
+ * usage, no name constraints or unknown critical extensions anywhere
+ * (Node has no chain verifier outside the TLS handshake), and with `crls`
+ * the revocation of every certificate of the path, the anchor included,
+ * as `openssl verify -crl_check_all`. The first path found is the only one
+ * checked. @internal
  */
 export const verifyChain = (
   leaf: X509Certificate,
@@ -167,31 +245,20 @@ export const verifyChain = (
   anchors: readonly X509Certificate[],
   now: number,
   skewMs: number,
-  path: X509Certificate[] = [],
-): ClientCertError | undefined => {
+  crls?: Revocations,
+): ChainVerdict => {
   const leafError = checkExtensions(leaf, 'the certificate')
-  if (leafError !== undefined) return leafError
-  let current = leaf
-  const used = new Set<X509Certificate>()
-  // depth = intermediates between the issuer being looked for and the leaf
-  for (let depth = 0; ; depth++) {
-    const anchor = anchors.find(a => issuedBy(current, a))
-    if (anchor !== undefined)
-      return checkCa(anchor, depth, now, skewMs, `the CA ${anchor.subject.replace(/\n/g, ', ')}`)
-    const next = pool.find(c => !used.has(c) && issuedBy(current, c))
-    if (next === undefined) {
-      return {
-        reason: 'untrusted',
-        detail: depth === 0 ? 'not issued by a configured CA' : 'the chain does not reach a configured CA',
-      }
-    }
-    if (!next.ca) return { reason: 'untrusted', detail: 'an issuer in the chain is not a CA' }
-    const err = checkCa(next, depth, now, skewMs, `the intermediate ${next.subject.replace(/\n/g, ', ')}`)
-    if (err !== undefined) return err
-    used.add(next)
-    path.push(next)
-    current = next
+  if (leafError !== undefined) return { ok: false, error: leafError }
+  const path = findPath(leaf, pool, anchors, new Set([leaf.fingerprint256]), [])
+  if (path === undefined) {
+    const issued = [...anchors, ...pool].some(c => issuedBy(leaf, c))
+    const detail = issued ? 'the chain does not reach a self-signed CA of ca' : 'not issued by a configured CA'
+    return { ok: false, error: { reason: 'untrusted', detail } }
   }
+  const error = checkPath(path, anchors, now, skewMs) ?? (crls && checkRevocation([leaf, ...path], crls, now, skewMs))
+  if (error !== undefined) return { ok: false, error }
+  const validUntil = Math.min(...[leaf, ...path].map(c => Date.parse(c.validTo)))
+  return { ok: true, path, validUntil }
 }
 
 /** Node's `authorizationError` codes mapped to our reasons. */
@@ -294,11 +361,10 @@ export const verifySocket = (socket: SocketLike | null | undefined, now: number,
   if (server == null)
     return failure('untrusted', 'the TLS socket has no server, so no ca to verify the certificate against')
   const trust = trustOf(server)
-  const path: X509Certificate[] = []
-  const err = verifyChain(x509, [...chain, ...trust.intermediates.values()], trust.anchors, now, skewMs, path)
-  if (err !== undefined) return { ok: false, error: err }
-  for (const ca of path) trust.intermediates.set(ca.fingerprint256, ca)
-  return { ok: true, checked: describe(x509, 'socket') }
+  const verdict = verifyChain(x509, [...chain, ...trust.intermediates.values()], trust.anchors, now, skewMs)
+  if (!verdict.ok) return verdict
+  for (const ca of verdict.path) if (!trust.anchors.includes(ca)) trust.intermediates.set(ca.fingerprint256, ca)
+  return { ok: true, checked: describe(x509, 'socket', verdict.validUntil) }
 }
 
 /** SHA-256 of bytes, lower-case hex. @internal */
