@@ -2,6 +2,7 @@
 // byte-exact hand-over, the header's source as the peer, and a test per
 // rejection reason (closed, logged with the reason and the peer, no crash).
 import fc from 'fast-check'
+import { once } from 'node:events'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
@@ -21,7 +22,7 @@ import Fastify from 'fastify'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { certs, tlsServerOptions } from './support/certs.js'
-import { recorder } from './support/http.js'
+import { recorder, unixPeer } from './support/http.js'
 import { bytes, raw, tlsOverHeader } from './fixtures/proxy-client.js'
 import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 
@@ -335,33 +336,44 @@ t.test('socket errors during the header, and Unix-socket peers (trustUnixSocket)
   const log = recorder()
   const seen: unknown[] = []
   const server = proxyProtocol(
-    net.createServer(s => seen.push(proxyProtocolOf(s)?.source)),
+    net.createServer(s => seen.push(proxyProtocolOf(s)?.source ?? s)),
     { trust: '127.0.0.1', trustUnixSocket: true, logger: log },
   )
-  // a stream without an address, as on a Unix socket
-  const fake = new PassThrough()
-  server.emit('connection', fake)
-  fake.write('PROXY TCP4 ')
-  await new Promise(r => setImmediate(r))
-  fake.destroy(new Error('boom'))
-  await new Promise(r => setImmediate(r))
+  // a real Unix socket (no address, trusted) that fails in the middle of the header
+  const [failing, failingClient] = await unixPeer()
+  // (unixPeer's sockets do not keep the process alive: these must, until used)
+  failing.ref()
+  server.emit('connection', failing)
+  failingClient.write('PROXY TCP4 ')
+  await once(failing, 'readable')
+  failing.destroy(new Error('boom'))
+  await new Promise(r => failing.once('close', r))
   t.same(
     log.entries.map(e => [(e.obj.proxyProtocol as { reason: string }).reason, e.obj.peer]),
     [['socket-error', undefined]],
   )
-  const good = new PassThrough()
+  const [good, goodClient] = await unixPeer()
+  good.ref()
   server.emit('connection', good)
-  good.write(V1)
-  await new Promise(r => setImmediate(r))
+  goodClient.write(V1)
+  while (seen.length === 0) await new Promise(r => setImmediate(r))
   t.same(seen, [{ address: '203.0.113.7', port: 41000 }])
-  // without trustUnixSocket, such a peer is untrusted: served unread
+  good.destroy()
+  // a stream without an address that is no Unix socket is closed, unread and unlogged
+  const fake = new PassThrough()
+  server.emit('connection', fake)
+  t.equal(fake.destroyed, true)
+  t.equal(log.entries.length, 1)
+  // without trustUnixSocket, a Unix-socket peer is untrusted: served unread
   const plain = proxyProtocol(
     net.createServer(s => seen.push(s)),
     { trust: '127.0.0.1', untrusted: 'serve' },
   )
-  const other = new PassThrough()
+  const [other] = await unixPeer()
   plain.emit('connection', other)
   t.equal(seen.at(-1), other)
+  plain.emit('connection', fake)
+  t.equal(seen.at(-1), other, 'the fake stream is not served')
 })
 
 t.test('other events pass through; bad options throw at startup', async t => {

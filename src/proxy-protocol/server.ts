@@ -14,6 +14,7 @@ import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js
 import { checkLogger, type Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustOption } from '../engine/trust.js'
+import { isUnixSocket } from '../engine/unix-socket.js'
 import { kInfo, type ProxyProtocolInfo } from './info.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
@@ -119,7 +120,8 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
 }
 
 interface Config {
-  trust: (address: string | undefined, hop: number) => boolean
+  trust: (address: string, hop: number) => boolean
+  trustUnixSocket: boolean
   serve: boolean
   timeout: number
   max: number
@@ -158,7 +160,8 @@ const compile = (options: ProxyProtocolOptions): Config => {
     )
   }
   return {
-    trust: engine.trust as Config['trust'],
+    trust: engine.trust,
+    trustUnixSocket: engine.options.trustUnixSocket,
     serve: untrusted === 'serve',
     timeout,
     max,
@@ -169,7 +172,16 @@ const compile = (options: ProxyProtocolOptions): Config => {
 /** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
 const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => void): void => {
   const peerAddress = socket.remoteAddress
-  const trusted = cfg.trust(peerAddress, 0)
+  let trusted: boolean
+  if (peerAddress !== undefined) trusted = cfg.trust(peerAddress, 0)
+  else if (isUnixSocket(socket)) trusted = cfg.trustUnixSocket
+  else {
+    // a TCP peer that reset before the connection was accepted (a health
+    // check, or someone hoping to pass for a Unix socket): nobody to
+    // answer, nothing to trust, nothing worth a warning
+    socket.destroy()
+    return
+  }
   if (!trusted && cfg.serve) {
     handOver(socket)
     return
