@@ -94,7 +94,7 @@ export interface ProxyHeader {
   source: ProxyEndpoint | undefined
   /** the address the client connected to, on the balancer */
   destination: ProxyEndpoint | undefined
-  /** v2 TLVs (empty for v1) */
+  /** v2 TLVs (empty for v1, and for LOCAL, whose TLVs are not read) */
   tlvs: ProxyTlvs
   /** the header's length in bytes */
   length: number
