@@ -145,6 +145,28 @@ t.test('https with mTLS: the ClientHello right behind the header; certificate an
   t.same(seen, ['192.0.2.1 true CN=client-one app.example'])
 })
 
+t.test("tlsClientError (mTLS client without a certificate) sees the header's client, not the balancer", async t => {
+  const server = proxyProtocol(https.createServer(tlsServerOptions({ requestCert: true, rejectUnauthorized: true })), {
+    trust: '127.0.0.1',
+  })
+  const failed = new Promise<string>(resolve =>
+    server.on('tlsClientError', (_err, s) =>
+      resolve(`${s.remoteAddress}:${s.remotePort} ${s.remoteFamily} ${proxyProtocolOf(s)?.peer.address}`),
+    ),
+  )
+  const port = await listen(t, server)
+  const attempt = tlsOverHeader({
+    port,
+    header: v2({ fam: 0x11 }),
+    request: GET('/'),
+    ca: c.root.cert,
+    servername: 'localhost',
+    maxVersion: 'TLSv1.2',
+  }).catch(() => undefined)
+  t.equal(await failed, '192.0.2.1:56324 IPv4 127.0.0.1')
+  await attempt
+})
+
 t.test('https: the TLS 1.3 resumption guard keeps working behind the header', async t => {
   const log = recorder()
   const proxy = createTrustProxy({ trust: 'loopback', clientCert: {} })

@@ -95,28 +95,37 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
       accept(args[0] as Addressed, cfg, handOver)
       return true
     }
-    if (event === 'secureConnection') {
-      // a TLS socket asks its TCP handle for the peer address: give it the
-      // header's (its `_parent` is the socket we read the header from)
-      const tls = args[0] as Addressed
-      const parent = tls._parent as Addressed | null | undefined
-      /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
-         future Node did not, the TLS socket would report the balancer as its peer: refuse */
-      if (parent == null) {
-        cfg.log.warn(
-          { proxyProtocol: { reason: 'socket-error' } },
-          'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused',
-        )
-        tls.destroy()
-        return true
-      }
-      /* c8 ignore stop */
-      const info = parent[kInfo]
-      if (info !== undefined) label(tls, info)
-    }
+    // a TLS socket asks its TCP handle for the peer address: give it the
+    // header's (its `_parent` is the socket we read the header from), on
+    // every event that hands the TLS socket out, a failed handshake too
+    const tls = (event === 'secureConnection' ? args[0] : TLS_SOCKET_SECOND.has(event) ? args[1] : undefined) as
+      Addressed | undefined
+    if (tls !== undefined && !labelTls(tls, cfg)) return true
     return emit.call(this, event, ...args)
   } as S['emit']
   return server
+}
+
+/** The TLS server events whose second argument is the TLS socket (before or without a handshake). */
+const TLS_SOCKET_SECOND = new Set<string | symbol>(['tlsClientError', 'keylog'])
+
+/** Give a TLS socket its TCP socket's header; false (socket destroyed) if that cannot be found. */
+const labelTls = (tls: Addressed, cfg: Config): boolean => {
+  const parent = tls._parent as Addressed | null | undefined
+  /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
+     future Node did not, the TLS socket would report the balancer as its peer: refuse */
+  if (parent == null) {
+    cfg.log.warn(
+      { proxyProtocol: { reason: 'socket-error' } },
+      'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused',
+    )
+    tls.destroy()
+    return false
+  }
+  /* c8 ignore stop */
+  const info = parent[kInfo]
+  if (info !== undefined) label(tls, info)
+  return true
 }
 
 interface Config {
