@@ -61,7 +61,10 @@ export interface ProxyProtocolOptions {
 }
 
 const OPTIONS = ['trust', 'trustUnixSocket', 'untrusted', 'headerTimeout', 'maxHeaderBytes', 'logger']
-const kWrapped = Symbol('proxy-aware.proxyProtocol.wrapped')
+// registered (Symbol.for): the ESM and the CommonJS build must both see the
+// other's wrap of a server, or a second wrapper would read the client's own
+// second header as the balancer's
+const kWrapped = Symbol.for('proxy-aware.proxyProtocol.wrapped')
 
 /** The overridable socket properties: the header's source replaces them. */
 type Addressed = Socket & { [kInfo]?: ProxyProtocolInfo; _parent?: unknown }
