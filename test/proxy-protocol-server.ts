@@ -468,3 +468,20 @@ t.test(
     t.same(bodies((await raw({ port: eport, chunks: [V1 + xff] })).data), ['198.51.100.9 1'])
   },
 )
+
+t.test('a client behind proxyProtocol sending X-Forwarded-For is not called a proxy to trust', async t => {
+  const log = recorder()
+  const app = express()
+  app.use(expressTrustProxy({ trust: '203.0.113.0/24', logger: log }))
+  app.get('/', (req, res) => {
+    res.send(`${req.ip}`)
+  })
+  const port = await listen(t, proxyProtocol(http.createServer(app), { trust: '127.0.0.1', untrusted: 'serve' }))
+  const xff = 'GET / HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n'
+  // a private-range client, relayed by the balancer's header
+  t.same(bodies((await raw({ port, chunks: ['PROXY TCP4 10.1.2.3 198.51.100.2 1 2\r\n' + xff] })).data), ['10.1.2.3'])
+  t.same(log.entries, [], 'no advice to trust 10.1.2.3: it is a client')
+  // the same from a local peer without a header (served as it is) is the forgotten proxy
+  t.same(bodies((await raw({ port, from: '127.0.0.6', chunks: [xff] })).data), ['127.0.0.6'])
+  t.match(log.entries, [{ obj: { code: 'PROXY_AWARE_UNTRUSTED_PROXY', peer: '127.0.0.6' } }])
+})

@@ -15,7 +15,7 @@ import { checkLogger, type Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustOption } from '../engine/trust.js'
 import { isUnixSocket } from '../engine/unix-socket.js'
-import { kInfo, type ProxyProtocolInfo } from './info.js'
+import { kInfo, type ProxyProtocolInfo, relaysClient } from './info.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
 
@@ -269,7 +269,7 @@ const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
 const label = (socket: Addressed, info: ProxyProtocolInfo): void => {
   socket[kInfo] = info
   const src = info.source
-  if (info.command === 'PROXY' && src !== undefined && (info.family === 'IPv4' || info.family === 'IPv6')) {
+  if (src !== undefined && relaysClient(info)) {
     Object.defineProperties(socket, {
       remoteAddress: { value: src.address, configurable: true },
       remotePort: { value: src.port, configurable: true },
