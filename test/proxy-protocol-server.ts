@@ -485,3 +485,26 @@ t.test('a client behind proxyProtocol sending X-Forwarded-For is not called a pr
   t.same(bodies((await raw({ port, from: '127.0.0.6', chunks: [xff] })).data), ['127.0.0.6'])
   t.match(log.entries, [{ obj: { code: 'PROXY_AWARE_UNTRUSTED_PROXY', peer: '127.0.0.6' } }])
 })
+
+t.test('trust values that believe everyone warn at startup, as the plugin does', async t => {
+  const warnings: string[] = []
+  const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code} ${w.message}`)
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const everyone: ProxyProtocolOptions['trust'][] = [
+    true,
+    () => true,
+    (_a: string, i: number) => i < 1,
+    '0.0.0.0/1,128.0.0.0/1',
+  ]
+  for (const trust of everyone) proxyProtocol(net.createServer(), { trust })
+  for (const trust of ['loopback', '10.0.0.0/8', '0.0.0.0/1', (a: string) => a === '10.0.0.1'])
+    proxyProtocol(net.createServer(), { trust })
+  await new Promise(r => setImmediate(r))
+  t.equal(warnings.length, everyone.length, warnings.join('\n'))
+  t.match(
+    warnings[0],
+    /^PROXY_AWARE_PROXY_PROTOCOL_TRUST_ALL proxy-aware: proxyProtocol trust: true trusts every address/,
+  )
+  t.match(warnings[3], /trust: "0\.0\.0\.0\/1,128\.0\.0\.0\/1" trusts every address/)
+})

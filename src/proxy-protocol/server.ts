@@ -153,6 +153,7 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
   // the trust predicate alone: no feature runs on a connection
   const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
+  warnIfEveryone(engine.trust, options.trust)
   const untrusted = options.untrusted ?? 'close'
   if (untrusted !== 'close' && untrusted !== 'serve') {
     throw new ProxyAwareConfigError('untrusted', `must be 'close' or 'serve', got ${show(untrusted)}`)
@@ -179,6 +180,27 @@ const compile = (options: ProxyProtocolOptions): Config => {
     max,
     log: checkLogger('logger', options.logger),
   }
+}
+
+/** Addresses spread over each family's whole space (both halves of each). */
+const PROBES = [
+  ['0.0.0.1', '64.0.0.1', '127.0.0.1', '128.0.0.1', '192.0.2.1', '255.255.255.254'],
+  ['::2', '2001:db8::1', '7fff::1', '8000::1', 'fe80::1', 'ffff::1'],
+]
+
+/**
+ * Warn at startup (as the plugin warns for `trust: true`) when `trust`
+ * believes every address of a family: `true`, `() => true`, a hop
+ * function such as `(a, i) => i < 1`, ranges covering everything. Every
+ * client could then send a header and choose its address. A trust
+ * function is called here with the probe addresses.
+ */
+const warnIfEveryone = (trust: (address: string, hop: number) => boolean, option: unknown): void => {
+  if (!PROBES.some(family => family.every(address => trust(address, 0)))) return
+  process.emitWarning(
+    `proxy-aware: proxyProtocol trust: ${show(option)} trusts every address, so any client that reaches this listener can send a PROXY header and choose its address. Unless only the balancer can reach it, list the balancers' addresses.`,
+    { code: 'PROXY_AWARE_PROXY_PROTOCOL_TRUST_ALL', type: 'SecurityWarning' },
+  )
 }
 
 /** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
