@@ -8,6 +8,7 @@ import express from 'express'
 import Fastify from 'fastify'
 import { mkdtempSync } from 'node:fs'
 import http from 'node:http'
+import https from 'node:https'
 import net from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,7 +18,8 @@ import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { proxyProtocol, proxyProtocolOf } from '../src/proxy-protocol/index.js'
 import { resetBeforeAccept } from './fixtures/proxy-client.js'
-import { portOf, recorder } from './support/http.js'
+import { certs, tlsServerOptions } from './support/certs.js'
+import { portOf, recorder, unixPeer } from './support/http.js'
 
 t.setTimeout(120_000)
 
@@ -135,4 +137,34 @@ t.test('a real Unix socket stays trusted, by proxyProtocol and the engine', asyn
   })
   // the header's source replaces the address only for TCP: a Unix socket's peer stays addressless
   t.equal(body, '10.0.0.1 10.0.0.1 end-of-chain')
+})
+
+t.test('what makes a Unix socket: a TLS socket over one, a closed one, no socket at all', async t => {
+  const proxy = createTrustProxy({ trust: '10.0.0.0/8', trustUnixSocket: true })
+  const headers = { 'x-forwarded-for': '198.51.100.7' }
+  t.equal(proxy.resolve({ headers, socket: null }).reason, 'no-peer', 'no socket')
+  // closed: the handle is gone, its server still listens on a path
+  const [closed] = await unixPeer()
+  closed.destroy()
+  await new Promise(r => closed.once('close', r))
+  t.equal(closed.remoteAddress, undefined)
+  t.equal(proxy.resolve({ headers, socket: closed }).ip, '198.51.100.7', 'a closed Unix socket')
+  // https on a Unix socket: the TLS socket reads through the socket under it
+  const path = join(mkdtempSync(join(tmpdir(), 'pa-unix-tls-')), 'app.sock')
+  const server = https.createServer(tlsServerOptions(), (req, res) => res.end(`${proxy.resolve(req).ip}`))
+  await new Promise<void>(r => server.listen(path, r))
+  t.teardown(() => new Promise(r => server.close(r)))
+  const body = await new Promise<string>((resolve, reject) => {
+    https
+      .get(
+        { socketPath: path, path: '/', headers, ca: certs().root.cert, servername: 'localhost', agent: false },
+        res => {
+          let data = ''
+          res.on('data', d => (data += d))
+          res.on('end', () => resolve(data))
+        },
+      )
+      .on('error', reject)
+  })
+  t.equal(body, '198.51.100.7', 'a TLS socket over a Unix socket')
 })

@@ -9,9 +9,9 @@
  */
 
 type SocketLike = {
-  _handle?: { constructor?: { name?: string } } | null
+  _handle?: object | null
   _parent?: unknown
-  server?: { address?: () => unknown } | null
+  server?: { address(): unknown } | null
 }
 
 /** @internal */
@@ -21,6 +21,6 @@ export const isUnixSocket = (socket: unknown): boolean => {
   while (s?._parent != null) s = s._parent as SocketLike
   if (s == null) return false
   const handle = s._handle
-  if (handle != null) return handle.constructor?.name === 'Pipe'
-  return typeof s.server?.address?.() === 'string'
+  if (handle != null) return handle.constructor.name === 'Pipe'
+  return typeof s.server?.address() === 'string'
 }
