@@ -9,16 +9,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import t from 'tap'
-import {
-  type Answer,
-  applies,
-  caseFiles,
-  disagreements,
-  PEERS,
-  type Peer,
-  run,
-  schema,
-} from './support/conformance.js'
+import { type Answer, applies, caseFiles, disagreements, PEERS, type Peer, run, schema } from './support/conformance.js'
 
 const files = caseFiles()
 const all = files.flatMap(f => f.cases.map(c => ({ rule: f.rule, c })))

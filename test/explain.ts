@@ -11,14 +11,20 @@ import { createTrustProxy, type Explanation, formatExplanation, type TrustProxyO
 import { compileExplainer } from '../src/engine/explain.js'
 import { normalizeOptions } from '../src/engine/options.js'
 import { compileTrustLabels } from '../src/engine/trust.js'
-import { CLIENT, listen, PROXY, request } from './support/http.js'
+import { CLIENT, listen, PROXY, request, unixPeer } from './support/http.js'
+
+const [UNIX] = await unixPeer()
 
 const explain = (
   options: TrustProxyOptions,
-  remoteAddress: string | undefined,
+  remoteAddress: string | undefined | typeof UNIX,
   headers: Record<string, string>,
   encrypted = false,
-): Explanation => createTrustProxy(options).explain({ headers, socket: { remoteAddress, encrypted } })
+): Explanation =>
+  createTrustProxy(options).explain({
+    headers,
+    socket: typeof remoteAddress === 'object' ? remoteAddress : { remoteAddress, encrypted },
+  })
 
 /** hop, address, verdict: the trail in one line per hop. */
 const trail = (e: Explanation) => e.hops.map(h => `${h.hop} ${h.address} ${h.from} ${h.by?.entry ?? 'untrusted'}`)
@@ -123,7 +129,7 @@ t.test('where the walk stops, and why, in a sentence', async t => {
     ],
     [
       'trusted Unix socket without a header',
-      explain({ trust, trustUnixSocket: true }, undefined, {}),
+      explain({ trust, trustUnixSocket: true }, UNIX, {}),
       'end-of-chain',
       /^the trusted Unix socket sent no x-forwarded-for address: there is no client address/,
     ],
@@ -132,7 +138,7 @@ t.test('where the walk stops, and why, in a sentence', async t => {
     t.equal(e.reason, reason, name)
     t.match(e.why, why, name)
   }
-  const unix = explain({ trust, trustUnixSocket: true }, undefined, { 'x-forwarded-for': '192.0.2.9' })
+  const unix = explain({ trust, trustUnixSocket: true }, UNIX, { 'x-forwarded-for': '192.0.2.9' })
   t.same(
     unix.hops.map(h => [h.address, h.trusted, h.by]),
     [

@@ -146,8 +146,23 @@ t.test('v2: LOCAL (health checks) ignores the address block, whatever its length
   // a length shorter than the family's block: the block is discarded
   const short = ok(v2({ verCmd: 0x20, fam: 0x21, addr: Buffer.alloc(4) }))
   t.same([short.command, short.length, short.tlvs], ['LOCAL', 20, { raw: [] }])
-  // TLVs of a LOCAL header (HAProxy sends its CRC32C on health checks)
-  t.equal(ok(v2({ verCmd: 0x20, fam: 0x00, addr: Buffer.alloc(0), crc: true })).tlvs.crc32c !== undefined, true)
+  // UNSPEC with an address block of non-zero bytes anyway: accepted, the block
+  // discarded, never read as TLVs (haproxy doc/proxy-protocol.txt, section 2.2,
+  // commit 00be3584260b050638a1d9c58c53f60c8ea54f18, read 2026-12-06: "the
+  // receiver must accept this connection as valid and [...] discard the
+  // protocol block including the family"; "Receivers MUST always consider this
+  // field to skip the appropriate number of bytes and must not assume zero is
+  // presented for LOCAL connections")
+  const block = ipv4Block('192.0.2.1', '198.51.100.2', 56324, 443)
+  const unspec = ok(v2({ verCmd: 0x20, fam: 0x00, addr: block }))
+  t.same(
+    [unspec.command, unspec.family, unspec.source, unspec.length, unspec.tlvs],
+    ['LOCAL', 'UNSPEC', undefined, 28, { raw: [] }],
+  )
+  // the TLVs of a LOCAL header are not read: not even a wrong CRC32C refuses it
+  const local2 = ok(v2({ verCmd: 0x20, fam: 0x00, addr: Buffer.alloc(0), crc: 1 }))
+  t.same([local2.command, local2.tlvs], ['LOCAL', { raw: [] }])
+  t.same(ok(v2({ verCmd: 0x20, tlvs: [[0x02, Buffer.from('x')]] })).tlvs, { raw: [] })
 })
 
 t.test('v2: TLVs', async t => {

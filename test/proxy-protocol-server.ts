@@ -2,6 +2,7 @@
 // byte-exact hand-over, the header's source as the peer, and a test per
 // rejection reason (closed, logged with the reason and the peer, no crash).
 import fc from 'fast-check'
+import { once } from 'node:events'
 import http from 'node:http'
 import http2 from 'node:http2'
 import https from 'node:https'
@@ -21,7 +22,7 @@ import Fastify from 'fastify'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { certs, tlsServerOptions } from './support/certs.js'
-import { recorder } from './support/http.js'
+import { recorder, unixPeer } from './support/http.js'
 import { bytes, raw, tlsOverHeader } from './fixtures/proxy-client.js'
 import { ipv6Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 
@@ -142,6 +143,28 @@ t.test('https with mTLS: the ClientHello right behind the header; certificate an
   })
   t.match(first.text, /^HTTP\/1\.1 200/)
   t.same(seen, ['192.0.2.1 true CN=client-one app.example'])
+})
+
+t.test("tlsClientError (mTLS client without a certificate) sees the header's client, not the balancer", async t => {
+  const server = proxyProtocol(https.createServer(tlsServerOptions({ requestCert: true, rejectUnauthorized: true })), {
+    trust: '127.0.0.1',
+  })
+  const failed = new Promise<string>(resolve =>
+    server.on('tlsClientError', (_err, s) =>
+      resolve(`${s.remoteAddress}:${s.remotePort} ${s.remoteFamily} ${proxyProtocolOf(s)?.peer.address}`),
+    ),
+  )
+  const port = await listen(t, server)
+  const attempt = tlsOverHeader({
+    port,
+    header: v2({ fam: 0x11 }),
+    request: GET('/'),
+    ca: c.root.cert,
+    servername: 'localhost',
+    maxVersion: 'TLSv1.2',
+  }).catch(() => undefined)
+  t.equal(await failed, '192.0.2.1:56324 IPv4 127.0.0.1')
+  await attempt
 })
 
 t.test('https: the TLS 1.3 resumption guard keeps working behind the header', async t => {
@@ -335,33 +358,44 @@ t.test('socket errors during the header, and Unix-socket peers (trustUnixSocket)
   const log = recorder()
   const seen: unknown[] = []
   const server = proxyProtocol(
-    net.createServer(s => seen.push(proxyProtocolOf(s)?.source)),
+    net.createServer(s => seen.push(proxyProtocolOf(s)?.source ?? s)),
     { trust: '127.0.0.1', trustUnixSocket: true, logger: log },
   )
-  // a stream without an address, as on a Unix socket
-  const fake = new PassThrough()
-  server.emit('connection', fake)
-  fake.write('PROXY TCP4 ')
-  await new Promise(r => setImmediate(r))
-  fake.destroy(new Error('boom'))
-  await new Promise(r => setImmediate(r))
+  // a real Unix socket (no address, trusted) that fails in the middle of the header
+  const [failing, failingClient] = await unixPeer()
+  // (unixPeer's sockets do not keep the process alive: these must, until used)
+  failing.ref()
+  server.emit('connection', failing)
+  failingClient.write('PROXY TCP4 ')
+  await once(failing, 'readable')
+  failing.destroy(new Error('boom'))
+  await new Promise(r => failing.once('close', r))
   t.same(
     log.entries.map(e => [(e.obj.proxyProtocol as { reason: string }).reason, e.obj.peer]),
     [['socket-error', undefined]],
   )
-  const good = new PassThrough()
+  const [good, goodClient] = await unixPeer()
+  good.ref()
   server.emit('connection', good)
-  good.write(V1)
-  await new Promise(r => setImmediate(r))
+  goodClient.write(V1)
+  while (seen.length === 0) await new Promise(r => setImmediate(r))
   t.same(seen, [{ address: '203.0.113.7', port: 41000 }])
-  // without trustUnixSocket, such a peer is untrusted: served unread
+  good.destroy()
+  // a stream without an address that is no Unix socket is closed, unread and unlogged
+  const fake = new PassThrough()
+  server.emit('connection', fake)
+  t.equal(fake.destroyed, true)
+  t.equal(log.entries.length, 1)
+  // without trustUnixSocket, a Unix-socket peer is untrusted: served unread
   const plain = proxyProtocol(
     net.createServer(s => seen.push(s)),
     { trust: '127.0.0.1', untrusted: 'serve' },
   )
-  const other = new PassThrough()
+  const [other] = await unixPeer()
   plain.emit('connection', other)
   t.equal(seen.at(-1), other)
+  plain.emit('connection', fake)
+  t.equal(seen.at(-1), other, 'the fake stream is not served')
 })
 
 t.test('other events pass through; bad options throw at startup', async t => {
@@ -434,3 +468,43 @@ t.test(
     t.same(bodies((await raw({ port: eport, chunks: [V1 + xff] })).data), ['198.51.100.9 1'])
   },
 )
+
+t.test('a client behind proxyProtocol sending X-Forwarded-For is not called a proxy to trust', async t => {
+  const log = recorder()
+  const app = express()
+  app.use(expressTrustProxy({ trust: '203.0.113.0/24', logger: log }))
+  app.get('/', (req, res) => {
+    res.send(`${req.ip}`)
+  })
+  const port = await listen(t, proxyProtocol(http.createServer(app), { trust: '127.0.0.1', untrusted: 'serve' }))
+  const xff = 'GET / HTTP/1.1\r\nHost: app\r\nX-Forwarded-For: 198.51.100.9\r\nConnection: close\r\n\r\n'
+  // a private-range client, relayed by the balancer's header
+  t.same(bodies((await raw({ port, chunks: ['PROXY TCP4 10.1.2.3 198.51.100.2 1 2\r\n' + xff] })).data), ['10.1.2.3'])
+  t.same(log.entries, [], 'no advice to trust 10.1.2.3: it is a client')
+  // the same from a local peer without a header (served as it is) is the forgotten proxy
+  t.same(bodies((await raw({ port, from: '127.0.0.6', chunks: [xff] })).data), ['127.0.0.6'])
+  t.match(log.entries, [{ obj: { code: 'PROXY_AWARE_UNTRUSTED_PROXY', peer: '127.0.0.6' } }])
+})
+
+t.test('trust values that believe everyone warn at startup, as the plugin does', async t => {
+  const warnings: string[] = []
+  const onWarning = (w: Error & { code?: string }) => warnings.push(`${w.code} ${w.message}`)
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const everyone: ProxyProtocolOptions['trust'][] = [
+    true,
+    () => true,
+    (_a: string, i: number) => i < 1,
+    '0.0.0.0/1,128.0.0.0/1',
+  ]
+  for (const trust of everyone) proxyProtocol(net.createServer(), { trust })
+  for (const trust of ['loopback', '10.0.0.0/8', '0.0.0.0/1', (a: string) => a === '10.0.0.1'])
+    proxyProtocol(net.createServer(), { trust })
+  await new Promise(r => setImmediate(r))
+  t.equal(warnings.length, everyone.length, warnings.join('\n'))
+  t.match(
+    warnings[0],
+    /^PROXY_AWARE_PROXY_PROTOCOL_TRUST_ALL proxy-aware: proxyProtocol trust: true trusts every address/,
+  )
+  t.match(warnings[3], /trust: "0\.0\.0\.0\/1,128\.0\.0\.0\/1" trusts every address/)
+})

@@ -20,7 +20,7 @@ import {
 } from '../src/index.js'
 import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { trustProxy as expressTrustProxy } from '../src/express.js'
-import { listen, recorder, request } from './support/http.js'
+import { listen, recorder, request, unixPeer } from './support/http.js'
 import { bundledRanges, inside } from './support/presets.js'
 
 const ranges = bundledRanges
@@ -32,8 +32,12 @@ const OUTSIDER = '192.0.2.7'
 const FDID = '55ce4ed1-4b06-4bf1-b40e-4638452104da'
 const OTHER_FDID = 'a0a0a0a0-bbbb-cccc-dddd-e1e1e1e1e1e1'
 
+// a real Unix socket (no address): trustUnixSocket trusts sockets by what they are
+const [UNIX] = await unixPeer()
+
+/** Resolve a request from `peer` (undefined: over a Unix socket). */
 const resolve = (options: TrustProxyOptions, peer: string | undefined, headers: Record<string, string | string[]>) =>
-  createTrustProxy(options).resolve({ headers, socket: { remoteAddress: peer } })
+  createTrustProxy(options).resolve({ headers, socket: peer === undefined ? UNIX : { remoteAddress: peer } })
 
 const throwsConfig = (t: Test, fn: () => unknown, option: string, text: RegExp, label: string) => {
   try {

@@ -4,12 +4,25 @@
  */
 import { escapeControls } from './escape.js'
 
+/** The brand every copy of the package shares (a registered symbol). */
+const kBrand = Symbol.for('proxy-aware.ProxyAwareConfigError')
+type Branded = { [kBrand]?: unknown }
+
 /**
  * Thrown at startup when an option is missing or has a bad value. The
  * message names the option and the offending value.
  * @public
  */
 export class ProxyAwareConfigError extends TypeError {
+  /**
+   * `instanceof` holds across copies of the package (the ESM and the
+   * CommonJS build loaded in one process): it looks for a brand registered
+   * with `Symbol.for`, not for this copy's class.
+   */
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Branded)[kBrand] === true
+  }
+
   /** Stable machine-readable code. */
   readonly code = 'PROXY_AWARE_INVALID_OPTION'
   /** The option path, e.g. `trust` or `hsts.maxAge`. */
@@ -19,6 +32,7 @@ export class ProxyAwareConfigError extends TypeError {
     super(`proxy-aware: option "${option}" ${message}`)
     this.name = 'ProxyAwareConfigError'
     this.option = option
+    Object.defineProperty(this, kBrand, { value: true })
   }
 }
 

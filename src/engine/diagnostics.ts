@@ -9,6 +9,7 @@ import { show } from '../core/errors.js'
 import type { EngineConfig } from './options.js'
 import type { PresetData } from './presets.js'
 import type { RequestLike, Resolution } from './resolution.js'
+import { proxyProtocolOf, relaysClient } from '../proxy-protocol/info.js'
 
 /** Stable codes of the warnings (docs/observability.md lists them). @internal */
 export const WARNING_CODES = {
@@ -130,6 +131,8 @@ export function compileWatch(config: EngineConfig, warn: Warn): Watch {
     if (r.reason === 'untrusted-peer') {
       // the peer's text first: most untrusted peers are public visitors
       if (untrustedWarned || r.peer === undefined || !isLocal(r.peer)) return
+      // a PROXY protocol header named this peer: a client, not a proxy to trust
+      if (relaysClient(proxyProtocolOf(req))) return
       const h = req.headers
       if (h['x-forwarded-for'] !== undefined) untrustedProxy(r.peer, 'X-Forwarded-For')
       else if (h.forwarded !== undefined) untrustedProxy(r.peer, 'Forwarded')

@@ -239,7 +239,7 @@ const sentence = (r: Resolution, hops: ExplainedHop[], chain: string, maxHops: n
       const remote = req.socket?.remoteAddress
       return typeof remote === 'string'
         ? `the socket address ${show(remote)} is not a usable IP address, so no forwarded header was read and there is no client address`
-        : 'the socket has no address (a Unix socket, and trustUnixSocket is off; or a closed socket), so no forwarded header was read'
+        : 'the socket has no address (a Unix socket, and trustUnixSocket is off; or a TCP socket closed or reset before it was read), so no forwarded header was read'
     }
     case 'untrusted-hop':
       return `${client} (hop ${last.hop}, from ${chain}) is not a trusted proxy: it is the client`

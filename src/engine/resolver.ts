@@ -10,6 +10,7 @@ import type { Watch } from './diagnostics.js'
 import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict, type Verdict } from './resolution.js'
 import type { TrustFunction } from './trust.js'
+import { isUnixSocket } from './unix-socket.js'
 import { AddressList, compileWalker, type Walk } from './walk.js'
 
 /** What step 2 produces. */
@@ -27,9 +28,14 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
   const decided = (h: RequestLike['headers'], ips: AddressList, peer: string | undefined, verdict: Verdict) =>
     clientIpHeader === undefined ? verdict : clientIpHeader.read(h, ips, peer !== undefined, verdict)
 
-  /** The compiled predicate, for the frameworks' `trust proxy` settings. */
+  /**
+   * The compiled predicate, for the frameworks' `trust proxy` settings. It
+   * sees an address only: a missing one may be a Unix socket or a TCP
+   * socket whose peer reset before it was accepted, so it is never
+   * trusted here; `resolve()`, which sees the socket, trusts Unix sockets.
+   */
   const trust: TrustFunction = (address, hop) => {
-    if (typeof address !== 'string') return trustUnixSocket && hop === 0 && address === undefined
+    if (typeof address !== 'string') return false
     const kind = parseRequestAddress(address, 0, address.length, WITH_PORT | WITH_ZONE)
     return kind !== INVALID && match(kind, hop, formatParsed(kind))
   }
@@ -94,7 +100,9 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
       if (peerIdentity !== undefined) trusted = true
       ips.push(peer)
       if (!trusted) return resolutionOf(ips.take(), peer, socketVerdict('untrusted-peer', socketProto), ownHost(req))
-    } else if (!trustUnixSocket) {
+    } else if (!trustUnixSocket || !isUnixSocket(socket)) {
+      // no address: trusted only if the socket is a Unix socket (not a TCP
+      // socket whose peer reset before it was accepted)
       return resolutionOf(ips.take(), undefined, socketVerdict('no-peer', socketProto), ownHost(req))
     }
     // The peer is trusted: read the configured convention.

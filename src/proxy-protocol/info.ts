@@ -35,3 +35,10 @@ export function proxyProtocolOf(target: object | null | undefined): ProxyProtoco
   const socket = t.socket as Carrier | null | undefined
   return socket == null ? undefined : socket[kInfo]
 }
+
+/**
+ * Whether the header names a relayed IP client, whose address then
+ * replaces the socket's (not LOCAL, UNSPEC, UNIX). @internal
+ */
+export const relaysClient = (info: ProxyHeader | undefined): boolean =>
+  info !== undefined && info.command === 'PROXY' && (info.family === 'IPv4' || info.family === 'IPv6')

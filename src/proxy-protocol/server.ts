@@ -14,8 +14,9 @@ import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js
 import { checkLogger, type Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustOption } from '../engine/trust.js'
+import { isUnixSocket } from '../engine/unix-socket.js'
 import { compileBalancerTls, markBalancerTls, type ProxyProtocolTls } from './balancer-tls.js'
-import { kInfo, type ProxyProtocolInfo } from './info.js'
+import { kInfo, type ProxyProtocolInfo, relaysClient } from './info.js'
 import { checkRuntime } from './runtime.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
@@ -72,7 +73,10 @@ export interface ProxyProtocolOptions {
 }
 
 const OPTIONS = ['trust', 'trustUnixSocket', 'untrusted', 'headerTimeout', 'maxHeaderBytes', 'logger', 'tls']
-const kWrapped = Symbol('proxy-aware.proxyProtocol.wrapped')
+// registered (Symbol.for): the ESM and the CommonJS build must both see the
+// other's wrap of a server, or a second wrapper would read the client's own
+// second header as the balancer's
+const kWrapped = Symbol.for('proxy-aware.proxyProtocol.wrapped')
 
 /** The overridable socket properties: the header's source replaces them. */
 type Addressed = Socket & { [kInfo]?: ProxyProtocolInfo; _parent?: unknown }
@@ -107,32 +111,42 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
       accept(args[0] as Addressed, cfg, handOver)
       return true
     }
-    if (event === 'secureConnection') {
-      // a TLS socket asks its TCP handle for the peer address: give it the
-      // header's (its `_parent` is the socket we read the header from)
-      const tls = args[0] as Addressed
-      const parent = tls._parent as Addressed | null | undefined
-      /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
-         future Node did not, the TLS socket would report the balancer as its peer: refuse */
-      if (parent == null) {
-        cfg.log.warn(
-          { proxyProtocol: { reason: 'socket-error' } },
-          'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused',
-        )
-        tls.destroy()
-        return true
-      }
-      /* c8 ignore stop */
-      const info = parent[kInfo]
-      if (info !== undefined) label(tls, info)
-    }
+    // a TLS socket asks its TCP handle for the peer address: give it the
+    // header's (its `_parent` is the socket we read the header from), on
+    // every event that hands the TLS socket out, a failed handshake too
+    const tls = (event === 'secureConnection' ? args[0] : TLS_SOCKET_SECOND.has(event) ? args[1] : undefined) as
+      Addressed | undefined
+    if (tls !== undefined && !labelTls(tls, cfg)) return true
     return emit.call(this, event, ...args)
   } as S['emit']
   return server
 }
 
+/** The TLS server events whose second argument is the TLS socket (before or without a handshake). */
+const TLS_SOCKET_SECOND = new Set<string | symbol>(['tlsClientError', 'keylog'])
+
+/** Give a TLS socket its TCP socket's header; false (socket destroyed) if that cannot be found. */
+const labelTls = (tls: Addressed, cfg: Config): boolean => {
+  const parent = tls._parent as Addressed | null | undefined
+  /* c8 ignore start: Node sets _parent on every server-side TLS socket (tested); if a
+     future Node did not, the TLS socket would report the balancer as its peer: refuse */
+  if (parent == null) {
+    cfg.log.warn(
+      { proxyProtocol: { reason: 'socket-error' } },
+      'proxy-aware: PROXY protocol: this Node version gives no way to reach the TCP socket under a TLS socket; connection refused',
+    )
+    tls.destroy()
+    return false
+  }
+  /* c8 ignore stop */
+  const info = parent[kInfo]
+  if (info !== undefined) label(tls, info)
+  return true
+}
+
 interface Config {
-  trust: (address: string | undefined, hop: number) => boolean
+  trust: (address: string, hop: number) => boolean
+  trustUnixSocket: boolean
   serve: boolean
   timeout: number
   max: number
@@ -154,6 +168,7 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
   // the trust predicate alone: no feature runs on a connection
   const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
+  warnIfEveryone(engine.trust, options.trust)
   const untrusted = options.untrusted ?? 'close'
   if (untrusted !== 'close' && untrusted !== 'serve') {
     throw new ProxyAwareConfigError('untrusted', `must be 'close' or 'serve', got ${show(untrusted)}`)
@@ -173,7 +188,8 @@ const compile = (options: ProxyProtocolOptions): Config => {
     )
   }
   return {
-    trust: engine.trust as Config['trust'],
+    trust: engine.trust,
+    trustUnixSocket: engine.options.trustUnixSocket,
     serve: untrusted === 'serve',
     timeout,
     max,
@@ -182,10 +198,40 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
 }
 
+/** Addresses spread over each family's whole space (both halves of each). */
+const PROBES = [
+  ['0.0.0.1', '64.0.0.1', '127.0.0.1', '128.0.0.1', '192.0.2.1', '255.255.255.254'],
+  ['::2', '2001:db8::1', '7fff::1', '8000::1', 'fe80::1', 'ffff::1'],
+]
+
+/**
+ * Warn at startup (as the plugin warns for `trust: true`) when `trust`
+ * believes every address of a family: `true`, `() => true`, a hop
+ * function such as `(a, i) => i < 1`, ranges covering everything. Every
+ * client could then send a header and choose its address. A trust
+ * function is called here with the probe addresses.
+ */
+const warnIfEveryone = (trust: (address: string, hop: number) => boolean, option: unknown): void => {
+  if (!PROBES.some(family => family.every(address => trust(address, 0)))) return
+  process.emitWarning(
+    `proxy-aware: proxyProtocol trust: ${show(option)} trusts every address, so any client that reaches this listener can send a PROXY header and choose its address. Unless only the balancer can reach it, list the balancers' addresses.`,
+    { code: 'PROXY_AWARE_PROXY_PROTOCOL_TRUST_ALL', type: 'SecurityWarning' },
+  )
+}
+
 /** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
 const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => void): void => {
   const peerAddress = socket.remoteAddress
-  const trusted = cfg.trust(peerAddress, 0)
+  let trusted: boolean
+  if (peerAddress !== undefined) trusted = cfg.trust(peerAddress, 0)
+  else if (isUnixSocket(socket)) trusted = cfg.trustUnixSocket
+  else {
+    // a TCP peer that reset before the connection was accepted (a health
+    // check, or someone hoping to pass for a Unix socket): nobody to
+    // answer, nothing to trust, nothing worth a warning
+    socket.destroy()
+    return
+  }
   if (!trusted && cfg.serve) {
     handOver(socket)
     return
@@ -263,7 +309,7 @@ const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
 const label = (socket: Addressed, info: ProxyProtocolInfo): void => {
   socket[kInfo] = info
   const src = info.source
-  if (info.command === 'PROXY' && src !== undefined && (info.family === 'IPv4' || info.family === 'IPv6')) {
+  if (src !== undefined && relaysClient(info)) {
     Object.defineProperties(socket, {
       remoteAddress: { value: src.address, configurable: true },
       remotePort: { value: src.port, configurable: true },

@@ -94,7 +94,7 @@ export interface ProxyHeader {
   source: ProxyEndpoint | undefined
   /** the address the client connected to, on the balancer */
   destination: ProxyEndpoint | undefined
-  /** v2 TLVs (empty for v1) */
+  /** v2 TLVs (empty for v1, and for LOCAL, whose TLVs are not read) */
   tlvs: ProxyTlvs
   /** the header's length in bytes */
   length: number
@@ -112,7 +112,7 @@ export type ProxyProtocolRejection =
   | 'v1-too-long'
   /** v1: anything not exactly `PROXY TCP4|TCP6|UNKNOWN ...\r\n`, a lone CR or LF */
   | 'v1-syntax'
-  /** v1: an address that is not canonical for its family */
+  /** v1: an address that is not valid for its family (IPv4 with leading zeros, a zone id; any valid IPv6 spelling is accepted, as HAProxy does) */
   | 'v1-address'
   /** v1: a port outside 0-65535 or with leading zeros */
   | 'v1-port'

@@ -65,37 +65,48 @@ export const parseV2 = (b: Buffer, total: number): ParseResult => {
   const len = total - V2_FIXED
   let source: ProxyEndpoint | undefined
   let destination: ProxyEndpoint | undefined
-  let tlvStart = V2_FIXED + addrLen
-  if (len < addrLen) {
-    // LOCAL: "the receiver must accept this connection as valid and [...]
-    // discard the protocol block including the family"
-    if (!local)
-      return fail(
-        'v2-address-length',
-        `${len} bytes after the fixed part, the ${family} address block needs ${addrLen}`,
-      )
-    tlvStart = total
-  } else if (!local) {
-    const a = V2_FIXED
-    if (family === 'IPv4') {
-      source = { address: `${b[a]}.${b[a + 1]}.${b[a + 2]}.${b[a + 3]}`, port: b.readUInt16BE(a + 8) }
-      destination = { address: `${b[a + 4]}.${b[a + 5]}.${b[a + 6]}.${b[a + 7]}`, port: b.readUInt16BE(a + 10) }
-    } else if (family === 'IPv6') {
-      source = { address: ip6(b, a), port: b.readUInt16BE(a + 32) }
-      destination = { address: ip6(b, a + 16), port: b.readUInt16BE(a + 34) }
-    } else if (family === 'UNIX') {
-      source = { address: path(b, a), port: undefined }
-      destination = { address: path(b, a + 108), port: undefined }
+  const tlvs: ProxyTlvs = { raw: [] }
+  if (local) {
+    // LOCAL: "the receiver must accept this connection as valid and must use
+    // the real connection endpoints and discard the protocol block including
+    // the family which is ignored"; the length is honoured whatever it
+    // covers: "must not assume zero is presented for LOCAL connections"
+    // (section 2.2, commit 00be3584260b050638a1d9c58c53f60c8ea54f18 of
+    // haproxy/haproxy, read 2026-12-06). The block, TLVs included, is not read.
+    return {
+      ok: true,
+      header: {
+        version: 2,
+        command: 'LOCAL',
+        family,
+        transport,
+        source: undefined,
+        destination: undefined,
+        tlvs,
+        length: total,
+      },
     }
   }
-  const tlvs: ProxyTlvs = { raw: [] }
-  const error = parseTlvs(b, tlvStart, total, tlvs)
+  if (len < addrLen)
+    return fail('v2-address-length', `${len} bytes after the fixed part, the ${family} address block needs ${addrLen}`)
+  const a = V2_FIXED
+  if (family === 'IPv4') {
+    source = { address: `${b[a]}.${b[a + 1]}.${b[a + 2]}.${b[a + 3]}`, port: b.readUInt16BE(a + 8) }
+    destination = { address: `${b[a + 4]}.${b[a + 5]}.${b[a + 6]}.${b[a + 7]}`, port: b.readUInt16BE(a + 10) }
+  } else if (family === 'IPv6') {
+    source = { address: ip6(b, a), port: b.readUInt16BE(a + 32) }
+    destination = { address: ip6(b, a + 16), port: b.readUInt16BE(a + 34) }
+  } else if (family === 'UNIX') {
+    source = { address: path(b, a), port: undefined }
+    destination = { address: path(b, a + 108), port: undefined }
+  }
+  const error = parseTlvs(b, V2_FIXED + addrLen, total, tlvs)
   if (error !== undefined) return error
   return {
     ok: true,
     header: {
       version: 2,
-      command: local ? 'LOCAL' : 'PROXY',
+      command: 'PROXY',
       family,
       transport,
       source,
