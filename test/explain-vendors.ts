@@ -5,6 +5,7 @@ import t from 'tap'
 import { createTrustProxy, type Explanation, formatExplanation, type TrustProxyOptions } from '../src/index.js'
 import type { RequestLike, Resolution } from '../src/engine/resolution.js'
 import { bundledRanges, inside } from './support/presets.js'
+import { unixPeer } from './support/http.js'
 
 const CLIENT = '198.51.100.7'
 const FDID = '55ce4ed1-4b06-4bf1-b40e-4638452104da'
@@ -70,7 +71,9 @@ t.test('a client from a vendor header: explained as the header, not as a trusted
 
 t.test('a vendor header written by a trusted Unix socket (a platform hop)', async t => {
   const options = { trust: ['fly'], platform: 'fly', clientIpHeader: 'fly-client-ip', trustUnixSocket: true } as const
-  const [e, r] = both(options, { headers: { 'fly-client-ip': CLIENT }, socket: {} })
+  // a real Unix socket: a socket is one by what it is, not by a missing address
+  const [unix] = await unixPeer()
+  const [e, r] = both(options, { headers: { 'fly-client-ip': CLIENT }, socket: unix })
   t.equal(r.source, 'header')
   t.equal(e.client, CLIENT)
   t.match(e.hops, [
