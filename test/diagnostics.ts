@@ -114,6 +114,12 @@ t.test('core: every hop trusted, so the client chose its own address', async t =
   t.match(mine[0]!.message, /X-Forwarded-For chain was trusted \(10\.0\.0\.1 <- 10\.0\.0\.2 <- 10\.9\.9\.9\)/)
   t.match(mine[0]!.message, /narrow the trust entry that contains "10\.9\.9\.9" \(trust: \["private"\]\)/)
   t.match(mine[1]!.message, /Forwarded chain.*"6\.6\.6\.6".*replace trust: true with them/)
+  // it does not claim the client wrote an entry a trusted proxy may have written (issue 24)
+  t.notMatch(mine[0]!.message, /which the client wrote/)
+  t.match(
+    mine[0]!.message,
+    /"10\.9\.9\.9" became the client IP without any check: a trusted proxy wrote it if the client connected to that proxy, but a client that reaches a trusted address first, or sends its own X-Forwarded-For, writes it itself/,
+  )
 })
 
 t.test('core: a correct setup warns about nothing', async t => {

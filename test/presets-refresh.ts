@@ -4,6 +4,7 @@
 // taken from those same documents). No test reaches the internet.
 import t, { type Test } from 'tap'
 import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { PassThrough } from 'node:stream'
 import {
   existsSync,
@@ -241,7 +242,12 @@ t.test('a list that shrank to less than half is refused, unless allowed', async 
 t.test('usage and file errors', async t => {
   const { io, stderr } = memoryIo()
   t.equal(await refreshCommand.run({}, ['extra'], io), 2)
-  t.match(stderr(), /unexpected argument extra[\s\S]*Usage: proxy-aware refresh-presets/)
+  t.match(stderr(), /unexpected argument "extra"[\s\S]*Usage: proxy-aware refresh-presets/)
+  // the user's argument reaches the terminal escaped (diag's escaping, issue 20 item 10)
+  const esc = memoryIo()
+  t.equal(await refreshCommand.run({}, ['\u001b]0;x\u0007\u009b2J'], esc.io), 2)
+  t.notMatch(esc.stderr(), /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/, 'no control character but line breaks')
+  t.match(esc.stderr(), /unexpected argument "\\u001b\]0;x\\u0007\\u009b2J"/)
   const bad = memoryIo()
   t.equal(await refreshCommand.run({ vendor: ['akamai'] }, [], bad.io), 2, 'an unknown vendor is a usage error')
   t.match(bad.stderr(), /--vendor akamai is not a vendor preset with ranges/)
@@ -286,9 +292,25 @@ t.test('refreshPresets, the function: compared with a given previous list, and a
   const port = await listen(t, silent)
   await t.rejects(
     refreshPresets({ baseUrl: `http://127.0.0.1:${port}`, vendors: ['fastly'], timeout: 50 }),
-    /fastly: .*(timeout|aborted)/i,
+    /fastly: http:\/\/127\.0\.0\.1:\d+\/\S+: no answer within 50 ms/,
   )
   t.ok(routes)
+})
+
+t.test('a failed fetch says why (issue 24: "fetch failed" alone named no cause)', async t => {
+  // a port nothing listens on: the network error's code and message
+  const closed = await new Promise<number>(resolve => {
+    const s = http.createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo
+      s.close(() => resolve(port))
+    })
+  })
+  await t.rejects(
+    refreshPresets({ baseUrl: `http://127.0.0.1:${closed}`, vendors: ['fastly'] }),
+    /fastly: http:\/\/127\.0\.0\.1:\d+\/\S+: fetch failed: ECONNREFUSED: connect ECONNREFUSED 127\.0\.0\.1:\d+/,
+  )
+  // a cause without a code (undici's own refusal of the scheme)
+  await t.rejects(refreshPresets({ baseUrl: 'ftp://127.0.0.1', vendors: ['fastly'] }), /fetch failed: unknown scheme/)
 })
 
 t.test("without baseUrl it asks the vendors' official URLs (fetch stubbed: no test reaches the internet)", async t => {

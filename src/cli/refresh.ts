@@ -10,6 +10,7 @@ import { refreshPresets, SNAPSHOT_FROM_TEXT } from '../engine/presets-refresh.js
 import { PRESETS_ENV } from '../engine/preset-file.js'
 import { VENDOR_PRESETS } from '../engine/presets.js'
 import type { Command } from './command.js'
+import { print } from './io.js'
 
 const USAGE = `Usage: proxy-aware refresh-presets [options]
 
@@ -76,7 +77,11 @@ export const refreshCommand: Command = {
   async run(values, positionals, io) {
     const str = (name: string) => values[name] as string | undefined
     if (positionals.length > 0) {
-      io.stderr.write(`proxy-aware refresh-presets: unexpected argument ${positionals[0]}\n\n${USAGE}`)
+      // print escapes control characters: the argument is the user's text
+      print(
+        io.stderr,
+        `proxy-aware refresh-presets: unexpected argument ${JSON.stringify(positionals[0])}\n\n${USAGE.trimEnd()}`,
+      )
       return 2
     }
     // a vendor we cannot refresh is a usage error, found before any fetch

@@ -122,7 +122,7 @@ export function compileWatch(config: EngineConfig, warn: Warn): Watch {
     const header = r.source === 'forwarded' ? 'Forwarded' : 'X-Forwarded-For'
     warn(
       WARNING_CODES.clientChoseIp,
-      `proxy-aware: every address of a request's ${header} chain was trusted (${r.ips.join(' <- ')}), so its leftmost entry ${show(r.ip)}, which the client wrote, became the client IP. Trust only your proxies' own addresses: ${trustAll || hopCount ? `replace trust: ${show(trust)} with them` : `narrow the trust entry that contains ${show(r.ip)} (trust: ${show(trust)})`}.`,
+      `proxy-aware: every address of a request's ${header} chain was trusted (${r.ips.join(' <- ')}), so its leftmost entry ${show(r.ip)} became the client IP without any check: a trusted proxy wrote it if the client connected to that proxy, but a client that reaches a trusted address first, or sends its own ${header}, writes it itself. Trust only your proxies' own addresses: ${trustAll || hopCount ? `replace trust: ${show(trust)} with them` : `narrow the trust entry that contains ${show(r.ip)} (trust: ${show(trust)})`}.`,
       { ip: r.ip, ips: r.ips, header, trust: show(trust) },
     )
   }

@@ -228,9 +228,25 @@ const NO_URL: Record<string, string> = {
     'Google publishes these ranges in documentation only (https://cloud.google.com/load-balancing/docs/firewall-rules): copy them into a text file, one CIDR per line, and pass it as the gcp-lb file',
 }
 
+/** Why a fetch failed: its message, and its cause's code and message (undici wraps the network error). */
+const fetchFailure = (error: unknown, timeout: number): string => {
+  const e = error as Error & { cause?: { code?: string; message?: string } }
+  if (e.name === 'TimeoutError') return `no answer within ${timeout} ms`
+  // Object(undefined) is {}: an error without a cause gives its message alone
+  const { code, message } = Object(e.cause) as { code?: string; message?: string }
+  return [e.message, code, message].filter(Boolean).join(': ')
+}
+
 /** GET `url` as text, refusing anything but a 2xx. */
 const get = async (url: string, timeout: number): Promise<Body> => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(timeout), redirect: 'follow' })
+  let res: Response
+  try {
+    res = await fetch(url, { signal: AbortSignal.timeout(timeout), redirect: 'follow' })
+  } catch (error) {
+    // fetch says only "fetch failed": the cause (ECONNREFUSED, ENOTFOUND,
+    // a certificate error, the timeout) is what the operator can act on
+    throw new Error(`${url}: ${fetchFailure(error, timeout)}`)
+  }
   if (!res.ok) throw new Error(`${url} answered HTTP ${res.status}`)
   const modified = new Date(res.headers.get('last-modified') ?? '')
   const lastModified = Number.isNaN(modified.getTime()) ? undefined : modified.toISOString().slice(0, 10)
