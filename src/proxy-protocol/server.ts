@@ -13,6 +13,8 @@ import type { Server, Socket } from 'node:net'
 import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js'
 import { checkLogger, type Logger } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
+import { emitWarning, type Warn } from '../engine/diagnostics.js'
+import { STARTUP_CODES } from '../engine/startup-checks.js'
 import type { TrustOption } from '../engine/trust.js'
 import { isUnixSocket } from '../engine/unix-socket.js'
 import { compileBalancerTls, markBalancerTls, type ProxyProtocolTls } from './balancer-tls.js'
@@ -167,7 +169,9 @@ const compile = (options: ProxyProtocolOptions): Config => {
     )
   }
   // the trust predicate alone: no feature runs on a connection
-  const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
+  // (the engine's own warnings about trust's scope speak of forwarded
+  // headers; warnIfEveryone says what it means for a PROXY listener)
+  const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [], listenerWarn)
   warnIfEveryone(engine.trust, options.trust)
   const untrusted = options.untrusted ?? 'close'
   if (untrusted !== 'close' && untrusted !== 'serve') {
@@ -203,6 +207,11 @@ const PROBES = [
   ['0.0.0.1', '64.0.0.1', '127.0.0.1', '128.0.0.1', '192.0.2.1', '255.255.255.254'],
   ['::2', '2001:db8::1', '7fff::1', '8000::1', 'fe80::1', 'ffff::1'],
 ]
+
+/** The engine's startup warnings, but those about trust's scope (replaced by warnIfEveryone here). */
+const listenerWarn: Warn = (code, message, facts) => {
+  if (code !== STARTUP_CODES.trustAll && code !== STARTUP_CODES.trustWide) emitWarning(code, message, facts)
+}
 
 /**
  * Warn at startup (as the plugin warns for `trust: true`) when `trust`
