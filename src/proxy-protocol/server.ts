@@ -17,6 +17,7 @@ import type { TrustOption } from '../engine/trust.js'
 import { isUnixSocket } from '../engine/unix-socket.js'
 import { compileBalancerTls, markBalancerTls, type ProxyProtocolTls } from './balancer-tls.js'
 import { kInfo, type ProxyProtocolInfo, relaysClient } from './info.js'
+import { proxyProtocolTrust } from './presets.js'
 import { checkRuntime } from './runtime.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
@@ -167,7 +168,9 @@ const compile = (options: ProxyProtocolOptions): Config => {
     )
   }
   // the trust predicate alone: no feature runs on a connection
-  const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [])
+  // presets: those whose vendor sends no PROXY header are refused
+  const trust = proxyProtocolTrust(options.trust)
+  const engine = compileEngine({ trust, trustUnixSocket: options.trustUnixSocket }, [], [])
   warnIfEveryone(engine.trust, options.trust)
   const untrusted = options.untrusted ?? 'close'
   if (untrusted !== 'close' && untrusted !== 'serve') {
