@@ -29,7 +29,9 @@ export interface ProxyProtocolOptions {
    * option (addresses, CIDR ranges, presets, a function), or `true` when
    * every peer is one (a listener reachable only through the balancer).
    * A peer in this list must send a header: a connection from it without
-   * one is closed. A hop count is meaningless here and refused.
+   * one is closed. A hop count is meaningless here and refused, and so are
+   * presets whose vendor sends no PROXY header (only `gcp-lb` and
+   * `cloudflare` do: docs/proxy-protocol.md, "Vendor presets").
    */
   trust: Exclude<TrustOption, number>
   /**
