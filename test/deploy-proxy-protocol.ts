@@ -19,7 +19,7 @@ import {
 } from './fixtures/deployments.js'
 import { raw } from './fixtures/proxy-client.js'
 import { ipv4Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
-import { request } from './support/http.js'
+import { recorder, request } from './support/http.js'
 import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
 
 // real sockets and child processes on a shared machine
@@ -161,9 +161,12 @@ const haproxy = need(t, 'haproxy')
 if (haproxy !== undefined) {
   await t.test('HAProxy mode tcp, ssl bind, send-proxy-v2 (haproxy/haproxy-tcp-tls.cfg)', async t => {
     const http = await freePort()
-    const { tls, app, f, conf } = await start(t, haproxy, { trust: '127.0.0.1' }, 'haproxy/haproxy-tcp-tls.cfg', {
-      HTTP_PORT: http,
-    })
+    // the connections HAProxy opens to the app (requests and health checks), and what the app logged
+    let fromHaproxy = 0
+    const appLog = recorder()
+    const trust = (address: string) => address === '127.0.0.1' && ++fromHaproxy > 0
+    const pp = { trust, logger: appLog }
+    const { tls, app, f, conf } = await start(t, haproxy, pp, 'haproxy/haproxy-tcp-tls.cfg', { HTTP_PORT: http })
     writeFileSync(join(f.dir, 'haproxy.cfg'), withoutIpv6(conf, ipv6))
     const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')])
     await waitForPort(tls, child, log)
@@ -176,5 +179,17 @@ if (haproxy !== undefined) {
       ssl: true,
     }
     await scenarios(t, 'HAProxy', { tls, http, app, origin })
+    // no request now: whatever connects is a health check (check check-send-proxy inter 1s, both backends)
+    const before = fromHaproxy
+    while (fromHaproxy < before + 4) await new Promise(r => setTimeout(r, 100))
+    t.ok(fromHaproxy >= before + 4, 'HAProxy health-checked the app (connections from it while no request was made)')
+    // (the scenarios' attacker at 127.0.0.66 is refused and logged on purpose)
+    const attacker = appLog.entries.filter(e => e.obj.peer === '127.0.0.66')
+    t.ok(attacker.length > 0, 'the log is the one the refusals go to')
+    t.same(
+      appLog.entries.filter(e => !attacker.includes(e)),
+      [],
+      "the health checks (and the requests) left no warning in the app's log",
+    )
   })
 }

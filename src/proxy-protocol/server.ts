@@ -19,6 +19,7 @@ import type { TrustOption } from '../engine/trust.js'
 import { isUnixSocket } from '../engine/unix-socket.js'
 import { compileBalancerTls, markBalancerTls, type ProxyProtocolTls } from './balancer-tls.js'
 import { kInfo, type ProxyProtocolInfo, relaysClient } from './info.js'
+import { proxyProtocolTrust } from './presets.js'
 import { checkRuntime } from './runtime.js'
 import { DEFAULT_MAX_HEADER, LARGEST_HEADER, parseProxyHeader, signatureMatch } from './parse.js'
 import type { ProxyHeader, ProxyProtocolRejection } from './types.js'
@@ -30,7 +31,9 @@ export interface ProxyProtocolOptions {
    * option (addresses, CIDR ranges, presets, a function), or `true` when
    * every peer is one (a listener reachable only through the balancer).
    * A peer in this list must send a header: a connection from it without
-   * one is closed. A hop count is meaningless here and refused.
+   * one is closed. A hop count is meaningless here and refused, and so are
+   * presets whose vendor sends no PROXY header (only `gcp-lb` and
+   * `cloudflare` do: docs/proxy-protocol.md, "Vendor presets").
    */
   trust: Exclude<TrustOption, number>
   /**
@@ -169,9 +172,11 @@ const compile = (options: ProxyProtocolOptions): Config => {
     )
   }
   // the trust predicate alone: no feature runs on a connection
+  // presets: those whose vendor sends no PROXY header are refused
+  const trust = proxyProtocolTrust(options.trust)
   // (the engine's own warnings about trust's scope speak of forwarded
   // headers; warnIfEveryone says what it means for a PROXY listener)
-  const engine = compileEngine({ trust: options.trust, trustUnixSocket: options.trustUnixSocket }, [], [], listenerWarn)
+  const engine = compileEngine({ trust, trustUnixSocket: options.trustUnixSocket }, [], [], listenerWarn)
   warnIfEveryone(engine.trust, options.trust)
   const untrusted = options.untrusted ?? 'close'
   if (untrusted !== 'close' && untrusted !== 'serve') {
