@@ -62,7 +62,7 @@ const edges = family => {
   return i => {
     const [ip, prefix] = ranges[i % ranges.length]
     if (family === 'ipv4') {
-      const host = (i * 2654435761) >>> 0 & (2 ** (32 - prefix) - 1)
+      const host = ((i * 2654435761) >>> 0) & (2 ** (32 - prefix) - 1)
       const n = ((ip.toByteArray().reduce((a, b) => a * 256 + b, 0) >>> 0) + host) >>> 0
       return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
     }

@@ -454,16 +454,18 @@ t.test('(i) a trust list of many overlapping ranges matches as ipaddr.js does, a
   // dense ranges inside 10.0.0.0/16 and 2001:db8::/112 (nested, overlapping,
   // adjacent), and wide ones anywhere (IPv6 ones clear of the mapped space)
   const range4 = fc.oneof(
-    fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 18, max: 32 })).map(([n, p]) => [0x0a000000 + n, p] as const),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 18, max: 32 }))
+      .map(([n, p]) => [0x0a000000 + n, p] as const),
     fc.tuple(fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 32 })).map(([n, p]) => [n, p] as const),
   )
   const range6 = fc.oneof(
-    fc.tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 100, max: 128 })).map(
-      ([n, p]) => [(0x20010db8n << 96n) | BigInt(n), p] as const,
-    ),
-    fc.tuple(fc.bigInt({ min: 0x2000n << 112n, max: (1n << 128n) - 1n }), fc.integer({ min: 3, max: 128 })).map(
-      ([n, p]) => [n, p] as const,
-    ),
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 100, max: 128 }))
+      .map(([n, p]) => [(0x20010db8n << 96n) | BigInt(n), p] as const),
+    fc
+      .tuple(fc.bigInt({ min: 0x2000n << 112n, max: (1n << 128n) - 1n }), fc.integer({ min: 3, max: 128 }))
+      .map(([n, p]) => [n, p] as const),
   )
   const mask = (bits: number, p: number) => ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - p)) - 1n)
   const text4 = (n: bigint) => ipaddr.fromByteArray([24, 16, 8, 0].map(s => Number((n >> BigInt(s)) & 255n))).toString()
@@ -492,13 +494,15 @@ t.test('(i) a trust list of many overlapping ranges matches as ipaddr.js does, a
       const parsed = list.map(c => ipaddr.parseCIDR(c))
       const { trust } = createTrustProxy({ trust: list })
       // canonical first: ipaddr.js reads the IPv4-compatible ::0.0.0.1 as mapped
-      return probes.map(p => canonicalIp(p)!).every(probe => {
-        let ip = ipaddr.parse(probe)
-        if (ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress()) ip = ip.toIPv4Address()
-        const unspecified = ip.toByteArray().every(b => b === 0)
-        const expected = !unspecified && parsed.some(([net, p]) => net.kind() === ip.kind() && ip.match(net, p))
-        return trust(probe, 1) === expected
-      })
+      return probes
+        .map(p => canonicalIp(p)!)
+        .every(probe => {
+          let ip = ipaddr.parse(probe)
+          if (ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress()) ip = ip.toIPv4Address()
+          const unspecified = ip.toByteArray().every(b => b === 0)
+          const expected = !unspecified && parsed.some(([net, p]) => net.kind() === ip.kind() && ip.match(net, p))
+          return trust(probe, 1) === expected
+        })
     }),
     { numRuns: RUNS },
   )

@@ -315,9 +315,7 @@ const merge = (list: Array<[bigint, bigint]>): Array<[bigint, bigint]> => {
 
 /** IPv4 networks and masks as sorted disjoint unsigned intervals. */
 const intervals4 = (nets: readonly number[], masks: readonly number[]): [Uint32Array, Uint32Array] => {
-  const merged = merge(
-    nets.map((net, i) => [BigInt(net >>> 0), BigInt((net | ~masks[i]!) >>> 0)] as [bigint, bigint]),
-  )
+  const merged = merge(nets.map((net, i) => [BigInt(net >>> 0), BigInt((net | ~masks[i]!) >>> 0)] as [bigint, bigint]))
   return [Uint32Array.from(merged, r => Number(r[0])), Uint32Array.from(merged, r => Number(r[1]))]
 }
 
