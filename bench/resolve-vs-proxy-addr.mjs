@@ -10,6 +10,7 @@
  * reported; the ratio is the median of the per-round ratios.
  */
 import { readFileSync } from 'node:fs'
+import ipaddr from 'ipaddr.js'
 import proxyaddr from 'proxy-addr'
 import { createTrustProxy } from '../dist/esm/index.js'
 import { check, median, table } from './lib.mjs'
@@ -52,25 +53,50 @@ const CASES = [
 ]
 
 /**
+ * A Cloudflare edge address for request `i`: range `i mod n` of the
+ * preset's ranges of one family (so every range is hit, the first and the
+ * last alike), host bits from `i`; a different address on every request.
+ */
+const edges = family => {
+  const ranges = CLOUDFLARE.map(r => ipaddr.parseCIDR(r)).filter(([ip]) => ip.kind() === family)
+  return i => {
+    const [ip, prefix] = ranges[i % ranges.length]
+    if (family === 'ipv4') {
+      const host = ((i * 2654435761) >>> 0) & (2 ** (32 - prefix) - 1)
+      const n = ((ip.toByteArray().reduce((a, b) => a * 256 + b, 0) >>> 0) + host) >>> 0
+      return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.')
+    }
+    const parts = [...ip.parts] // prefixes are <= /48: the last groups are host bits
+    parts[6] = (i >>> 16) & 0xffff
+    parts[7] = (i & 0xffff) | 1
+    return new ipaddr.IPv6(parts).toString()
+  }
+}
+const edge4 = edges('ipv4')
+const edge6 = edges('ipv6')
+
+/**
  * Behind Cloudflare: `trust: ['cloudflare']` (22 ranges, IPv4 and IPv6)
  * against proxy-addr compiled with the same ranges; the peer is a
- * Cloudflare edge address, the client the one it appended.
+ * Cloudflare edge address drawn from the preset's ranges, a different one
+ * on every request (so no verdict is reused), the client the one it
+ * appended.
  */
 const CLOUDFLARE_CASES = [
   {
     name: 'cloudflare, IPv4 edge',
-    make: i => ({
-      client: `203.0.${(i >> 8) & 255}.${i & 255}`,
-      peer: `172.71.${(i >> 8) & 255}.${i & 255}`,
-      xff: c => c,
-    }),
+    make: i => ({ client: `203.0.${(i >> 8) & 255}.${i & 255}`, peer: edge4(i), xff: c => c }),
   },
   {
     name: 'cloudflare, IPv6 edge',
+    make: i => ({ client: `2001:db8:${hex(i)}::${hex(i * 7 + 1)}`, peer: edge6(i), xff: c => c }),
+  },
+  {
+    name: 'cloudflare, 3 hops (v6, v4, mapped edges)',
     make: i => ({
-      client: `2001:db8:${hex(i)}::${hex(i * 7 + 1)}`,
-      peer: `2a06:98c0:3600::${hex(i)}`,
-      xff: c => c,
+      client: `198.51.${(i >> 8) & 255}.${i & 255}`,
+      peer: edge6(i),
+      xff: c => `${c}, ::ffff:${edge4(i + 7)}, ${edge4(i + 3)}`,
     }),
   },
 ]

@@ -4,6 +4,7 @@
 import t from 'tap'
 import fc from 'fast-check'
 import { isIP } from 'node:net'
+import ipaddr from 'ipaddr.js'
 import proxyaddr from 'proxy-addr'
 import type { IncomingMessage } from 'node:http'
 import { canonicalIp, createTrustProxy, type RequestLike, type TrustProxyOptions } from '../src/index.js'
@@ -446,5 +447,64 @@ t.test('(h) explain agrees with resolve, and names an entry for exactly the trus
     { numRuns: RUNS },
   )
   warnings()
+  t.pass(`${RUNS} runs`)
+})
+
+t.test('(i) a trust list of many overlapping ranges matches as ipaddr.js does, at every range edge', async t => {
+  // dense ranges inside 10.0.0.0/16 and 2001:db8::/112 (nested, overlapping,
+  // adjacent), and wide ones anywhere (IPv6 ones clear of the mapped space)
+  const range4 = fc.oneof(
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 18, max: 32 }))
+      .map(([n, p]) => [0x0a000000 + n, p] as const),
+    fc.tuple(fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 32 })).map(([n, p]) => [n, p] as const),
+  )
+  const range6 = fc.oneof(
+    fc
+      .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 100, max: 128 }))
+      .map(([n, p]) => [(0x20010db8n << 96n) | BigInt(n), p] as const),
+    fc
+      .tuple(fc.bigInt({ min: 0x2000n << 112n, max: (1n << 128n) - 1n }), fc.integer({ min: 3, max: 128 }))
+      .map(([n, p]) => [n, p] as const),
+  )
+  const mask = (bits: number, p: number) => ((1n << BigInt(bits)) - 1n) ^ ((1n << BigInt(bits - p)) - 1n)
+  const text4 = (n: bigint) => ipaddr.fromByteArray([24, 16, 8, 0].map(s => Number((n >> BigInt(s)) & 255n))).toString()
+  const text6 = (n: bigint) =>
+    new ipaddr.IPv6([112, 96, 80, 64, 48, 32, 16, 0].map(s => Number((n >> BigInt(s)) & 0xffffn))).toString()
+  const scenario = fc.record({
+    v4: fc.array(range4, { maxLength: 40 }),
+    v6: fc.array(range6, { maxLength: 40 }),
+    extra: fc.array(fc.oneof(v4, v6), { maxLength: 8 }),
+  })
+  fc.assert(
+    fc.property(scenario, ({ v4: r4, v6: r6, extra }) => {
+      const cidrs4 = r4.map(([n, p]) => [BigInt(n) & mask(32, p), p] as const)
+      const cidrs6 = r6.map(([n, p]) => [n & mask(128, p), p] as const)
+      const list = [...cidrs4.map(([n, p]) => `${text4(n)}/${p}`), ...cidrs6.map(([n, p]) => `${text6(n)}/${p}`)]
+      if (list.length === 0) return true
+      const probes = [...extra]
+      for (const [n, p] of cidrs4) {
+        const hi = n | ((1n << BigInt(32 - p)) - 1n)
+        for (const a of [n - 1n, n, hi, hi + 1n]) if (a > 0n && a < 1n << 32n) probes.push(text4(a))
+      }
+      for (const [n, p] of cidrs6) {
+        const hi = n | ((1n << BigInt(128 - p)) - 1n)
+        for (const a of [n - 1n, n, hi, hi + 1n]) if (a > 0n && a < 1n << 128n) probes.push(text6(a))
+      }
+      const parsed = list.map(c => ipaddr.parseCIDR(c))
+      const { trust } = createTrustProxy({ trust: list })
+      // canonical first: ipaddr.js reads the IPv4-compatible ::0.0.0.1 as mapped
+      return probes
+        .map(p => canonicalIp(p)!)
+        .every(probe => {
+          let ip = ipaddr.parse(probe)
+          if (ip instanceof ipaddr.IPv6 && ip.isIPv4MappedAddress()) ip = ip.toIPv4Address()
+          const unspecified = ip.toByteArray().every(b => b === 0)
+          const expected = !unspecified && parsed.some(([net, p]) => net.kind() === ip.kind() && ip.match(net, p))
+          return trust(probe, 1) === expected
+        })
+    }),
+    { numRuns: RUNS },
+  )
   t.pass(`${RUNS} runs`)
 })

@@ -245,40 +245,98 @@ const article = (value: unknown): string => {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`
 }
 
-/** Pick a specialised closure for the compiled ranges, as proxy-addr does. */
+/**
+ * The matcher for compiled ranges: each family's ranges become sorted,
+ * disjoint intervals of integers (overlapping and adjacent ranges merged),
+ * searched by bisection, so a lookup costs O(log n) in the number of ranges
+ * (the azure-front-door preset has 229) and allocates nothing. IPv4 bounds
+ * are unsigned 32-bit integers; IPv6 bounds are four unsigned 32-bit words
+ * each, compared word by word.
+ */
 const buildMatcher = (v4net: number[], v4mask: number[], v6: Range6[]): Matcher => {
-  const nets = Int32Array.from(v4net)
-  const masks = Int32Array.from(v4mask)
-  const n4 = nets.length
-  const n6 = v6.length
+  const [lo4, hi4] = intervals4(v4net, v4mask)
+  const [lo6, hi6] = intervals6(v6)
+  const n4 = lo4.length
+  const n6 = lo6.length >> 2
+  return kind => (kind === V4 ? n4 !== 0 && in4(lo4, hi4, n4, scratch.v4 >>> 0) : n6 !== 0 && in6(lo6, hi6, n6))
+}
+
+/** Is `v` in one of the `n` sorted disjoint intervals `[lo[i], hi[i]]`? */
+const in4 = (lo: Uint32Array, hi: Uint32Array, n: number, v: number): boolean => {
+  // the last interval whose lower bound is <= v
+  let a = 0
+  let b = n
+  while (a < b) {
+    const m = (a + b) >>> 1
+    if (lo[m]! <= v) a = m + 1
+    else b = m
+  }
+  return a !== 0 && v <= hi[a - 1]!
+}
+
+/** `scratch.g` as four unsigned 32-bit words, reused (no allocation). */
+const words = new Uint32Array(4)
+
+/** Compare the four words at `at` in `bounds` with `words`: <0, 0, >0. */
+const cmp6 = (bounds: Uint32Array, at: number): number => {
+  for (let k = 0; k < 4; k++) {
+    const d = bounds[at + k]! - words[k]!
+    if (d !== 0) return d
+  }
+  return 0
+}
+
+/** `in4` for the IPv6 address in `scratch.g`, against intervals of four words. */
+const in6 = (lo: Uint32Array, hi: Uint32Array, n: number): boolean => {
   const g = scratch.g
-  const match6 = (): boolean => {
-    for (let r = 0; r < n6; r++) {
-      const range = v6[r]!
-      const net = range.net
-      let bits = range.prefix
-      let i = 0
-      for (; bits >= 16; i++, bits -= 16) {
-        if (g[i] !== net[i]) break
-      }
-      if (bits >= 16) continue
-      if (bits === 0 || (g[i]! & ((0xffff << (16 - bits)) & 0xffff)) === net[i]) return true
+  for (let k = 0; k < 4; k++) words[k] = ((g[2 * k]! << 16) | g[2 * k + 1]!) >>> 0
+  let a = 0
+  let b = n
+  while (a < b) {
+    const m = (a + b) >>> 1
+    if (cmp6(lo, m * 4) <= 0) a = m + 1
+    else b = m
+  }
+  return a !== 0 && cmp6(hi, (a - 1) * 4) >= 0
+}
+
+/** Sort `[lo, hi]` bigint intervals and merge those that overlap or touch. */
+const merge = (list: Array<[bigint, bigint]>): Array<[bigint, bigint]> => {
+  list.sort((x, y) => (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0))
+  const out: Array<[bigint, bigint]> = []
+  for (const [lo, hi] of list) {
+    const last = out[out.length - 1]
+    if (last !== undefined && lo <= last[1] + 1n) {
+      if (hi > last[1]) last[1] = hi
+    } else out.push([lo, hi])
+  }
+  return out
+}
+
+/** IPv4 networks and masks as sorted disjoint unsigned intervals. */
+const intervals4 = (nets: readonly number[], masks: readonly number[]): [Uint32Array, Uint32Array] => {
+  const merged = merge(nets.map((net, i) => [BigInt(net >>> 0), BigInt((net | ~masks[i]!) >>> 0)] as [bigint, bigint]))
+  return [Uint32Array.from(merged, r => Number(r[0])), Uint32Array.from(merged, r => Number(r[1]))]
+}
+
+/** IPv6 ranges as sorted disjoint intervals, four words per bound. */
+const intervals6 = (ranges: readonly Range6[]): [Uint32Array, Uint32Array] => {
+  const merged = merge(
+    ranges.map(({ net, prefix }) => {
+      const lo = net.reduce((acc, group) => (acc << 16n) | BigInt(group), 0n)
+      return [lo, lo | ((1n << BigInt(128 - prefix)) - 1n)] as [bigint, bigint]
+    }),
+  )
+  const lo = new Uint32Array(merged.length * 4)
+  const hi = new Uint32Array(merged.length * 4)
+  merged.forEach(([l, h], i) => {
+    for (let k = 0; k < 4; k++) {
+      const shift = BigInt(96 - 32 * k)
+      lo[i * 4 + k] = Number((l >> shift) & 0xffffffffn)
+      hi[i * 4 + k] = Number((h >> shift) & 0xffffffffn)
     }
-    return false
-  }
-  if (n4 === 1) {
-    const net = nets[0]!
-    const mask = masks[0]!
-    return kind => (kind === V4 ? (scratch.v4 & mask) === net : n6 !== 0 && match6())
-  }
-  return kind => {
-    if (kind === V4) {
-      const v = scratch.v4
-      for (let r = 0; r < n4; r++) if ((v & masks[r]!) === nets[r]) return true
-      return false
-    }
-    return n6 !== 0 && match6()
-  }
+  })
+  return [lo, hi]
 }
 
 /**
