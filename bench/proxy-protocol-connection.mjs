@@ -11,7 +11,9 @@
  * one request per fresh connection with a v1 header, the same with a v2
  * header, and requests over keep-alive connections (the header once per
  * connection). The server's CPU time comes from `process.cpuUsage()` in
- * each child. Reported: the median and the worst per-round ratio pp/plain.
+ * each child. Reported: the median and the worst per-round ratio pp/plain
+ * (with BENCH_BASELINE=/path/to/another/dist/esm, a third server wrapped by
+ * that build, for before/after comparisons in the same rounds).
  * Loopback only; bounded by BENCH_ROUNDS x BENCH_CONNECTIONS.
  *
  *   npm run build && node bench/proxy-protocol-connection.mjs
@@ -21,7 +23,7 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import http from 'node:http'
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { check, median, pct, table } from './lib.mjs'
 
 const V1 = Buffer.from('PROXY TCP4 203.0.113.7 10.0.0.1 41000 443\r\n', 'latin1')
@@ -65,8 +67,9 @@ const CONCURRENCY = 8
 const serve = async name => {
   const handler = (req, res) => res.end(req.socket.remoteAddress)
   let server = http.createServer({ keepAliveTimeout: 60_000 }, handler)
-  if (name === 'pp') {
-    const { proxyProtocol } = await import('../dist/esm/proxy-protocol/index.js')
+  if (name !== 'plain') {
+    const dist = name === 'pp' ? '../dist/esm' : pathToFileURL(process.env.BENCH_BASELINE).href
+    const { proxyProtocol } = await import(`${dist}/proxy-protocol/index.js`)
     server = proxyProtocol(server, { trust: '127.0.0.1' })
   }
   await new Promise(r => server.listen(0, '127.0.0.1', r))
@@ -106,7 +109,7 @@ const oneShot = (port, header) =>
 /** `n` fresh connections, CONCURRENCY at a time; `header` for the pp server. */
 const churn = header => async (server, n) => {
   let next = 0
-  const pp = server.name === 'pp'
+  const pp = server.name !== 'plain'
   const expected = pp ? '203.0.113.7' : '127.0.0.1'
   const worker = async () => {
     while (next++ < n) {
@@ -120,7 +123,7 @@ const churn = header => async (server, n) => {
 /** `n` requests over CONCURRENCY keep-alive connections (a v1 header on each, pp only). */
 const keepAlive = async (server, n) => {
   const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-  const pp = server.name === 'pp'
+  const pp = server.name !== 'plain'
   if (pp) {
     agent.createConnection = options => {
       const s = net.connect(options.port, options.host)
@@ -150,16 +153,12 @@ const keepAlive = async (server, n) => {
   agent.destroy()
 }
 
-/** Both servers loaded at once; the ratio pp/plain of their CPU time in this round. */
+/** All servers loaded at once; each one's CPU time per connection (or request) in this round, µs. */
 const pairedRound = async (servers, n, load) => {
   const before = await Promise.all(servers.map(s => cpuOf(s.child)))
   await Promise.all(servers.map(s => load(s, n)))
   const after = await Promise.all(servers.map(s => cpuOf(s.child)))
-  return {
-    ratio: (after[1] - before[1]) / (after[0] - before[0]),
-    plain: (after[0] - before[0]) / n,
-    pp: (after[1] - before[1]) / n,
-  }
+  return after.map((a, k) => (a - before[k]) / n)
 }
 
 const LOADS = [
@@ -175,7 +174,8 @@ export const run = async () => {
   const execArgv = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir=/tmp/ppperf-prof'] : []
   const servers = []
   try {
-    for (const name of ['plain', 'pp']) {
+    // BENCH_BASELINE=<another build's dist/esm>: that build too, side by side (before/after a change)
+    for (const name of process.env.BENCH_BASELINE ? ['plain', 'pp', 'baseline'] : ['plain', 'pp']) {
       const child = fork(script, ['serve', name], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
       const [{ port }] = await once(child, 'message')
       servers.push({ name, child, port })
@@ -186,15 +186,23 @@ export const run = async () => {
     for (let round = 0; round < ROUNDS; round++) {
       for (const [i, [, n, load]] of LOADS.entries()) results[i].push(await pairedRound(servers, n, load))
     }
+    const rows = []
+    for (const [k, s] of servers.entries()) {
+      if (k === 0) continue
+      for (const [i, [name]] of LOADS.entries()) {
+        const ratios = results[i].map(r => r[k] / r[0])
+        rows.push([
+          `${s.name}: ${name}`,
+          median(results[i].map(r => r[0])).toFixed(1),
+          median(results[i].map(r => r[k])).toFixed(1),
+          pct(median(ratios)),
+          pct(Math.max(...ratios)),
+        ])
+      }
+    }
     table(
-      ['load', 'plain µs CPU each', 'pp µs CPU each', 'server CPU pp/plain: median', 'worst round'],
-      LOADS.map(([name], i) => [
-        name,
-        median(results[i].map(r => r.plain)).toFixed(1),
-        median(results[i].map(r => r.pp)).toFixed(1),
-        pct(median(results[i].map(r => r.ratio))),
-        pct(Math.max(...results[i].map(r => r.ratio))),
-      ]),
+      ['load', 'plain: µs CPU each', 'wrapped: µs CPU each', 'server CPU wrapped/plain: median', 'worst round'],
+      rows,
     )
   } finally {
     for (const s of servers) {
