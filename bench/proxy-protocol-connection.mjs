@@ -177,7 +177,11 @@ export const run = async () => {
     // BENCH_BASELINE=<another build's dist/esm>: that build too, side by side (before/after a change)
     for (const name of process.env.BENCH_BASELINE ? ['plain', 'pp', 'baseline'] : ['plain', 'pp']) {
       const child = fork(script, ['serve', name], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
-      const [{ port }] = await once(child, 'message')
+      const started = once(child, 'message')
+      const failed = once(child, 'exit').then(([code]) => {
+        throw new Error(`the ${name} server exited (${code}) before listening`)
+      })
+      const [{ port }] = await Promise.race([started, failed])
       servers.push({ name, child, port })
     }
     for (const [, , load] of LOADS) await Promise.all(servers.map(s => load(s, 300))) // warm-up
