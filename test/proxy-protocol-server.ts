@@ -75,6 +75,31 @@ t.test("http: the header's source becomes the peer; header and request in one pa
 })
 
 t.test(
+  "a runtime whose socket getters do not read Node's cached peer name still reports the header's source",
+  async t => {
+    // Node's remoteAddress/remotePort/remoteFamily read `_peername`, which the
+    // wrapper sets; a socket that ignores it (as another runtime's might) gets own properties
+    const wrapped = proxyProtocol(
+      http.createServer((req, res) =>
+        res.end(`${req.socket.remoteAddress}:${req.socket.remotePort} ${req.socket.remoteFamily}`),
+      ),
+      { trust: '127.0.0.1' },
+    )
+    const front = net.createServer(s => {
+      const own = s as net.Socket & { _getpeername(): object }
+      const real = { ...own._getpeername() }
+      own._getpeername = () => ({ ...real })
+      wrapped.emit('connection', s)
+    })
+    const port = await listen(t, front)
+    const { data } = await raw({ port, chunks: [V1 + GET('/')] })
+    t.same(bodies(data), ['203.0.113.7:41000 IPv4'])
+    const v6 = await raw({ port, chunks: ['PROXY TCP6 2001:db8::7 2001:db8::1 41001 443\r\n' + GET('/')] })
+    t.same(bodies(v6.data), ['2001:db8::7:41001 IPv6'])
+  },
+)
+
+t.test(
   'http: the header split byte by byte, then pipelined requests: nothing lost, duplicated or reordered',
   async t => {
     const { port } = await httpApp(t)
