@@ -7,7 +7,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import type { Logger } from '../core/options.js'
-import { checkTlsRuntime } from '../core/runtime.js'
 import { warnTo } from '../engine/diagnostics.js'
 import { compileEngine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
@@ -200,7 +199,7 @@ export const fastifyPlugin = (features: readonly FeatureCompiler[]): FastifyPlug
     })
     // a server that does not verify client certificates never trusts by one
     const tlsServer = fastify.server as { requestCert?: unknown; ca?: unknown }
-    if (options.trustCertificate !== undefined) checkTlsRuntime('trustCertificate')
+    // (trustCertificate on Bun and Deno was refused when the engine compiled it)
     if (options.trustCertificate !== undefined && (tlsServer.requestCert !== true || tlsServer.ca == null)) {
       throw new ProxyAwareConfigError(
         'trustCertificate',

@@ -5,6 +5,7 @@
  */
 import type { X509Certificate } from 'node:crypto'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
+import { checkTlsRuntime } from '../core/runtime.js'
 import { normalizeFingerprint } from '../features/client-cert/options.js'
 import { closeConnection, connectionVerdict, revokedNow, type Stamped } from '../features/client-cert/connection.js'
 import { checkLeaf, connectionOf, type SocketLike, verifySocket } from '../features/client-cert/verify.js'
@@ -108,6 +109,9 @@ export function compileTrustCertificate(value: unknown): PeerIdentity | undefine
     s => (normalizeFingerprint(s) === undefined ? 'not a SHA-256 fingerprint (64 hex digits)' : undefined),
     s => normalizeFingerprint(s)!,
   )
+  // the core, Express and Fastify alike: a runtime whose TLS server cannot
+  // be verified against refuses at startup, naming it (never trusts nothing silently)
+  checkTlsRuntime(o)
   if ((uri?.size ?? 0) + (dns?.size ?? 0) + (fp?.size ?? 0) === 0) {
     throw new ProxyAwareConfigError(o, `lists no identity: every peer would be refused, got ${show(value)}`)
   }

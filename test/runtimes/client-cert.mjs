@@ -16,7 +16,7 @@ import os from 'node:os'
 import path from 'node:path'
 import express from 'express'
 import Fastify from 'fastify'
-import { assertClientCertServer } from '../../dist/esm/index.js'
+import { assertClientCertServer, createTrustProxy } from '../../dist/esm/index.js'
 import trustProxyFastify from '../../dist/esm/fastify.js'
 import { trustProxy as trustProxyExpress } from '../../dist/esm/express.js'
 import { CLIENT, PROXY, check, isBun, isDeno, listen, raw, runtime } from './harness.mjs'
@@ -51,6 +51,20 @@ check(`fastify https with clientCert: ${refused ? 'refused at startup naming the
   else assert.equal(error, undefined)
   await app.close().catch(() => {})
 })
+
+check(
+  `trustCertificate through the core and Express: ${refused ? 'refused at startup naming the runtime' : 'compiles'}`,
+  async () => {
+    const options = { trust: [], trustCertificate: { dns: ['proxy.internal'] } }
+    if (refused) {
+      assert.throws(() => createTrustProxy(options), naming)
+      assert.throws(() => trustProxyExpress(options), naming)
+    } else {
+      assert.equal(typeof createTrustProxy(options).resolve, 'function')
+      assert.equal(typeof trustProxyExpress(options), 'function')
+    }
+  },
+)
 
 /** A CA and a client certificate it issued (openssl), as PEM. */
 const pki = () => {
