@@ -27,8 +27,10 @@ export const build = async secret => {
   return app
 }
 
+/* c8 ignore start -- run as a program (node examples/origin-secret.mjs); the test imports build() */
 if (import.meta.url === pathToFileURL(process.argv[1]).href) {
   const app = await build(process.env.ORIGIN_SECRET ?? '')
   const url = await app.listen({ host: '127.0.0.1', port: Number(process.env.PORT ?? 3000) })
   console.log(`proxy-aware origin-secret example listening on ${url}`)
 }
+/* c8 ignore stop */

@@ -126,6 +126,9 @@ t.test('coverage counts each address once', async t => {
     ipv6: 2n ** 112n + 1n,
   })
   t.same(coverage(['1.2.0.0/16', '1.0.0.0/8']), { ipv4: 2n ** 24n, ipv6: 0n })
+  // two ranges with the same start: the larger counts, the one inside it not again
+  t.same(coverage(['1.0.0.0/16', '1.0.0.0/8']), { ipv4: 2n ** 24n, ipv6: 0n })
+  t.same(coverage(['2a00::/32', '2a00::/16']), { ipv4: 0n, ipv6: 2n ** 112n })
   t.same(coverage(['3.0.0.0/8', '1.0.0.0/8', '2.0.0.0/8', '1.1.0.0/16']), { ipv4: 3n * 2n ** 24n, ipv6: 0n })
 })
 

@@ -9,6 +9,7 @@ import t from 'tap'
 import { ProxyAwareConfigError } from '../src/index.js'
 import { proxyProtocol, proxyProtocolOf } from '../src/proxy-protocol/index.js'
 import { recorder, unixPeer } from './support/http.js'
+import { bundledRanges, presetEntry, presetsDocument, writeTempFile } from './support/presets.js'
 
 const V1 = 'PROXY TCP4 203.0.113.7 35.191.0.1 41000 443\r\n'
 
@@ -95,3 +96,28 @@ t.test('other trust values pass through to the trust engine unchanged', async t 
   t.ok(proxyProtocol(net.createServer(), { trust: ['loopback', '10.0.0.0/8'] }))
   t.ok(proxyProtocol(net.createServer(), { trust: (a: string) => a === '10.0.0.1' }))
 })
+
+t.test(
+  "a stale preset still warns through proxyProtocol: only the engine's trust-scope warnings give way to its own",
+  async t => {
+    const old = '2025-01-01'
+    const file = writeTempFile(
+      presetsDocument({
+        cloudflare: presetEntry('cloudflare', {
+          ranges: bundledRanges('cloudflare'),
+          retrieved: { snapshot: old, taken: old },
+        }),
+      }),
+    )
+    process.env.PROXY_AWARE_PRESETS = file
+    t.teardown(() => {
+      delete process.env.PROXY_AWARE_PRESETS
+    })
+    const warnings = t.capture(process, 'emitWarning', () => {})
+    proxyProtocol(net.createServer(), { trust: ['cloudflare'] })
+    t.same(
+      warnings().map(w => (w.args[1] as { code?: string }).code),
+      ['PROXY_AWARE_STALE_PRESET'],
+    )
+  },
+)

@@ -37,12 +37,16 @@ const distance = (a: string, b: string): number => {
 
 /** The command a mistyped name most likely meant (at most two edits away), if any. */
 const closest = (name: string): string | undefined => {
-  let best: { name: string; edits: number } | undefined
+  let best: string | undefined
+  let fewest = 3
   for (const c of COMMANDS) {
     const edits = distance(name.toLowerCase(), c.name)
-    if (edits <= 2 && (best === undefined || edits < best.edits)) best = { name: c.name, edits }
+    if (edits < fewest) {
+      best = c.name
+      fewest = edits
+    }
   }
-  return best?.name
+  return best
 }
 
 const help = (): string => {

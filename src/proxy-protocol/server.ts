@@ -121,6 +121,7 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
     // every event that hands the TLS socket out, a failed handshake too
     const tls = (event === 'secureConnection' ? args[0] : TLS_SOCKET_SECOND.has(event) ? args[1] : undefined) as
       Addressed | undefined
+    /* c8 ignore next -- labelTls refuses only where Node sets no _parent (see there) */
     if (tls !== undefined && !labelTls(tls, cfg)) return true
     return emit.call(this, event, ...args)
   } as S['emit']
