@@ -35,6 +35,8 @@ try {
     ],
     dir,
   )
+  // tlsOptions refuses what is not PEM: the test fixture's pair
+  const pem = name => readFileSync(join(root, 'test', 'fixtures', `https-${name}.pem`), 'utf8')
   const checks = `
     if (typeof core.createTrustProxy !== 'function') throw new Error('core: createTrustProxy missing')
     const r = core.createTrustProxy({ trust: 'loopback' }).resolve({ headers: { 'x-forwarded-for': '203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
@@ -46,7 +48,7 @@ try {
     if (typeof otelEntry.otelHooks !== 'function' || otelEntry.default !== otelEntry.otelHooks) throw new Error('otel entry')
     const attrs = otelEntry.otelHooks({ trust: 'loopback' }).startIncomingSpanHook({ headers: { host: 'a.example', 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }, socket: { remoteAddress: '127.0.0.1' } })
     if (attrs['client.address'] !== '203.0.113.9') throw new Error('otel: wrong client.address ' + attrs['client.address'])
-    if (tlsEntry.tlsOptions({ key: 'k', cert: 'c' }).minVersion !== 'TLSv1.2' || typeof tlsEntry.watchTls !== 'function') throw new Error('tls entry')
+    if (tlsEntry.tlsOptions({ key: ${JSON.stringify(pem('key'))}, cert: ${JSON.stringify(pem('cert'))} }).minVersion !== 'TLSv1.2' || typeof tlsEntry.watchTls !== 'function') throw new Error('tls entry')
     const app = Fastify()
     await app.register(fastifyEntry.trustProxy, { trust: 'loopback' })
     app.get('/', req => req.ip)
