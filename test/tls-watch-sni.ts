@@ -39,7 +39,9 @@ t.test('each hostname gets its own certificate, rotated on its own', async t => 
 
   d.write('b.key', s3.key)
   d.write('b.crt', s3.cert)
-  t.match(await w.reload(), { status: 'reloaded' })
+  // the folder watcher (debounce 10 ms) may have applied the files first:
+  // then this reload finds them in use; the serials below tell what is served
+  t.match(await w.reload(), { status: /^(reloaded|unchanged)$/ })
   t.equal((await connect(port, ca, undefined, as('b.example'))).serial, serialOf(s3.cert), 'the new SNI certificate')
   t.equal((await connect(port, ca, undefined, as('localhost'))).serial, serialOf(s1.cert), 'the default one stays')
   const viaSni = await connect(port, ca, client, as('b.example'))
@@ -55,7 +57,7 @@ t.test('each hostname gets its own certificate, rotated on its own', async t => 
   t.equal((await connect(port, ca, undefined, as('localhost'))).serial, serialOf(s1.cert))
   t.equal((await connect(port, ca, undefined, as('b.example'))).serial, serialOf(s3.cert))
   d.write('b.key', s3.key)
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), { status: /^(reloaded|unchanged)$/ })
   t.equal((await connect(port, ca, undefined, as('localhost'))).serial, serialOf(s4.cert))
   t.equal((await connect(port, ca, undefined, as('b.example'))).serial, serialOf(s3.cert))
 })
