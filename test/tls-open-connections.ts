@@ -10,7 +10,7 @@ import t, { type Test } from 'tap'
 import { clientCertErrorOf, clientCertOf, createTrustProxy, type TrustProxyOptions } from '../src/index.js'
 import { tlsOptions, watchTls } from '../src/tls/index.js'
 import { pki } from './fixtures/tls-pki.js'
-import { tlsDir } from './fixtures/tls-watch-helpers.js'
+import { APPLIED, tlsDir } from './fixtures/tls-watch-helpers.js'
 import type { Pair } from './support/certs.js'
 import { xfccElement } from './support/forwarded-certs.js'
 import { h2Body, listen, request } from './support/http.js'
@@ -103,7 +103,7 @@ t.test("a proxy revoked by a CRL reload: its open connection's X-Forwarded-For i
   t.equal(first.json.ip, '203.0.113.9', 'control: the proxy is believed')
   a.revoke(proxy.name)
   d.write('ca.crl', a.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const after = await request(port, { from: FROM, secure: true, agent, headers: XFF })
   t.equal(after.localPort, first.localPort, 'the same connection')
   t.equal(after.json.ip, FROM, 'its header is ignored, as on a new connection')
@@ -119,7 +119,7 @@ t.test('a proxy whose CA is rotated out: refused on its open HTTP/2 session, whi
   t.equal(JSON.parse(await h2Body(s, XFF)).ip, '203.0.113.9', 'control: believed')
   d.write('ca.crt', b.ca.cert)
   d.write('ca.crl', b.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const goaway = goawayOf(s)
   t.equal(JSON.parse(await h2Body(s, XFF)).ip, FROM, 'the same session is no longer believed')
   t.equal(await goaway, true, 'the session got GOAWAY')
@@ -135,7 +135,7 @@ t.test('a reload that changes nothing for a connection keeps it open', async t =
   const first = await request(port, { from: FROM, secure: true, agent, headers: XFF })
   a.revoke(fresh().name)
   d.write('ca.crl', a.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const after = await request(port, { from: FROM, secure: true, agent, headers: XFF })
   t.equal(after.localPort, first.localPort, 'the same connection')
   t.equal(after.json.ip, '203.0.113.9', 'still believed: another certificate was revoked')
@@ -144,7 +144,7 @@ t.test('a reload that changes nothing for a connection keeps it open', async t =
   const plain = agentOf(t, b.issue('never', 'client'))
   const p1 = await request(port, { from: FROM, secure: true, agent: plain, headers: XFF })
   d.write('ca.crl', a.crl({ nextUpdate: 20 }))
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const p2 = await request(port, { from: FROM, secure: true, agent: plain, headers: XFF })
   t.equal(p2.localPort, p1.localPort, 'the refused client keeps its connection')
   t.equal(p2.json.ip, FROM)
@@ -158,12 +158,12 @@ t.test('clientCert: a client whose CA is rotated out gets 403 on its open connec
   t.equal(first.status, 200)
   t.equal(first.json.cn, client.name)
   d.write('ca.crt', a.ca.cert + b.ca.cert)
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const both = await request(port, { secure: true, agent })
   t.equal(both.localPort, first.localPort)
   t.equal(both.status, 200, 'control: still accepted while its CA is in the bundle')
   d.write('ca.crt', b.ca.cert)
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const after = await request(port, { secure: true, agent })
   t.equal(after.localPort, first.localPort, 'the same connection')
   t.equal(after.status, 403, 'refused as on a new connection')
@@ -177,7 +177,7 @@ t.test('clientCert: a client revoked by a CRL reload is refused on its open HTTP
   t.equal(JSON.parse(await h2Body(s)).cn, client.name, 'control: accepted')
   a.revoke(client.name)
   d.write('ca.crl', a.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const goaway = goawayOf(s)
   t.match(JSON.parse(await h2Body(s)), { cn: null, certError: 'revoked' })
   t.equal(await goaway, true, 'the session got GOAWAY')
@@ -196,7 +196,7 @@ t.test('Envoy-style proxyVerifies: a forged XFCC from a proxy revoked since is n
   t.equal(first.json.cn, 'client-one', 'control: the proxy is believed')
   a.revoke(proxy.name)
   d.write('ca.crl', a.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const after = await request(port, { from: FROM, secure: true, agent, headers: xfcc })
   t.equal(after.localPort, first.localPort, 'the same connection')
   t.match(after.json, { cn: null, certError: 'missing' }, 'the XFCC of an untrusted peer is ignored')
@@ -213,7 +213,7 @@ t.test('a second watcher of the same server: its reloads count for the connectio
   t.equal((await request(port, { from: FROM, secure: true, agent, headers: XFF })).json.ip, '203.0.113.9')
   a.revoke(proxy.name)
   d.write('ca.crl', a.crl())
-  t.match(await w2.reload(), { status: 'reloaded' })
+  t.match(await w2.reload(), APPLIED)
   t.equal((await request(port, { from: FROM, secure: true, agent, headers: XFF })).json.ip, FROM)
 })
 
@@ -225,7 +225,7 @@ t.test('CRLs proxy-aware cannot read: open connections are refused and closed', 
   t.equal(first.json.cn, client.name)
   // a critical issuing distribution point: OpenSSL reads it, proxy-aware's CRL parser refuses it
   d.write('ca.crl', a.crl({ idp: true }))
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const after = await request(port, { secure: true, agent })
   t.equal(after.localPort, first.localPort)
   t.match(after.json, { cn: null, certError: 'untrusted' }, 'fail closed on the open connection')
@@ -249,7 +249,7 @@ t.test('a verdict made again after the response was sent: the idle connection is
   const first = await request(port, { from: FROM, secure: true, agent, headers: XFF })
   a.revoke(proxy.name)
   d.write('ca.crl', a.crl())
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   let closed: Promise<unknown> | undefined
   agent.once('free', socket => (closed = once(socket, 'close')))
   const after = await request(port, { from: FROM, secure: true, agent, headers: XFF })

@@ -9,7 +9,7 @@ import type { TLSSocket } from 'node:tls'
 import { ProxyAwareConfigError, tlsOptions, watchTls } from '../src/tls/index.js'
 import { recorder } from './support/http.js'
 import { pki } from './fixtures/tls-pki.js'
-import { connect, serialOf, tlsDir, tlsServer, until } from './fixtures/tls-watch-helpers.js'
+import { APPLIED, connect, serialOf, tlsDir, tlsServer, until } from './fixtures/tls-watch-helpers.js'
 
 const a = pki('Rotation CA A')
 const s1 = a.issue('s1', 'server')
@@ -132,7 +132,7 @@ t.test('bad material is refused, the old one kept, the reason logged once', asyn
   }
   d.write('tls.key', s2.key)
   d.write('tls.crt', s2.cert)
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   t.equal((await connect(port, ca)).serial, serialOf(s2.cert))
   // after a success the same failure is reported again
   d.write('tls.key', s3.key)
@@ -250,7 +250,7 @@ t.test('http2: an open session keeps working across a rotation, a new one gets t
   t.equal(await request(old), 'ok')
   d.write('tls.key', s2.key)
   d.write('tls.crt', s2.cert)
-  t.match(await w.reload(), { status: 'reloaded' })
+  t.match(await w.reload(), APPLIED)
   const results = await Promise.all(Array.from({ length: 20 }, () => request(old)))
   t.ok(
     results.every(r => r === 'ok'),
