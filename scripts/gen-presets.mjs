@@ -1,4 +1,4 @@
-// Generate src/engine/presets-data.ts from data/presets/*.json: the vendor
+// Generate src/vendors/presets-data.ts from data/presets/*.json: the vendor
 // data as a module, so that the presets travel with the code when an app is
 // bundled (esbuild, webpack... follow the static import; they do not copy
 // data/). Run by `npm run build` / `prepare`; test/presets-bundle.ts checks
@@ -9,7 +9,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const data = new URL('../data/presets/', import.meta.url)
-export const target = fileURLToPath(new URL('../src/engine/presets-data.ts', import.meta.url))
+export const target = fileURLToPath(new URL('../src/vendors/presets-data.ts', import.meta.url))
 
 /** The fields the presets read, with where and when each list was taken. */
 const FIELDS = ['vendor', 'name', 'status', 'reason', 'source', 'retrieved', 'sourceVersion', 'ranges']

@@ -12,8 +12,13 @@ export { canonicalIp } from './parse/ip.js'
 export type { TrustProxy } from './engine/index.js'
 export type { TrustCertificateOptions } from './engine/identity.js'
 export type { HeaderConvention, TrustProxyOptions } from './engine/options.js'
-export type { PresetsFile, PresetsFileEntry } from './engine/preset-file.js'
-export { refreshPresets, type RefreshPresetsOptions, type RefreshResult } from './engine/presets-refresh.js'
+export {
+  type PresetsFile,
+  type PresetsFileEntry,
+  refreshPresets,
+  type RefreshPresetsOptions,
+  type RefreshResult,
+} from './vendors/index.js'
 export type { RequestLike, Resolution, StopReason } from './engine/resolution.js'
 export { PRESETS, type TrustFunction, type TrustMatch, type TrustOption } from './engine/trust.js'
 export type { ExplainedHop, Explanation, ValueOrigin } from './engine/explain.js'

@@ -13,8 +13,8 @@ import { PassThrough } from 'node:stream'
 import { checkCommand } from '../src/cli/check.js'
 import type { Io } from '../src/cli/command.js'
 import { createTrustProxy } from '../src/index.js'
-import { checkRanges } from '../src/engine/preset-file.js'
-import { coverage } from '../src/engine/ranges.js'
+import { checkRanges } from '../src/vendors/preset-file.js'
+import { coverage } from '../src/vendors/ranges.js'
 import { bundledRanges, hugeList, presetEntry, presetsDocument, today, writeTempFile } from './support/presets.js'
 
 const cloudflare = (over: Record<string, unknown>) =>

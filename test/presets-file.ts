@@ -6,7 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createTrustProxy } from '../src/index.js'
-import { checkRanges } from '../src/engine/preset-file.js'
+import { checkRanges } from '../src/vendors/preset-file.js'
 import { presetEntry, presetsDocument, today, writeTempFile } from './support/presets.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-presets-file-'))

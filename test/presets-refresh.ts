@@ -30,7 +30,7 @@ const bundled = (vendor: string): string[] =>
 const v4 = (ranges: string[]) => ranges.filter(r => !r.includes(':'))
 const v6 = (ranges: string[]) => ranges.filter(r => r.includes(':'))
 
-/** The vendors' responses, in their documented layouts (see src/engine/presets-refresh.ts). */
+/** The vendors' responses, in their documented layouts (see src/vendors/presets-refresh.ts). */
 type Route = { status: number; body: string; lastModified?: string }
 const recorded = (): Record<string, Route> => {
   const cf = bundled('cloudflare')

@@ -17,7 +17,7 @@ import { createTrustProxy, type TrustProxyOptions } from '../src/index.js'
 import expressTrustProxy from '../src/express.js'
 import { compileTrust } from '../src/engine/trust.js'
 import { publicCoverage, WIDE_V4, WIDE_V6 } from '../src/engine/startup-checks.js'
-import { VENDOR_PRESETS } from '../src/engine/presets.js'
+import { VENDOR_PRESETS } from '../src/vendors/presets.js'
 
 const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-startup-'))
 

@@ -6,9 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import { open, rename, rm } from 'node:fs/promises'
 import { basename, dirname, join, resolve } from 'node:path'
-import { refreshPresets, SNAPSHOT_FROM_TEXT } from '../engine/presets-refresh.js'
-import { PRESETS_ENV } from '../engine/preset-file.js'
-import { VENDOR_PRESETS } from '../engine/presets.js'
+import { PRESETS_ENV, refreshPresets, SNAPSHOT_FROM_TEXT, VENDOR_PRESETS } from '../vendors/index.js'
 import type { Command } from './command.js'
 import { print } from './io.js'
 

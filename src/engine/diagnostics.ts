@@ -7,7 +7,7 @@
 import { type Logger, silentLogger } from '../core/options.js'
 import { show } from '../core/errors.js'
 import type { EngineConfig } from './options.js'
-import type { PresetData } from './presets.js'
+import type { PresetData } from '../vendors/index.js'
 import type { RequestLike, Resolution } from './resolution.js'
 import { proxyProtocolOf, relaysClient } from '../proxy-protocol/info.js'
 

@@ -7,9 +7,8 @@ import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
 import { checkPresetAge, emitWarning, type Warn } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
-import { presetContextOf } from './preset-file.js'
 import { checkClientIpHeader, checkFrontDoorId, checkTrustScope } from './startup-checks.js'
-import { checkPlatform, type Platform, type PresetContext, presetData } from './presets.js'
+import { checkPlatform, type Platform, type PresetContext, presetContextOf, presetData } from '../vendors/index.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 import {
   type ClientIpHeader,

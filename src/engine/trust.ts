@@ -7,8 +7,8 @@ import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, INVALID, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
 import type { Warn } from './diagnostics.js'
-import { expandVendorPreset, type PresetContext, presetData } from './presets.js'
-import { parseEntry, type ParsedEntry } from './ranges.js'
+import { expandVendorPreset, type PresetContext, presetData } from '../vendors/index.js'
+import { parseEntry, type ParsedEntry } from '../parse/ranges.js'
 
 /**
  * A trust predicate: is `address` (canonical form, no port, no zone id) a

@@ -7,7 +7,7 @@ import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, formatParsed, INVALID, parseRequestAddress } from '../parse/ip.js'
 import type { RequestLike, Verdict } from './resolution.js'
 import { compileTrust, type Matcher } from './trust.js'
-import { type Platform, PLATFORMS, type PresetContext } from './presets.js'
+import { type Platform, PLATFORMS, type PresetContext } from '../vendors/index.js'
 import type { AddressList } from './walk.js'
 
 /** A single-value client-IP header a CDN or platform writes. @public */

@@ -13,7 +13,7 @@
  * The others are refused with the reason below.
  */
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { presetData } from '../engine/presets.js'
+import { presetData } from '../vendors/index.js'
 
 const HTTP_ONLY = 'is an HTTP proxy: it connects to origins over HTTP(S) and never sends a PROXY protocol header'
 

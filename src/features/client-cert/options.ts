@@ -9,7 +9,7 @@ import { checkX509Runtime } from '../../core/runtime.js'
 import { BARE, parseAddress } from '../../parse/ip.js'
 import type { SubjectAltNames } from './der.js'
 import { compileCrls, type Revocations } from './crl.js'
-import type { PresetContext } from '../../engine/presets.js'
+import type { PresetContext } from '../../vendors/index.js'
 import { compileTrust } from '../../engine/trust.js'
 
 /** Where a forwarded client certificate comes from. @public */
