@@ -38,6 +38,9 @@ export interface Logger {
   info(obj: object, msg?: string): void
 }
 
+/** Where an engine's warnings go: `code`, the message, and facts for structured logs. @internal */
+export type Warn = (code: string, message: string, facts: Readonly<Record<string, unknown>>) => void
+
 /** A logger that drops everything, for callers that pass none. */
 export const silentLogger: Logger = { warn() {}, info() {} }
 

@@ -4,9 +4,8 @@
  * per-request check reads the decision already made (nothing is parsed
  * again) and does nothing more for a request that fits the setup.
  */
-import { type Logger, silentLogger } from '../core/options.js'
+import { type Logger, silentLogger, type Warn } from '../core/options.js'
 import { show } from '../core/errors.js'
-import type { EngineConfig } from './options.js'
 import type { PresetData } from '../vendors/index.js'
 import type { RequestLike, Resolution } from './resolution.js'
 import { proxyProtocolOf, relaysClient } from '../proxy-protocol/info.js'
@@ -19,9 +18,6 @@ export const WARNING_CODES = {
   stalePreset: 'PROXY_AWARE_STALE_PRESET',
 } as const
 
-/** Where an engine's warnings go: `code`, the message, and facts for structured logs. @internal */
-export type Warn = (code: string, message: string, facts: Readonly<Record<string, unknown>>) => void
-
 /** The core's sink: `process.emitWarning`, as the startup warnings. @internal */
 export const emitWarning: Warn = (code, message) => process.emitWarning(message, { code, type: 'SecurityWarning' })
 
@@ -33,6 +29,16 @@ export const warnTo =
   (log: Logger): Warn =>
   (code, message, facts) =>
     log === silentLogger ? emitWarning(code, message, facts) : log.warn({ code, ...facts }, message)
+
+/**
+ * What compileWatch reads of the engine's config (EngineConfig has these
+ * fields): declared here so this module does not import options.ts, which
+ * imports it. @internal
+ */
+export interface WatchConfig {
+  readonly options: { readonly trust: unknown }
+  readonly identity: unknown
+}
 
 /** Checks one decided request against the setup. @internal */
 export type Watch = (req: RequestLike, r: Resolution) => void
@@ -83,7 +89,7 @@ const trustEntryFor = (peer: string): string => (peer === '::1' || peer.startsWi
  * - PROXY_AWARE_CLIENT_CHOSE_IP: every address of a forwarded chain was
  *   trusted, so the leftmost one, written by the client, is the client IP.
  */
-export function compileWatch(config: EngineConfig, warn: Warn): Watch {
+export function compileWatch(config: WatchConfig, warn: Warn): Watch {
   const trust = config.options.trust
   const trustAll = trust === true
   const hopCount = typeof trust === 'number'

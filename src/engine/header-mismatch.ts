@@ -7,7 +7,8 @@
  * Kept apart from diagnostics.ts; compileEngine hooks it next to
  * compileWatch.
  */
-import type { Warn, Watch } from './diagnostics.js'
+import type { Warn } from '../core/options.js'
+import type { Watch } from './diagnostics.js'
 import type { EngineConfig } from './options.js'
 
 /** Its stable code (docs/observability.md lists it). @internal */

@@ -2,10 +2,10 @@
  * The trust engine's own options: their type and their normalisation.
  */
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
-import { bool, integerIn } from '../core/options.js'
+import { bool, integerIn, type Warn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
-import { checkPresetAge, emitWarning, type Warn } from './diagnostics.js'
+import { checkPresetAge, emitWarning } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
 import { checkClientIpHeader, checkFrontDoorId, checkTrustScope } from './startup-checks.js'
 import { checkPlatform, type Platform, type PresetContext, presetContextOf, presetData } from '../vendors/index.js'

@@ -7,7 +7,7 @@
  */
 import ipaddr from 'ipaddr.js'
 import { show } from '../core/errors.js'
-import type { Warn } from './diagnostics.js'
+import type { Warn } from '../core/options.js'
 import type { Range6 } from './trust.js'
 
 /** Stable codes of the startup warnings (docs/observability.md lists them). @internal */

@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, INVALID, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
-import type { Warn } from './diagnostics.js'
+import type { Warn } from '../core/options.js'
 import { expandVendorPreset, type PresetContext, presetData } from '../vendors/index.js'
 import { parseEntry, type ParsedEntry } from '../parse/ranges.js'
 

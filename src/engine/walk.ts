@@ -6,8 +6,8 @@
 import { type ForwardedElement, parseForwarded } from '../parse/forwarded.js'
 import { formatParsed, INVALID, parseRequestAddress, WITH_PORT } from '../parse/ip.js'
 import { countEntries, headerString, ListCursor, protoOf } from '../parse/list.js'
-import type { EngineConfig } from './options.js'
 import type { RequestLike, StopReason, Verdict } from './resolution.js'
+import type { Matcher } from './trust.js'
 
 /**
  * The addresses one request's walk reaches, peer first. One list per engine,
@@ -74,8 +74,20 @@ interface Walker {
   forwarded(ips: AddressList, fwd: string, socketProto: 'http' | 'https'): Walk
 }
 
+/**
+ * What compileWalker reads of the engine's config (EngineConfig has these
+ * fields): declared here so this module does not import options.ts, which
+ * imports vendor-headers.ts, which uses AddressList. @internal
+ */
+export interface WalkConfig {
+  readonly match: Matcher
+  readonly maxHops: number
+  readonly pairByHop: boolean
+  readonly forwardedHost: boolean
+}
+
 /** Compile the walks for `config`. */
-export function compileWalker(config: EngineConfig): Walker {
+export function compileWalker(config: WalkConfig): Walker {
   const { match, maxHops, pairByHop, forwardedHost } = config
   const cursor = new ListCursor()
   const walk: Walk = {

@@ -6,7 +6,7 @@
  */
 import { createHash, verify, type X509Certificate } from 'node:crypto'
 import { derExtensions, derNames, KU_CRL_SIGN, oidText, type Tlv, tlv } from './der.js'
-import type { ClientCertError } from './options.js'
+import type { ClientCertError } from './types.js'
 
 /** What a CRL says, once parsed. @internal */
 export interface ParsedCrl {

@@ -12,22 +12,10 @@ import { compileCrls, type Revocations } from './crl.js'
 import type { PresetContext } from '../../vendors/index.js'
 import { compileTrust } from '../../engine/trust.js'
 
+export type { ClientCertError, ClientCertFailure } from './types.js'
+
 /** Where a forwarded client certificate comes from. @public */
 export type ForwardedCertSource = 'rfc9440' | 'xfcc' | 'nginx' | 'haproxy' | 'aws-alb' | 'traefik'
-
-/**
- * Why a request has no accepted client certificate. @public
- * - `missing`: no certificate was presented
- * - `expired` / `not_yet_valid`: outside its validity window (with the clock skew)
- * - `untrusted`: not issued by a configured CA, bad signature, no
- *   verification signal, or the server trusts public CAs
- * - `revoked`: listed in a CRL (reported by Node or the proxy)
- * - `wrong_purpose`: no `clientAuth` extended key usage, or the leaf is a CA
- * - `not_allowed`: verified, but not on the identity allow-list
- * - `malformed`: a forwarded certificate header that does not decode
- */
-export type ClientCertFailure =
-  'missing' | 'expired' | 'not_yet_valid' | 'untrusted' | 'revoked' | 'wrong_purpose' | 'not_allowed' | 'malformed'
 
 /**
  * A verified client certificate, as attached to the request (frozen: one
@@ -52,13 +40,6 @@ export interface ClientCertificate {
   source: 'socket' | ForwardedCertSource
   /** the parsed certificate */
   x509: X509Certificate
-}
-
-/** A failure, as attached to the request and logged. @public */
-export interface ClientCertError {
-  reason: ClientCertFailure
-  /** the low-level cause (Node's `authorizationError`, the proxy's verify value, ...) */
-  detail: string
 }
 
 /**
