@@ -23,7 +23,7 @@ export type { RequestLike, Resolution, StopReason } from './engine/resolution.js
 export { PRESETS, type TrustFunction, type TrustMatch, type TrustOption } from './engine/trust.js'
 export type { ExplainedHop, Explanation, ValueOrigin } from './engine/explain.js'
 export { type FormatOptions, formatExplanation } from './engine/format.js'
-export type { ClientIpHeader } from './engine/vendor-headers.js'
+export type { ClientIpHeader } from './vendors/index.js'
 export type { Answer } from './features/feature.js'
 export type { HttpsOptions } from './features/index.js'
 export type { ExemptOption, HttpsRedirectOptions } from './features/https-redirect.js'

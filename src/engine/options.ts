@@ -8,10 +8,16 @@ import type { HttpsOptions } from '../features/index.js'
 import { checkPresetAge, emitWarning } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
 import { checkClientIpHeader, checkFrontDoorId, checkTrustScope } from './startup-checks.js'
-import { checkPlatform, type Platform, type PresetContext, presetContextOf, presetData } from '../vendors/index.js'
+import {
+  checkPlatform,
+  type ClientIpHeader,
+  type Platform,
+  type PresetContext,
+  presetContextOf,
+  presetData,
+} from '../vendors/index.js'
 import { compileTrust, type Matcher, type TrustOption } from './trust.js'
 import {
-  type ClientIpHeader,
   type ClientIpHeaderReader,
   compileClientIpHeader,
   compileFrontDoorId,

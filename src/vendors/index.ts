@@ -4,6 +4,7 @@
  * refresh-presets fetcher and the vendor range checks. Startup only. The
  * engine depends on this folder; nothing here imports from src/engine/.
  */
+export { CLIENT_IP_HEADERS, type ClientIpHeader } from './client-ip-headers.js'
 export {
   checkPlatform,
   expandVendorPreset,
