@@ -44,13 +44,9 @@ const clean = { expired: false, pathLen: undefined, eku: undefined, revoked: fal
  */
 const EXAMPLES: [Case][] = [
   [
-    {
-      cas: [clean, { ...clean, inCa: false }],
-      leafExpired: false,
-      leafRevoked: false,
-      leafKind: 'client',
-      withCrls: true,
-    },
+    // accepted: every CA of the path in ca with its CRL (an intermediate sent
+    // with the leaf has no CRL here, so -crl_check_all refuses it)
+    { cas: [clean, clean], leafExpired: false, leafRevoked: false, leafKind: 'client', withCrls: true },
   ],
   [{ cas: [clean, clean], leafExpired: false, leafRevoked: true, leafKind: 'client', withCrls: true }],
 ]
