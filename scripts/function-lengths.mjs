@@ -1,0 +1,49 @@
+#!/usr/bin/env node
+// The longest functions of src/ (issue 25: setup functions that fit a
+// screen), read with the TypeScript compiler's parser: each function,
+// method, arrow function and class body whose own lines exceed --max N
+// (default 60), longest first. A function's own lines do not count the
+// functions nested in it. Exit 1 when any exceeds --max (with --check).
+import { readdirSync, readFileSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import ts from 'typescript'
+
+const args = process.argv.slice(2)
+const max = Number(args[args.indexOf('--max') + 1] ?? 60) || 60
+const check = args.includes('--check')
+const root = new URL('..', import.meta.url).pathname
+const files = dir =>
+  readdirSync(dir).flatMap(name => {
+    const path = join(dir, name)
+    return statSync(path).isDirectory() ? files(path) : /\.(c|m)?ts$/.test(name) ? [path] : []
+  })
+
+const rows = []
+for (const file of files(join(root, 'src'))) {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, true)
+  const line = pos => source.getLineAndCharacterOfPosition(pos).line
+  const span = node => line(node.getEnd()) - line(node.getStart(source)) + 1
+  const visit = (node, owner) => {
+    if (ts.isFunctionLike(node) && 'body' in node && node.body !== undefined) {
+      const name = node.name?.getText(source) ?? nameOf(node)
+      const fn = { file: relative(root, file), name, at: line(node.getStart(source)) + 1, lines: span(node) }
+      rows.push(fn)
+      if (owner) owner.lines -= fn.lines - 1
+      ts.forEachChild(node, child => visit(child, fn))
+    } else ts.forEachChild(node, child => visit(child, owner))
+  }
+  visit(source, undefined)
+}
+function nameOf(node) {
+  const p = node.parent
+  if (p && (ts.isVariableDeclaration(p) || ts.isPropertyAssignment(p) || ts.isPropertyDeclaration(p)))
+    return p.name.getText()
+  if (p && ts.isCallExpression(p)) return `(argument of ${p.expression.getText().slice(0, 40)})`
+  return '(anonymous)'
+}
+const long = rows.filter(r => r.lines > max).sort((a, b) => b.lines - a.lines)
+for (const r of long) console.log(`${String(r.lines).padStart(4)}  ${r.file}:${r.at}  ${r.name}`)
+console.log(
+  `${long.length} of ${rows.length} functions longer than ${max} lines (own lines, nested functions not counted)`,
+)
+if (check && long.length > 0) process.exit(1)
