@@ -13,6 +13,7 @@ import { PassThrough } from 'node:stream'
 import { checkCommand } from '../src/cli/check.js'
 import type { Io } from '../src/cli/command.js'
 import { createTrustProxy } from '../src/index.js'
+import { trustProxy } from '../src/express.js'
 import { checkRanges } from '../src/vendors/preset-file.js'
 import { coverage } from '../src/vendors/ranges.js'
 import { bundledRanges, hugeList, presetEntry, presetsDocument, today, writeTempFile } from './support/presets.js'
@@ -220,4 +221,22 @@ t.test('check --strict goes through the same loader: a future date fails it, and
   const writable = await run(cloudflare({}), 0o666)
   t.equal(writable.code, 1)
   t.match(writable.stderr(), /warning: .*can be written by other users/)
+})
+
+t.test("a writable presets file is reported through the app's logger when it has one (Express's logger)", async t => {
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-perm-'))
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }))
+  const path = join(dir, 'presets.json')
+  writeFileSync(path, JSON.stringify(cloudflare({})))
+  chmodSync(path, 0o666)
+  const processWarnings: string[] = []
+  const onWarning = (w: Error & { code?: string }) => processWarnings.push(String(w.code))
+  process.on('warning', onWarning)
+  t.teardown(() => process.off('warning', onWarning))
+  const logged: Array<{ code?: unknown; option?: unknown }> = []
+  const logger = { warn: (facts: { code?: unknown; option?: unknown }) => logged.push(facts), info() {} }
+  trustProxy({ trust: ['cloudflare'], presetsFile: path, logger })
+  await new Promise(r => setImmediate(r))
+  t.match(logged, [{ code: 'PROXY_AWARE_PRESETS_WRITABLE', option: 'presetsFile' }], 'in the logger')
+  t.notOk(processWarnings.includes('PROXY_AWARE_PRESETS_WRITABLE'), 'not as a process warning beside it')
 })

@@ -41,6 +41,9 @@ export interface Logger {
 /** Where an engine's warnings go: `code`, the message, and facts for structured logs. @internal */
 export type Warn = (code: string, message: string, facts: Readonly<Record<string, unknown>>) => void
 
+/** The default sink: `process.emitWarning`, as a `SecurityWarning` with the code. @internal */
+export const emitWarning: Warn = (code, message) => process.emitWarning(message, { code, type: 'SecurityWarning' })
+
 /** A logger that drops everything, for callers that pass none. */
 export const silentLogger: Logger = { warn() {}, info() {} }
 

@@ -4,7 +4,7 @@
  * per-request check reads the decision already made (nothing is parsed
  * again) and does nothing more for a request that fits the setup.
  */
-import { type Logger, silentLogger, type Warn } from '../core/options.js'
+import { emitWarning, type Logger, silentLogger, type Warn } from '../core/options.js'
 import { show } from '../core/errors.js'
 import type { PresetData } from '../vendors/index.js'
 import type { RequestLike, Resolution } from './resolution.js'
@@ -17,9 +17,6 @@ export const WARNING_CODES = {
   clientChoseIp: 'PROXY_AWARE_CLIENT_CHOSE_IP',
   stalePreset: 'PROXY_AWARE_STALE_PRESET',
 } as const
-
-/** The core's sink: `process.emitWarning`, as the startup warnings. @internal */
-export const emitWarning: Warn = (code, message) => process.emitWarning(message, { code, type: 'SecurityWarning' })
 
 /**
  * An adapter's sink: its logger (Fastify's, Express's `logger` option), or

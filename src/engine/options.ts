@@ -2,10 +2,10 @@
  * The trust engine's own options: their type and their normalisation.
  */
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
-import { bool, integerIn, type Warn } from '../core/options.js'
+import { bool, emitWarning, integerIn, type Warn } from '../core/options.js'
 import type { ClientCertOptions } from '../features/client-cert/options.js'
 import type { HttpsOptions } from '../features/index.js'
-import { checkPresetAge, emitWarning } from './diagnostics.js'
+import { checkPresetAge } from './diagnostics.js'
 import { compileTrustCertificate, type PeerIdentity, type TrustCertificateOptions } from './identity.js'
 import { checkClientIpHeader, checkFrontDoorId, checkTrustScope } from './startup-checks.js'
 import {
@@ -237,7 +237,7 @@ export function normalizeOptions(
     throw new ProxyAwareConfigError('trust', `is required; options must be an object, got ${show(options)}`)
   }
   checkOptionNames(options, [...CORE_OPTIONS, ...knownOptions])
-  const presetContext = presetContextOf(options)
+  const presetContext = presetContextOf(options, warn)
   const presets = presetContext.presets
   const compiled = compileTrust(options.trust, presetContext, warn)
   checkPlatform(options.platform)

@@ -6,7 +6,7 @@
 import ipaddr from 'ipaddr.js'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
 import { BARE, INVALID, parseRequestAddress, scratch, V4 } from '../parse/ip.js'
-import type { Warn } from '../core/options.js'
+import { emitWarning, type Warn } from '../core/options.js'
 import { expandVendorPreset, type PresetContext, presetData } from '../vendors/index.js'
 import { parseEntry, type ParsedEntry } from '../parse/ranges.js'
 
@@ -161,15 +161,12 @@ interface CompiledTrust {
   ranges?: { v4net: readonly number[]; v4mask: readonly number[]; v6: readonly Range6[] }
 }
 
-/** The core's sink, as `diagnostics.ts` `emitWarning` (not imported: diagnostics imports this module's callers). */
-const processWarning: Warn = (code, message) => process.emitWarning(message, { code, type: 'SecurityWarning' })
-
 /**
  * Compile the `trust` option, throwing `ProxyAwareConfigError` on anything
  * doubtful; a trust function's warning goes to `warn` (the app's sink).
  * @internal
  */
-export const compileTrust = (trust: unknown, ctx: PresetContext = {}, warn: Warn = processWarning): CompiledTrust => {
+export const compileTrust = (trust: unknown, ctx: PresetContext = {}, warn: Warn = emitWarning): CompiledTrust => {
   if (trust === undefined || trust === null) {
     throw new ProxyAwareConfigError(
       'trust',

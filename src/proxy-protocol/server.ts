@@ -11,10 +11,8 @@
  */
 import type { Server, Socket } from 'node:net'
 import { ProxyAwareConfigError, checkOptionNames, show } from '../core/errors.js'
-import { checkLogger, type Logger } from '../core/options.js'
+import { checkLogger, emitWarning, type Logger, type Warn } from '../core/options.js'
 import { compileEngine } from '../engine/index.js'
-import type { Warn } from '../core/options.js'
-import { emitWarning } from '../engine/diagnostics.js'
 import { STARTUP_CODES } from '../engine/startup-checks.js'
 import type { TrustOption } from '../engine/trust.js'
 import { isUnixSocket } from '../engine/unix-socket.js'
@@ -229,9 +227,10 @@ const listenerWarn: Warn = (code, message, facts) => {
  */
 const warnIfEveryone = (trust: (address: string, hop: number) => boolean, option: unknown): void => {
   if (!PROBES.some(family => family.every(address => trust(address, 0)))) return
-  process.emitWarning(
+  emitWarning(
+    'PROXY_AWARE_PROXY_PROTOCOL_TRUST_ALL',
     `proxy-aware: proxyProtocol trust: ${show(option)} trusts every address, so any client that reaches this listener can send a PROXY header and choose its address. Unless only the balancer can reach it, list the balancers' addresses.`,
-    { code: 'PROXY_AWARE_PROXY_PROTOCOL_TRUST_ALL', type: 'SecurityWarning' },
+    { option: 'proxyProtocol trust' },
   )
 }
 

@@ -7,7 +7,7 @@
 import { readFileSync, statSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { bool } from '../core/options.js'
+import { bool, emitWarning, type Warn } from '../core/options.js'
 import { type PresetContext, type PresetData, presetData, VENDOR_PRESETS } from './presets.js'
 import { checkVendorRange, coverage } from './ranges.js'
 
@@ -166,7 +166,7 @@ const STICKY = 0o1000
  * folder (writable by others and not sticky, unlike /tmp): they could then
  * choose the ranges the app trusts. Windows has no such mode bits. @internal
  */
-export const checkWritable = (name: string, path: string): void => {
+export const checkWritable = (name: string, path: string, warn: Warn = emitWarning): void => {
   /* c8 ignore next: no Unix permission bits on Windows */
   if (process.platform === 'win32') return
   const file = statSync(path).mode
@@ -178,9 +178,10 @@ export const checkWritable = (name: string, path: string): void => {
         ? `the folder ${show(dirname(path))} of ${name} can be written by other users (mode ${(folder & 0o777).toString(8)}), who can replace the file`
         : undefined
   if (who === undefined) return
-  process.emitWarning(
+  warn(
+    'PROXY_AWARE_PRESETS_WRITABLE',
     `proxy-aware: ${who}: they can choose which addresses the app trusts as vendor proxies. Make it writable by its owner only (chmod go-w).`,
-    { code: 'PROXY_AWARE_PRESETS_WRITABLE', type: 'SecurityWarning' },
+    { option: name },
   )
 }
 
@@ -193,6 +194,7 @@ export const loadPresetsFile = (
   option: unknown,
   env: NodeJS.ProcessEnv = process.env,
   allowGrowth = false,
+  warn: Warn = emitWarning,
 ): Map<string, PresetData> | undefined => {
   const fromEnv = option === undefined
   const path = fromEnv ? env[PRESETS_ENV] : option
@@ -216,7 +218,7 @@ export const loadPresetsFile = (
       `names ${show(path)}, which is not valid: ${error instanceof SyntaxError ? `not JSON (${error.message})` : (error as Error).message}. Write it with npx proxy-aware refresh-presets`,
     )
   }
-  checkWritable(name, path)
+  checkWritable(name, path, warn)
   return presets
 }
 
@@ -227,11 +229,13 @@ export const loadPresetsFile = (
  */
 export const presetContextOf = (
   options: PresetContext & { presetsFile?: unknown; allowPresetGrowth?: unknown },
+  warn: Warn = emitWarning,
 ): PresetContext => {
   const presets = loadPresetsFile(
     options.presetsFile,
     process.env,
     bool('allowPresetGrowth', options.allowPresetGrowth, false),
+    warn,
   )
   return presets === undefined ? options : { ...options, presets }
 }
