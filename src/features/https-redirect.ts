@@ -150,6 +150,47 @@ const hostLines = (req: IncomingMessage): number => {
 /** stands for `httpsRedirect: true`, which names no host */
 const NEEDS_HOST: Readonly<Record<string, unknown>> = Object.freeze({})
 
+/** `httpsRedirect.port`: 443 unless given. */
+const redirectPort = (o: Readonly<Record<string, unknown>>): number => {
+  if (o.port === undefined) return 443
+  if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) {
+    throw new ProxyAwareConfigError('httpsRedirect.port', `must be a port number from 1 to 65535, got ${show(o.port)}`)
+  }
+  return o.port
+}
+
+/** `httpsRedirect.host` as it goes in a Location (with its port, or `portSuffix`), undefined when not given. */
+const canonicalHost = (o: Readonly<Record<string, unknown>>, portSuffix: string): string | undefined => {
+  if (o.host === undefined) return undefined
+  const parts = typeof o.host === 'string' ? parseHost(o.host) : undefined
+  if (parts === undefined) {
+    throw new ProxyAwareConfigError(
+      'httpsRedirect.host',
+      `must be a host name with an optional port (\`example.com\`, \`example.com:8443\`), got ${show(o.host)}`,
+    )
+  }
+  if (parts.port !== null && o.port !== undefined) {
+    throw new ProxyAwareConfigError(
+      'httpsRedirect.host',
+      `has a port and \`httpsRedirect.port\` is set too: give the port once, got ${show(o.host)}`,
+    )
+  }
+  return urlName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
+}
+
+/** `httpsRedirect.status` (safe methods) and `otherMethods`. */
+const redirectStatuses = (o: Readonly<Record<string, unknown>>): { status: number; otherStatus: number } => {
+  const status = o.status ?? 301
+  if (!STATUSES.includes(status as number)) {
+    throw new ProxyAwareConfigError('httpsRedirect.status', `must be 301, 302, 307 or 308, got ${show(status)}`)
+  }
+  const otherStatus = o.otherMethods ?? 403
+  if (!OTHER_STATUSES.includes(otherStatus as number)) {
+    throw new ProxyAwareConfigError('httpsRedirect.otherMethods', `must be 403, 307 or 308, got ${show(otherStatus)}`)
+  }
+  return { status: status as number, otherStatus: otherStatus as number }
+}
+
 /** Compile `httpsRedirect`. @internal */
 const compileHttpsRedirect = (value: unknown): Feature | undefined => {
   if (value === undefined || value === false) return undefined
@@ -162,45 +203,12 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
       `needs \`host\` (the canonical host to redirect to) or \`allowedHosts\` (the hosts a request may name), e.g. httpsRedirect: { host: 'example.com' }: the target of a redirect must never come from an unchecked request (Host header injection makes it an open redirect)${o === NEEDS_HOST ? ', got true' : ''}`,
     )
   }
-  let port = 443
-  if (o.port !== undefined) {
-    if (typeof o.port !== 'number' || !Number.isInteger(o.port) || o.port < 1 || o.port > 65535) {
-      throw new ProxyAwareConfigError(
-        'httpsRedirect.port',
-        `must be a port number from 1 to 65535, got ${show(o.port)}`,
-      )
-    }
-    port = o.port
-  }
+  const port = redirectPort(o)
   const portSuffix = port === 443 ? '' : `:${port}`
-  let canonical: string | undefined
-  if (o.host !== undefined) {
-    const parts = typeof o.host === 'string' ? parseHost(o.host) : undefined
-    if (parts === undefined) {
-      throw new ProxyAwareConfigError(
-        'httpsRedirect.host',
-        `must be a host name with an optional port (\`example.com\`, \`example.com:8443\`), got ${show(o.host)}`,
-      )
-    }
-    if (parts.port !== null && o.port !== undefined) {
-      throw new ProxyAwareConfigError(
-        'httpsRedirect.host',
-        `has a port and \`httpsRedirect.port\` is set too: give the port once, got ${show(o.host)}`,
-      )
-    }
-    canonical =
-      urlName(parts.hostname) + (parts.port === null ? portSuffix : parts.port === 443 ? '' : `:${parts.port}`)
-  }
+  const canonical = canonicalHost(o, portSuffix)
   const allowed =
     o.allowedHosts === undefined ? undefined : compileHosts('httpsRedirect.allowedHosts', o.allowedHosts, true)
-  const status = o.status ?? 301
-  if (!STATUSES.includes(status as number)) {
-    throw new ProxyAwareConfigError('httpsRedirect.status', `must be 301, 302, 307 or 308, got ${show(status)}`)
-  }
-  const otherStatus = o.otherMethods ?? 403
-  if (!OTHER_STATUSES.includes(otherStatus as number)) {
-    throw new ProxyAwareConfigError('httpsRedirect.otherMethods', `must be 403, 307 or 308, got ${show(otherStatus)}`)
-  }
+  const { status, otherStatus } = redirectStatuses(o)
   const exempt = compileExempt(o.exempt)
 
   let warned = false
@@ -250,7 +258,7 @@ const compileHttpsRedirect = (value: unknown): Feature | undefined => {
         host ??= urlName(r.hostname) + portSuffix
       }
       const location = `https://${host}${target}`
-      return answer(safe ? (status as number) : (otherStatus as number), `Redirecting to ${location}\n`, location)
+      return answer(safe ? status : otherStatus, `Redirecting to ${location}\n`, location)
     },
   }
 }
