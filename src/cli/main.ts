@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { moduleDir } from '../engine/module-dir.js'
+import { moduleDir } from './module-dir.js'
 import { checkCommand } from './check.js'
 import type { Command, Io } from './command.js'
 import { UsageError } from './config.js'
