@@ -108,6 +108,90 @@ const READERS_5: Readers = {
 /** Express 4's req.host is (a deprecated alias of) the hostname, no port. */
 const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
 
+/** The resolution of a request, from the engine's resolver. */
+type Result = (req: Request) => Resolution
+/** a request, marked (under the middleware's own symbol) once it came through the middleware */
+type Marked = Request & Record<symbol, true | undefined>
+
+/**
+ * Getters on an app's request prototype (`app.request`): defined once,
+ * they cost nothing per request, whereas own accessors defined on every
+ * request cost ~15 µs (V8 turns the request into a dictionary object).
+ * They answer for every request of the app and its sub-apps, not only
+ * those that pass the middleware: a route before it, outside its mount
+ * path or a limiter ahead of it would otherwise reach Express's getters,
+ * which read the `trust proxy` set below the Express way (X-Forwarded-Host
+ * whatever `forwardedHost` says, the leftmost X-Forwarded-Proto).
+ */
+const install = (proto: object, readers: Readers, kPassed: symbol, result: Result, engine: Engine) => {
+  for (const name of Object.keys(readers)) {
+    const read = readers[name]!
+    const before = Object.getOwnPropertyDescriptor(proto, name)?.get
+    const get = function (this: Marked) {
+      if (this[kPassed] !== true) {
+        // another proxy-aware middleware installed earlier on this app, or
+        // on the app this one is mounted in, answers requests that did not
+        // pass this one (it decides for them the same way, in turn)
+        const up = before ?? getterAbove(proto, name)
+        if (up !== undefined && ours.has(up)) return up.call(this) as unknown
+      }
+      return read(result(this), this, engine)
+    }
+    ours.add(get)
+    Object.defineProperty(proto, name, { configurable: true, enumerable: true, get })
+  }
+}
+
+/** Warn, at an app's first request, when the middleware cannot cover all of it. */
+const warnIfPartial = (req: Request, log: Logger, trustEveryone: boolean, middleware: TrustProxyMiddleware) => {
+  // until the first request through the middleware, Express answered with
+  // a setting the app chose: warn when that was looser than no trust
+  const prior: unknown = req.app.get('trust proxy')
+  if (prior !== false && !(prior === true && trustEveryone) && !ours.has(prior as object)) {
+    log.warn(
+      { trustProxy: String(prior) },
+      "proxy-aware: the app set Express's trust proxy itself (before or after the middleware): until a request passed the middleware, req.ip and req.protocol followed the app's setting, and proxy-aware has now replaced it with its own decision; remove the app.set('trust proxy', ...) call (proxy-aware keeps trust proxy in agreement with its trust option)",
+    )
+  }
+  // the getters cover the whole app; the policies only what comes after
+  // the middleware, and the getters nothing of an app this one is mounted in
+  if (req.baseUrl !== '') {
+    log.warn(
+      { mountPath: escapeText(req.baseUrl) },
+      `proxy-aware: the middleware runs under ${escapeText(req.baseUrl)}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`,
+    )
+    return
+  }
+  // Express 4 keeps the router in app._router, Express 5 in app.router
+  const app = req.app as unknown as { _router?: Stack; router: Stack }
+  const { stack } = app._router ?? app.router
+  const at = stack.findIndex(layer => layer.handle === middleware)
+  const routes = stack
+    .slice(0, Math.max(at, 0))
+    .filter(layer => layer.route !== undefined || layer.name === 'router' || layer.name === 'mounted_app').length
+  if (routes > 0)
+    log.warn(
+      { routes },
+      `proxy-aware: ${routes} route(s) or router(s) come before the middleware: its policies do not run for them; mount it first`,
+    )
+}
+
+/** Own accessors for a request without Express (plain http, connect). */
+const ownAccessors = (result: Result, engine: Engine): PropertyDescriptorMap => {
+  const own: PropertyDescriptorMap = {}
+  for (const name of Object.keys(READERS_5)) {
+    const read = READERS_5[name]!
+    own[name] = {
+      configurable: true,
+      enumerable: true,
+      get(this: Request) {
+        return read(result(this), this, engine)
+      },
+    }
+  }
+  return own
+}
+
 /** The Express middleware running `features` (see `trustProxy` in src/express.ts). */
 export function expressMiddleware(
   options: ExpressTrustProxyOptions,
@@ -122,83 +206,11 @@ export function expressMiddleware(
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
   // marks the requests that came through this middleware
   const kPassed = Symbol('proxy-aware.passed')
-  type Marked = Request & { [kPassed]?: true }
   const trustEveryone = options.trust === true
   // the apps whose request prototype carries our getters
   const installed = new WeakSet<object>()
-
-  /**
-   * Getters on an app's request prototype (`app.request`): defined once,
-   * they cost nothing per request, whereas own accessors defined on every
-   * request cost ~15 µs (V8 turns the request into a dictionary object).
-   * They answer for every request of the app and its sub-apps, not only
-   * those that pass the middleware: a route before it, outside its mount
-   * path or a limiter ahead of it would otherwise reach Express's getters,
-   * which read the `trust proxy` set below the Express way (X-Forwarded-Host
-   * whatever `forwardedHost` says, the leftmost X-Forwarded-Proto).
-   */
-  const install = (proto: object, readers: Readers) => {
-    for (const name of Object.keys(readers)) {
-      const read = readers[name]!
-      const before = Object.getOwnPropertyDescriptor(proto, name)?.get
-      const get = function (this: Marked) {
-        if (this[kPassed] !== true) {
-          // another proxy-aware middleware installed earlier on this app, or
-          // on the app this one is mounted in, answers requests that did not
-          // pass this one (it decides for them the same way, in turn)
-          const up = before ?? getterAbove(proto, name)
-          if (up !== undefined && ours.has(up)) return up.call(this) as unknown
-        }
-        return read(result(this), this, engine)
-      }
-      ours.add(get)
-      Object.defineProperty(proto, name, { configurable: true, enumerable: true, get })
-    }
-  }
-  const warnIfPartial = (req: Request) => {
-    // until the first request through the middleware, Express answered with
-    // a setting the app chose: warn when that was looser than no trust
-    const prior: unknown = req.app.get('trust proxy')
-    if (prior !== false && !(prior === true && trustEveryone) && !ours.has(prior as object)) {
-      log.warn(
-        { trustProxy: String(prior) },
-        "proxy-aware: the app set Express's trust proxy itself (before or after the middleware): until a request passed the middleware, req.ip and req.protocol followed the app's setting, and proxy-aware has now replaced it with its own decision; remove the app.set('trust proxy', ...) call (proxy-aware keeps trust proxy in agreement with its trust option)",
-      )
-    }
-    // the getters cover the whole app; the policies only what comes after
-    // the middleware, and the getters nothing of an app this one is mounted in
-    if (req.baseUrl !== '') {
-      log.warn(
-        { mountPath: escapeText(req.baseUrl) },
-        `proxy-aware: the middleware runs under ${escapeText(req.baseUrl)}: its policies do not run for other paths, nor does it decide for the app this is mounted in; mount it first, at the root`,
-      )
-      return
-    }
-    // Express 4 keeps the router in app._router, Express 5 in app.router
-    const app = req.app as unknown as { _router?: Stack; router: Stack }
-    const { stack } = app._router ?? app.router
-    const at = stack.findIndex(layer => layer.handle === middleware)
-    const routes = stack
-      .slice(0, Math.max(at, 0))
-      .filter(layer => layer.route !== undefined || layer.name === 'router' || layer.name === 'mounted_app').length
-    if (routes > 0)
-      log.warn(
-        { routes },
-        `proxy-aware: ${routes} route(s) or router(s) come before the middleware: its policies do not run for them; mount it first`,
-      )
-  }
   // without Express (plain http, connect): own accessors on the request
-  const own: PropertyDescriptorMap = {}
-  for (const name of Object.keys(READERS_5)) {
-    const read = READERS_5[name]!
-    own[name] = {
-      configurable: true,
-      enumerable: true,
-      get(this: Request) {
-        return read(result(this), this, engine)
-      },
-    }
-  }
+  const own = ownAccessors(result, engine)
 
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
     const app = req.app as Request['app'] | undefined
@@ -207,7 +219,7 @@ export function expressMiddleware(
     } else {
       if (!installed.has(app)) {
         installed.add(app)
-        warnIfPartial(req)
+        warnIfPartial(req, log, trustEveryone, middleware)
         // Keep Express's own setting in agreement, so libraries that read it
         // (express-rate-limit's validations) see the same decision; `true`
         // stays `true`, so their warnings about trusting everyone still fire.
@@ -216,6 +228,9 @@ export function expressMiddleware(
         install(
           (app as unknown as { request: object }).request,
           typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5,
+          kPassed,
+          result,
+          engine,
         )
       }
       ;(req as Marked)[kPassed] = true
