@@ -9,7 +9,9 @@ import { join, relative } from 'node:path'
 import ts from 'typescript'
 
 const args = process.argv.slice(2)
-const max = Number(args[args.indexOf('--max') + 1] ?? 60) || 60
+const at = args.indexOf('--max')
+const max = at < 0 ? 60 : Number(args[at + 1])
+if (!Number.isInteger(max) || max < 0) throw new Error(`--max must be a whole number of lines, got ${args[at + 1]}`)
 const check = args.includes('--check')
 const root = new URL('..', import.meta.url).pathname
 const files = dir =>

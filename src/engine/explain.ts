@@ -132,25 +132,7 @@ export function compileExplainer(
     })
 
     const socket = connectionOrigin(req.socket, socketProto)
-    let protocol = socket
-    let proxyHost: ValueOrigin<string | undefined> | undefined
-    if (convention === 'forwarded') {
-      // the client's element, or the nearest one when none was walked
-      const el: ForwardedElement | undefined = parseForwarded(fwd!, maxHops + 1)[Math.max(walked.length - 1, 0)]
-      const proto = el?.valid === true && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
-      if (proto !== undefined) protocol = { value: proto, from: 'forwarded', raw: fwd, entry: el!.proto }
-      const host =
-        !forwardedHost || el === undefined ? undefined : !el.valid ? '' : el.host === '' ? undefined : el.host
-      if (host !== undefined) proxyHost = { value: parseHost(host)?.host, from: 'forwarded', raw: fwd, entry: host }
-    } else if (convention === 'x-forwarded') {
-      protocol = xForwardedProto(h, xff, walked.length - 1) ?? socket
-      const xfh = forwardedHost ? headerString(h['x-forwarded-host']) : undefined
-      const c = new ListCursor()
-      if (xfh !== undefined && c.reset(xfh).prev()) {
-        const entry = xfh.slice(c.start, c.end)
-        proxyHost = { value: parseHost(entry)?.host, from: 'x-forwarded-host', raw: xfh, entry }
-      }
-    }
+    const { protocol, proxyHost } = proxyWords(h, convention, fwd, xff, walked.length, socket)
     return {
       client: r.ip,
       hops,
@@ -162,6 +144,37 @@ export function compileExplainer(
       host: proxyHost ?? ownHost(h),
       resolution: r,
     }
+  }
+
+  /** The protocol and host the convention read says, at the client's entry (the socket's protocol without one). */
+  function proxyWords(
+    h: RequestLike['headers'],
+    convention: 'forwarded' | 'x-forwarded' | undefined,
+    fwd: string | undefined,
+    xff: string | undefined,
+    walked: number,
+    socket: ValueOrigin<'http' | 'https'>,
+  ): { protocol: ValueOrigin<'http' | 'https'>; proxyHost: ValueOrigin<string | undefined> | undefined } {
+    let protocol = socket
+    let proxyHost: ValueOrigin<string | undefined> | undefined
+    if (convention === 'forwarded') {
+      // the client's element, or the nearest one when none was walked
+      const el: ForwardedElement | undefined = parseForwarded(fwd!, maxHops + 1)[Math.max(walked - 1, 0)]
+      const proto = el?.valid === true && el.proto !== undefined ? protoOf(el.proto, 0, el.proto.length) : undefined
+      if (proto !== undefined) protocol = { value: proto, from: 'forwarded', raw: fwd, entry: el!.proto }
+      const host =
+        !forwardedHost || el === undefined ? undefined : !el.valid ? '' : el.host === '' ? undefined : el.host
+      if (host !== undefined) proxyHost = { value: parseHost(host)?.host, from: 'forwarded', raw: fwd, entry: host }
+    } else if (convention === 'x-forwarded') {
+      protocol = xForwardedProto(h, xff, walked - 1) ?? socket
+      const xfh = forwardedHost ? headerString(h['x-forwarded-host']) : undefined
+      const c = new ListCursor()
+      if (xfh !== undefined && c.reset(xfh).prev()) {
+        const entry = xfh.slice(c.start, c.end)
+        proxyHost = { value: parseHost(entry)?.host, from: 'x-forwarded-host', raw: xfh, entry }
+      }
+    }
+    return { protocol, proxyHost }
   }
 
   /**
