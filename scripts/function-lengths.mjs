@@ -2,8 +2,9 @@
 // The longest functions of src/ (issue 25: setup functions that fit a
 // screen), read with the TypeScript compiler's parser: each function,
 // method, arrow function and class body whose own lines exceed --max N
-// (default 60), longest first. A function's own lines do not count the
-// functions nested in it. Exit 1 when any exceeds --max (with --check).
+// (default 60: a screen), longest first. A function's own lines do not
+// count the functions nested in it. With --check (npm run lint), exit 1
+// when one that is not in EXEMPT exceeds --max.
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import ts from 'typescript'
@@ -19,6 +20,17 @@ const files = dir =>
     const path = join(dir, name)
     return statSync(path).isDirectory() ? files(path) : /\.(c|m)?ts$/.test(name) ? [path] : []
   })
+
+/**
+ * Longer than a screen on purpose: per-request parsers written by hand for
+ * speed (CONTRIBUTING.md, "What a change must come with"), each one pass over its input read
+ * top to bottom; split, they would pass their cursor state around.
+ */
+const EXEMPT = new Set([
+  'src/proxy-protocol/v1.ts parseV1',
+  'src/proxy-protocol/v2.ts parseTlvs',
+  'src/parse/forwarded.ts parseForwarded',
+])
 
 const rows = []
 for (const file of files(join(root, 'src'))) {
@@ -44,8 +56,15 @@ function nameOf(node) {
   return '(anonymous)'
 }
 const long = rows.filter(r => r.lines > max).sort((a, b) => b.lines - a.lines)
-for (const r of long) console.log(`${String(r.lines).padStart(4)}  ${r.file}:${r.at}  ${r.name}`)
+const exempt = r => EXEMPT.has(`${r.file} ${r.name}`)
+for (const r of long)
+  console.log(`${String(r.lines).padStart(4)}  ${r.file}:${r.at}  ${r.name}${exempt(r) ? '  (exempt)' : ''}`)
 console.log(
   `${long.length} of ${rows.length} functions longer than ${max} lines (own lines, nested functions not counted)`,
 )
-if (check && long.length > 0) process.exit(1)
+if (check && long.some(r => !exempt(r))) {
+  console.log(
+    `Split the functions above that are not exempt into named parts (issue 25), at most ${max} own lines each.`,
+  )
+  process.exit(1)
+}
