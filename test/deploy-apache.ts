@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { certs } from './support/certs.js'
 import { certFiles, certScenarios, hasIpv6Loopback, recipe, scenarios, startApps } from './fixtures/deployments.js'
-import { apacheConf, freePort, need, runProxy, waitForPort } from './support/proxies.js'
+import { apacheConf, freePort, need, startProxy } from './support/proxies.js'
 
 const apache = need(t, 'apache2')
 if (apache !== undefined) {
@@ -19,9 +19,7 @@ if (apache !== undefined) {
     let site = recipe('apache/proxy-aware.conf', { ...f, APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls })
     if (!ipv6) site = site.replace(/^Listen \[::1\].*\n/m, '').replace(` [::1]:${tls}`, '')
     writeFileSync(join(f.dir, 'httpd.conf'), apacheConf(f.dir, site))
-    const { child, log } = runProxy(t, apache, ['-f', join(f.dir, 'httpd.conf'), '-DFOREGROUND'])
-    await waitForPort(http, child, log)
-    await waitForPort(tls, child, log)
+    await startProxy(t, apache, ['-f', join(f.dir, 'httpd.conf'), '-DFOREGROUND'], [http, tls])
     await scenarios(t, 'Apache', { http, tls, app }, { ipv6 })
     const c = certs()
     await certScenarios(

@@ -14,7 +14,7 @@ import {
   startApps,
   withoutIpv6,
 } from './fixtures/deployments.js'
-import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
+import { freePort, need, startProxy } from './support/proxies.js'
 
 const caddy = need(t, 'caddy')
 if (caddy !== undefined) {
@@ -36,14 +36,13 @@ if (caddy !== undefined) {
     writeFileSync(join(f.dir, 'Caddyfile'), withoutIpv6(conf, true))
     // Caddy keeps state under $HOME / XDG folders: the test's own
     const env = { HOME: f.dir, XDG_DATA_HOME: f.dir, XDG_CONFIG_HOME: f.dir }
-    const { child, log } = runProxy(
+    await startProxy(
       t,
       caddy,
       ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile'],
+      [http, tls],
       env,
     )
-    await waitForPort(http, child, log)
-    await waitForPort(tls, child, log)
     await scenarios(t, 'Caddy', { http, tls, app }, { ipv6 })
     const c = certs()
     const der = new X509Certificate(c.valid.cert).raw.toString('base64')

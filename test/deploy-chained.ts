@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { certFiles, hasIpv6Loopback, recipe, scenarios, startApps } from './fixtures/deployments.js'
 import { request } from './support/http.js'
-import { freePort, need, nginxConf, runProxy, waitForPort } from './support/proxies.js'
+import { freePort, need, nginxConf, startProxy } from './support/proxies.js'
 
 const caddy = need(t, 'caddy')
 const nginx = need(t, 'nginx')
@@ -22,18 +22,12 @@ if (caddy !== undefined && nginx !== undefined) {
     const vars = { ...f, APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls, NGINX_PORT: nginxPort }
 
     writeFileSync(join(f.dir, 'nginx.conf'), nginxConf(f.dir, recipe('chained/nginx.conf', vars)))
-    const n = runProxy(t, nginx, ['-c', join(f.dir, 'nginx.conf'), '-p', f.dir, '-e', 'stderr'])
+    await startProxy(t, nginx, ['-c', join(f.dir, 'nginx.conf'), '-p', f.dir, '-e', 'stderr'], [nginxPort])
     let caddyfile = recipe('chained/Caddyfile', vars)
     if (!ipv6) caddyfile = caddyfile.replace(' [::1]', '')
     writeFileSync(join(f.dir, 'Caddyfile'), caddyfile)
-    const c = runProxy(t, caddy, ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile'], {
-      HOME: f.dir,
-      XDG_DATA_HOME: f.dir,
-      XDG_CONFIG_HOME: f.dir,
-    })
-    await waitForPort(nginxPort, n.child, n.log)
-    await waitForPort(http, c.child, c.log)
-    await waitForPort(tls, c.child, c.log)
+    const caddyArgs = ['run', '--config', join(f.dir, 'Caddyfile'), '--adapter', 'caddyfile']
+    await startProxy(t, caddy, caddyArgs, [http, tls], { HOME: f.dir, XDG_DATA_HOME: f.dir, XDG_CONFIG_HOME: f.dir })
 
     await scenarios(t, 'Caddy → nginx', { http, tls, app }, { ipv6 })
 

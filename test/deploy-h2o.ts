@@ -1,9 +1,7 @@
 // docs/deployments/h2o/h2o.conf, started as written, in front of the
 // Fastify and Express apps (test/fixtures/deployments.ts); and what h2o
 // does with a client's forwarding headers by default.
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import {
   appWarnings,
   certFiles,
@@ -15,15 +13,10 @@ import {
   startApps,
 } from './fixtures/deployments.js'
 import { request } from './support/http.js'
-import { freePort, h2oConf, need, startProxy } from './support/proxies.js'
+import { freePort, need, startH2o } from './support/proxies.js'
 
 const h2o = need(t, 'h2o')
 const ipv6 = await hasIpv6Loopback()
-
-const startH2o = async (t: Test, dir: string, hosts: string, ports: number[]) => {
-  writeFileSync(join(dir, 'h2o.conf'), h2oConf(hosts))
-  await startProxy(t, h2o!, ['-c', join(dir, 'h2o.conf')], ports)
-}
 
 if (h2o !== undefined) {
   await t.test('TLS termination (h2o/h2o.conf)', async t => {

@@ -14,7 +14,7 @@ import {
   startApps,
   withoutIpv6,
 } from './fixtures/deployments.js'
-import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
+import { freePort, need, startProxy } from './support/proxies.js'
 
 const haproxy = need(t, 'haproxy')
 if (haproxy !== undefined) {
@@ -29,9 +29,7 @@ if (haproxy !== undefined) {
       join(f.dir, 'haproxy.cfg'),
       withoutIpv6(recipe('haproxy/haproxy.cfg', { ...f, APP_PORT: app, HTTP_PORT: http, TLS_PORT: tls }), ipv6),
     )
-    const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')])
-    await waitForPort(http, child, log)
-    await waitForPort(tls, child, log)
+    await startProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')], [http, tls])
     await scenarios(t, 'HAProxy', { http, tls, app }, { ipv6 })
     const c = certs()
     await certScenarios(

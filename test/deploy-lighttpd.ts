@@ -1,9 +1,7 @@
 // docs/deployments/lighttpd/lighttpd.conf, started as written, in front of
 // the Fastify and Express apps (test/fixtures/deployments.ts); and what
 // lighttpd's mod_proxy does with a client's forwarding headers by default.
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import {
   certFiles,
   forgedThrough,
@@ -13,15 +11,10 @@ import {
   scenarios,
   startApps,
 } from './fixtures/deployments.js'
-import { freePort, lighttpdConf, need, startProxy } from './support/proxies.js'
+import { freePort, need, startLighttpd } from './support/proxies.js'
 
 const lighttpd = need(t, 'lighttpd')
 const ipv6 = await hasIpv6Loopback()
-
-const startLighttpd = async (t: Test, dir: string, site: string, ports: number[]) => {
-  writeFileSync(join(dir, 'lighttpd.conf'), lighttpdConf(dir, site))
-  await startProxy(t, lighttpd!, ['-D', '-f', join(dir, 'lighttpd.conf')], ports)
-}
 
 if (lighttpd !== undefined) {
   await t.test('TLS termination (lighttpd/lighttpd.conf)', async t => {

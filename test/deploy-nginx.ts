@@ -13,7 +13,7 @@ import {
   startApps,
   withoutIpv6,
 } from './fixtures/deployments.js'
-import { freePort, need, nginxConf, runProxy, waitForPort } from './support/proxies.js'
+import { freePort, need, nginxConf, startProxy } from './support/proxies.js'
 
 const nginx = need(t, 'nginx')
 const ipv6 = await hasIpv6Loopback()
@@ -23,8 +23,7 @@ const startNginx = async (t: Test, file: string, vars: Record<string, string | n
   const f = certFiles(t)
   const conf = withoutIpv6(recipe(file, { ...f, ...vars }), ipv6)
   writeFileSync(join(f.dir, 'nginx.conf'), nginxConf(f.dir, conf))
-  const { child, log } = runProxy(t, nginx!, ['-c', join(f.dir, 'nginx.conf'), '-p', f.dir, '-e', 'stderr'])
-  for (const port of wait) await waitForPort(port, child, log)
+  await startProxy(t, nginx!, ['-c', join(f.dir, 'nginx.conf'), '-p', f.dir, '-e', 'stderr'], wait)
 }
 
 if (nginx !== undefined) {
@@ -74,8 +73,7 @@ if (nginx !== undefined) {
       conf = conf.replace(pattern, m => m.replace(/\d+/, String(port)))
     }
     writeFileSync(join(dir, 'nginx.conf'), withoutIpv6(conf, ipv6))
-    const { child, log } = runProxy(t, nginx!, ['-p', dir, '-c', 'nginx.conf', '-e', 'stderr'])
-    for (const port of [http, tls]) await waitForPort(port, child, log)
+    await startProxy(t, nginx!, ['-p', dir, '-c', 'nginx.conf', '-e', 'stderr'], [http, tls])
     await scenarios(t, 'nginx example', { http, tls, app }, { ipv6 })
     await certScenarios(
       t,

@@ -20,7 +20,7 @@ import {
 import { raw } from './fixtures/proxy-client.js'
 import { ipv4Block, sslValue, v2 } from './fixtures/proxy-protocol.js'
 import { recorder, request } from './support/http.js'
-import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
+import { freePort, need, startProxy } from './support/proxies.js'
 
 // real sockets and child processes on a shared machine
 t.setTimeout(180_000)
@@ -131,8 +131,7 @@ if (hitch !== undefined) {
     // as root (CI containers), the workers must run as someone else
     const user = process.getuid?.() === 0 ? 'user = "nobody"\ngroup = "nogroup"\n' : ''
     writeFileSync(join(f.dir, 'hitch.conf'), withoutIpv6(conf, ipv6) + user)
-    const { child, log } = runProxy(t, hitch, [`--config=${join(f.dir, 'hitch.conf')}`])
-    await waitForPort(tls, child, log)
+    await startProxy(t, hitch, [`--config=${join(f.dir, 'hitch.conf')}`], [tls])
     const origin = {
       protocolFrom: 'proxy-protocol',
       from: 'proxy-protocol',
@@ -151,8 +150,7 @@ if (stunnel !== undefined) {
     const { tls, app, f, conf } = await start(t, stunnel, pp, 'stunnel/stunnel.conf', {})
     // without ::1, the IPv6 service (the last one) cannot listen
     writeFileSync(join(f.dir, 'stunnel.conf'), ipv6 ? conf : conf.slice(0, conf.indexOf('[https-ipv6]')))
-    const { child, log } = runProxy(t, stunnel, [join(f.dir, 'stunnel.conf')])
-    await waitForPort(tls, child, log)
+    await startProxy(t, stunnel, [join(f.dir, 'stunnel.conf')], [tls])
     const origin = {
       protocolFrom: 'proxy-protocol',
       from: 'proxy-protocol',
@@ -185,9 +183,7 @@ if (haproxy !== undefined) {
       () => void ++connections,
     )
     writeFileSync(join(f.dir, 'haproxy.cfg'), withoutIpv6(conf, ipv6))
-    const { child, log } = runProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')])
-    await waitForPort(tls, child, log)
-    await waitForPort(http, child, log)
+    await startProxy(t, haproxy, ['-db', '-f', join(f.dir, 'haproxy.cfg')], [tls, http])
     const origin = {
       protocolFrom: 'proxy-protocol',
       from: 'proxy-protocol',

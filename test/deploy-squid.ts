@@ -1,9 +1,7 @@
 // docs/deployments/squid/squid.conf, started as written, in front of the
 // Fastify and Express apps (test/fixtures/deployments.ts); and what Squid
 // does with a client's forwarding headers by default.
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import {
   certFiles,
   forgedThrough,
@@ -14,15 +12,10 @@ import {
   startApps,
   withoutIpv6,
 } from './fixtures/deployments.js'
-import { freePort, need, squidConf, startProxy } from './support/proxies.js'
+import { freePort, need, startSquid } from './support/proxies.js'
 
 const squid = need(t, 'squid')
 const ipv6 = await hasIpv6Loopback()
-
-const startSquid = async (t: Test, dir: string, site: string, ports: number[]) => {
-  writeFileSync(join(dir, 'squid.conf'), squidConf(dir, site))
-  await startProxy(t, squid!, ['-N', '-f', join(dir, 'squid.conf')], ports)
-}
 
 if (squid !== undefined) {
   await t.test('TLS termination (squid/squid.conf)', async t => {

@@ -17,7 +17,7 @@ import { trustProxy as fastifyTrustProxy } from '../src/fastify.js'
 import { type ProxyProtocolInfo, proxyProtocol } from '../src/proxy-protocol/index.js'
 import { certs, tlsServerOptions } from './support/certs.js'
 import { recorder, request } from './support/http.js'
-import { freePort, need, runProxy, waitForPort } from './support/proxies.js'
+import { freePort, need, startProxy } from './support/proxies.js'
 
 // real sockets and child processes on a shared machine: more than tap's default 30 s
 t.setTimeout(120_000)
@@ -138,8 +138,7 @@ defaults
 ${body.replaceAll('DIR', dir)}
 `,
   )
-  const { child, log } = runProxy(t, bin, ['-db', '-f', join(dir, 'haproxy.cfg')])
-  for (const p of ports) await waitForPort(p, child, log)
+  await startProxy(t, bin, ['-db', '-f', join(dir, 'haproxy.cfg')], ports)
 }
 
 for (const [name, start] of [
