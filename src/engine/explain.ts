@@ -15,6 +15,7 @@ import type { EngineConfig } from './options.js'
 import type { RequestLike, Resolution, StopReason } from './resolution.js'
 import { compileTrustLabels, type TrustLabeller, type TrustMatch } from './trust.js'
 import type { ClientIpHeaderReader } from './vendor-headers.js'
+import { conventionOf } from './walk.js'
 
 /** One address of the trail. @public */
 export interface ExplainedHop {
@@ -96,16 +97,10 @@ export function compileExplainer(
     const h = req.headers
     const socketProto = connectionProtocol(req.socket)
     const peerTrusted = r.reason !== 'untrusted-peer' && r.reason !== 'no-peer'
-    // the convention the resolver read: the same choice as compileResolver's
+    // the convention the resolver read (conventionOf, the resolver's rule)
     const xff = readXForwarded ? headerString(h['x-forwarded-for']) : undefined
     const fwd = readForwarded ? headerString(h.forwarded) : undefined
-    const convention = !peerTrusted
-      ? undefined
-      : fwd !== undefined && (forwardedFirst || xff === undefined)
-        ? 'forwarded'
-        : readXForwarded
-          ? 'x-forwarded'
-          : undefined
+    const convention = peerTrusted ? conventionOf(fwd, xff, forwardedFirst, readXForwarded) : undefined
     // the chain the walk read; a vendor header ('header') gave only the client
     const byHeader = r.source === 'header'
     const chain =

@@ -11,7 +11,7 @@ import type { EngineConfig } from './options.js'
 import { type RequestLike, type Resolution, resolutionOf, socketVerdict, type Verdict } from './resolution.js'
 import type { TrustFunction } from './trust.js'
 import { isUnixSocket } from './unix-socket.js'
-import { AddressList, compileWalker, type Walk } from './walk.js'
+import { AddressList, compileWalker, conventionOf, type Walk } from './walk.js'
 
 /** What step 2 produces. */
 interface Resolver {
@@ -109,10 +109,11 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
     const h = req.headers
     const xff = readXForwarded ? headerString(h['x-forwarded-for']) : undefined
     const fwd = readForwarded ? headerString(h.forwarded) : undefined
+    const convention = conventionOf(fwd, xff, forwardedFirst, readXForwarded)
     let walk: Walk
-    if (fwd !== undefined && (forwardedFirst || xff === undefined)) walk = walker.forwarded(ips, fwd, socketProto)
+    if (convention === 'forwarded') walk = walker.forwarded(ips, fwd!, socketProto)
     // X-Forwarded-Proto and -Host belong to the x-forwarded convention
-    else if (!readXForwarded) {
+    else if (convention === undefined) {
       const verdict = decided(h, ips, peer, socketVerdict('end-of-chain', socketProto))
       return resolutionOf(ips.take(), peer, verdict, ownHost(req))
     } else walk = walker.xForwarded(h, ips, xff, socketProto)

@@ -53,6 +53,20 @@ export class AddressList {
   }
 }
 
+/**
+ * The convention a trusted peer's request is read by: `Forwarded` when it
+ * has one and it comes first in `headers` (or X-Forwarded-For is absent),
+ * else X-Forwarded-* when read, else none. One rule for resolve() and
+ * explain().
+ */
+export const conventionOf = (
+  fwd: string | undefined,
+  xff: string | undefined,
+  forwardedFirst: boolean,
+  readXForwarded: boolean,
+): 'forwarded' | 'x-forwarded' | undefined =>
+  fwd !== undefined && (forwardedFirst || xff === undefined) ? 'forwarded' : readXForwarded ? 'x-forwarded' : undefined
+
 /** What a walk found, besides the addresses it appended. */
 export interface Walk extends Verdict {
   /**
