@@ -6,7 +6,7 @@
 import type { X509Certificate } from 'node:crypto'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { checkTlsRuntime } from '../core/runtime.js'
-import { normalizeFingerprint } from '../features/client-cert/options.js'
+import { normalizeFingerprint } from '../features/client-cert/policy.js'
 import { closeConnection, connectionVerdict, revokedNow, type Stamped } from '../features/client-cert/connection.js'
 import { checkLeaf, connectionOf, type SocketLike, verifySocket } from '../features/client-cert/verify.js'
 

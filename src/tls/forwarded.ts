@@ -5,14 +5,13 @@
 import { checkOptionNames, ProxyAwareConfigError } from '../core/errors.js'
 import type { Logger } from '../core/options.js'
 import {
-  DEFAULT_SKEW_MS,
-  type ForwardedCaSource,
   type ForwardedTrust,
   kForwardedTrust,
   parseCaBundle,
   parseCrlPems,
   showMaterial,
-} from '../features/client-cert/options.js'
+} from '../features/client-cert/material.js'
+import { DEFAULT_SKEW_MS, type ForwardedCaSource } from '../features/client-cert/options.js'
 import { blocks } from './material.js'
 import { checkPath, type TlsReloadResult, type TlsWatcher, watchFiles, watchTimes } from './watch.js'
 

@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto'
 import type { SecureContextOptions, TlsOptions } from 'node:tls'
 import { ProxyAwareConfigError, show } from '../core/errors.js'
-import { showMaterial } from '../features/client-cert/options.js'
+import { showMaterial } from '../features/client-cert/material.js'
 
 /**
  * Mozilla's "intermediate" configuration, guidelines version 6.0: file

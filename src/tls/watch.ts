@@ -8,7 +8,7 @@ import { dirname } from 'node:path'
 import { checkOptionNames, ProxyAwareConfigError, show } from '../core/errors.js'
 import { checkLogger, type Logger } from '../core/options.js'
 import { bumpMaterial, trackMaterial } from '../features/client-cert/connection.js'
-import { looksLikeMaterial, showMaterial } from '../features/client-cert/options.js'
+import { looksLikeMaterial, showMaterial } from '../features/client-cert/material.js'
 import { type Files, readStable, type TlsFiles, validate } from './material.js'
 import { contextOptions, type TlsOptionsInput } from './options.js'
 

@@ -8,8 +8,8 @@
  */
 import type { X509Certificate } from 'node:crypto'
 import type { Revocations } from './crl.js'
-import type { ClientCertError } from './options.js'
-import { parseCaBundle, parseCrlPems } from './options.js'
+import { parseCaBundle, parseCrlPems } from './material.js'
+import type { ClientCertError } from './types.js'
 import { peerChain, type SocketLike, verifyChain } from './verify.js'
 
 /** The version of one server's material (0: as the server was made). */

@@ -6,8 +6,8 @@
 import { BACKSLASH, COLON, COMMA, EQUALS, QUOTE, SEMICOLON } from '../../parse/chars.js'
 import { X509Certificate } from 'node:crypto'
 import { headerString, ListCursor } from '../../parse/list.js'
-import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './options.js'
-import type { ForwardedConfig } from './options.js'
+import type { ForwardedConfig } from './forwarded-options.js'
+import type { ClientCertError, ClientCertFailure, ForwardedCertSource } from './types.js'
 import { sha256 } from './verify.js'
 
 type Headers = Record<string, string | string[] | undefined>

@@ -13,16 +13,11 @@ import { checkTlsRuntime } from '../../core/runtime.js'
 import type { Answer, FeatureCompiler, FeatureContext } from '../feature.js'
 import { closeConnection, connectionVerdict, revokedNow, type Stamped } from './connection.js'
 import { forwardedKey, readForwarded, stripForwarded } from './forwarded.js'
-import {
-  type ClientCertConfig,
-  type ClientCertError,
-  type ClientCertificate,
-  compileClientCert,
-  compileRoutePolicy,
-  type ForwardedConfig,
-  type ForwardedTrust,
-  type RouteConfig,
-} from './options.js'
+import type { ForwardedConfig } from './forwarded-options.js'
+import type { ForwardedTrust } from './material.js'
+import { type ClientCertConfig, compileClientCert } from './options.js'
+import { compileRoutePolicy, type RouteConfig } from './policy.js'
+import type { ClientCertError, ClientCertificate } from './types.js'
 import {
   checkLeaf,
   connectionOf,

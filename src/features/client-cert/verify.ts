@@ -7,7 +7,7 @@ import { createHash, X509Certificate } from 'node:crypto'
 import type { TLSSocket } from 'node:tls'
 import { checkRevocation, type Revocations } from './crl.js'
 import { derExtensions, derFields, KU_DIGITAL_SIGNATURE } from './der.js'
-import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './options.js'
+import type { ClientCertError, ClientCertFailure, ClientCertificate, ForwardedCertSource } from './types.js'
 
 /** A checked certificate with its validity as numbers. @internal */
 interface Checked {
