@@ -245,26 +245,11 @@ const servedLeaf = (server: TlsServerLike): X509Certificate | undefined => {
   }
 }
 
-/**
- * Watch the key, certificate, CA bundle and CRL files of a TLS server
- * (`https.Server`, `http2` secure server, Fastify's `app.server`) and
- * apply them with `server.setSecureContext` when they change: new
- * handshakes get the new material, open connections keep theirs.
- * Material is validated first (key matches certificate, certificate
- * within its validity, complete PEM, OpenSSL accepts it) and read twice
- * to be sure no writer is at work; anything wrong keeps the old material
- * and is reported once. A change of CA bundle or CRLs changes the
- * `sessionIdContext` and the ticket keys, so no session verified under
- * the old ones resumes. The folders are watched (certbot and
- * cert-manager rename files into place; Kubernetes swaps a symlink), with
- * polling as a fallback. Throws `ProxyAwareConfigError` on bad options.
- *
- * @example
- * const server = https.createServer(tlsOptions({ key, cert, ca, clientCert: 'optional' }), app)
- * watchTls(server, { key: '/tls/tls.key', cert: '/tls/tls.crt', ca: '/tls/ca.crt', logger: console })
- * @public
- */
-export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWatcher {
+/** Hostnames and their key and certificate paths (the checked `sni` option). */
+type SniFiles = [string, { key: string; cert: string }][]
+
+/** Check the server and the options of `watchTls` that take no default; the SNI entries. */
+const checkWatchTls = (server: TlsServerLike, options: WatchTlsOptions): SniFiles => {
   if (typeof server?.setSecureContext !== 'function') {
     throw new ProxyAwareConfigError('server', 'must be a TLS server (https, http2 secure, tls), with setSecureContext')
   }
@@ -286,11 +271,11 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
       "is required: the server has CRLs (tlsOptions' crl), and reloading without them would accept revoked certificates again",
     )
   }
-  const sni = checkSni(server, options.sni)
-  const { log, interval, debounce } = watchTimes(options)
-  const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
-  const rotate = options.rotateTicketKeys !== false
-  const extra = options.tls ?? {}
+  return checkSni(server, options.sni)
+}
+
+/** The files to watch, by name: the server's, then each SNI host's key and certificate. */
+const watchedFiles = (options: WatchTlsOptions, sni: SniFiles): Record<string, string | undefined> => {
   const files: Record<string, string | undefined> = {
     key: options.key,
     cert: options.cert,
@@ -301,8 +286,26 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     files[`${host} key`] = f.key
     files[`${host} cert`] = f.cert
   }
+  return files
+}
 
-  const apply = (texts: Record<string, string>): TlsReloadResult => {
+/** What `watchTls` applies the files' texts with. */
+interface TlsApply {
+  files: Record<string, string | undefined>
+  sni: SniFiles
+  log: Logger
+  /** the other `tls` options */
+  extra: NonNullable<WatchTlsOptions['tls']>
+  /** new ticket keys when the CA bundle or CRLs change */
+  rotate: boolean
+}
+
+/**
+ * Validate the files' texts (the default certificate, then every SNI
+ * one) and only then apply them to the server.
+ */
+const tlsApplier = (server: TlsServerLike, { files, sni, log, extra, rotate }: TlsApply) =>
+  function apply(texts: Record<string, string>): TlsReloadResult {
     const m = { key: texts.key!, cert: texts.cert!, ca: texts.ca, crl: texts.crl }
     const context = contextOptions({ ...extra, ...m })
     const leaf = validate(m, context, Date.now())
@@ -328,6 +331,47 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     log.info({ tls: { files, notAfter, caChanged } }, 'proxy-aware: TLS material loaded')
     return { status: 'reloaded', notAfter }
   }
+
+/** A check that warns when the served certificate expires within `warnDays` days. */
+const expiryCheck = (server: TlsServerLike, log: Logger, warnDays: number, certFile: string | undefined) =>
+  function checkExpiry(): void {
+    const leaf = servedLeaf(server)
+    if (leaf === undefined) return
+    const left = (Date.parse(leaf.validTo) - Date.now()) / DAY
+    if (left < warnDays) {
+      log.warn(
+        { tls: { notAfter: new Date(leaf.validTo), daysLeft: Math.floor(left), cert: certFile } },
+        `proxy-aware: the server certificate expires in ${Math.max(0, Math.floor(left))} days`,
+      )
+    }
+  }
+
+/**
+ * Watch the key, certificate, CA bundle and CRL files of a TLS server
+ * (`https.Server`, `http2` secure server, Fastify's `app.server`) and
+ * apply them with `server.setSecureContext` when they change: new
+ * handshakes get the new material, open connections keep theirs.
+ * Material is validated first (key matches certificate, certificate
+ * within its validity, complete PEM, OpenSSL accepts it) and read twice
+ * to be sure no writer is at work; anything wrong keeps the old material
+ * and is reported once. A change of CA bundle or CRLs changes the
+ * `sessionIdContext` and the ticket keys, so no session verified under
+ * the old ones resumes. The folders are watched (certbot and
+ * cert-manager rename files into place; Kubernetes swaps a symlink), with
+ * polling as a fallback. Throws `ProxyAwareConfigError` on bad options.
+ *
+ * @example
+ * const server = https.createServer(tlsOptions({ key, cert, ca, clientCert: 'optional' }), app)
+ * watchTls(server, { key: '/tls/tls.key', cert: '/tls/tls.crt', ca: '/tls/ca.crt', logger: console })
+ * @public
+ */
+export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWatcher {
+  const sni = checkWatchTls(server, options)
+  const { log, interval, debounce } = watchTimes(options)
+  const warnDays = checkNumber('expiryWarningDays', options.expiryWarningDays, 21, 0)
+  const rotate = options.rotateTicketKeys !== false
+  const extra = options.tls ?? {}
+  const files = watchedFiles(options, sni)
   trackMaterial(server)
   const watcher = watchFiles({
     files,
@@ -335,20 +379,10 @@ export function watchTls(server: TlsServerLike, options: WatchTlsOptions): TlsWa
     debounce,
     interval,
     refused: 'proxy-aware: TLS material not reloaded, still serving the previous one',
-    apply,
+    apply: tlsApplier(server, { files, sni, log, extra, rotate }),
   })
 
-  const checkExpiry = (): void => {
-    const leaf = servedLeaf(server)
-    if (leaf === undefined) return
-    const left = (Date.parse(leaf.validTo) - Date.now()) / DAY
-    if (left < warnDays) {
-      log.warn(
-        { tls: { notAfter: new Date(leaf.validTo), daysLeft: Math.floor(left), cert: files.cert } },
-        `proxy-aware: the server certificate expires in ${Math.max(0, Math.floor(left))} days`,
-      )
-    }
-  }
+  const checkExpiry = expiryCheck(server, log, warnDays, files.cert)
   const daily = setInterval(checkExpiry, DAY).unref()
   const ready = watcher.ready.then(result => {
     checkExpiry()
