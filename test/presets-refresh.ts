@@ -12,6 +12,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  statSync,
   rmSync,
   symlinkSync,
   utimesSync,
@@ -159,7 +160,7 @@ t.test('the output defaults to $PROXY_AWARE_PRESETS; files for the vendors witho
   t.same(file.presets['azure-front-door'].ranges, bundled('azure-front-door'))
   t.same(file.presets['gcp-lb'].ranges, bundled('gcp-lb'))
   // an undated file is dated by its modification time
-  t.equal(file.presets['gcp-lb'].retrieved.snapshot, new Date().toISOString().slice(0, 10))
+  t.equal(file.presets['gcp-lb'].retrieved.snapshot, statSync(gcp).mtime.toISOString().slice(0, 10))
 })
 
 /** Run the command against the server with `routes` changed; expect a failure that wrote nothing. */
@@ -384,9 +385,12 @@ t.test('dates: none in the future, and where each came from (item 6)', async t =
   routes['/www.cloudflare.com/ips-v6']!.lastModified = 'Mon, 23 Nov 2026 08:00:00 GMT'
   routes['/api.fastly.com/public-ip-list']!.lastModified = 'not a date'
   const { io, stdout } = memoryIo()
+  const dayBefore = new Date().toISOString().slice(0, 10)
   t.equal(await refreshCommand.run({ 'base-url': baseUrl }, [], io), 0)
   const { presets } = JSON.parse(readFileSync(join(io.cwd, 'presets.json'), 'utf8'))
-  const today = new Date().toISOString().slice(0, 10)
+  // the day of the refresh (the one it started on, or the next if it crossed midnight UTC)
+  const today = presets.cloudflare.retrieved.taken
+  t.ok([dayBefore, new Date().toISOString().slice(0, 10)].includes(today), `taken ${today}: the day of the refresh`)
   t.same(presets.cloudflare.retrieved, { snapshot: '2026-11-24', taken: today, snapshotFrom: 'last-modified' })
   t.same(presets.fastly.retrieved, { snapshot: today, taken: today, snapshotFrom: 'today' })
   t.same(presets.cloudfront.retrieved, { snapshot: '2026-11-20', taken: today, snapshotFrom: 'vendor' })
