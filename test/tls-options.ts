@@ -145,7 +145,10 @@ t.test('http2 and Fastify take the options as they are', async t => {
   const h2 = http2.createSecureServer(tlsOptions(base), (_req, res) => res.end('h2'))
   h2.listen(0, '127.0.0.1')
   await once(h2, 'listening')
-  const session = http2.connect(`https://localhost:${(h2.address() as AddressInfo).port}`, { ca: c.root.cert })
+  const session = http2.connect(`https://127.0.0.1:${(h2.address() as AddressInfo).port}`, {
+    ca: c.root.cert,
+    servername: 'localhost',
+  })
   const body = await new Promise<string>((resolve, reject) => {
     const req = session.request({ ':path': '/' })
     let b = ''

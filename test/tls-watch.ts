@@ -233,7 +233,8 @@ t.test('http2: an open session keeps working across a rotation, a new one gets t
   const server = http2.createSecureServer(tlsOptions({ key: s1.key, cert: s1.cert }), (_req, res) => res.end('ok'))
   server.listen(0, '127.0.0.1')
   await once(server, 'listening')
-  const url = `https://localhost:${(server.address() as AddressInfo).port}`
+  // 127.0.0.1, not localhost: no resolver, no fallback between addresses
+  const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`
   const w = watchTls(server, { key: d.files.key, cert: d.files.cert, debounce: 10 })
   t.match(await w.ready, { status: 'reloaded' })
   const request = (session: http2.ClientHttp2Session) =>
@@ -246,7 +247,7 @@ t.test('http2: an open session keeps working across a rotation, a new one gets t
       req.on('error', reject)
       req.end()
     })
-  const old = http2.connect(url, { ca })
+  const old = http2.connect(url, { ca, servername: 'localhost' })
   t.equal(await request(old), 'ok')
   d.write('tls.key', s2.key)
   d.write('tls.crt', s2.cert)
@@ -257,7 +258,7 @@ t.test('http2: an open session keeps working across a rotation, a new one gets t
     'the open session serves every stream',
   )
   t.equal((old.socket as TLSSocket).getPeerX509Certificate()!.serialNumber, serialOf(s1.cert))
-  const fresh = http2.connect(url, { ca })
+  const fresh = http2.connect(url, { ca, servername: 'localhost' })
   t.equal(await request(fresh), 'ok')
   t.equal((fresh.socket as TLSSocket).getPeerX509Certificate()!.serialNumber, serialOf(s2.cert))
   old.close()
