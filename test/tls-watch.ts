@@ -177,16 +177,19 @@ t.test('a file that changes between the two reads is not loaded, then loaded onc
 })
 
 t.test('close() also stops the retry of a file that was changing', async t => {
-  const { d, port, w, logger } = await setup(t, { debounce: 300 })
+  // the second read comes a debounce after the first: 1 s leaves a loaded
+  // machine 250 ms for the first read, as in the test above
+  const { d, port, w, logger } = await setup(t, { debounce: 1000 })
   d.write('tls.key', s2.key)
   d.write('tls.crt', s2.cert)
   const pending = w.reload()
-  await new Promise(resolve => setTimeout(resolve, 100))
+  await new Promise(resolve => setTimeout(resolve, 250))
   d.write('tls.key', s3.key)
   d.write('tls.crt', s3.cert)
   w.close()
   t.match(await pending, { status: 'changing' })
-  await new Promise(resolve => setTimeout(resolve, 700))
+  // longer than the retry's debounce: a retry not stopped would have loaded s3 by now
+  await new Promise(resolve => setTimeout(resolve, 2500))
   t.equal(
     logger.entries.filter(e => e.msg === 'proxy-aware: TLS material loaded').length,
     1,
