@@ -4,7 +4,7 @@
  * appends the addresses it reached to `ips` and returns what it found.
  */
 import { type ForwardedElement, parseForwarded } from '../parse/forwarded.js'
-import { formatParsed, INVALID, parseRequestAddress, WITH_PORT } from '../parse/ip.js'
+import { formatParsed, INVALID, parseRequestAddress, requestKind4, WITH_PORT } from '../parse/ip.js'
 import { countEntries, headerString, ListCursor, protoOf } from '../parse/list.js'
 import type { RequestLike, StopReason, Verdict } from './resolution.js'
 import type { Matcher } from './trust.js'
@@ -126,12 +126,15 @@ export function compileWalker(config: WalkConfig): Walker {
     let clientEntry = -1 // index from the right of the XFF entry that is the client
     if (xff !== undefined) {
       const c = cursor.reset(xff)
-      for (let hop = 1; c.prev(); hop++) {
+      for (let hop = 1; ; hop++) {
+        // a plain IPv4 entry is parsed as it is found; any other is found, then parsed
+        const ipv4 = c.prevIPv4()
+        if (!ipv4 && !c.prev()) break
         if (hop > maxHops) {
           reason = 'hop-limit'
           break
         }
-        const kind = parseRequestAddress(xff, c.start, c.end, WITH_PORT)
+        const kind = ipv4 ? requestKind4() : parseRequestAddress(xff, c.start, c.end, WITH_PORT)
         if (kind === INVALID) {
           reason = 'invalid-entry'
           break

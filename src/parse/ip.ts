@@ -78,6 +78,46 @@ const parse4 = (s: string, start: number, end: number): boolean => {
   return true
 }
 
+/**
+ * The plain four-part decimal IPv4 address (what `parse4` accepts) that
+ * ends at `end` in `s`, read backwards: the rightmost entry of a list is
+ * parsed as its start is found, in one scan. Returns that start, the
+ * address left in `scratch` as `parseAddress` leaves it, or -1 when the
+ * text before `end` is no such address (the entry may still be another
+ * form: find it and parse it). @internal
+ */
+export const parse4Before = (s: string, end: number): number => {
+  let i = end
+  let value = 0
+  for (let shift = 0; ; shift += 8) {
+    // one part, right to left: one to three digits, no leading zero
+    let part = 0
+    let scale = 1
+    let digit = 0
+    while (scale < 1000 && i > 0) {
+      const c = s.charCodeAt(i - 1)
+      if (c < 48 || c > 57) break
+      digit = c - 48
+      part += digit * scale
+      scale *= 10
+      i--
+    }
+    if (scale === 1 || part > 255 || (digit === 0 && scale !== 10)) return -1
+    value |= part << shift
+    if (shift === 24) break
+    if (i === 0 || s.charCodeAt(--i) !== DOT) return -1
+  }
+  // a fourth digit before the first part
+  if (i > 0 && isDigit(s.charCodeAt(i - 1))) return -1
+  scratch.v4 = value
+  scratch.text = s
+  scratch.from = i
+  scratch.to = end
+  return i
+}
+
+const isDigit = (c: number): boolean => c >= 48 && c <= 57
+
 const hex = (c: number): number =>
   c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1
 
@@ -214,7 +254,7 @@ export const parseAddress = (s: string, start: number, end: number, accept: numb
  */
 export const parseRequestAddress = (s: string, start: number, end: number, accept: number): number => {
   const kind = parseAddress(s, start, end, accept)
-  if (kind === V4) return scratch.v4 === 0 ? INVALID : V4
+  if (kind === V4) return requestKind4()
   if (
     kind === V6 &&
     g[0] === 0 &&
@@ -230,6 +270,12 @@ export const parseRequestAddress = (s: string, start: number, end: number, accep
   }
   return kind
 }
+
+/**
+ * What `parseRequestAddress` makes of the IPv4 address in `scratch`: `V4`,
+ * or `INVALID` for the unspecified `0.0.0.0`. @internal
+ */
+export const requestKind4 = (): number => (scratch.v4 === 0 ? INVALID : V4)
 
 /** `s[colon, end)` is `:` followed by a port number 0-65535. */
 const isPort = (s: string, colon: number, end: number): boolean => {

@@ -2,6 +2,7 @@
  * Comma-separated header lists for the per-request path, read right to left.
  */
 import { COMMA, isWs } from './chars.js'
+import { parse4Before } from './ip.js'
 
 /**
  * Cursor over a comma-separated list read from right to left. After
@@ -40,6 +41,29 @@ export class ListCursor {
     }
     this.pos = 0
     return false
+  }
+
+  /**
+   * `prev()` for an entry that is a plain IPv4 address, parsed as it is
+   * found (`parse4Before`: one scan, not one to find it and one to parse
+   * it): true when the next entry is one, with `[start, end)` set and the
+   * address in `scratch`; false, the cursor unchanged, for anything else
+   * (then read the entry with `prev()`).
+   */
+  prevIPv4(): boolean {
+    const s = this.s
+    let end = this.pos
+    while (end > 0 && isWs(s.charCodeAt(end - 1))) end--
+    const start = parse4Before(s, end)
+    if (start < 0) return false
+    let j = start
+    while (j > 0 && isWs(s.charCodeAt(j - 1))) j--
+    // the entry's comma, or the start of the list
+    if (j > 0 && s.charCodeAt(j - 1) !== COMMA) return false
+    this.start = start
+    this.end = end
+    this.pos = j > 0 ? j - 1 : 0
+    return true
   }
 }
 
