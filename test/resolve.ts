@@ -836,6 +836,36 @@ t.test('resolve caches its answer on the request', async t => {
   t.same(Object.keys(req), ['headers', 'socket'])
 })
 
+t.test('engines resolving one request keep their own answers', async t => {
+  // an app's engine and a sub-app's, trusting different proxies
+  const engines = [
+    createTrustProxy({ trust: 'loopback' }),
+    createTrustProxy({ trust: [] }),
+    createTrustProxy({ trust: ['127.0.0.1', '10.0.0.0/8'] }),
+  ]
+  const req = {
+    headers: { 'x-forwarded-for': '198.51.100.7, 10.1.2.3' } as Headers,
+    socket: { remoteAddress: '127.0.0.1' },
+  }
+  const ips = ['10.1.2.3', '127.0.0.1', '198.51.100.7']
+  const first = engines.map(e => e.resolve(req))
+  t.same(
+    first.map(r => r.ip),
+    ips,
+  )
+  // each engine's cached answer, in any order
+  for (const i of [2, 0, 1, 1, 0, 2]) t.equal(engines[i]!.resolve(req), first[i], `engine ${i}`)
+  // another request: each engine again, the last one first
+  const other = { headers: { ...req.headers }, socket: req.socket }
+  const again = [2, 1, 0].map(i => engines[i]!.resolve(other))
+  t.same(
+    again.map(r => r.ip),
+    [...ips].reverse(),
+  )
+  t.not(again[0], first[2], 'a fresh answer for a fresh request')
+  t.same(Object.keys(req), ['headers', 'socket'])
+})
+
 /** Start a plain Node http server running proxy.handle and answering the resolution. */
 const serve = async (t: T, options: TrustProxyOptions) => {
   const proxy = createTrustProxy(options)

@@ -13,6 +13,16 @@ import type { TrustFunction } from './trust.js'
 import { isUnixSocket } from './unix-socket.js'
 import { AddressList, compileWalker, conventionOf, type Walk } from './walk.js'
 
+/**
+ * The slot where the first engine to resolve a request caches its result,
+ * and which engine that was (its own slot's key). One pair of keys for every
+ * engine: a property access whose key changed from engine to engine would
+ * turn megamorphic (slow, for every request) once a second engine resolved.
+ */
+const kResolution = Symbol('proxy-aware.resolution')
+const kResolvedBy = Symbol('proxy-aware.resolvedBy')
+type Slots = { [kResolution]?: Resolution; [kResolvedBy]?: symbol }
+
 /** What step 2 produces. */
 interface Resolver {
   resolve(req: RequestLike): Resolution
@@ -126,11 +136,18 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
   }
 
   // one cache slot per engine: two engines (an Express sub-app with its own
-  // middleware) must not answer with each other's decision
-  const kResolution = Symbol('proxy-aware.resolution')
-  type Cached = { [kResolution]?: Resolution }
+  // middleware) must not answer with each other's decision. The first
+  // engine to resolve a request takes the shared slot; another engine
+  // resolving the same request uses its own.
+  const kOwnResolution = Symbol('proxy-aware.resolution')
+  type Cached = Slots & { [kOwnResolution]?: Resolution }
+  /** The result this engine cached on `req`, if any. */
+  const cachedOn = (req: Cached): Resolution | undefined => {
+    const by = req[kResolvedBy]
+    return by === kOwnResolution ? req[kResolution] : by === undefined ? undefined : req[kOwnResolution]
+  }
   const resolve = (req: RequestLike): Resolution => {
-    const cached = (req as Cached)[kResolution]
+    const cached = cachedOn(req as Cached)
     if (cached !== undefined) return cached
     peerIdentity = undefined
     protocolFromHeader = false
@@ -138,7 +155,10 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
     if (peerIdentity !== undefined) result.peerIdentity = peerIdentity
     if (!protocolFromHeader && result.protocol === 'https' && balancerTlsOf(req.socket) !== undefined)
       result.protocolFrom = 'proxy-protocol'
-    ;(req as Cached)[kResolution] = result
+    if ((req as Cached)[kResolvedBy] === undefined) {
+      ;(req as Cached)[kResolvedBy] = kOwnResolution
+      ;(req as Cached)[kResolution] = result
+    } else (req as Cached)[kOwnResolution] = result
     if (watch !== undefined) watch(req, result)
     return result
   }
