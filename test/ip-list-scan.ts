@@ -75,22 +75,49 @@ t.test('plain IPv4 entries read in one scan give what the two scans give', async
   for (const s of lists) t.same(walk(s), twoScans(s), JSON.stringify(s))
 })
 
-t.test('random lists over the characters an address and a list are made of', async t => {
+t.test('random lists of IPv4 entries (valid or not), with ports, junk and empty entries', async t => {
   // a fixed seed: the same lists on every run
   let seed = 23
   const random = () => {
     seed = (seed * 1103515245 + 12345) & 0x7fffffff
     return seed / 0x80000000
   }
-  const alphabet = '0123456789012345678901234567890123456789....., \t:a'
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!
+  // nine in ten octets valid: most addresses are
+  const octet = () =>
+    random() < 0.9 ? pick([String(Math.floor(random() * 256)), '0', '255']) : pick(['256', '007', '', '1234'])
+  const alphabet = '0123456789....., \t:a'
+  /** one entry: an IPv4 address (often valid, sometimes not), a port, junk, or nothing */
+  const entry = () => {
+    const ip = `${octet()}.${octet()}.${octet()}.${octet()}`
+    switch (Math.floor(random() * 5)) {
+      case 0:
+      case 1:
+        return ip
+      case 2:
+        return `${ip}:${Math.floor(random() * 70000)}`
+      case 3:
+        return ''
+      default: {
+        let junk = ''
+        for (let k = Math.floor(random() * 12); k > 0; k--) junk += pick([...alphabet])
+        return junk
+      }
+    }
+  }
+  const differ: string[] = []
+  let withIpv4 = 0
   for (let n = 0; n < 20000; n++) {
-    let s = ''
-    const length = Math.floor(random() * 24)
-    for (let k = 0; k < length; k++) s += alphabet[Math.floor(random() * alphabet.length)]
+    const entries = Array.from({ length: 1 + Math.floor(random() * 4) }, entry)
+    const s = entries.reduce((list, e) => list + pick([',', ', ', ' ,\t', '']) + pick(['', ' ']) + e)
     const expected = twoScans(s)
     const got = walk(s)
-    if (JSON.stringify(got) !== JSON.stringify(expected)) t.same(got, expected, JSON.stringify(s))
+    if (JSON.stringify(got) !== JSON.stringify(expected)) differ.push(JSON.stringify(s))
+    if (expected.some(([, , kind]) => kind !== INVALID)) withIpv4++
   }
+  t.same(differ, [], 'the same entries and addresses for every list')
+  // the lists must reach the one-scan path, not only junk
+  t.ok(withIpv4 > 5000, `${withIpv4} of 20000 lists hold an address`)
 })
 
 t.test('parse4Before: the start of the address ending at end, or -1', async t => {
