@@ -142,6 +142,41 @@ t.test(
   },
 )
 
+t.test(
+  'net: the socket is handed over as a fresh one reads: by readable, or by a data listener added later',
+  async t => {
+    const reply = (s: net.Socket, data: Buffer) => s.end(`${data.length} ${data.toString('latin1')}`)
+    // a server that reads in paused mode, from its connection listener
+    const paused = proxyProtocol(
+      net.createServer(s => {
+        const chunks: Buffer[] = []
+        s.on('readable', () => {
+          let chunk: Buffer | null
+          while ((chunk = s.read() as Buffer | null) !== null) chunks.push(chunk)
+        })
+        s.on('end', () => reply(s, Buffer.concat(chunks)))
+      }),
+      { trust: '127.0.0.1' },
+    )
+    // a server that attaches its data listener only later: the bytes wait for it
+    const later = proxyProtocol(
+      net.createServer(s => {
+        setTimeout(() => {
+          const chunks: Buffer[] = []
+          s.on('data', (d: Buffer) => chunks.push(d))
+          s.on('end', () => reply(s, Buffer.concat(chunks)))
+        }, 50)
+      }),
+      { trust: '127.0.0.1' },
+    )
+    for (const server of [paused, later]) {
+      const port = await listen(t, server)
+      const { data } = await raw({ port, chunks: [V1 + 'hello', ' world'], pause: true, end: true })
+      t.equal(data.toString('latin1'), '11 hello world')
+    }
+  },
+)
+
 t.test('https with mTLS: the ClientHello right behind the header; certificate and real address together', async t => {
   const seen: string[] = []
   const server = proxyProtocol(
