@@ -111,19 +111,21 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
   s[kWrapped] = true
   const emit = s.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean
   const reader = newReader(cfg, socket => emit.call(s, 'connection', socket))
-  s.emit = function proxyProtocolEmit(this: S, event: string | symbol, ...args: unknown[]): boolean {
+  s.emit = function proxyProtocolEmit(this: S, event: string | symbol, first?: unknown, second?: unknown): boolean {
     if (event === 'connection') {
-      accept(args[0] as Addressed, reader)
+      accept(first as Addressed, reader)
       return true
     }
     // a TLS socket asks its TCP handle for the peer address: give it the
     // header's (its `_parent` is the socket we read the header from), on
     // every event that hands the TLS socket out, a failed handshake too
-    const tls = (event === 'secureConnection' ? args[0] : TLS_SOCKET_SECOND.has(event) ? args[1] : undefined) as
+    const tls = (event === 'secureConnection' ? first : TLS_SOCKET_SECOND.has(event) ? second : undefined) as
       Addressed | undefined
     /* c8 ignore next -- labelTls refuses only where Node sets no _parent (see there) */
     if (tls !== undefined && !labelTls(tls, cfg)) return true
-    return emit.call(this, event, ...args)
+    // the arguments as given, however many: `arguments` makes no array per
+    // event (every request's), as a rest parameter and a spread would
+    return Reflect.apply(emit, this, arguments)
   } as S['emit']
   return server
 }
@@ -395,8 +397,11 @@ const handOver = (p: Pending, rest: Buffer, info: ProxyProtocolInfo | undefined)
   else (socket as { readableFlowing: boolean | null }).readableFlowing = null
 }
 
-const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
-  Object.assign(header, { peer: { address: socket.remoteAddress ?? '', port: socket.remotePort } })
+const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo => {
+  const info = header as ProxyProtocolInfo
+  info.peer = { address: socket.remoteAddress ?? '', port: socket.remotePort }
+  return info
+}
 
 /**
  * Record the header on the socket, and make its source the socket's remote
