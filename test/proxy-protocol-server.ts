@@ -365,6 +365,19 @@ t.test(
   },
 )
 
+t.test('a trust function is asked on every connection (its verdict is not remembered)', async t => {
+  let allow = true
+  const { port } = await httpApp(t, { trust: (address: string) => allow && address === '127.0.0.1' })
+  const served = await raw({ port, chunks: [V1 + GET('/1')] })
+  t.same(bodies(served.data), ['/1 203.0.113.7:41000 IPv4 PROXY 127.0.0.1'])
+  allow = false
+  const refused = await raw({ port, chunks: [V1 + GET('/2')] })
+  t.equal(refused.data.length, 0, 'the same peer, no longer trusted: its header closes the connection')
+  allow = true
+  const again = await raw({ port, chunks: [V1 + GET('/3')] })
+  t.same(bodies(again.data), ['/3 203.0.113.7:41000 IPv4 PROXY 127.0.0.1'])
+})
+
 t.test('every rejection closes before the server sees a byte, and is logged with its reason and the peer', async t => {
   const hits: string[] = []
   const log = recorder()

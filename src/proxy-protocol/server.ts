@@ -154,6 +154,8 @@ const labelTls = (tls: Addressed, cfg: Config): boolean => {
 
 interface Config {
   trust: (address: string, hop: number) => boolean
+  /** whether `trust` answers the same for the same address (not a user function) */
+  pure: boolean
   trustUnixSocket: boolean
   serve: boolean
   timeout: number
@@ -201,6 +203,7 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
   return {
     trust: engine.trust,
+    pure: typeof options.trust !== 'function',
     trustUnixSocket: engine.options.trustUnixSocket,
     serve: untrusted === 'serve',
     timeout,
@@ -252,6 +255,9 @@ interface Reader {
   /** sweeps so far */
   sweeps: number
   sweeper: ReturnType<typeof setInterval> | undefined
+  /** the last peer address and its verdict (connections come from a few balancers) */
+  lastPeer: string | undefined
+  lastTrusted: boolean
 }
 
 /** A connection being read: found from its socket's listeners (one object, no closures per connection). */
@@ -277,6 +283,8 @@ const newReader = (cfg: Config, handOver: (socket: Socket) => void): Reader => (
   pending: new Set(),
   sweeps: 0,
   sweeper: undefined,
+  lastPeer: undefined,
+  lastTrusted: false,
 })
 
 /** Close the connections that had `headerTimeout`; stop when none is waiting. */
@@ -294,12 +302,23 @@ const sweep = (reader: Reader): void => {
   }
 }
 
+/** Whether `peer` is a balancer: the last verdict again for the same address, unless `trust` is a function. */
+const trustPeer = (reader: Reader, peer: string): boolean => {
+  if (peer === reader.lastPeer) return reader.lastTrusted
+  const trusted = reader.cfg.trust(peer, 0)
+  if (reader.cfg.pure) {
+    reader.lastPeer = peer
+    reader.lastTrusted = trusted
+  }
+  return trusted
+}
+
 /** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
 const accept = (socket: Reading, reader: Reader): void => {
   const cfg = reader.cfg
   const peer = socket.remoteAddress
   let trusted: boolean
-  if (peer !== undefined) trusted = cfg.trust(peer, 0)
+  if (peer !== undefined) trusted = trustPeer(reader, peer)
   else if (isUnixSocket(socket)) trusted = cfg.trustUnixSocket
   else {
     // a TCP peer that reset before the connection was accepted (a health
