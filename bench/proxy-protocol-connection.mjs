@@ -13,7 +13,8 @@
  * connection). The server's CPU time comes from `process.cpuUsage()` in
  * each child. Reported: the median and the worst per-round ratio pp/plain
  * (with BENCH_BASELINE=/path/to/another/dist/esm, a third server wrapped by
- * that build, for before/after comparisons in the same rounds).
+ * that build, for before/after comparisons in the same rounds, and the
+ * per-round ratio pp/baseline).
  * Loopback only; bounded by BENCH_ROUNDS x BENCH_CONNECTIONS.
  *
  *   npm run build && node bench/proxy-protocol-connection.mjs
@@ -208,6 +209,16 @@ export const run = async () => {
       ['load', 'plain: µs CPU each', 'wrapped: µs CPU each', 'server CPU wrapped/plain: median', 'worst round'],
       rows,
     )
+    if (servers.length === 3) {
+      // this build against the baseline build directly, round by round
+      table(
+        ['load', 'server CPU pp/baseline: median', 'best round', 'worst round'],
+        LOADS.map(([name], i) => {
+          const ratios = results[i].map(r => r[1] / r[2])
+          return [name, pct(median(ratios)), pct(Math.min(...ratios)), pct(Math.max(...ratios))]
+        }),
+      )
+    }
   } finally {
     for (const s of servers) {
       s.child.send('close')
