@@ -338,8 +338,7 @@ const accept = (socket: Reading, reader: Reader): void => {
     reader.sweeper = setInterval(sweep, Math.ceil(cfg.timeout / 4), reader)
     reader.sweeper.unref()
   }
-  // flowing mode: each chunk straight from the socket's read, no 'readable' round
-  socket.on('data', onData)
+  socket.on('readable', onReadable)
   socket.on('error', onError)
   socket.on('end', onEnd)
 }
@@ -348,7 +347,7 @@ const done = (p: Pending): void => {
   const socket = p.socket
   p.reader.pending.delete(p)
   socket[kPending] = undefined
-  socket.removeListener('data', onData)
+  socket.removeListener('readable', onReadable)
   socket.removeListener('error', onError)
   socket.removeListener('end', onEnd)
 }
@@ -362,21 +361,25 @@ const refuse = (p: Pending, reason: ProxyProtocolRejection, detail: string): voi
   )
 }
 
-function onData(this: Reading, chunk: Buffer): void {
+function onReadable(this: Reading): void {
   const p = this[kPending]!
-  const buf = p.buf === undefined ? chunk : Buffer.concat([p.buf, chunk])
-  p.buf = buf
-  if (!p.trusted) {
-    // untrusted: never parsed, only checked for a signature
-    const match = signatureMatch(buf)
-    if (match === 1) refuse(p, 'untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
-    else if (match < 0) handOver(p, buf, undefined)
-    return
+  let chunk: Buffer | null
+  while ((chunk = this.read() as Buffer | null) !== null) {
+    const buf = p.buf === undefined ? chunk : Buffer.concat([p.buf, chunk])
+    p.buf = buf
+    if (!p.trusted) {
+      // untrusted: never parsed, only checked for a signature
+      const match = signatureMatch(buf)
+      if (match === 1)
+        return refuse(p, 'untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
+      if (match === 0) continue
+      return handOver(p, buf, undefined)
+    }
+    const result = parseProxyHeader(buf, p.reader.cfg.max)
+    if (result === undefined) continue
+    if (!result.ok) return refuse(p, result.reason, result.detail)
+    return handOver(p, buf.subarray(result.header.length), withPeer(result.header, this))
   }
-  const result = parseProxyHeader(buf, p.reader.cfg.max)
-  if (result === undefined) return
-  if (!result.ok) return refuse(p, result.reason, result.detail)
-  handOver(p, buf.subarray(result.header.length), withPeer(result.header, this))
 }
 
 function onError(this: Reading, err: Error): void {
@@ -394,26 +397,16 @@ function onEnd(this: Reading): void {
   refuse(p, 'incomplete', `the peer closed the connection after ${p.buf.length} byte(s) of the header`)
 }
 
-/**
- * Give the socket to the server with `rest` (the bytes after the header)
- * back in its buffer, labelled with the header's `info`, and in the
- * reading mode a fresh socket would be in: flowing when the server
- * listens for 'data' (as Node's HTTP server does), else unset.
- */
+/** Give the socket to the server with `rest` (the bytes after the header) back in its buffer, labelled with the header's `info`. */
 const handOver = (p: Pending, rest: Buffer, info: ProxyProtocolInfo | undefined): void => {
   const socket = p.socket
   done(p)
-  socket.pause()
   if (rest.length > 0) socket.unshift(rest)
   if (info !== undefined) {
     label(socket, info)
     markBalancerTls(socket, info, p.reader.cfg.terminated)
   }
   p.reader.handOver(socket)
-  if (socket.listenerCount('readable') > 0) return
-  if (socket.listenerCount('data') > 0) socket.resume()
-  // (Readable's readableFlowing setter: unset, as on a fresh socket)
-  else (socket as { readableFlowing: boolean | null }).readableFlowing = null
 }
 
 const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo => {
