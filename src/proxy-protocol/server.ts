@@ -52,9 +52,8 @@ export interface ProxyProtocolOptions {
   /**
    * Milliseconds a connection may take to deliver its complete header
    * (with `untrusted: 'close'`, an untrusted peer its first bytes) before
-   * it is closed (checked every quarter of it: closed within 1.25 times
-   * it). The specification asks for at least 3 s (a TCP retransmission).
-   * @default 5000
+   * it is closed. The specification asks for at least 3 s (a TCP
+   * retransmission). @default 5000
    */
   headerTimeout?: number
   /**
@@ -110,22 +109,20 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
   checkRuntime(s)
   s[kWrapped] = true
   const emit = s.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean
-  const reader = newReader(cfg, socket => emit.call(s, 'connection', socket))
-  s.emit = function proxyProtocolEmit(this: S, event: string | symbol, first?: unknown, second?: unknown): boolean {
+  const handOver = (socket: Socket) => emit.call(s, 'connection', socket)
+  s.emit = function proxyProtocolEmit(this: S, event: string | symbol, ...args: unknown[]): boolean {
     if (event === 'connection') {
-      accept(first as Addressed, reader)
+      accept(args[0] as Addressed, cfg, handOver)
       return true
     }
     // a TLS socket asks its TCP handle for the peer address: give it the
     // header's (its `_parent` is the socket we read the header from), on
     // every event that hands the TLS socket out, a failed handshake too
-    const tls = (event === 'secureConnection' ? first : TLS_SOCKET_SECOND.has(event) ? second : undefined) as
+    const tls = (event === 'secureConnection' ? args[0] : TLS_SOCKET_SECOND.has(event) ? args[1] : undefined) as
       Addressed | undefined
     /* c8 ignore next -- labelTls refuses only where Node sets no _parent (see there) */
     if (tls !== undefined && !labelTls(tls, cfg)) return true
-    // the arguments as given, however many: `arguments` makes no array per
-    // event (every request's), as a rest parameter and a spread would
-    return Reflect.apply(emit, this, arguments)
+    return emit.call(this, event, ...args)
   } as S['emit']
   return server
 }
@@ -154,8 +151,6 @@ const labelTls = (tls: Addressed, cfg: Config): boolean => {
 
 interface Config {
   trust: (address: string, hop: number) => boolean
-  /** whether `trust` answers the same for the same address (not a user function) */
-  pure: boolean
   trustUnixSocket: boolean
   serve: boolean
   timeout: number
@@ -203,7 +198,6 @@ const compile = (options: ProxyProtocolOptions): Config => {
   }
   return {
     trust: engine.trust,
-    pure: typeof options.trust !== 'function',
     trustUnixSocket: engine.options.trustUnixSocket,
     serve: untrusted === 'serve',
     timeout,
@@ -240,85 +234,11 @@ const warnIfEveryone = (trust: (address: string, hop: number) => boolean, option
   )
 }
 
-/**
- * A wrapped server's connections whose header (or, untrusted, first bytes)
- * is awaited: one timer per server sweeps them every quarter of
- * `headerTimeout` (a per-connection setTimeout and clearTimeout cost a
- * connection about 2% of its CPU time, bench/proxy-protocol-connection.mjs),
- * so a silent one is closed after between 1 and 1.25 times `headerTimeout`.
- */
-interface Reader {
-  cfg: Config
-  handOver: (socket: Socket) => void
-  /** in arrival order, so in order of their sweep counts */
-  pending: Set<Pending>
-  /** sweeps so far */
-  sweeps: number
-  sweeper: ReturnType<typeof setInterval> | undefined
-  /** the last peer address and its verdict (connections come from a few balancers) */
-  lastPeer: string | undefined
-  lastTrusted: boolean
-}
-
-/** A connection being read: found from its socket's listeners (one object, no closures per connection). */
-interface Pending {
-  socket: Reading
-  reader: Reader
-  trusted: boolean
-  peer: string | undefined
-  buf: Buffer | undefined
-  /** the reader's sweep count when it arrived */
-  since: number
-}
-
-const kPending = Symbol('proxy-aware.proxyProtocol.pending')
-type Reading = Addressed & { [kPending]?: Pending }
-
-/** Sweeps of `headerTimeout / 4` (rounded up) until a connection may be closed: at least `headerTimeout` after it arrived. */
-const SWEEPS = 5
-
-const newReader = (cfg: Config, handOver: (socket: Socket) => void): Reader => ({
-  cfg,
-  handOver,
-  pending: new Set(),
-  sweeps: 0,
-  sweeper: undefined,
-  lastPeer: undefined,
-  lastTrusted: false,
-})
-
-/** Close the connections that had `headerTimeout`; stop when none is waiting. */
-const sweep = (reader: Reader): void => {
-  const now = ++reader.sweeps
-  if (reader.pending.size === 0) {
-    clearInterval(reader.sweeper)
-    reader.sweeper = undefined
-    return
-  }
-  for (const p of reader.pending) {
-    if (now - p.since < SWEEPS) return
-    const timeout = reader.cfg.timeout
-    refuse(p, 'timeout', `no complete header within ${timeout} ms (${p.buf?.length ?? 0} byte(s) received)`)
-  }
-}
-
-/** Whether `peer` is a balancer: the last verdict again for the same address, unless `trust` is a function. */
-const trustPeer = (reader: Reader, peer: string): boolean => {
-  if (peer === reader.lastPeer) return reader.lastTrusted
-  const trusted = reader.cfg.trust(peer, 0)
-  if (reader.cfg.pure) {
-    reader.lastPeer = peer
-    reader.lastTrusted = trusted
-  }
-  return trusted
-}
-
 /** Read the header (or the first bytes of an untrusted peer), then hand the socket over. */
-const accept = (socket: Reading, reader: Reader): void => {
-  const cfg = reader.cfg
-  const peer = socket.remoteAddress
+const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => void): void => {
+  const peerAddress = socket.remoteAddress
   let trusted: boolean
-  if (peer !== undefined) trusted = trustPeer(reader, peer)
+  if (peerAddress !== undefined) trusted = cfg.trust(peerAddress, 0)
   else if (isUnixSocket(socket)) trusted = cfg.trustUnixSocket
   else {
     // a TCP peer that reset before the connection was accepted (a health
@@ -328,92 +248,74 @@ const accept = (socket: Reading, reader: Reader): void => {
     return
   }
   if (!trusted && cfg.serve) {
-    reader.handOver(socket)
+    handOver(socket)
     return
   }
-  const p: Pending = { socket, reader, trusted, peer, buf: undefined, since: reader.sweeps }
-  socket[kPending] = p
-  reader.pending.add(p)
-  if (reader.sweeper === undefined) {
-    reader.sweeper = setInterval(sweep, Math.ceil(cfg.timeout / 4), reader)
-    reader.sweeper.unref()
+  let buf: Buffer | undefined
+  const done = () => {
+    clearTimeout(timer)
+    socket.removeListener('readable', onReadable)
+    socket.removeListener('error', onError)
+    socket.removeListener('end', onEnd)
   }
+  const refuse = (reason: ProxyProtocolRejection, detail: string) => {
+    done()
+    socket.destroy()
+    cfg.log.warn(
+      { proxyProtocol: { reason, detail }, peer: peerAddress, peerPort: socket.remotePort },
+      `proxy-aware: PROXY protocol connection refused (${reason}): ${detail}`,
+    )
+  }
+  const onReadable = () => {
+    let chunk: Buffer | null
+    while ((chunk = socket.read() as Buffer | null) !== null) {
+      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk])
+      if (!trusted) {
+        // untrusted: never parsed, only checked for a signature
+        const match = signatureMatch(buf)
+        if (match === 1)
+          return refuse('untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
+        if (match === 0) continue
+        done()
+        socket.unshift(buf)
+        handOver(socket)
+        return
+      }
+      const result = parseProxyHeader(buf, cfg.max)
+      if (result === undefined) continue
+      if (!result.ok) return refuse(result.reason, result.detail)
+      done()
+      const rest = buf.subarray(result.header.length)
+      if (rest.length > 0) socket.unshift(rest)
+      const info = withPeer(result.header, socket)
+      label(socket, info)
+      markBalancerTls(socket, info, cfg.terminated)
+      handOver(socket)
+      return
+    }
+  }
+  const onError = (err: Error) => refuse('socket-error', err.message)
+  const onEnd = () => {
+    // a bare connect-and-close (a port check) is not worth a warning
+    if (buf === undefined) {
+      done()
+      socket.destroy()
+      return
+    }
+    refuse('incomplete', `the peer closed the connection after ${buf.length} byte(s) of the header`)
+  }
+  const timer = setTimeout(
+    () => refuse('timeout', `no complete header within ${cfg.timeout} ms (${buf?.length ?? 0} byte(s) received)`),
+    cfg.timeout,
+  )
+  timer.unref()
   socket.on('readable', onReadable)
   socket.on('error', onError)
   socket.on('end', onEnd)
 }
 
-const done = (p: Pending): void => {
-  const socket = p.socket
-  p.reader.pending.delete(p)
-  socket[kPending] = undefined
-  socket.removeListener('readable', onReadable)
-  socket.removeListener('error', onError)
-  socket.removeListener('end', onEnd)
-}
-
-const refuse = (p: Pending, reason: ProxyProtocolRejection, detail: string): void => {
-  done(p)
-  p.socket.destroy()
-  p.reader.cfg.log.warn(
-    { proxyProtocol: { reason, detail }, peer: p.peer, peerPort: p.socket.remotePort },
-    `proxy-aware: PROXY protocol connection refused (${reason}): ${detail}`,
-  )
-}
-
-function onReadable(this: Reading): void {
-  const p = this[kPending]!
-  let chunk: Buffer | null
-  while ((chunk = this.read() as Buffer | null) !== null) {
-    const buf = p.buf === undefined ? chunk : Buffer.concat([p.buf, chunk])
-    p.buf = buf
-    if (!p.trusted) {
-      // untrusted: never parsed, only checked for a signature
-      const match = signatureMatch(buf)
-      if (match === 1)
-        return refuse(p, 'untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
-      if (match === 0) continue
-      return handOver(p, buf, undefined)
-    }
-    const result = parseProxyHeader(buf, p.reader.cfg.max)
-    if (result === undefined) continue
-    if (!result.ok) return refuse(p, result.reason, result.detail)
-    return handOver(p, buf.subarray(result.header.length), withPeer(result.header, this))
-  }
-}
-
-function onError(this: Reading, err: Error): void {
-  refuse(this[kPending]!, 'socket-error', err.message)
-}
-
-function onEnd(this: Reading): void {
-  const p = this[kPending]!
-  // a bare connect-and-close (a port check) is not worth a warning
-  if (p.buf === undefined) {
-    done(p)
-    this.destroy()
-    return
-  }
-  refuse(p, 'incomplete', `the peer closed the connection after ${p.buf.length} byte(s) of the header`)
-}
-
-/** Give the socket to the server with `rest` (the bytes after the header) back in its buffer, labelled with the header's `info`. */
-const handOver = (p: Pending, rest: Buffer, info: ProxyProtocolInfo | undefined): void => {
-  const socket = p.socket
-  done(p)
-  if (rest.length > 0) socket.unshift(rest)
-  if (info !== undefined) {
-    label(socket, info)
-    markBalancerTls(socket, info, p.reader.cfg.terminated)
-  }
-  p.reader.handOver(socket)
-}
-
-const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo => {
-  const info = header as ProxyProtocolInfo
-  info.peer = { address: socket.remoteAddress ?? '', port: socket.remotePort }
-  return info
-}
+const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
+  Object.assign(header, { peer: { address: socket.remoteAddress ?? '', port: socket.remotePort } })
 
 /**
  * Record the header on the socket, and make its source the socket's remote
