@@ -167,7 +167,7 @@ const issuedBy = (child: X509Certificate, parent: X509Certificate): boolean => {
 /**
  * A path of CAs from `cert` up to a self-signed certificate of `anchors`
  * (the first found), the issuers looked for among the anchors first, then
- * the pool. Depth first, each certificate expanded once (`seen`), so a
+ * the pool; above a certificate of `anchors`, among the anchors only. Depth first, each certificate expanded once (`seen`), so a
  * crafted pool costs at most one issuer scan per certificate and the
  * depth is bounded by the number of certificates (the forwarded chain by
  * `maxChainLength`, a socket's by the handshake).
@@ -179,7 +179,10 @@ const findPath = (
   seen: Set<string>,
   above: readonly X509Certificate[],
 ): X509Certificate[] | undefined => {
-  for (const issuer of [...anchors, ...pool]) {
+  // once the path reaches a certificate of ca, its issuer must be in ca too
+  // (as OpenSSL: a CA of ca is not vouched for by one the peer sent)
+  const trusted = anchors.some(a => a.fingerprint256 === cert.fingerprint256)
+  for (const issuer of trusted ? anchors : [...anchors, ...pool]) {
     if (seen.has(issuer.fingerprint256) || !issuedBy(cert, issuer)) continue
     seen.add(issuer.fingerprint256)
     const path = [...above, issuer]
