@@ -108,15 +108,16 @@ export const parse4Before = (s: string, end: number): number => {
     if (i === 0 || s.charCodeAt(--i) !== DOT) return -1
   }
   // a fourth digit before the first part
-  if (i > 0 && isDigit(s.charCodeAt(i - 1))) return -1
+  if (i > 0) {
+    const c = s.charCodeAt(i - 1)
+    if (c >= 48 && c <= 57) return -1
+  }
   scratch.v4 = value
   scratch.text = s
   scratch.from = i
   scratch.to = end
   return i
 }
-
-const isDigit = (c: number): boolean => c >= 48 && c <= 57
 
 const hex = (c: number): number =>
   c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1
