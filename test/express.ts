@@ -6,6 +6,7 @@ import { createServer } from 'node:http'
 import { trustProxy } from '../src/express.js'
 import { ProxyAwareConfigError } from '../src/core/errors.js'
 import { expressMiddleware } from '../src/adapters/express.js'
+import { ownShapeAfterSetPrototype } from '../src/core/runtime.js'
 import type { FeatureCompiler, FeatureContext } from '../src/features/feature.js'
 import { listen, request } from './support/http.js'
 
@@ -48,6 +49,47 @@ for (const { name, express, major } of majors) {
       reason: 'untrusted-hop',
       hops: 2,
     }
+
+    t.test('where properties on a request are dear, the middleware adds none', async t => {
+      // Express sets each request's prototype: on V8 before 13 (Node 20, 22)
+      // that gives it a hidden class of its own, and every property added
+      // allocates a new one. Elsewhere the marks on the request are cheaper
+      // than WeakMaps, and used.
+      const app = express()
+      const keys = new WeakMap<object, (string | symbol)[]>()
+      const snap = (o: object) => keys.set(o, Reflect.ownKeys(o))
+      const added = (o: object) =>
+        Reflect.ownKeys(o)
+          .filter(k => !keys.get(o)!.includes(k))
+          .map(String)
+      const middleware: { req: string[]; res: string[] }[] = []
+      app.use((req, res, next) => {
+        snap(req)
+        snap(res)
+        next()
+      })
+      app.use(trustProxy({ ...opts, hsts: true, secureCookies: true }))
+      app.use((req, res, next) => {
+        middleware.push({ req: added(req), res: added(res) })
+        next()
+      })
+      app.get('/', (req, res) => {
+        snap(req)
+        snap(res)
+        const seen = view(req)
+        res.cookie('sid', 'a')
+        res.json({ seen, again: view(req).ip, req: added(req), res: added(res) })
+      })
+      const port = await listen(t, createServer(app))
+      const { json, headers, cookies } = await request(port, { from: '127.0.0.2', headers: viaProxy })
+      t.match([headers['strict-transport-security'], cookies], [/max-age/, [/; Secure/]], 'the features ran')
+      t.same(json, { seen: proxied, again: proxied.ip, req: [], res: [] }, 'the getters')
+      // (the features made the middleware resolve the request)
+      const marks = ['Symbol(proxy-aware.passed)', 'Symbol(proxy-aware.resolvedBy)', 'Symbol(proxy-aware.resolution)']
+      const edit = ['Symbol(proxy-aware.headerEdit)']
+      const dear = ownShapeAfterSetPrototype()
+      t.same(middleware, [dear ? { req: [], res: [] } : { req: marks, res: edit }], 'the middleware')
+    })
 
     t.test('a trusted proxy and a direct client', async t => {
       const app = express()

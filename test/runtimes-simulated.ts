@@ -6,7 +6,13 @@
 import t from 'tap'
 import { IncomingMessage, ServerResponse } from 'node:http'
 import { Socket } from 'node:net'
-import { checkTlsRuntime, checkX509Runtime, runtimeName } from '../src/core/runtime.js'
+import {
+  checkTlsRuntime,
+  checkX509Runtime,
+  objectSet,
+  ownShapeAfterSetPrototype,
+  runtimeName,
+} from '../src/core/runtime.js'
 import {
   addHeader,
   handleKeyOf,
@@ -25,6 +31,28 @@ t.test('runtimeName', async t => {
   t.equal(runtimeName({ deno: '2.9.6', node: '24.2.0' }, 'v24.2.0'), 'Deno 2.9.6')
   t.equal(runtimeName({ node: '22.1.0' }, 'v22.1.0'), 'Node v22.1.0')
   t.equal(runtimeName(), `Node ${process.version}`)
+})
+
+t.test('ownShapeAfterSetPrototype: V8 before 13 only', async t => {
+  t.equal(ownShapeAfterSetPrototype({ node: '20.20.2', v8: '11.3.244.8-node.38' }), true)
+  t.equal(ownShapeAfterSetPrototype({ node: '22.23.5', v8: '12.4.254.21-node.57' }), true)
+  t.equal(ownShapeAfterSetPrototype({ node: '24.22.3', v8: '13.6.233.17-node.63' }), false)
+  t.equal(ownShapeAfterSetPrototype({ node: '26.12.1', v8: '14.6.202.34-node.40' }), false)
+  // Bun reports a V8 version it does not run
+  t.equal(ownShapeAfterSetPrototype({ bun: '1.4.5', v8: '12.4.254.14-node.12' }), false)
+  t.equal(ownShapeAfterSetPrototype({ deno: '2.9.6', v8: '12.0.0' }), false)
+  t.equal(ownShapeAfterSetPrototype(), Number(process.versions.v8.split('.')[0]) < 13)
+})
+
+t.test('objectSet: a WeakSet, or marks under a symbol', async t => {
+  for (const weak of [true, false]) {
+    const set = objectSet('test.mark', weak)
+    const a = {}
+    const b = {}
+    set.add(a)
+    t.same([set.has(a), set.has(b)], [true, false], `weak: ${weak}`)
+    t.equal(Reflect.ownKeys(a).length, weak ? 0 : 1, `weak: ${weak}: marks on the object`)
+  }
 })
 
 /** A stand-in for Bun's NodeHTTPResponse, recording what it was sent. */

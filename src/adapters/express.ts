@@ -6,6 +6,7 @@
 import type { NextFunction, Request, Response } from 'express'
 import { escapeText } from '../core/escape.js'
 import { checkLogger, type Logger } from '../core/options.js'
+import { objectSet, type ObjectSet, ownShapeAfterSetPrototype } from '../core/runtime.js'
 import { warnTo } from '../engine/diagnostics.js'
 import { compileEngine, type Engine } from '../engine/index.js'
 import type { TrustProxyOptions } from '../engine/options.js'
@@ -110,8 +111,13 @@ const READERS_4: Readers = { ...READERS_5, host: r => r.hostname }
 
 /** The resolution of a request, from the engine's resolver. */
 type Result = (req: Request) => Resolution
-/** a request, marked (under the middleware's own symbol) once it came through the middleware */
-type Marked = Request & Record<symbol, true | undefined>
+/**
+ * Express sets the prototype of every request: where that gives each
+ * request a hidden class of its own (Node 20 and 22), every property added
+ * to one costs a new hidden class, so the middleware keeps its state in
+ * WeakMaps (measured in docs/benchmarks.md#an-express-route).
+ */
+const WEAK = ownShapeAfterSetPrototype()
 
 /**
  * Getters on an app's request prototype (`app.request`): defined once,
@@ -123,12 +129,12 @@ type Marked = Request & Record<symbol, true | undefined>
  * which read the `trust proxy` set below the Express way (X-Forwarded-Host
  * whatever `forwardedHost` says, the leftmost X-Forwarded-Proto).
  */
-const install = (proto: object, readers: Readers, kPassed: symbol, result: Result, engine: Engine) => {
+const install = (proto: object, readers: Readers, passed: ObjectSet, result: Result, engine: Engine) => {
   for (const name of Object.keys(readers)) {
     const read = readers[name]!
     const before = Object.getOwnPropertyDescriptor(proto, name)?.get
-    const get = function (this: Marked) {
-      if (this[kPassed] !== true) {
+    const get = function (this: Request) {
+      if (!passed.has(this)) {
         // another proxy-aware middleware installed earlier on this app, or
         // on the app this one is mounted in, answers requests that did not
         // pass this one (it decides for them the same way, in turn)
@@ -200,12 +206,12 @@ export function expressMiddleware(
   // first, so that warnings at startup (a stale preset) reach it; a
   // missing options object is compileEngine's to report
   const log = checkLogger('logger', (options as Partial<ExpressTrustProxyOptions> | undefined)?.logger)
-  const engine = compileEngine(options, ['logger'], features, warnTo(log))
+  const engine = compileEngine(options, ['logger'], features, warnTo(log), WEAK)
   const { resolve, trust } = engine
   ours.add(trust)
   const result = (req: Request): Resolution => resolve(req as unknown as Parameters<typeof resolve>[0])
-  // marks the requests that came through this middleware
-  const kPassed = Symbol('proxy-aware.passed')
+  // the requests that came through this middleware
+  const passed = objectSet('proxy-aware.passed', WEAK)
   const trustEveryone = options.trust === true
   // the apps whose request prototype carries our getters
   const installed = new WeakSet<object>()
@@ -228,12 +234,12 @@ export function expressMiddleware(
         install(
           (app as unknown as { request: object }).request,
           typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5,
-          kPassed,
+          passed,
           result,
           engine,
         )
       }
-      ;(req as Marked)[kPassed] = true
+      passed.add(req)
     }
     if (engine.hasFeatures) {
       const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }

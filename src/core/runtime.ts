@@ -58,3 +58,40 @@ export const checkX509Runtime = (option: string, versions: Versions = process.ve
     `cannot verify client certificates on ${runtimeName(versions)}: its node:crypto X509Certificate.keyUsage reports key usage where Node reports extended key usage, so every certificate would be refused. Run on Node or Bun`,
   )
 }
+
+/**
+ * Whether an object whose prototype was changed by `Object.setPrototypeOf`
+ * gets a hidden class of its own, so that every property added to it
+ * afterwards allocates a new hidden class (about 1.3 kB and a call into
+ * V8's runtime per property). Express changes the prototype of every
+ * request and response, so state kept on them is dear there: proxy-aware
+ * keeps it in WeakMaps instead. Seen with `%HaveSameMap` on V8 11.3 (Node
+ * 20.20.2) and 12.4 (Node 22.23.5), not on V8 13.6 (Node 24.22.3) nor 14.6
+ * (Node 26.12.1), 2026-12-07 (docs/benchmarks.md#an-express-route). Bun
+ * (JavaScriptCore) and Deno (V8 14) are not affected. @internal
+ */
+export const ownShapeAfterSetPrototype = (versions: Versions = process.versions): boolean =>
+  versions.bun === undefined && versions.deno === undefined && Number(versions.v8?.split('.')[0]) < 13
+
+/** A set of objects. @internal */
+export interface ObjectSet {
+  add(o: object): void
+  has(o: object): boolean
+}
+
+/**
+ * A set of objects: a WeakSet where marking the objects would be dear
+ * (`weak`, see ownShapeAfterSetPrototype), else a mark on each object
+ * under a symbol (cheaper than a WeakSet where hidden classes are shared).
+ * @internal
+ */
+export const objectSet = (name: string, weak: boolean): ObjectSet => {
+  if (weak) return new WeakSet()
+  const mark = Symbol(name)
+  return {
+    add: o => {
+      ;(o as Record<symbol, true>)[mark] = true
+    },
+    has: o => (o as Record<symbol, true | undefined>)[mark] === true,
+  }
+}

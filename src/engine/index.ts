@@ -80,17 +80,20 @@ export interface Engine extends TrustProxy, Policies {}
  * Compile the options into a trust engine running `featureList`. Adapters
  * own a few options of their own (`adapterOptions`, e.g. Express's `logger`),
  * and say where misconfiguration warnings go (`warn`; default
- * `process.emitWarning`). Throws `ProxyAwareConfigError` for anything doubtful.
+ * `process.emitWarning`), and whether results are cached in a WeakMap
+ * rather than on the request (`weak`, see compileResolver). Throws
+ * `ProxyAwareConfigError` for anything doubtful.
  */
 export function compileEngine(
   options: TrustProxyOptions,
   adapterOptions: readonly string[],
   featureList: readonly FeatureCompiler[],
   warn: Warn = emitWarning,
+  weak?: boolean,
 ): Engine {
   const config = normalizeOptions(options, [...featureList.flatMap(f => f.options), ...adapterOptions], warn)
   const watch = withHeaderMismatch(compileWatch(config, warn), config, warn)
-  const { resolve, trust } = compileEngineResolver(config, watch)
+  const { resolve, trust } = compileEngineResolver(config, watch, weak)
   const explain = compileExplainer(config, resolve)
   const { run, hasFeatures, hasPhase } = compilePolicies(options, featureList, config)
   /** The features for a plain Node server: answer, or hook the response. */

@@ -29,8 +29,54 @@ interface Resolver {
   trust: TrustFunction
 }
 
-/** Compile the resolver for `config`; `watch` sees each decision (misconfiguration warnings). */
-export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
+type Decide = (req: RequestLike) => Resolution
+
+/**
+ * Cache on the request: one cache slot per engine. Two engines (an Express
+ * sub-app with its own middleware) must not answer with each other's
+ * decision. The first engine to resolve a request takes the shared slot;
+ * another engine resolving the same request uses its own.
+ */
+const cacheOnRequest = (decide: Decide): Decide => {
+  const kOwnResolution = Symbol('proxy-aware.resolution')
+  type Cached = Slots & { [kOwnResolution]?: Resolution }
+  return req => {
+    const r = req as Cached
+    const by = r[kResolvedBy]
+    const cached = by === kOwnResolution ? r[kResolution] : by === undefined ? undefined : r[kOwnResolution]
+    if (cached !== undefined) return cached
+    const result = decide(req)
+    if (by === undefined) {
+      r[kResolvedBy] = kOwnResolution
+      r[kResolution] = result
+    } else r[kOwnResolution] = result
+    return result
+  }
+}
+
+/**
+ * Cache in a WeakMap of the engine: for requests that get a hidden class of
+ * their own, where a property added allocates a new one (Express's requests
+ * on Node 20 and 22: see ownShapeAfterSetPrototype in core/runtime.ts).
+ */
+const cacheInWeakMap = (decide: Decide): Decide => {
+  const results = new WeakMap<RequestLike, Resolution>()
+  return req => {
+    let result = results.get(req)
+    if (result === undefined) {
+      result = decide(req)
+      results.set(req, result)
+    }
+    return result
+  }
+}
+
+/**
+ * Compile the resolver for `config`; `watch` sees each decision
+ * (misconfiguration warnings); results are cached in a WeakMap (`weak`)
+ * or on the request.
+ */
+export function compileResolver(config: EngineConfig, watch?: Watch, weak = false): Resolver {
   const { match, pure, trustUnixSocket, readXForwarded, readForwarded, forwardedFirst, clientIpHeader, identity } =
     config
   const walker = compileWalker(config)
@@ -135,34 +181,18 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
     return resolutionOf(ips.take(), peer, verdict, host)
   }
 
-  // one cache slot per engine: two engines (an Express sub-app with its own
-  // middleware) must not answer with each other's decision. The first
-  // engine to resolve a request takes the shared slot; another engine
-  // resolving the same request uses its own.
-  const kOwnResolution = Symbol('proxy-aware.resolution')
-  type Cached = Slots & { [kOwnResolution]?: Resolution }
-  /** The result this engine cached on `req`, if any. */
-  const cachedOn = (req: Cached): Resolution | undefined => {
-    const by = req[kResolvedBy]
-    return by === kOwnResolution ? req[kResolution] : by === undefined ? undefined : req[kOwnResolution]
-  }
-  const resolve = (req: RequestLike): Resolution => {
-    const cached = cachedOn(req as Cached)
-    if (cached !== undefined) return cached
+  /** Decide one request, uncached, and tell `watch`. */
+  const decide = (req: RequestLike): Resolution => {
     peerIdentity = undefined
     protocolFromHeader = false
     const result = compute(req)
     if (peerIdentity !== undefined) result.peerIdentity = peerIdentity
     if (!protocolFromHeader && result.protocol === 'https' && balancerTlsOf(req.socket) !== undefined)
       result.protocolFrom = 'proxy-protocol'
-    if ((req as Cached)[kResolvedBy] === undefined) {
-      ;(req as Cached)[kResolvedBy] = kOwnResolution
-      ;(req as Cached)[kResolution] = result
-    } else (req as Cached)[kOwnResolution] = result
     if (watch !== undefined) watch(req, result)
     return result
   }
-
+  const resolve = weak ? cacheInWeakMap(decide) : cacheOnRequest(decide)
   return { resolve, trust }
 }
 
@@ -172,10 +202,10 @@ export function compileResolver(config: EngineConfig, watch?: Watch): Resolver {
  * azure-front-door preset were not in `trust` (another Front Door
  * customer's request: its forwarded headers are not believed).
  */
-export function compileEngineResolver(config: EngineConfig, watch?: Watch): Resolver {
-  const base = compileResolver(config, watch)
+export function compileEngineResolver(config: EngineConfig, watch?: Watch, weak?: boolean): Resolver {
+  const base = compileResolver(config, watch, weak)
   const fd = config.frontDoor
   if (fd === undefined) return base
-  const other = compileResolver({ ...config, match: fd.matchWithout }, watch)
+  const other = compileResolver({ ...config, match: fd.matchWithout }, watch, weak)
   return { resolve: req => (fd.idMatches(req.headers) ? base : other).resolve(req), trust: base.trust }
 }
