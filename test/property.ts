@@ -296,6 +296,51 @@ t.test('(d) canonicalIp agrees with net.isIP and the URL parser, and round-trips
   t.pass(`${RUNS * 5} runs`)
 })
 
+t.test(
+  "(d2) every spelling of an IPv6 address gives the URL parser's canonical form, as peer and as entry",
+  async t => {
+    // groups rich in zeros (runs of every length), written with any "::"
+    // (or none), leading zeros and case: the canonical spelling is kept as
+    // written, any other is reprinted
+    const group = fc.oneof(fc.constant(0), fc.constant(0), fc.integer({ min: 0, max: 0xffff }))
+    const spelling = fc
+      .record({
+        groups: fc.array(group, { minLength: 8, maxLength: 8 }),
+        gap: fc.nat(),
+        pad: fc.array(fc.boolean(), { minLength: 8, maxLength: 8 }),
+        upper: fc.boolean(),
+      })
+      .map(({ groups, gap, pad, upper }) => {
+        const text = groups.map((n, i) => (pad[i] ? n.toString(16).padStart(4, '0') : n.toString(16)))
+        // the zero runs: compress the one `gap` picks, or none
+        const runs: [number, number][] = []
+        for (let i = 0; i < 8; i++) {
+          if (groups[i] !== 0) continue
+          let j = i
+          while (j < 8 && groups[j] === 0) j++
+          runs.push([i, j])
+          i = j
+        }
+        const run = runs[gap % (runs.length + 1)]
+        const written =
+          run === undefined ? text.join(':') : `${text.slice(0, run[0]).join(':')}::${text.slice(run[1]).join(':')}`
+        return upper ? written.toUpperCase() : written
+      })
+    const proxy = createTrustProxy({ trust: ['2000::/3', '10.0.0.0/8'] })
+    fc.assert(
+      fc.property(spelling, s => {
+        const expected = oracle(s)
+        if (canonicalIp(s) !== expected) return false
+        if (expected === undefined || isUnspecified(expected)) return true
+        const r = proxy.resolve({ headers: { 'x-forwarded-for': `${s}, ${s}` }, socket: { remoteAddress: s } })
+        return r.peer === expected && r.ips.every(a => a === expected)
+      }),
+      { numRuns: RUNS * 5 },
+    )
+    t.pass(`${RUNS * 5} runs`)
+  },
+)
+
 t.test('(e) the RFC 7239 parser never throws and never yields a non-IP', async t => {
   const proxy = createTrustProxy({ trust: true, headers: ['forwarded'], forwardedHost: true })
   fc.assert(

@@ -19,7 +19,7 @@
  * IPv4-mapped IPv6 (`::ffff:1.2.3.4`) is reported as IPv4. IPv4-compatible
  * (`::1.2.3.4`), NAT64 and 6to4 forms stay IPv6.
  */
-import { COLON, DOT, OPEN_BRACKET, PERCENT } from './chars.js'
+import { COLON, DOT, OPEN_BRACKET } from './chars.js'
 
 /**
  * What `parseAddress` accepts besides a bare address (bit flags): a port
@@ -42,8 +42,9 @@ export const scratch = {
   v4: 0,
   g: new Uint16Array(8),
   /**
-   * When the last address was plain four-part decimal IPv4, its text is
-   * already canonical: `text.slice(from, to)` (no formatting needed).
+   * When the last address was written in its canonical form (plain
+   * four-part decimal IPv4, or IPv6 as RFC 5952 prints it), that text:
+   * `text.slice(from, to)` (no formatting needed); else `''`.
    */
   text: '',
   from: 0,
@@ -51,6 +52,9 @@ export const scratch = {
 }
 
 const g = scratch.g
+
+/** Whether the text `parse6` read last is the address's canonical form. */
+let canonical6 = false
 
 /** Parse `s[start, end)` as four-part decimal IPv4 into `scratch.v4`. */
 const parse4 = (s: string, start: number, end: number): boolean => {
@@ -122,11 +126,17 @@ export const parse4Before = (s: string, end: number): number => {
 const hex = (c: number): number =>
   c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : c >= 65 && c <= 70 ? c - 55 : -1
 
-/** Parse `s[start, end)` as IPv6 (no zone) into `scratch.g`. */
+/**
+ * Parse `s[start, end)` as IPv6 (no zone) into `scratch.g`; `canonical6`
+ * tells whether that text is the address's RFC 5952 form.
+ */
 const parse6 = (s: string, start: number, end: number): boolean => {
   let n = 0 // groups written
   let gap = -1 // index in g where "::" stands
   let i = start
+  // every hex digit has bit 0x20 (lower case), no group has a leading zero
+  let bits = 0x20
+  let lead = false
   if (end - start < 2) return false
   if (s.charCodeAt(i) === COLON) {
     // must be "::"
@@ -135,6 +145,7 @@ const parse6 = (s: string, start: number, end: number): boolean => {
     i += 2
     if (i === end) {
       g.fill(0)
+      canonical6 = true
       return true
     }
   }
@@ -149,6 +160,7 @@ const parse6 = (s: string, start: number, end: number): boolean => {
       const h = hex(c)
       if (h < 0) break
       if (++digits > 4) return false
+      bits &= c
       value = (value << 4) | h
     }
     if (i < end && c === DOT) {
@@ -157,10 +169,12 @@ const parse6 = (s: string, start: number, end: number): boolean => {
       const v = scratch.v4
       g[n++] = v >>> 16
       g[n++] = v & 0xffff
+      lead = true // not how RFC 5952 prints it
       i = end
       break
     }
     if (digits === 0) return false
+    if (digits > 1 && value >>> ((digits - 1) << 2) === 0) lead = true
     g[n++] = value
     if (i === end) break
     if (c !== COLON) return false
@@ -172,13 +186,47 @@ const parse6 = (s: string, start: number, end: number): boolean => {
       i++
     }
   }
-  if (gap < 0) return n === 8
-  if (n === 8) return false // "::" must stand for at least one group
-  // move the groups after the gap to the end
-  const tail = n - gap
-  for (let k = 1; k <= tail; k++) g[8 - k] = g[n - k]!
-  for (let k = gap; k < 8 - tail; k++) g[k] = 0
+  if (gap < 0 ? n !== 8 : n === 8) return false // "::" must stand for at least one group
+  canonical6 = expand6(gap, n) && bits !== 0 && !lead
   return true
+}
+
+/**
+ * After parse6 wrote `n` groups with "::" at `gap` (-1: none): move the
+ * groups after the gap to the end, and tell whether "::" stands for exactly
+ * the longest run of zero groups, as RFC 5952 writes it.
+ */
+const expand6 = (gap: number, n: number): boolean => {
+  if (gap >= 0) {
+    const tail = n - gap
+    for (let k = 1; k <= tail; k++) g[8 - k] = g[n - k]!
+    for (let k = gap; k < 8 - tail; k++) g[k] = 0
+  }
+  const run = longestZeroRun()
+  return gap < 0 ? run < 0 : run >> 4 === gap && (run & 15) === 8 - n
+}
+
+/**
+ * The longest run of two or more zero groups in `scratch.g` (the first on
+ * a tie): `start << 4 | length`, or -1 when there is none.
+ */
+const longestZeroRun = (): number => {
+  let bestStart = -1
+  let bestLen = 1
+  for (let i = 0; i < 8;) {
+    if (g[i] !== 0) {
+      i++
+      continue
+    }
+    let j = i
+    while (j < 8 && g[j] === 0) j++
+    if (j - i > bestLen) {
+      bestStart = i
+      bestLen = j - i
+    }
+    i = j
+  }
+  return bestStart < 0 ? -1 : (bestStart << 4) | bestLen
 }
 
 /** After parse6: is it IPv4-mapped? Then store it in `scratch.v4`. */
@@ -212,37 +260,41 @@ export const parseAddress = (s: string, start: number, end: number, accept: numb
     const close = s.indexOf(']', start)
     if (close < 0 || close >= end) return INVALID
     if (close + 1 !== end && !isPort(s, close + 1, end)) return INVALID
-    end = close
-    start++
-    if (!parse6(s, start, end)) return INVALID
-    return unmap() ? V4 : V6
+    return found6(s, start + 1, close)
   }
-  // count colons to tell IPv4, IPv4:port and IPv6 apart
-  let colon = -1
-  let colons = 0
-  let percent = -1
-  for (let i = start; i < end; i++) {
-    const c = s.charCodeAt(i)
-    if (c === COLON) {
-      if (colons++ === 0) colon = i
-    } else if (c === PERCENT && percent < 0) {
-      percent = i
-    }
-  }
-  if (colons === 0) return INVALID // not plain IPv4 (tried above)
-  if (colons === 1) {
+  // one colon: IPv4 with a port; more: IPv6, perhaps with a zone id
+  const colon = s.indexOf(':', start)
+  if (colon < 0 || colon >= end) return INVALID // not plain IPv4 (tried above)
+  const second = s.indexOf(':', colon + 1)
+  if (second < 0 || second >= end) {
     if ((accept & WITH_PORT) === 0 || !isPort(s, colon, end) || !parse4(s, start, colon)) return INVALID
     scratch.text = s
     scratch.from = start
     scratch.to = colon
     return V4
   }
-  if (percent >= 0) {
-    if ((accept & WITH_ZONE) === 0 || percent + 1 === end) return INVALID
+  // a "%" before the second colon is no zone id: parse6 refuses it
+  const percent = (accept & WITH_ZONE) === 0 ? -1 : s.indexOf('%', second)
+  if (percent >= 0 && percent < end) {
+    if (percent + 1 === end) return INVALID
     end = percent
   }
+  return found6(s, start, end)
+}
+
+/**
+ * `s[start, end)` as IPv6: `V6`, `V4` when it is IPv4-mapped, or `INVALID`;
+ * the text is kept as the canonical one when it is written that way.
+ */
+const found6 = (s: string, start: number, end: number): number => {
   if (!parse6(s, start, end)) return INVALID
-  return unmap() ? V4 : V6
+  if (unmap()) return V4
+  if (canonical6) {
+    scratch.text = s
+    scratch.from = start
+    scratch.to = end
+  }
+  return V6
 }
 
 /**
@@ -301,21 +353,9 @@ const format4 = (v: number = scratch.v4): string => `${v >>> 24}.${(v >>> 16) & 
  * @internal
  */
 const format6 = (): string => {
-  let bestStart = -1
-  let bestLen = 1
-  for (let i = 0; i < 8;) {
-    if (g[i] !== 0) {
-      i++
-      continue
-    }
-    let j = i
-    while (j < 8 && g[j] === 0) j++
-    if (j - i > bestLen) {
-      bestStart = i
-      bestLen = j - i
-    }
-    i = j
-  }
+  const run = longestZeroRun()
+  const bestStart = run >> 4 // -1 without a run
+  const bestLen = run & 15
   let out = ''
   for (let i = 0; i < 8; i++) {
     if (i === bestStart) {
@@ -331,13 +371,13 @@ const format6 = (): string => {
 
 /** Format the last parsed address of the given kind. @internal */
 export const formatParsed = (kind: number): string =>
-  kind !== V4
-    ? format6()
-    : scratch.text === ''
+  scratch.text === ''
+    ? kind === V4
       ? format4()
-      : scratch.from === 0 && scratch.to === scratch.text.length
-        ? scratch.text
-        : scratch.text.slice(scratch.from, scratch.to)
+      : format6()
+    : scratch.from === 0 && scratch.to === scratch.text.length
+      ? scratch.text
+      : scratch.text.slice(scratch.from, scratch.to)
 
 /**
  * Parse and canonicalize one address, or return `undefined` when it is not
