@@ -8,8 +8,17 @@
  * no address repeats within a batch. The contenders are interleaved round
  * by round (the order alternates) and the median time per call of each is
  * reported; the ratio is the median of the per-round ratios.
+ *
+ * Each case runs in a process of its own (`--case <id>`), as an app has one
+ * engine: V8 shares the code and the type feedback of one function among
+ * all the closures made from it, so an engine (or a compiled proxy-addr
+ * list) used after another in the same process runs the code compiled for
+ * both, which slowed the second one by up to 30 - 45%. `BENCH_ONE_PROCESS=1`
+ * runs every case in this process, one after the other, as before.
  */
+import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
 import ipaddr from 'ipaddr.js'
 import proxyaddr from 'proxy-addr'
 import { createTrustProxy } from '../dist/esm/index.js'
@@ -201,26 +210,66 @@ export const title = 'resolve(req) vs proxy-addr'
 
 const row = r => [r.name, r.ours.toFixed(0), r.theirs.toFixed(0), `${r.ratio.toFixed(1)}x`, `${r.worst.toFixed(1)}x`]
 
+/**
+ * The jobs: each case against proxy-addr, then each Cloudflare case against
+ * our own resolve with the same ranges written out (two engines of ours in
+ * one process: that comparison is about the preset's name, not V8).
+ */
+const JOBS = {
+  ...Object.fromEntries(CASES.map((c, i) => [`core${i}`, () => runCase(c)])),
+  ...Object.fromEntries(
+    CLOUDFLARE_CASES.map((c, i) => [`cf${i}`, () => runCase(c, contenders(['cloudflare'], CLOUDFLARE))]),
+  ),
+  ...Object.fromEntries(
+    CLOUDFLARE_CASES.map((c, i) => [
+      `preset${i}`,
+      () => {
+        const named = contenders(['cloudflare'], CLOUDFLARE)
+        const written = contenders(CLOUDFLARE, CLOUDFLARE)
+        return runCase(c, { ...named, theirs: written.ours })
+      },
+    ]),
+  ),
+}
+
+/** Run the jobs whose ids start with `prefix`, each in its own process unless BENCH_ONE_PROCESS is set. */
+const jobs = prefix =>
+  Object.keys(JOBS)
+    .filter(id => id.startsWith(prefix))
+    .map(id =>
+      process.env.BENCH_ONE_PROCESS
+        ? JOBS[id]()
+        : JSON.parse(
+            execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--case', id], { encoding: 'utf8' }),
+          ),
+    )
+
 export const run = () => {
-  console.log(`trust: ${JSON.stringify(TRUST)}; ${ROUNDS} rounds x ${BATCH} fresh requests per contender per case\n`)
-  const results = CASES.map(c => runCase(c))
+  const mode = process.env.BENCH_ONE_PROCESS ? 'all cases in one process' : 'each case in its own process'
+  console.log(
+    `trust: ${JSON.stringify(TRUST)}; ${ROUNDS} rounds x ${BATCH} fresh requests per contender per case; ${mode}\n`,
+  )
+  const results = jobs('core')
   table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], results.map(row))
 
   console.log(
     `\ntrust: ['cloudflare'] (${CLOUDFLARE.length} ranges), against proxy-addr compiled with the same ranges\n`,
   )
-  const cf = contenders(['cloudflare'], CLOUDFLARE)
-  const cfResults = CLOUDFLARE_CASES.map(c => runCase(c, cf))
+  const cfResults = jobs('cf')
   table(['case', 'resolve ns/req', 'proxy-addr ns/req', 'speed-up (median)', 'worst round'], cfResults.map(row))
 
   // The preset against the same ranges written out: what the name itself costs.
   console.log(`\ntrust: ['cloudflare'] against our own resolve with the same ${CLOUDFLARE.length} ranges written out\n`)
-  const named = contenders(['cloudflare'], CLOUDFLARE)
-  const written = contenders(CLOUDFLARE, CLOUDFLARE)
-  const presetResults = CLOUDFLARE_CASES.map(c => runCase(c, { ...named, theirs: written.ours }))
+  const presetResults = jobs('preset')
   table(['case', 'preset ns/req', 'ranges ns/req', 'ranges / preset (median)', 'lowest round'], presetResults.map(row))
   if (sink === 0.5) console.log('unreachable')
   return [...results, ...cfResults, ...presetResults]
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) run()
+const caseArg = process.argv.indexOf('--case')
+if (caseArg > 0) {
+  // a child: one job, its row as JSON on stdout
+  const result = JOBS[process.argv[caseArg + 1]]()
+  process.stdout.write(JSON.stringify(result))
+  if (sink === 0.5) console.log('unreachable')
+} else if (import.meta.url === `file://${process.argv[1]}`) run()
