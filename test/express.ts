@@ -91,6 +91,25 @@ for (const { name, express, major } of majors) {
       t.same(middleware, [dear ? { req: [], res: [] } : { req: marks, res: edit }], 'the middleware')
     })
 
+    t.test('a middleware before it gives each request a prototype of its own', async t => {
+      // (the middleware recognises an app's requests by their prototype,
+      // app.request; these have another one above it)
+      const app = express()
+      app.use((req, _res, next) => {
+        Object.setPrototypeOf(req, Object.create(Object.getPrototypeOf(req) as object))
+        next()
+      })
+      app.use(trustProxy(opts))
+      app.get('/', (req, res) => {
+        res.json(view(req))
+      })
+      const port = await listen(t, createServer(app))
+      for (const n of [1, 2]) {
+        t.same((await request(port, { from: '127.0.0.2', headers: viaProxy })).json, proxied, `request ${n}`)
+      }
+      t.equal((await request(port, { from: '127.0.0.3', headers: viaProxy })).json.ip, '127.0.0.3', 'untrusted')
+    })
+
     t.test('a trusted proxy and a direct client', async t => {
       const app = express()
       app.use(trustProxy(opts))

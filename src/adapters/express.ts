@@ -218,29 +218,33 @@ export function expressMiddleware(
   // without Express (plain http, connect): own accessors on the request
   const own = ownAccessors(result, engine)
 
+  // the apps' request prototypes (app.request) known to carry the getters:
+  // a request's prototype is cheap to read, its `app` property is not
+  // where Express requests have hidden classes of their own (see WEAK)
+  const covered = new WeakSet<object>()
+
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
-    const app = req.app as Request['app'] | undefined
-    if (app === undefined) {
-      Object.defineProperties(req, own)
-    } else {
-      if (!installed.has(app)) {
-        installed.add(app)
-        warnIfPartial(req, log, trustEveryone, middleware)
-        // Keep Express's own setting in agreement, so libraries that read it
-        // (express-rate-limit's validations) see the same decision; `true`
-        // stays `true`, so their warnings about trusting everyone still fire.
-        app.set('trust proxy', trustEveryone ? true : trust)
-        // req.param() is Express 4 only (removed in 5)
-        install(
-          (app as unknown as { request: object }).request,
-          typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5,
-          passed,
-          result,
-          engine,
-        )
+    const proto = Object.getPrototypeOf(req) as object
+    if (!covered.has(proto)) {
+      const app = req.app as Request['app'] | undefined
+      if (app === undefined) Object.defineProperties(req, own)
+      else {
+        const request = (app as unknown as { request: object }).request
+        if (!installed.has(app)) {
+          installed.add(app)
+          warnIfPartial(req, log, trustEveryone, middleware)
+          // Keep Express's own setting in agreement, so libraries that read it
+          // (express-rate-limit's validations) see the same decision; `true`
+          // stays `true`, so their warnings about trusting everyone still fire.
+          app.set('trust proxy', trustEveryone ? true : trust)
+          // req.param() is Express 4 only (removed in 5)
+          const readers = typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5
+          install(request, readers, passed, result, engine)
+        }
+        if (proto === request) covered.add(proto)
       }
-      passed.add(req)
     }
+    passed.add(req)
     if (engine.hasFeatures) {
       const ctx = { req, res, resolution: result(req), log, route: undefined, url: req.originalUrl }
       const answer = engine.run(ctx)
