@@ -13,6 +13,10 @@
  * `process.cpuUsage()` is read before and after each round; ratios are the
  * median of the per-round ratios.
  *
+ * `BENCH_BASELINE=<dir>` (a copy of another build's `dist/`) adds that
+ * build's two proxy-aware variants to the same rounds, for a before/after
+ * ratio measured side by side.
+ *
  *   npm run build && node bench/express-route.mjs
  */
 import { fileURLToPath } from 'node:url'
@@ -29,6 +33,12 @@ const VARIANTS = {
   'proxy-aware, cookie route': ['proxy-aware', true],
   'proxy-aware + HTTPS options, cookie route': ['https', true],
 }
+const BASELINE = process.env.BENCH_BASELINE
+if (BASELINE !== undefined) {
+  VARIANTS['baseline build: proxy-aware'] = ['proxy-aware', false, BASELINE]
+  VARIANTS['baseline build: proxy-aware, cookie route'] = ['proxy-aware', true, BASELINE]
+  VARIANTS['baseline build: + HTTPS options, cookie route'] = ['https', true, BASELINE]
+}
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const CONCURRENCY = 16
@@ -36,13 +46,13 @@ const CONCURRENCY = 16
 /** Child side: one Express server for one variant. */
 const serve = async name => {
   const { default: express } = await import('express')
-  const [trust, cookie] = VARIANTS[name]
+  const [trust, cookie, build = '../dist'] = VARIANTS[name]
   const app = express()
   app.set('etag', false)
   if (trust === 'express') app.set('trust proxy', TRUST)
   if (trust === 'empty') app.use((req, res, next) => next())
   if (trust === 'proxy-aware' || trust === 'https') {
-    const { trustProxy } = await import('../dist/esm/express.js')
+    const { trustProxy } = await import(`${build}/esm/express.js`)
     app.use(trustProxy({ trust: TRUST, ...(trust === 'https' ? HTTPS : {}) }))
   }
   app.get('/', (req, res) => {
@@ -117,7 +127,8 @@ export const run = async () => {
   )
   const rows = servers.map(s => {
     const cookieRoute = VARIANTS[s.name][1]
-    const base = cookieRoute ? middleware : bare
+    const baselineBuild = VARIANTS[s.name][2] !== undefined
+    const base = cookieRoute ? (baselineBuild ? by['baseline build: proxy-aware, cookie route'] : middleware) : bare
     return [
       s.name,
       (median(s.cpu) / REQUESTS).toFixed(1),

@@ -6,6 +6,7 @@
 import os from 'node:os'
 import * as core from './resolve-vs-proxy-addr.mjs'
 import * as fastify from './fastify-route.mjs'
+import * as express from './express-route.mjs'
 import * as https from './https.mjs'
 import * as proxyConnection from './proxy-protocol-connection.mjs'
 
@@ -18,7 +19,7 @@ console.log(`Date: ${new Date().toISOString()}`)
 console.log('Command: npm run bench\n')
 
 const started = Date.now()
-for (const bench of [core, fastify, https, proxyConnection]) {
+for (const bench of [core, fastify, express, https, proxyConnection]) {
   console.log(`## ${bench.title}\n`)
   await bench.run()
   console.log('')

@@ -454,6 +454,37 @@ t.test('Express: res.cookie, express-session and cookie-session behind a TLS-ter
   t.same(r.cookies, [])
 })
 
+t.test('edits stored before a response changes prototype are kept (core handle(), then Express)', async t => {
+  // handle() hooks a response whose prototype is Node's; Express then sets
+  // its own prototype, and its middleware adds an edit. On Node 20 and 22
+  // the two prototypes pick different places for a first edit: the second
+  // must find the first, and the serialiser both.
+  const core = createTrustProxy({ trust: PROXY, hsts: true })
+  const app = express()
+  app.use(trustProxyExpress({ trust: PROXY, secureCookies: true }))
+  app.get('/', (_req, res) => {
+    res.cookie('a', '1')
+    res.send('ok')
+  })
+  const port = await listen(
+    t,
+    http.createServer((req, res) => {
+      if (!core.handle(req, res)) app(req, res)
+    }),
+  )
+  const https = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '203.0.113.9' }
+  for (const n of [1, 2]) {
+    const r = await request(port, { from: PROXY, headers: https })
+    t.match(
+      [r.status, r.headers['strict-transport-security'], r.cookies],
+      [200, /max-age=/, ['a=1; Path=/; Secure']],
+      `${n}`,
+    )
+  }
+  const plain = await request(port, { from: PROXY, headers: { 'x-forwarded-proto': 'http' } })
+  t.same([plain.headers['strict-transport-security'], plain.cookies], [undefined, ['a=1; Path=/']], 'over http')
+})
+
 t.test('Express: cookie-session without secure gets Secure added on https only', async t => {
   const app = express()
   app.use(cookieSession({ name: 'sess', keys: ['k1'] }))

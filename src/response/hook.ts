@@ -29,12 +29,9 @@ interface Storable {
 }
 
 /**
- * The pending edits of each HTTP/1 response, under a symbol. Not a wrapper
- * on the response (an own `_storeHeader` function on every response cost
- * microseconds per request in Node's http code) and, where the response's
- * hidden class is shared, not a WeakMap (measured with callgrind behind
- * Fastify, Node 20, 2026-12-07: 5.6% more instructions per request with
- * all HTTPS options).
+ * The pending edits of each HTTP/1 response, under a symbol (or in EDITS,
+ * below). Not a wrapper on the response (an own `_storeHeader` function on
+ * every response cost microseconds per request in Node's http code).
  */
 const kEdit = Symbol('proxy-aware.headerEdit')
 interface Editable {
@@ -42,16 +39,27 @@ interface Editable {
 }
 let patched = false
 /**
- * The edits of responses whose prototype was set per request (Express's)
- * where that gives each one a hidden class of its own, so that a property
- * added costs a new hidden class (see ownShapeAfterSetPrototype): there a
- * WeakMap is cheaper; elsewhere the symbol is.
+ * Where V8 gives an object whose prototype was set a hidden class of its
+ * own (Node 20 and 22, see ownShapeAfterSetPrototype), a property added to
+ * such a response (Express sets the prototype of each) allocates a new
+ * hidden class: the edits of those responses are kept in this WeakMap.
+ * Other responses keep theirs under the symbol (a WeakMap costs them more:
+ * Fastify with every HTTPS option, Node 20, callgrind, 2026-12-07: 117k
+ * instructions per request with the symbol, 139k with a WeakMap).
  */
-const EDITS = new WeakMap<object, HeaderEdit>()
-const OWN_SHAPES = ownShapeAfterSetPrototype()
-const editOf = (res: object): HeaderEdit | undefined => (res as Editable)[kEdit] ?? EDITS.get(res)
-const setEdit = (res: object, edit: HeaderEdit): void => {
-  if (OWN_SHAPES && Object.getPrototypeOf(res) !== ServerResponse.prototype) EDITS.set(res, edit)
+const EDITS: WeakMap<object, HeaderEdit> | undefined = ownShapeAfterSetPrototype() ? new WeakMap() : undefined
+/**
+ * The edit of `res`, wherever its first edit was stored: a response whose
+ * prototype changed since (@fastify/express runs Express's init on
+ * Fastify's raw response) keeps its edits in one place.
+ */
+const editOf = (res: object): HeaderEdit | undefined => EDITS?.get(res) ?? (res as Editable)[kEdit]
+/** Store the edit of `res`: beside its earlier edit, or where its prototype says. */
+const setEdit = (res: object, edit: HeaderEdit, hadOne: boolean): void => {
+  const table = hadOne
+    ? EDITS?.has(res) === true
+    : EDITS !== undefined && Object.getPrototypeOf(res) !== ServerResponse.prototype
+  if (table) EDITS!.set(res, edit)
   else (res as Editable)[kEdit] = edit
 }
 
@@ -182,7 +190,7 @@ export const onHeaders = (res: ServerResponse, edit: HeaderEdit, handle = native
     // an edit added later runs first, as an outer wrapper would
     const before = editOf(res)
     const edits: HeaderEdit = before === undefined ? edit : (headers, out) => before(edit(headers, out), out)
-    setEdit(res, edits)
+    setEdit(res, edits, before !== undefined)
     const native = handle === undefined ? undefined : (res as unknown as Storable)[handle]
     return native == null || hookNativeHandle(native as NativeHandle, edits)
   }
