@@ -39,6 +39,12 @@ if (BASELINE !== undefined) {
   VARIANTS['baseline build: proxy-aware, cookie route'] = ['proxy-aware', true, BASELINE]
   VARIANTS['baseline build: + HTTPS options, cookie route'] = ['https', true, BASELINE]
 }
+// BENCH_ONLY="proxy-aware;...": only these variants besides bare and trust
+// proxy (fewer servers at once, less noise)
+if (process.env.BENCH_ONLY !== undefined) {
+  const only = new Set(['bare', 'Express trust proxy', ...process.env.BENCH_ONLY.split(';')])
+  for (const name of Object.keys(VARIANTS)) if (!only.has(name)) delete VARIANTS[name]
+}
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15)
 const CONCURRENCY = 16
@@ -121,7 +127,7 @@ export const run = async () => {
   const worst = (a, b) => Math.max(...a.cpu.map((c, r) => c / b.cpu[r]))
   const bare = by.bare
   const express = by['Express trust proxy']
-  const middleware = by['proxy-aware, cookie route']
+  const middleware = by['proxy-aware, cookie route'] ?? by['baseline build: proxy-aware, cookie route']
   console.log(
     `trust: ${JSON.stringify(TRUST)}; peer 127.0.0.1, X-Forwarded-For "<client>, 10.0.0.7"; ${ROUNDS} rounds x ${REQUESTS} requests per variant, ${servers.length} variants side by side\n`,
   )
