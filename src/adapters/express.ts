@@ -213,25 +213,23 @@ export function expressMiddleware(
   // the requests that came through this middleware
   const passed = objectSet('proxy-aware.passed', WEAK)
   const trustEveryone = options.trust === true
-  // the apps whose request prototype carries our getters
+  // the apps' request prototypes (app.request) that carry our getters: a
+  // request's prototype is cheap to read, its `app` property is not where
+  // Express requests have hidden classes of their own (see WEAK)
   const installed = new WeakSet<object>()
   // without Express (plain http, connect): own accessors on the request
   const own = ownAccessors(result, engine)
 
-  // the apps' request prototypes (app.request) known to carry the getters:
-  // a request's prototype is cheap to read, its `app` property is not
-  // where Express requests have hidden classes of their own (see WEAK)
-  const covered = new WeakSet<object>()
-
   const middleware = function proxyAware(req: Request, res: Response, next: NextFunction) {
-    const proto = Object.getPrototypeOf(req) as object
-    if (!covered.has(proto)) {
+    if (!installed.has(Object.getPrototypeOf(req) as object)) {
       const app = req.app as Request['app'] | undefined
       if (app === undefined) Object.defineProperties(req, own)
       else {
+        // a request whose prototype is not its app's (another middleware set
+        // one above it) comes here each time, and finds the getters installed
         const request = (app as unknown as { request: object }).request
-        if (!installed.has(app)) {
-          installed.add(app)
+        if (!installed.has(request)) {
+          installed.add(request)
           warnIfPartial(req, log, trustEveryone, middleware)
           // Keep Express's own setting in agreement, so libraries that read it
           // (express-rate-limit's validations) see the same decision; `true`
@@ -241,7 +239,6 @@ export function expressMiddleware(
           const readers = typeof (req as { param?: unknown }).param === 'function' ? READERS_4 : READERS_5
           install(request, readers, passed, result, engine)
         }
-        if (proto === request) covered.add(proto)
       }
     }
     passed.add(req)
