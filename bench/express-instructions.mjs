@@ -22,7 +22,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { check, table } from './lib.mjs'
+import { check, forwardedLoad, table } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const HTTPS = { httpsRedirect: { allowedHosts: ['shop.example'] }, hsts: true, secureCookies: true }
@@ -65,26 +65,8 @@ const serve = async name => {
 }
 
 /** Send `n` requests (a distinct client each, via 10.0.0.7) through `pool`. */
-const load = async (pool, n, seed) => {
-  let next = 0
-  const worker = async () => {
-    while (next < n) {
-      const i = seed + next++
-      const res = await pool.request({
-        path: '/',
-        method: 'GET',
-        headers: {
-          'host': 'shop.example',
-          'x-forwarded-for': `198.51.${(i >> 8) & 255}.${i & 255}, 10.0.0.7`,
-          'x-forwarded-proto': 'https',
-        },
-      })
-      await res.body.text()
-      check(res.statusCode === 200, `status ${res.statusCode}`)
-    }
-  }
-  await Promise.all(Array.from({ length: 16 }, worker))
-}
+const load = (pool, n, seed) =>
+  forwardedLoad(pool, n, seed, { concurrency: 16, headers: { host: 'shop.example' }, json: false })
 
 /** Instructions per request of one variant. */
 const count = async name => {

@@ -20,7 +20,7 @@
  *   npm run build && node bench/express-route.mjs
  */
 import { fileURLToPath } from 'node:url'
-import { check, cpuRounds, median, pct, serveInChild, table, withServers } from './lib.mjs'
+import { check, cpuRounds, forwardedLoad, median, pct, serveInChild, table, withServers } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const HTTPS = { httpsRedirect: { allowedHosts: ['shop.example'] }, hsts: true, secureCookies: true }
@@ -77,30 +77,9 @@ const serve = async name => {
   })
 }
 
-/** Send `n` GET requests through `pool`; returns the first response. */
-const load = async (pool, n, seed) => {
-  let next = 0
-  let first
-  const worker = async () => {
-    while (next < n) {
-      const i = seed + next++
-      const res = await pool.request({
-        path: '/',
-        method: 'GET',
-        headers: {
-          'host': 'shop.example',
-          'x-forwarded-for': `198.51.${(i >> 8) & 255}.${i & 255}, 10.0.0.7`,
-          'x-forwarded-proto': 'https',
-        },
-      })
-      const body = await res.body.json()
-      check(res.statusCode === 200, `status ${res.statusCode}`)
-      first ??= { body, headers: res.headers, i }
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-  return first
-}
+/** Send `n` GET requests through `pool`; returns the first answer. */
+const load = (pool, n, seed) =>
+  forwardedLoad(pool, n, seed, { concurrency: CONCURRENCY, headers: { host: 'shop.example' } })
 
 /** Check a warm-up answer: client and protocol as trusted, HSTS and Secure only with the options. */
 const checkAnswer = (name, { body, headers, i }) => {

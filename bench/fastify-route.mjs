@@ -13,7 +13,7 @@
  * ratios are the median of the per-round ratios.
  */
 import { fileURLToPath } from 'node:url'
-import { check, cpuRounds, median, pct, serveInChild, table, withServers } from './lib.mjs'
+import { check, cpuRounds, forwardedLoad, median, pct, serveInChild, table, withServers } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const VARIANTS = ['bare', 'fastify-trustProxy', 'proxy-aware']
@@ -33,29 +33,8 @@ const serve = async variant => {
   await serveInChild(app)
 }
 
-/** Send `n` GET requests through `pool`, `CONCURRENCY` at a time; returns the first body. */
-const load = async (pool, n, seed) => {
-  let next = 0
-  let first
-  const worker = async () => {
-    while (next < n) {
-      const i = seed + next++
-      const res = await pool.request({
-        path: '/',
-        method: 'GET',
-        headers: {
-          'x-forwarded-for': `198.51.${(i >> 8) & 255}.${i & 255}, 10.0.0.7`,
-          'x-forwarded-proto': 'https',
-        },
-      })
-      const body = await res.body.json()
-      check(res.statusCode === 200, `status ${res.statusCode}`)
-      first ??= { body, i }
-    }
-  }
-  await Promise.all(Array.from({ length: CONCURRENCY }, worker))
-  return first
-}
+/** Send `n` GET requests through `pool`; returns the first answer. */
+const load = (pool, n, seed) => forwardedLoad(pool, n, seed, { concurrency: CONCURRENCY })
 
 export const title = 'Fastify route: server CPU per request'
 

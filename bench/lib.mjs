@@ -92,3 +92,35 @@ export const cpuRounds = async (servers, rounds, load) => {
     servers.forEach((s, k) => s.cpu.push(after[k] - before[k]))
   }
 }
+
+/**
+ * The route benchmarks' load: `n` GET / requests through an undici `pool`,
+ * `concurrency` at a time, each from a distinct client behind a proxy
+ * (`X-Forwarded-For: 198.51.x.y, 10.0.0.7`, `X-Forwarded-Proto: https`,
+ * plus `headers`), numbered from `seed`. Every answer must be a 200.
+ * Returns the first answer: `{ body, headers, i }` (the body parsed as JSON
+ * when `json`, else text; `i` its request's number).
+ */
+export const forwardedLoad = async (pool, n, seed, { concurrency, headers = {}, json = true }) => {
+  let next = 0
+  let first
+  const worker = async () => {
+    while (next < n) {
+      const i = seed + next++
+      const res = await pool.request({
+        path: '/',
+        method: 'GET',
+        headers: {
+          ...headers,
+          'x-forwarded-for': `198.51.${(i >> 8) & 255}.${i & 255}, 10.0.0.7`,
+          'x-forwarded-proto': 'https',
+        },
+      })
+      const body = json ? await res.body.json() : await res.body.text()
+      check(res.statusCode === 200, `status ${res.statusCode}`)
+      first ??= { body, headers: res.headers, i }
+    }
+  }
+  await Promise.all(Array.from({ length: concurrency }, worker))
+  return first
+}
