@@ -78,20 +78,34 @@ t.test(
   "a runtime whose socket getters do not read Node's cached peer name still reports the header's source",
   async t => {
     // Node's remoteAddress/remotePort/remoteFamily read `_peername`, which the
-    // wrapper sets; a socket that ignores it (as another runtime's might) gets own properties
+    // wrapper sets; the sockets of a runtime that ignores it (here: a socket
+    // class whose peer-name lookup does not cache) get own properties. The
+    // wrapper checks this once per socket class: a Node socket goes first,
+    // so the other class must be checked on its own
+    const real = new WeakMap<object, object>()
+    class OtherRuntimeSocket extends net.Socket {
+      _getpeername(): object {
+        return { ...real.get(this) }
+      }
+    }
     const wrapped = proxyProtocol(
       http.createServer((req, res) =>
         res.end(`${req.socket.remoteAddress}:${req.socket.remotePort} ${req.socket.remoteFamily}`),
       ),
       { trust: '127.0.0.1' },
     )
+    let other = false
     const front = net.createServer(s => {
-      const own = s as net.Socket & { _getpeername(): object }
-      const real = { ...own._getpeername() }
-      own._getpeername = () => ({ ...real })
+      if (other) {
+        real.set(s, { address: s.remoteAddress, port: s.remotePort, family: s.remoteFamily })
+        Object.setPrototypeOf(s, OtherRuntimeSocket.prototype)
+      }
       wrapped.emit('connection', s)
     })
     const port = await listen(t, front)
+    const node = await raw({ port, chunks: [V1 + GET('/')] })
+    t.same(bodies(node.data), ['203.0.113.7:41000 IPv4'], 'a Node socket first')
+    other = true
     const { data } = await raw({ port, chunks: [V1 + GET('/')] })
     t.same(bodies(data), ['203.0.113.7:41000 IPv4'])
     const v6 = await raw({ port, chunks: ['PROXY TCP6 2001:db8::7 2001:db8::1 41001 443\r\n' + GET('/')] })

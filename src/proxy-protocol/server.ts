@@ -287,7 +287,7 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
       done()
       const rest = buf.subarray(result.header.length)
       if (rest.length > 0) socket.unshift(rest)
-      const info = withPeer(result.header, socket)
+      const info = withPeer(result.header, peerAddress ?? '', socket.remotePort)
       label(socket, info)
       markBalancerTls(socket, info, cfg.terminated)
       handOver(socket)
@@ -314,8 +314,14 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
   socket.on('end', onEnd)
 }
 
-const withPeer = (header: ProxyHeader, socket: Socket): ProxyProtocolInfo =>
-  Object.assign(header, { peer: { address: socket.remoteAddress ?? '', port: socket.remotePort } })
+// (the socket's getters are read once each per connection: called with
+// sockets of many shapes, each read is a megamorphic lookup in Node's
+// net.js, about 400 instructions; bench/proxy-protocol-connection.mjs)
+const withPeer = (header: ProxyHeader, address: string, port: number | undefined): ProxyProtocolInfo => {
+  const info = header as ProxyProtocolInfo
+  info.peer = { address, port }
+  return info
+}
 
 /**
  * Record the header on the socket, and make its source the socket's remote
@@ -331,13 +337,23 @@ const label = (socket: Addressed, info: ProxyProtocolInfo): void => {
   // `_peername`: setting it keeps the socket's shape (defining own
   // properties cost a connection about 2% of its CPU time, bench/
   // proxy-protocol-connection.mjs); a runtime whose getters do not read
-  // it gets own properties
+  // it gets own properties. Whether they do is a property of the socket
+  // class (the getters are on its prototype), checked on its first socket.
   socket._peername = peer
-  if (socket.remoteAddress === peer.address && socket.remotePort === peer.port && socket.remoteFamily === peer.family)
-    return
+  const proto = Object.getPrototypeOf(socket) as object
+  let honoured = PEERNAME_READ.get(proto)
+  if (honoured === undefined) {
+    honoured =
+      socket.remoteAddress === peer.address && socket.remotePort === peer.port && socket.remoteFamily === peer.family
+    PEERNAME_READ.set(proto, honoured)
+  }
+  if (honoured) return
   Object.defineProperties(socket, {
     remoteAddress: { value: peer.address, configurable: true },
     remotePort: { value: peer.port, configurable: true },
     remoteFamily: { value: peer.family, configurable: true },
   })
 }
+
+/** Per socket prototype: whether its address getters read `_peername`. */
+const PEERNAME_READ = new WeakMap<object, boolean>()

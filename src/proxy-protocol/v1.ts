@@ -25,11 +25,31 @@ export const V1_MAX = 107
  * @internal
  */
 export const parseV1 = (b: Buffer): ParseResult => {
-  // find the CRLF: a CR must be followed by LF, and no LF comes alone
-  const limit = Math.min(b.length, V1_MAX)
+  // One pass over the bytes (this runs once per connection: bench/
+  // proxy-protocol-connection.mjs): find the CRLF (a CR must be followed by
+  // LF, and no LF comes alone), check that the line is printable US-ASCII,
+  // and note where the spaces after "PROXY TCPx " are. The index starts at
+  // a literal: started at a Buffer's `length`, V8 compiled it as a double
+  // and every `b[i]` went through a generic load (600 ns a header, now
+  // about 200 ns; Node 20.20.2, 2026-12-07).
+  const limit = b.length < V1_MAX ? b.length : V1_MAX
   let end = -1
-  for (let i = V1_SIGNATURE.length; i < limit; i++) {
+  let spaces = 0
+  let sp1 = 0
+  let sp2 = 0
+  let sp3 = 0
+  for (let i = 6; i < limit; i++) {
     const c = b[i]!
+    if (c === 0x20) {
+      // a field separator once past "PROXY TCPx " (byte 11)
+      if (i >= 11) {
+        if (spaces === 0) sp1 = i
+        else if (spaces === 1) sp2 = i
+        else if (spaces === 2) sp3 = i
+        spaces++
+      }
+      continue
+    }
     if (c === 0x0a) return fail('v1-syntax', `a line feed without a carriage return at byte ${i}`)
     if (c === 0x0d) {
       // the LF would be byte 108
@@ -46,7 +66,7 @@ export const parseV1 = (b: Buffer): ParseResult => {
   if (end < 0) {
     return b.length >= V1_MAX ? fail('v1-too-long', `no CRLF within ${V1_MAX} bytes`) : undefined
   }
-  const line = b.toString('latin1', V1_SIGNATURE.length, end)
+  const line = b.toString('latin1', 6, end)
   const length = end + 2
   if (line === 'UNKNOWN' || line.startsWith('UNKNOWN ')) {
     // "the receiver must ignore anything presented before the CRLF"
@@ -67,29 +87,27 @@ export const parseV1 = (b: Buffer): ParseResult => {
   const v6 = line.startsWith('TCP6 ')
   if (!v6 && !line.startsWith('TCP4 '))
     return fail('v1-syntax', `unknown protocol ${JSON.stringify(line.slice(0, 8))} (TCP4, TCP6 or UNKNOWN)`)
-  // four fields after "TCPx ", separated by single spaces (scanned, not split)
-  const at = [5, 0, 0, 0, 0]
-  let n = 1
-  for (let i = 5; i < line.length; i++) {
-    if (line.charCodeAt(i) !== 32) continue
-    if (n === 4) return fail('v1-syntax', 'more than 4 fields after the protocol')
-    at[n++] = i + 1
-  }
-  if (n !== 4) return fail('v1-syntax', `${n} field(s) after the protocol, expected 4 separated by single spaces`)
-  at[4] = line.length + 1
-  const src = address(line, at[0]!, at[1]! - 1, v6)
-  const dst = address(line, at[1]!, at[2]! - 1, v6)
+  // four fields after "TCPx ", separated by single spaces; in the line
+  // (which starts at byte 6) they start at 5, sp1 - 5, sp2 - 5, sp3 - 5
+  if (spaces > 3) return fail('v1-syntax', 'more than 4 fields after the protocol')
+  if (spaces !== 3)
+    return fail('v1-syntax', `${spaces + 1} field(s) after the protocol, expected 4 separated by single spaces`)
+  const at1 = sp1 - 5
+  const at2 = sp2 - 5
+  const at3 = sp3 - 5
+  const src = address(line, 5, at1 - 1, v6)
+  const dst = address(line, at1, at2 - 1, v6)
   if (src === undefined || dst === undefined) {
-    const [from, to] = src === undefined ? [at[0]!, at[1]! - 1] : [at[1]!, at[2]! - 1]
+    const [from, to] = src === undefined ? [5, at1 - 1] : [at1, at2 - 1]
     return fail(
       'v1-address',
       `${JSON.stringify(line.slice(from, to))} is not a canonical ${v6 ? 'IPv6' : 'IPv4'} address`,
     )
   }
-  const sport = port(line, at[2]!, at[3]! - 1)
-  const dport = port(line, at[3]!, at[4]! - 1)
+  const sport = port(line, at2, at3 - 1)
+  const dport = port(line, at3, line.length)
   if (sport < 0 || dport < 0) {
-    const [from, to] = sport < 0 ? [at[2]!, at[3]! - 1] : [at[3]!, at[4]! - 1]
+    const [from, to] = sport < 0 ? [at2, at3 - 1] : [at3, line.length]
     return fail('v1-port', `${JSON.stringify(line.slice(from, to))} is not a port (0-65535, no leading zeros)`)
   }
   const source: ProxyEndpoint = { address: src, port: sport }
