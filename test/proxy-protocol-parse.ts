@@ -373,3 +373,52 @@ t.test('property: a valid header survives any split into chunks', async t => {
     ),
   )
 })
+
+t.test('property: addresses and ports read back as sent (the URL parser as the oracle)', async t => {
+  // the canonical text: IPv6 as the WHATWG URL parser writes it (RFC 5952
+  // compression), IPv4-mapped as IPv4 (ipaddr.js is no oracle here: it
+  // reads the IPv4-compatible "::1.2.3.4" as mapped)
+  const canonical = (a: string) => {
+    const v6 = new URL(`http://[${a}]/`).hostname.slice(1, -1)
+    const m = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(v6)
+    if (m === null) return v6
+    const [hi, lo] = [parseInt(m[1]!, 16), parseInt(m[2]!, 16)]
+    return [hi >> 8, hi & 255, lo >> 8, lo & 255].join('.')
+  }
+  const port = fc.integer({ min: 0, max: 65535 })
+  const source = (b: Buffer) => {
+    const h = ok(b)
+    return [h.source?.address, h.source?.port, h.destination?.address, h.destination?.port]
+  }
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.ipV4(), fc.ipV4(), port, port, (a, b, p, q) => {
+        t.strictSame(source(Buffer.from(`PROXY TCP4 ${a} ${b} ${p} ${q}\r\n`)), [a, p, b, q])
+      }),
+    ),
+  )
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.ipV6(), fc.ipV6(), port, port, (a, b, p, q) => {
+        t.strictSame(source(Buffer.from(`PROXY TCP6 ${a} ${b} ${p} ${q}\r\n`)), [canonical(a), p, canonical(b), q])
+      }),
+    ),
+  )
+  const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n }).map(a => Buffer.from(a))
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(fc.ipV4(), fc.ipV4(), port, port, (a, b, p, q) => {
+        t.strictSame(source(v2({ fam: 0x11, addr: ipv4Block(a, b, p, q) })), [a, p, b, q])
+      }),
+    ),
+  )
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(bytes(16), bytes(16), port, port, (a, b, p, q) => {
+        const text = (x: Buffer) =>
+          canonical(Array.from({ length: 8 }, (_, i) => x.readUInt16BE(2 * i).toString(16)).join(':'))
+        t.strictSame(source(v2({ fam: 0x21, addr: ipv6Block(a, b, p, q) })), [text(a), p, text(b), q])
+      }),
+    ),
+  )
+})

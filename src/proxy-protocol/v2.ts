@@ -91,8 +91,8 @@ export const parseV2 = (b: Buffer, total: number): ParseResult => {
     return fail('v2-address-length', `${len} bytes after the fixed part, the ${family} address block needs ${addrLen}`)
   const a = V2_FIXED
   if (family === 'IPv4') {
-    source = { address: `${b[a]}.${b[a + 1]}.${b[a + 2]}.${b[a + 3]}`, port: b.readUInt16BE(a + 8) }
-    destination = { address: `${b[a + 4]}.${b[a + 5]}.${b[a + 6]}.${b[a + 7]}`, port: b.readUInt16BE(a + 10) }
+    source = { address: ip4(b, a), port: b.readUInt16BE(a + 8) }
+    destination = { address: ip4(b, a + 4), port: b.readUInt16BE(a + 10) }
   } else if (family === 'IPv6') {
     source = { address: ip6(b, a), port: b.readUInt16BE(a + 32) }
     destination = { address: ip6(b, a + 16), port: b.readUInt16BE(a + 34) }
@@ -117,6 +117,13 @@ export const parseV2 = (b: Buffer, total: number): ParseResult => {
   }
 }
 
+/** "0" to "255": an octet's text without turning a number into a string per header */
+const OCTET = Array.from({ length: 256 }, (_, i) => String(i))
+
+/** Dotted-decimal text of the 4-byte IPv4 address at `b[at]`. */
+const ip4 = (b: Buffer, at: number): string =>
+  OCTET[b[at]!]! + '.' + OCTET[b[at + 1]!]! + '.' + OCTET[b[at + 2]!]! + '.' + OCTET[b[at + 3]!]!
+
 /** Canonical text of the 16-byte IPv6 address at `b[at]` (IPv4-mapped as IPv4). */
 const ip6 = (b: Buffer, at: number): string => {
   let s = ''
@@ -136,6 +143,7 @@ const SINGLE = new Set([0x01, 0x02, 0x03, 0x05, 0x20, 0x30, 0xea])
 
 /** Parse the TLVs in `b[from, to)` into `out`; returns a rejection or undefined. */
 const parseTlvs = (b: Buffer, from: number, to: number, out: ProxyTlvs): ParseResult => {
+  if (from === to) return undefined // none: the common header costs no Set
   const seen = new Set<number>()
   let crcAt = -1
   let pos = from
