@@ -103,6 +103,39 @@ t.test('v1: every deviation is refused', async t => {
   t.equal(reason(Buffer.alloc(0)), 'more')
 })
 
+t.test('v1: each refusal names the byte or the field (the messages of the previous parser)', async t => {
+  // expected texts: what the parser before the one-pass rewrite answered (run 2026-12-07)
+  const cases: [string, string][] = [
+    ['PROXY TCP4 1.2.3.4\n', 'v1-syntax: a line feed without a carriage return at byte 18'],
+    ['PROXY TCP4 1.2.3.4\rX', 'v1-syntax: a carriage return without a line feed at byte 18'],
+    ['PROXY TCP4 1.2\x01.3.4\r\n', 'v1-syntax: a byte that is not printable US-ASCII (0x1) at byte 14'],
+    ['PROXY TCP4 1.2\x7f\r\n', 'v1-syntax: a byte that is not printable US-ASCII (0x7f) at byte 14'],
+    ['PROXY TCP4 \n\x01\r\n', 'v1-syntax: a line feed without a carriage return at byte 11'],
+    ['PROXY TCP4 1.2.3.4 \x80\r\n', 'v1-syntax: a byte that is not printable US-ASCII (0x80) at byte 19'],
+    [
+      'PROXY xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n',
+      'v1-too-long: no CRLF within 107 bytes',
+    ],
+    [
+      'PROXY xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r',
+      'v1-too-long: no CRLF within 107 bytes',
+    ],
+    ['PROXY TCP4 1.2.3.4 5.6.7.8 1 2 3\r\n', 'v1-syntax: more than 4 fields after the protocol'],
+    [
+      'PROXY TCP4 1.2.3.4 5.6.7.8 1\r\n',
+      'v1-syntax: 3 field(s) after the protocol, expected 4 separated by single spaces',
+    ],
+    ['PROXY TCP4  1.2.3.4 5.6.7.8 1\r\n', 'v1-address: "" is not a canonical IPv4 address'],
+    ['PROXY TCP5 1.2.3.4 5.6.7.8 1 2\r\n', 'v1-syntax: unknown protocol "TCP5 1.2" (TCP4, TCP6 or UNKNOWN)'],
+    ['PROXY TCP4 1.2.3.4 5.6.7.8 01 2\r\n', 'v1-port: "01" is not a port (0-65535, no leading zeros)'],
+    ['PROXY TCP4 1.2.3.4 ::1 1 2\r\n', 'v1-address: "::1" is not a canonical IPv4 address'],
+  ]
+  for (const [input, expected] of cases) {
+    const r = parseProxyHeader(Buffer.from(input, 'latin1'))
+    t.equal(r === undefined ? 'more' : r.ok ? 'ok' : `${r.reason}: ${r.detail}`, expected, JSON.stringify(input))
+  }
+})
+
 t.test('v2: addresses of every family', async t => {
   const h = ok(Buffer.concat([v2(), Buffer.from('GET /')]))
   t.same(h, {
