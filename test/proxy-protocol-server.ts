@@ -183,11 +183,32 @@ t.test(
       }),
       { trust: '127.0.0.1' },
     )
-    for (const server of [paused, later]) {
+    // a server that pauses the socket in its listener, then listens: nothing
+    // flows until it resumes (an explicit pause is the server's to lift)
+    const early: Buffer[] = []
+    const pausing = proxyProtocol(
+      net.createServer(s => {
+        s.pause()
+        let resumed = false
+        const chunks: Buffer[] = []
+        s.on('data', (d: Buffer) => {
+          if (!resumed) early.push(d)
+          chunks.push(d)
+        })
+        s.on('end', () => reply(s, Buffer.concat(chunks)))
+        setTimeout(() => {
+          resumed = true
+          s.resume()
+        }, 50)
+      }),
+      { trust: '127.0.0.1' },
+    )
+    for (const server of [paused, later, pausing]) {
       const port = await listen(t, server)
       const { data } = await raw({ port, chunks: [V1 + 'hello', ' world'], pause: true, end: true })
       t.equal(data.toString('latin1'), '11 hello world')
     }
+    t.same(early, [], 'no data before the server resumed its paused socket')
   },
 )
 

@@ -254,7 +254,7 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
   let buf: Buffer | undefined
   const done = () => {
     clearTimeout(timer)
-    socket.removeListener('readable', onReadable)
+    socket.removeListener('data', onData)
     socket.removeListener('error', onError)
     socket.removeListener('end', onEnd)
   }
@@ -266,33 +266,26 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
       `proxy-aware: PROXY protocol connection refused (${reason}): ${detail}`,
     )
   }
-  const onReadable = () => {
-    let chunk: Buffer | null
-    while ((chunk = socket.read() as Buffer | null) !== null) {
-      buf = buf === undefined ? chunk : Buffer.concat([buf, chunk])
-      if (!trusted) {
-        // untrusted: never parsed, only checked for a signature
-        const match = signatureMatch(buf)
-        if (match === 1)
-          return refuse('untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
-        if (match === 0) continue
-        done()
-        socket.unshift(buf)
-        handOver(socket)
-        return
-      }
-      const result = parseProxyHeader(buf, cfg.max)
-      if (result === undefined) continue
-      if (!result.ok) return refuse(result.reason, result.detail)
+  const onData = (chunk: Buffer) => {
+    buf = buf === undefined ? chunk : Buffer.concat([buf, chunk])
+    if (!trusted) {
+      // untrusted: never parsed, only checked for a signature
+      const match = signatureMatch(buf)
+      if (match === 1)
+        return refuse('untrusted-header', 'a peer outside the trust option sent a PROXY protocol signature')
+      if (match === 0) return
       done()
-      const rest = buf.subarray(result.header.length)
-      if (rest.length > 0) socket.unshift(rest)
-      const info = withPeer(result.header, peerAddress ?? '', socket.remotePort)
-      label(socket, info)
-      markBalancerTls(socket, info, cfg.terminated)
-      handOver(socket)
+      handOverWith(socket, buf, handOver)
       return
     }
+    const result = parseProxyHeader(buf, cfg.max)
+    if (result === undefined) return
+    if (!result.ok) return refuse(result.reason, result.detail)
+    done()
+    const info = withPeer(result.header, peerAddress ?? '', socket.remotePort)
+    label(socket, info)
+    markBalancerTls(socket, info, cfg.terminated)
+    handOverWith(socket, buf.subarray(result.header.length), handOver)
   }
   const onError = (err: Error) => refuse('socket-error', err.message)
   const onEnd = () => {
@@ -309,7 +302,10 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
     cfg.timeout,
   )
   timer.unref()
-  socket.on('readable', onReadable)
+  // flowing mode: each chunk as it arrives, without the paused mode's
+  // buffering and its three ticks per connection (bench/proxy-protocol-
+  // instructions.mjs)
+  socket.on('data', onData)
   socket.on('error', onError)
   socket.on('end', onEnd)
 }
@@ -317,6 +313,31 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
 // (the socket's getters are read once each per connection: called with
 // sockets of many shapes, each read is a megamorphic lookup in Node's
 // net.js, about 400 instructions; bench/proxy-protocol-connection.mjs)
+/**
+ * Hand the socket over with `rest` (what followed the header) as its first
+ * bytes, reading as a socket nobody has read: the header was read in
+ * flowing mode, which a fresh socket has not chosen yet. A consumer that
+ * listens for 'data' from its connection listener (Node's HTTP server)
+ * gets `rest` now, as the flowing stream would deliver it; one that reads
+ * otherwise (TLS and HTTP/2 read the buffer themselves, a handler may
+ * attach its listener later) finds `rest` buffered and the mode undecided,
+ * as on a fresh socket; one that paused the socket or listens for
+ * 'readable' has chosen its mode itself.
+ */
+const handOverWith = (socket: Socket, rest: Buffer, handOver: (socket: Socket) => void): void => {
+  if (rest.length > 0) socket.unshift(rest)
+  handOver(socket)
+  if (socket.readableFlowing !== true) return
+  if (socket.listenerCount('data') > 0) {
+    // what Node's flow() does
+    while (socket.readableFlowing === true && socket.readableLength > 0 && socket.read() !== null);
+    return
+  }
+  // `_readableState.flowing = null` is "no mode chosen" (checked on Node 20,
+  // 22, 24 and 26, Bun 1.4.5 and Deno 2.9.6, 2026-12-07)
+  ;(socket as unknown as { _readableState: { flowing: boolean | null } })._readableState.flowing = null
+}
+
 const withPeer = (header: ProxyHeader, address: string, port: number | undefined): ProxyProtocolInfo => {
   const info = header as ProxyProtocolInfo
   info.peer = { address, port }
