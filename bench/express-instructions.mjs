@@ -17,12 +17,8 @@
  *
  * Not part of `npm run bench` (about a minute per variant, needs valgrind).
  */
-import { execFileSync, spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { check, forwardedLoad, table } from './lib.mjs'
+import { callgrindCount, forwardedLoad, table } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const HTTPS = { httpsRedirect: { allowedHosts: ['shop.example'] }, hsts: true, secureCookies: true }
@@ -71,33 +67,22 @@ const load = (pool, n, seed) =>
 /** Instructions per request of one variant. */
 const count = async name => {
   const { Pool } = await import('undici')
-  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-callgrind-'))
-  const out = join(dir, 'callgrind.out')
-  const script = fileURLToPath(import.meta.url)
-  const args = ['--tool=callgrind', '--instr-atstart=no', `--callgrind-out-file=${out}`, process.execPath]
-  const child = spawn('valgrind', [...args, script, 'serve', name], { stdio: ['ignore', 'pipe', 'ignore'] })
+  let pool
+  const drive = async (port, n, seed) => {
+    pool ??= new Pool(`http://127.0.0.1:${port}`, { connections: 4 })
+    await load(pool, n, seed)
+  }
   try {
-    let port
-    for await (const chunk of child.stdout) {
-      port = /PORT (\d+)/.exec(String(chunk))?.[1]
-      if (port !== undefined) break
-    }
-    check(port !== undefined, `${name}: the server did not start under valgrind`)
-    const pool = new Pool(`http://127.0.0.1:${port}`, { connections: 4 })
-    await load(pool, WARM, 0)
-    execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' })
-    await load(pool, N, 100_000)
-    execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' })
-    execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' })
-    await pool.close()
-    let total = 0
-    for (const f of readdirSync(dir))
-      total += Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1] ?? 0)
-    check(total > 0, `${name}: callgrind counted nothing`)
-    return total / N
+    return await callgrindCount({
+      script: fileURLToPath(import.meta.url),
+      args: ['serve', name],
+      drive,
+      warm: WARM,
+      n: N,
+      name,
+    })
   } finally {
-    child.kill('SIGKILL')
-    rmSync(dir, { recursive: true, force: true })
+    await pool?.close()
   }
 }
 
@@ -109,12 +94,16 @@ if (process.argv[2] === 'serve') {
   for (const name of names) counts[name] = await count(name)
   console.log(`Node ${process.version}; ${N} requests after ${WARM}; instructions per request (callgrind)\n`)
   const bare = counts.bare
+  const vs = (n, k) =>
+    bare ? `${counts[n][k] >= bare[k] ? '+' : ''}${((counts[n][k] / bare[k] - 1) * 100).toFixed(1)}%` : ''
   table(
-    ['variant', 'instructions/req', 'vs bare'],
+    ['variant', 'instructions/req, main thread', 'vs bare', 'all threads', 'vs bare'],
     names.map(n => [
       n,
-      Math.round(counts[n]).toLocaleString('en'),
-      bare ? `${counts[n] >= bare ? '+' : ''}${((counts[n] / bare - 1) * 100).toFixed(1)}%` : '',
+      Math.round(counts[n].main).toLocaleString('en'),
+      vs(n, 'main'),
+      Math.round(counts[n].all).toLocaleString('en'),
+      vs(n, 'all'),
     ]),
   )
 }

@@ -124,3 +124,56 @@ export const forwardedLoad = async (pool, n, seed, { concurrency, headers = {}, 
   await Promise.all(Array.from({ length: concurrency }, worker))
   return first
 }
+
+/**
+ * CPU instructions per unit of work of a server, counted by valgrind's
+ * callgrind (Debian package `valgrind`): `node <script> ...args` runs under
+ * callgrind with counting off and prints `PORT <n>` when it listens;
+ * `drive(port, n, seed)` sends `warm` units of work (JIT warm-up), then
+ * counting is on (`callgrind_control`) for `n` more. User-space
+ * instructions only: kernel time (the socket calls) is not counted.
+ * Returns instructions per unit: `all` threads, and the `main` thread (the
+ * JavaScript; without V8's background compilation and concurrent marking,
+ * which make `all` vary by several per cent between runs).
+ */
+export const callgrindCount = async ({ script, args, drive, warm, n, name }) => {
+  const { execFileSync, spawn } = await import('node:child_process')
+  const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-callgrind-'))
+  const out = join(dir, 'callgrind.out')
+  const vg = [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    '--separate-threads=yes',
+    `--callgrind-out-file=${out}`,
+    process.execPath,
+  ]
+  const child = spawn('valgrind', [...vg, script, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+  try {
+    let port
+    for await (const chunk of child.stdout) {
+      port = /PORT (\d+)/.exec(String(chunk))?.[1]
+      if (port !== undefined) break
+    }
+    check(port !== undefined, `${name}: the server did not start under valgrind`)
+    await drive(Number(port), warm, 0)
+    execFileSync('callgrind_control', ['-i', 'on', String(child.pid)], { stdio: 'ignore' })
+    await drive(Number(port), n, 100_000)
+    execFileSync('callgrind_control', ['-i', 'off', String(child.pid)], { stdio: 'ignore' })
+    execFileSync('callgrind_control', ['-d', String(child.pid)], { stdio: 'ignore' })
+    let total = 0
+    let main = 0
+    for (const f of readdirSync(dir)) {
+      const count = Number(/^totals: (\d+)/m.exec(readFileSync(join(dir, f), 'utf8'))?.[1] ?? 0)
+      total += count
+      if (f.endsWith('-01')) main += count
+    }
+    check(total > 0 && main > 0, `${name}: callgrind counted nothing`)
+    return { all: total / n, main: main / n }
+  } finally {
+    child.kill('SIGKILL')
+    rmSync(dir, { recursive: true, force: true })
+  }
+}

@@ -27,8 +27,8 @@ import net from 'node:net'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { check, median, pct, table } from './lib.mjs'
 
-const V1 = Buffer.from('PROXY TCP4 203.0.113.7 10.0.0.1 41000 443\r\n', 'latin1')
-const V2 = Buffer.from([
+export const V1 = Buffer.from('PROXY TCP4 203.0.113.7 10.0.0.1 41000 443\r\n', 'latin1')
+export const V2 = Buffer.from([
   0x0d,
   0x0a,
   0x0d,
@@ -58,7 +58,7 @@ const V2 = Buffer.from([
   0x01,
   0xbb, // 203.0.113.7:41000 -> 10.0.0.1:443
 ])
-const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 'latin1')
+export const REQUEST = Buffer.from('GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', 'latin1')
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 1500)
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 4000)
@@ -93,7 +93,7 @@ const cpuOf = async child => {
 }
 
 /** One request on a fresh connection, the header first (pp only). */
-const oneShot = (port, header) =>
+export const oneShot = (port, header) =>
   new Promise((resolve, reject) => {
     const s = net.connect(port, '127.0.0.1', () => {
       s.end(header === undefined ? REQUEST : Buffer.concat([header, REQUEST]))
