@@ -143,14 +143,14 @@ export const callgrindCount = async ({ script, args, drive, warm, n, name }) => 
   const { join } = await import('node:path')
   const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-callgrind-'))
   const out = join(dir, 'callgrind.out')
-  const vg = [
-    '--tool=callgrind',
-    '--instr-atstart=no',
-    '--separate-threads=yes',
-    `--callgrind-out-file=${out}`,
-    process.execPath,
-  ]
-  const child = spawn('valgrind', [...vg, script, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // BENCH_CALLGRIND_KEEP=<dir>: keep the counts per instruction and V8's
+  // map of its generated code there (/tmp/perf-<pid>.map), to see where the
+  // instructions go
+  const keep = process.env.BENCH_CALLGRIND_KEEP
+  const vg = ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`]
+  if (keep) vg.push('--dump-instr=yes')
+  const node = keep ? [process.execPath, '--perf-basic-prof'] : [process.execPath]
+  const child = spawn('valgrind', [...vg, ...node, script, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
   try {
     let port
     for await (const chunk of child.stdout) {
@@ -171,6 +171,13 @@ export const callgrindCount = async ({ script, args, drive, warm, n, name }) => 
       if (f.endsWith('-01')) main += count
     }
     check(total > 0 && main > 0, `${name}: callgrind counted nothing`)
+    if (keep) {
+      const { copyFileSync, mkdirSync } = await import('node:fs')
+      mkdirSync(keep, { recursive: true })
+      const label = name.replace(/[^\w.-]+/g, '_')
+      for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(keep, `${label}.${f}`))
+      copyFileSync(`/tmp/perf-${child.pid}.map`, join(keep, `${label}.perf.map`))
+    }
     return { all: total / n, main: main / n }
   } finally {
     child.kill('SIGKILL')
