@@ -310,9 +310,6 @@ const accept = (socket: Addressed, cfg: Config, handOver: (socket: Socket) => vo
   socket.on('end', onEnd)
 }
 
-// (the socket's getters are read once each per connection: called with
-// sockets of many shapes, each read is a megamorphic lookup in Node's
-// net.js, about 400 instructions; bench/proxy-protocol-connection.mjs)
 /**
  * Hand the socket over with `rest` (what followed the header) as its first
  * bytes, reading as a socket nobody has read: the header was read in
@@ -338,6 +335,9 @@ const handOverWith = (socket: Socket, rest: Buffer, handOver: (socket: Socket) =
   ;(socket as unknown as { _readableState: { flowing: boolean | null } })._readableState.flowing = null
 }
 
+// (the caller reads the socket's getters once each per connection: with
+// sockets of many shapes, each read is a megamorphic lookup in Node's
+// net.js, about 400 instructions; bench/proxy-protocol-instructions.mjs)
 const withPeer = (header: ProxyHeader, address: string, port: number | undefined): ProxyProtocolInfo => {
   const info = header as ProxyProtocolInfo
   info.peer = { address, port }
