@@ -72,6 +72,7 @@ t.test('Set-Cookie spellings (Rails ssl_test and more)', async t => {
     ['id=1; path=/; Secure;', 'id=1; path=/; Secure;'],
     ['id=1; SECURE', 'id=1; SECURE'],
     ['id=1;sEcUrE', 'id=1;sEcUrE'],
+    ['id=1; SeCuRe; PATH=/', 'id=1; SeCuRe; PATH=/'],
     ['id=1; Secure=whatever', 'id=1; Secure=whatever'],
     ['id=1; secure = 1; Path=/', 'id=1; secure = 1; Path=/'],
     // a cookie named or valued secure is not the attribute

@@ -65,23 +65,42 @@ const readCookie = (s: string): CookieFacts => {
     while (an < end && s.charCodeAt(an) !== EQUALS) an++ // '='
     let ae = an
     while (ae > as && isWs(s.charCodeAt(ae - 1))) ae--
-    const attr = s.slice(as, ae).toLowerCase()
     let vs = an + 1
     let ve = end
     while (vs < ve && isWs(s.charCodeAt(vs))) vs++
     while (ve > vs && isWs(s.charCodeAt(ve - 1))) ve--
-    if (attr === 'secure') facts.secure = true
-    else if (attr === 'domain') facts.domain = true
-    else if (attr === 'path') facts.path = an < end ? s.slice(vs, ve) : ''
-    else if (attr === 'samesite') facts.sameSiteNone = an < end && s.slice(vs, ve).toLowerCase() === 'none'
+    // the attribute names compared in place (no lower-cased copy: this runs
+    // for every cookie of every https response)
+    if (equalsI(s, as, ae, 'secure')) facts.secure = true
+    else if (equalsI(s, as, ae, 'domain')) facts.domain = true
+    else if (equalsI(s, as, ae, 'path')) facts.path = an < end ? s.slice(vs, ve) : ''
+    else if (equalsI(s, as, ae, 'samesite')) facts.sameSiteNone = an < end && equalsI(s, vs, ve, 'none')
     i = end + 1
   }
   return facts
 }
 
+/**
+ * `s[from, to)` is `lower` (lower-case ASCII letters, digits, `_`, `-`),
+ * ignoring the case of letters.
+ */
+const equalsI = (s: string, from: number, to: number, lower: string): boolean =>
+  to - from === lower.length && startsI(s, from, lower)
+
+/** `s` has `lower` at `from`, ignoring the case of letters (as `equalsI`). */
+const startsI = (s: string, from: number, lower: string): boolean => {
+  if (s.length - from < lower.length) return false
+  for (let k = 0; k < lower.length; k++) {
+    const c = s.charCodeAt(from + k)
+    const l = lower.charCodeAt(k)
+    // an upper-case letter of `s` matches its lower-case form only
+    if (c !== l && !(c >= 65 && c <= 90 && c + 32 === l)) return false
+  }
+  return true
+}
+
 /** `s` starts with `prefix` (lower case), case-insensitively. */
-const startsWithI = (s: string, prefix: string) =>
-  s.length >= prefix.length && s.slice(0, prefix.length).toLowerCase() === prefix
+const startsWithI = (s: string, prefix: string) => startsI(s, 0, prefix)
 
 /**
  * Why browsers will reject a cookie (its name prefix rules, or
