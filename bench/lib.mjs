@@ -138,7 +138,7 @@ export const forwardedLoad = async (pool, n, seed, { concurrency, headers = {}, 
  */
 export const callgrindCount = async ({ script, args, drive, warm, n, name }) => {
   const { execFileSync, spawn } = await import('node:child_process')
-  const { mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs')
+  const { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } = await import('node:fs')
   const { tmpdir } = await import('node:os')
   const { join } = await import('node:path')
   const dir = mkdtempSync(join(tmpdir(), 'proxy-aware-callgrind-'))
@@ -150,7 +150,13 @@ export const callgrindCount = async ({ script, args, drive, warm, n, name }) => 
   const vg = ['--tool=callgrind', '--instr-atstart=no', '--separate-threads=yes', `--callgrind-out-file=${out}`]
   if (keep) vg.push('--dump-instr=yes')
   const node = keep ? [process.execPath, '--perf-basic-prof'] : [process.execPath]
-  const child = spawn('valgrind', [...vg, ...node, script, ...args], { stdio: ['ignore', 'pipe', 'ignore'] })
+  // (with --perf-basic-prof, Node 24 and 26 also write isolate-*-v8.log
+  // files into the working directory: keep them in `keep` too)
+  if (keep) mkdirSync(keep, { recursive: true })
+  const child = spawn('valgrind', [...vg, ...node, script, ...args], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    ...(keep ? { cwd: keep } : {}),
+  })
   try {
     let port
     for await (const chunk of child.stdout) {
@@ -172,8 +178,7 @@ export const callgrindCount = async ({ script, args, drive, warm, n, name }) => 
     }
     check(total > 0 && main > 0, `${name}: callgrind counted nothing`)
     if (keep) {
-      const { copyFileSync, mkdirSync } = await import('node:fs')
-      mkdirSync(keep, { recursive: true })
+      const { copyFileSync } = await import('node:fs')
       const label = name.replace(/[^\w.-]+/g, '_')
       for (const f of readdirSync(dir)) copyFileSync(join(dir, f), join(keep, `${label}.${f}`))
       copyFileSync(`/tmp/perf-${child.pid}.map`, join(keep, `${label}.perf.map`))
