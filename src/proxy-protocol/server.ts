@@ -110,25 +110,26 @@ export function proxyProtocol<S extends Server>(server: S, options: ProxyProtoco
   s[kWrapped] = true
   const emit = s.emit as (this: S, event: string | symbol, ...args: unknown[]) => boolean
   const handOver = (socket: Socket) => emit.call(s, 'connection', socket)
-  s.emit = function proxyProtocolEmit(this: S, event: string | symbol, ...args: unknown[]): boolean {
+  // every event of the server passes here (a request's too): no rest array,
+  // no Set lookup, the arguments passed on as they came
+  s.emit = function proxyProtocolEmit(this: S, event: string | symbol): boolean {
+    const args = arguments
     if (event === 'connection') {
-      accept(args[0] as Addressed, cfg, handOver)
+      accept(args[1] as Addressed, cfg, handOver)
       return true
     }
     // a TLS socket asks its TCP handle for the peer address: give it the
     // header's (its `_parent` is the socket we read the header from), on
     // every event that hands the TLS socket out, a failed handshake too
-    const tls = (event === 'secureConnection' ? args[0] : TLS_SOCKET_SECOND.has(event) ? args[1] : undefined) as
-      Addressed | undefined
+    const tls = (
+      event === 'secureConnection' ? args[1] : event === 'tlsClientError' || event === 'keylog' ? args[2] : undefined
+    ) as Addressed | undefined
     /* c8 ignore next -- labelTls refuses only where Node sets no _parent (see there) */
     if (tls !== undefined && !labelTls(tls, cfg)) return true
-    return emit.call(this, event, ...args)
+    return emit.apply(this, args as unknown as [string | symbol, ...unknown[]])
   } as S['emit']
   return server
 }
-
-/** The TLS server events whose second argument is the TLS socket (before or without a handshake). */
-const TLS_SOCKET_SECOND = new Set<string | symbol>(['tlsClientError', 'keylog'])
 
 /** Give a TLS socket its TCP socket's header; false (socket destroyed) if that cannot be found. */
 const labelTls = (tls: Addressed, cfg: Config): boolean => {
