@@ -3,6 +3,7 @@
 import fc from 'fast-check'
 import t from 'tap'
 import { parseProxyHeader } from '../src/proxy-protocol/index.js'
+import { canonicalIp } from '../src/index.js'
 import { crc32c } from '../src/proxy-protocol/crc32c.js'
 import { ipv4Block, ipv6Block, SIG, sslValue, unixBlock, v2 } from './fixtures/proxy-protocol.js'
 
@@ -452,6 +453,28 @@ t.test('property: addresses and ports read back as sent (the URL parser as the o
           canonical(Array.from({ length: 8 }, (_, i) => x.readUInt16BE(2 * i).toString(16)).join(':'))
         t.strictSame(source(v2({ fam: 0x21, addr: ipv6Block(a, b, p, q) })), [text(a), p, text(b), q])
       }),
+    ),
+  )
+})
+
+t.test('property: a v1 TCP4 address is accepted exactly when canonicalIp keeps it as IPv4', async t => {
+  // the v1 parser reads IPv4 from the bytes; canonicalIp (ip.ts, itself
+  // tested against the URL parser) is the oracle for what is accepted
+  const text = fc.oneof(
+    fc.ipV4(),
+    fc.ipV4Extended(),
+    fc.stringMatching(/^[0-9.]{0,16}$/),
+    fc.constantFrom('01.2.3.4', '1.2.3.04', '256.1.1.1', '1.2.3', '1.2.3.4.', '.1.2.3.4', '1..2.3', '0.0.0.0', '::1'),
+  )
+  t.doesNotThrow(() =>
+    fc.assert(
+      fc.property(text, text, (a, b) => {
+        const r = parseProxyHeader(Buffer.from(`PROXY TCP4 ${a} ${b} 1 2\r\n`))
+        const expected = [a, b].every(x => !x.includes(':') && canonicalIp(x) === x)
+        if (!expected) return r !== undefined && !r.ok && r.reason === 'v1-address'
+        return r !== undefined && r.ok && r.header.source?.address === a && r.header.destination?.address === b
+      }),
+      { numRuns: 2000 },
     ),
   )
 })
