@@ -18,7 +18,7 @@
  * Not part of `npm run bench` (about a minute per variant, needs valgrind).
  */
 import { fileURLToPath } from 'node:url'
-import { callgrindCount, forwardedLoad, table } from './lib.mjs'
+import { callgrindCount, countsTable, forwardedLoad } from './lib.mjs'
 
 const TRUST = ['127.0.0.1', 'uniquelocal']
 const HTTPS = { httpsRedirect: { allowedHosts: ['shop.example'] }, hsts: true, secureCookies: true }
@@ -93,17 +93,5 @@ if (process.argv[2] === 'serve') {
   const counts = {}
   for (const name of names) counts[name] = await count(name)
   console.log(`Node ${process.version}; ${N} requests after ${WARM}; instructions per request (callgrind)\n`)
-  const bare = counts.bare
-  const vs = (n, k) =>
-    bare ? `${counts[n][k] >= bare[k] ? '+' : ''}${((counts[n][k] / bare[k] - 1) * 100).toFixed(1)}%` : ''
-  table(
-    ['variant', 'instructions/req, main thread', 'vs bare', 'all threads', 'vs bare'],
-    names.map(n => [
-      n,
-      Math.round(counts[n].main).toLocaleString('en'),
-      vs(n, 'main'),
-      Math.round(counts[n].all).toLocaleString('en'),
-      vs(n, 'all'),
-    ]),
-  )
+  countsTable(counts, names, 'bare', 'req')
 }

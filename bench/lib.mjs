@@ -189,3 +189,21 @@ export const callgrindCount = async ({ script, args, drive, warm, n, name }) => 
     rmSync(dir, { recursive: true, force: true })
   }
 }
+
+/**
+ * Print `callgrindCount` results (`counts[name]` = { main, all }) as a
+ * table, each against the variant named `base`.
+ */
+export const countsTable = (counts, names, base, unit) => {
+  const vs = (n, k) => (counts[base] ? pct(counts[n][k] / counts[base][k]) : '')
+  table(
+    ['variant', `instructions/${unit}, main thread`, `vs ${base}`, 'all threads', `vs ${base}`],
+    names.map(n => [
+      n,
+      Math.round(counts[n].main).toLocaleString('en'),
+      vs(n, 'main'),
+      Math.round(counts[n].all).toLocaleString('en'),
+      vs(n, 'all'),
+    ]),
+  )
+}

@@ -22,7 +22,7 @@
 import http from 'node:http'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { oneShot, V1, V2 } from './proxy-protocol-connection.mjs'
-import { callgrindCount, check, pct, table } from './lib.mjs'
+import { callgrindCount, check, countsTable } from './lib.mjs'
 
 const N = Number(process.env.BENCH_CONNECTIONS ?? 3000)
 const WARM = Number(process.env.BENCH_WARM ?? 3000)
@@ -73,15 +73,5 @@ if (process.argv[2] === 'listen') {
   const counts = {}
   for (const name of names) counts[name] = await count(name)
   console.log(`Node ${process.version}; ${N} connections after ${WARM}; instructions per connection (callgrind)\n`)
-  const vs = (n, k) => (counts.plain ? pct(counts[n][k] / counts.plain[k]) : '')
-  table(
-    ['variant', 'instructions/connection, main thread', 'vs plain', 'all threads', 'vs plain'],
-    names.map(n => [
-      n,
-      Math.round(counts[n].main).toLocaleString('en'),
-      vs(n, 'main'),
-      Math.round(counts[n].all).toLocaleString('en'),
-      vs(n, 'all'),
-    ]),
-  )
+  countsTable(counts, names, 'plain', 'connection')
 }
